@@ -1,0 +1,51 @@
+/**
+ * The one in-memory tensor form shared by the codecs (TensorProto, JSON) and the TensorFlow
+ * servable. Numeric data is kept as raw little-endian bytes so it can move between threads
+ * without copies and reach TensorFlow bit for bit (int64 and double stay exact).
+ */
+export const DTYPES = {
+  DT_FLOAT: { enum: 1, width: 4 },
+  DT_DOUBLE: { enum: 2, width: 8 },
+  DT_INT32: { enum: 3, width: 4 },
+  DT_UINT8: { enum: 4, width: 1 },
+  DT_INT16: { enum: 5, width: 2 },
+  DT_INT8: { enum: 6, width: 1 },
+  DT_STRING: { enum: 7, width: 0 },
+  DT_INT64: { enum: 9, width: 8 },
+  DT_BOOL: { enum: 10, width: 1 },
+  DT_BFLOAT16: { enum: 14, width: 2 },
+  DT_UINT16: { enum: 17, width: 2 },
+  DT_HALF: { enum: 19, width: 2 },
+  DT_UINT32: { enum: 22, width: 4 },
+  DT_UINT64: { enum: 23, width: 8 },
+} as const;
+
+export type DType = keyof typeof DTYPES;
+
+export interface NumericHostTensor {
+  readonly dtype: Exclude<DType, 'DT_STRING'>;
+  /** Dimensions; [] for a scalar. */
+  readonly shape: readonly number[];
+  /** elementCount(shape) * width bytes, little-endian. BOOL is one byte (0 or 1) per element. */
+  readonly bytes: Uint8Array;
+}
+
+export interface StringHostTensor {
+  readonly dtype: 'DT_STRING';
+  readonly shape: readonly number[];
+  /** One byte string per element (TensorFlow strings are bytes, not text). */
+  readonly strings: readonly Uint8Array[];
+}
+
+export type HostTensor = NumericHostTensor | StringHostTensor;
+
+export function elementCount(shape: readonly number[]): number {
+  let count = 1;
+  for (const dim of shape) count *= dim;
+  return count;
+}
+
+export function dtypeFromEnum(value: number): DType | undefined {
+  for (const [name, info] of Object.entries(DTYPES)) if (info.enum === value) return name as DType;
+  return undefined;
+}
