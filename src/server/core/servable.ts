@@ -1,0 +1,24 @@
+import type { HostTensor } from './host-tensor.js';
+import type { SignatureMap } from './signature.js';
+
+/** One loaded model version, ready to run. Implemented by servables/tensorflow. */
+export interface Servable {
+  readonly signatures: SignatureMap;
+  /**
+   * Runs a signature. `outputNames` selects outputs (all when undefined). Inputs have already been
+   * checked against the signature by the caller; TensorFlow errors surface as ServingErrors.
+   */
+  run(
+    signatureName: string,
+    inputs: Readonly<Record<string, HostTensor>>,
+    outputNames: readonly string[] | undefined,
+    signal?: AbortSignal,
+  ): Promise<Record<string, HostTensor>>;
+  /** Frees the version. Called only after every in-flight run has finished. */
+  unload(): Promise<void>;
+}
+
+/** Loads one version from a complete directory on local disk (the model store). */
+export interface ServableLoader {
+  load(model: string, version: number, path: string, signal: AbortSignal): Promise<Servable>;
+}
