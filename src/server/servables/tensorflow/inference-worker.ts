@@ -1,0 +1,41 @@
+/**
+ * Inference worker: owns native TensorFlow sessions so that synchronous TensorFlow calls never
+ * block the main thread's event loop (health, status and metadata stay responsive).
+ */
+import { parentPort } from 'node:worker_threads';
+import { toServingError } from '../../../shared/errors.js';
+import type { HostTensor } from '../../core/host-tensor.js';
+import { transferablesOf, type WorkerRequest, type WorkerResponse, type WorkerResult } from './inference-protocol.js';
+import { SessionRunner } from './session-runner.js';
+import { loadTfBinding } from './tf-binding.js';
+
+if (!parentPort) throw new Error('inference-worker must run in a worker thread');
+const port = parentPort;
+const runner = new SessionRunner(loadTfBinding());
+
+function handle(request: WorkerRequest): WorkerResult {
+  switch (request.kind) {
+    case 'load':
+      return runner.load(request.path, request.tags);
+    case 'run':
+      return runner.run(request.session, request.inputNames, request.inputs, request.outputNames);
+    case 'unload':
+      runner.unload(request.session);
+      return null;
+  }
+}
+
+port.on('message', (request: WorkerRequest) => {
+  let response: WorkerResponse;
+  let transfer: ArrayBuffer[] = [];
+  try {
+    const result = handle(request);
+    response = { id: request.id, ok: true, result };
+    if (Array.isArray(result)) transfer = transferablesOf(result as readonly HostTensor[]);
+  } catch (error) {
+    const coded = toServingError(error);
+    response = { id: request.id, ok: false, code: coded.code, message: coded.message };
+  }
+  port.postMessage(response, transfer);
+});
+port.postMessage({ id: 0, ok: true, result: null } satisfies WorkerResponse);

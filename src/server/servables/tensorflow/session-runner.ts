@@ -1,0 +1,60 @@
+import { ServingError } from '../../../shared/errors.js';
+import type { HostTensor } from '../../core/host-tensor.js';
+import { TensorBridge } from './tensor-bridge.js';
+import type { TfBinding } from './tf-binding.js';
+
+/** Loads SavedModel sessions and runs them. Lives inside an inference worker. */
+export class SessionRunner {
+  private readonly bridge: TensorBridge;
+
+  constructor(private readonly binding: TfBinding) {
+    this.bridge = new TensorBridge(binding);
+  }
+
+  load(path: string, tags: readonly string[]): number {
+    try {
+      return this.binding.loadSavedModel(path, tags.join(','));
+    } catch (error) {
+      throw new ServingError('FAILED_PRECONDITION', `TensorFlow could not load the SavedModel at ${path}: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  unload(session: number): void {
+    this.binding.deleteSavedModel(session);
+  }
+
+  run(session: number, inputNames: readonly string[], inputs: readonly HostTensor[], outputNames: readonly string[]): HostTensor[] {
+    const inputIds: number[] = [];
+    try {
+      for (const input of inputs) inputIds.push(this.bridge.create(input));
+      let outputs;
+      try {
+        outputs = this.binding.runSavedModel(session, inputIds, inputNames.join(','), outputNames.join(','));
+      } catch (error) {
+        // The request's tensors are the only thing that varies between calls of a loaded model.
+        throw new ServingError('INVALID_ARGUMENT', messageOf(error).replace(/^Session fail to run with error: /, ''), {
+          cause: error,
+        });
+      }
+      const results: HostTensor[] = [];
+      let failure: unknown;
+      for (const meta of outputs) {
+        try {
+          results.push(this.bridge.read(meta));
+        } catch (error) {
+          failure ??= error;
+        }
+      }
+      if (failure !== undefined) throw failure;
+      return results;
+    } finally {
+      for (const id of inputIds) this.binding.deleteTensor(id);
+    }
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

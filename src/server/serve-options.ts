@@ -1,0 +1,117 @@
+/**
+ * Flags of `tensorfleet serve`. Names follow tensorflow_model_server's where one exists, so an
+ * existing command line keeps working; TensorFleet's own flags are marked in the help text.
+ */
+type FlagType = 'string' | 'int' | 'number' | 'bool';
+
+interface FlagSpec {
+  readonly type: FlagType;
+  readonly default: string | number | boolean | undefined;
+  readonly help: string;
+}
+
+export const SERVE_FLAGS = {
+  port: { type: 'int', default: 8500, help: 'gRPC port (PredictionService, ModelService, health, reflection).' },
+  grpc_bind_address: { type: 'string', default: '0.0.0.0', help: 'Address the gRPC server binds to.' },
+  rest_api_port: { type: 'int', default: 8501, help: 'HTTP port for the REST API, health and metrics; 0 disables it.' },
+  rest_api_bind_address: { type: 'string', default: '0.0.0.0', help: 'Address the REST server binds to.' },
+  rest_api_timeout_in_ms: { type: 'int', default: 30000, help: 'Timeout of a REST call.' },
+  model_name: { type: 'string', default: 'default', help: 'Name of the single model served with --model_base_path.' },
+  model_base_path: { type: 'string', default: undefined, help: 'Directory (or s3:// URI) holding numbered version directories.' },
+  model_config_file: { type: 'string', default: undefined, help: 'Model config file (YAML, JSON or TF Serving text format); replaces --model_name/--model_base_path.' },
+  model_config_file_poll_wait_seconds: { type: 'int', default: 0, help: 'Re-read the model config file this often; 0 reads it once.' },
+  file_system_poll_wait_seconds: { type: 'int', default: 1, help: 'Look for new or removed versions this often.' },
+  max_num_load_retries: { type: 'int', default: 5, help: 'Retries of a failed version load.' },
+  load_retry_interval_micros: { type: 'int', default: 60_000_000, help: 'First delay between load retries (doubles each retry).' },
+  num_load_threads: { type: 'int', default: 1, help: 'Versions loaded at the same time.' },
+  allow_version_labels_for_unavailable_models: { type: 'bool', default: false, help: 'Allow labels to point at versions that are not yet available.' },
+  inference_threads: { type: 'int', default: 1, help: '[TensorFleet] Worker threads running TensorFlow; every version is loaded in each.' },
+  max_request_bytes: { type: 'int', default: 64 * 1024 * 1024, help: '[TensorFleet] Largest request message (gRPC or REST body).' },
+  max_tensor_elements: { type: 'int', default: 50_000_000, help: '[TensorFleet] Largest number of elements in one request tensor.' },
+  max_connection_age_seconds: { type: 'int', default: 300, help: '[TensorFleet] Close gRPC connections after this long so clients rebalance across pods; 0 keeps them.' },
+  shutdown_grace_seconds: { type: 'int', default: 30, help: '[TensorFleet] On SIGTERM, time to finish in-flight calls.' },
+  model_store: { type: 'string', default: undefined, help: '[TensorFleet] Local directory for versions synced from S3.' },
+  log_level: { type: 'string', default: 'info', help: '[TensorFleet] trace, debug, info, warn, error.' },
+} as const satisfies Record<string, FlagSpec>;
+
+type FlagName = keyof typeof SERVE_FLAGS;
+type ValueOf<T extends FlagType> = T extends 'string' ? string : T extends 'bool' ? boolean : number;
+export type ServeOptions = {
+  readonly [K in FlagName]: (typeof SERVE_FLAGS)[K]['default'] extends undefined
+    ? ValueOf<(typeof SERVE_FLAGS)[K]['type']> | undefined
+    : ValueOf<(typeof SERVE_FLAGS)[K]['type']>;
+};
+
+export class OptionsError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid flags:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+function parseValue(name: string, spec: FlagSpec, raw: string | undefined, problems: string[]): unknown {
+  switch (spec.type) {
+    case 'bool':
+      if (raw === undefined || raw === 'true' || raw === '1') return true;
+      if (raw === 'false' || raw === '0') return false;
+      problems.push(`--${name} takes true or false, got "${raw}"`);
+      return undefined;
+    case 'int':
+    case 'number': {
+      const value = Number(raw);
+      if (raw === undefined || raw.trim() === '' || !Number.isFinite(value) || (spec.type === 'int' && !Number.isInteger(value)) || value < 0) {
+        problems.push(`--${name} takes a non-negative ${spec.type === 'int' ? 'integer' : 'number'}, got "${raw ?? ''}"`);
+        return undefined;
+      }
+      return value;
+    }
+    case 'string':
+      if (raw === undefined || raw === '') problems.push(`--${name} needs a value`);
+      return raw;
+  }
+}
+
+/** Parses and validates `serve` flags; every problem is listed at once. */
+export function parseServeOptions(argv: readonly string[]): ServeOptions {
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(SERVE_FLAGS)) values[name] = spec.default;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const match = /^--?([a-zA-Z0-9_-]+)(?:=(.*))?$/s.exec(arg);
+    if (!match) {
+      problems.push(`unexpected argument "${arg}"`);
+      continue;
+    }
+    const name = match[1]!.replaceAll('-', '_');
+    const spec = (SERVE_FLAGS as Record<string, FlagSpec>)[name];
+    if (!spec) {
+      problems.push(`unknown flag --${name} (see --help)`);
+      continue;
+    }
+    let raw = match[2];
+    if (raw === undefined && spec.type !== 'bool' && i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) raw = argv[++i];
+    values[name] = parseValue(name, spec, raw, problems);
+  }
+  if (values.model_config_file === undefined && values.model_base_path === undefined) {
+    problems.push('give --model_base_path (one model) or --model_config_file (several)');
+  }
+  if (values.model_config_file !== undefined && values.model_base_path !== undefined) {
+    problems.push('--model_config_file and --model_base_path exclude each other');
+  }
+  if (values.inference_threads === 0) problems.push('--inference_threads must be at least 1');
+  if (values.port === values.rest_api_port && values.port !== 0) problems.push('--port and --rest_api_port must differ');
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(String(values.log_level))) {
+    problems.push(`--log_level must be one of trace, debug, info, warn, error, got "${String(values.log_level)}"`);
+  }
+  if (problems.length > 0) throw new OptionsError(problems);
+  return Object.freeze(values) as ServeOptions;
+}
+
+export function serveHelp(): string {
+  const lines = ['Usage: tensorfleet serve [flags]', '', 'Serves TensorFlow SavedModels over TensorFlow Serving\'s gRPC and REST APIs.', '', 'Flags:'];
+  for (const [name, spec] of Object.entries(SERVE_FLAGS) as [string, FlagSpec][]) {
+    const def = spec.default === undefined ? '' : ` (default: ${String(spec.default)})`;
+    lines.push(`  --${name}=<${spec.type}>`, `      ${spec.help}${def}`);
+  }
+  return lines.join('\n');
+}
