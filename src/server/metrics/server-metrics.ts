@@ -1,0 +1,100 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Microsecond buckets, as TensorFlow Serving reports request latency. */
+const MICROS_BUCKETS = [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000, 5_000_000];
+const SECONDS_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * The model server's Prometheus metrics: TF Serving's names (so existing dashboards work) plus
+ * TensorFleet's per-version and per-variant series (so an A/B test can be read off Prometheus).
+ */
+export class ServerMetrics {
+  readonly registry = new Registry();
+
+  /** TF Serving: requests by model and status ("OK" or the gRPC code name). */
+  readonly tfsRequestCount = new Counter({
+    name: ':tensorflow:serving:request_count',
+    help: 'The total number of requests.',
+    labelNames: ['model_name', 'status'],
+    registers: [this.registry],
+  });
+
+  /** TF Serving: request latency in microseconds by model, API and entrypoint. */
+  readonly tfsRequestLatency = new Histogram({
+    name: ':tensorflow:serving:request_latency',
+    help: 'Distribution of wall time (in microseconds) for TensorFlow Serving requests.',
+    labelNames: ['model_name', 'API', 'entrypoint'],
+    buckets: MICROS_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly requests = new Counter({
+    name: 'tensorfleet_requests_total',
+    help: 'Requests by model, serving version, routing variant, API and status code.',
+    labelNames: ['model', 'version', 'variant', 'api', 'code'],
+    registers: [this.registry],
+  });
+
+  readonly requestDuration = new Histogram({
+    name: 'tensorfleet_request_duration_seconds',
+    help: 'Request latency by model, serving version, routing variant and API.',
+    labelNames: ['model', 'version', 'variant', 'api'],
+    buckets: SECONDS_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly versionAvailable = new Gauge({
+    name: 'tensorfleet_model_version_available',
+    help: '1 while a model version is AVAILABLE.',
+    labelNames: ['model', 'version'],
+    registers: [this.registry],
+  });
+
+  readonly versionLoads = new Counter({
+    name: 'tensorfleet_version_loads_total',
+    help: 'Version load attempts by outcome (ok, error).',
+    labelNames: ['model', 'outcome'],
+    registers: [this.registry],
+  });
+
+  readonly versionLoadDuration = new Histogram({
+    name: 'tensorfleet_version_load_duration_seconds',
+    help: 'Time to load a version into TensorFlow.',
+    labelNames: ['model'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+
+  readonly versionUnloads = new Counter({
+    name: 'tensorfleet_version_unloads_total',
+    help: 'Versions unloaded.',
+    labelNames: ['model'],
+    registers: [this.registry],
+  });
+
+  readonly routingFallbacks = new Counter({
+    name: 'tensorfleet_routing_fallbacks_total',
+    help: 'Requests whose routed version was unavailable and went to the stable version instead.',
+    labelNames: ['model', 'wanted_version'],
+    registers: [this.registry],
+  });
+
+  readonly shadowRequests = new Counter({
+    name: 'tensorfleet_shadow_requests_total',
+    help: 'Shadow copies by outcome: agree, disagree (outputs beyond tolerance) or error.',
+    labelNames: ['model', 'version', 'outcome'],
+    registers: [this.registry],
+  });
+
+  readonly shadowLatencyDelta = new Histogram({
+    name: 'tensorfleet_shadow_latency_delta_seconds',
+    help: 'Shadow latency minus primary latency (negative values clamp to the first bucket).',
+    labelNames: ['model', 'version'],
+    buckets: [-0.01, -0.001, 0, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
+    registers: [this.registry],
+  });
+
+  constructor(options: { processMetrics: boolean } = { processMetrics: true }) {
+    if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+}

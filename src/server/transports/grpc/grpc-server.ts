@@ -1,0 +1,78 @@
+import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
+import type { PackageDefinition } from '@grpc/proto-loader';
+
+export interface GrpcServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly maxMessageBytes: number;
+  /** 0 keeps connections open; otherwise clients reconnect (and rebalance) after this long. */
+  readonly maxConnectionAgeSeconds: number;
+}
+
+/** Server-wide gRPC settings: message limits, connection aging, keepalive. */
+export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
+  const channelOptions: grpc.ChannelOptions = {
+    'grpc.max_receive_message_length': options.maxMessageBytes,
+    'grpc.max_send_message_length': options.maxMessageBytes,
+    'grpc.keepalive_time_ms': 60_000,
+    'grpc.keepalive_timeout_ms': 20_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+  };
+  if (options.maxConnectionAgeSeconds > 0) {
+    channelOptions['grpc.max_connection_age_ms'] = options.maxConnectionAgeSeconds * 1000;
+    // Calls running when a connection ages out get this long to finish.
+    channelOptions['grpc.max_connection_age_grace_ms'] = 30_000;
+  }
+  return new grpc.Server(channelOptions);
+}
+
+export function bindGrpcServer(server: grpc.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    );
+  });
+}
+
+/** grpc.health.v1 with one entry per model plus "" for the whole server. */
+export class GrpcHealth {
+  private readonly health = new HealthImplementation({ '': 'NOT_SERVING' });
+  private readonly known = new Set<string>();
+
+  addToServer(server: grpc.Server): void {
+    this.health.addToServer(server);
+  }
+
+  /** Sets the overall status and one per model; models no longer listed become NOT_SERVING. */
+  update(serverReady: boolean, models: ReadonlyMap<string, boolean>): void {
+    this.health.setStatus('', serverReady ? 'SERVING' : 'NOT_SERVING');
+    for (const name of this.known) if (!models.has(name)) this.health.setStatus(name, 'NOT_SERVING');
+    for (const [name, available] of models) {
+      const status: ServingStatus = available ? 'SERVING' : 'NOT_SERVING';
+      this.health.setStatus(name, status);
+      this.known.add(name);
+    }
+  }
+}
+
+export function addReflection(server: grpc.Server, definition: PackageDefinition): void {
+  new ReflectionService(definition).addToServer(server);
+}
+
+/** Stops taking calls, lets running ones finish within the grace period, then closes. */
+export function shutdownGrpcServer(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    timer.unref();
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
