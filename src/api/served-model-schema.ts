@@ -1,0 +1,361 @@
+/**
+ * The one source of truth for the ServedModel schema. `scripts/k8s/gen-crd.ts` renders
+ * `servedModelCrd()` into `crds/servedmodel.yaml`; a unit test fails when the committed YAML
+ * drifts from it.
+ *
+ * CEL rules reject what the model server would refuse later, so a bad manifest fails at
+ * `kubectl apply` with a message a person understands. Every list, map and string a rule walks
+ * is bounded (maxItems/maxProperties/maxLength) to keep the rules under the apiserver's cost
+ * budget.
+ */
+import { GROUP, KIND, PLURAL, SHORT_NAME, SINGULAR, VERSION } from './served-model-types.js';
+
+type Schema = Record<string, unknown>;
+
+const MAX_VERSIONS = 64;
+const MAX_LABELS = 32;
+const MAX_VARIANTS = 16;
+
+const version = (description: string): Schema => ({
+  type: 'integer',
+  format: 'int64',
+  minimum: 0,
+  description,
+});
+
+const percent = (description: string): Schema => ({
+  type: 'number',
+  minimum: 0,
+  maximum: 100,
+  description,
+});
+
+const quantity: Schema = {
+  'x-kubernetes-int-or-string': true,
+  anyOf: [{ type: 'integer' }, { type: 'string' }],
+  pattern: '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$',
+};
+
+const resourceList: Schema = {
+  type: 'object',
+  maxProperties: 16,
+  additionalProperties: quantity,
+};
+
+const sourceSchema: Schema = {
+  type: 'object',
+  description: 'Where the model versions live: numeric child directories of the prefix are versions.',
+  required: ['uri'],
+  properties: {
+    uri: {
+      type: 'string',
+      maxLength: 1024,
+      description: 's3://bucket/prefix holding 1/, 2/, ... SavedModel directories.',
+      'x-kubernetes-validations': [
+        {
+          rule: "self.matches('^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$')",
+          message: 'source.uri must be an s3://bucket/prefix URI (bucket of 3-63 lowercase letters, digits, dots or dashes)',
+        },
+      ],
+    },
+    endpoint: {
+      type: 'string',
+      maxLength: 1024,
+      description: 'S3-compatible endpoint URL, e.g. http://minio.ml:9000. Default: AWS S3.',
+      'x-kubernetes-validations': [
+        {
+          rule: "self.matches('^https?://[^\\\\s/]+(/.*)?$')",
+          message: 'source.endpoint must be an http:// or https:// URL',
+        },
+      ],
+    },
+    region: { type: 'string', maxLength: 64, description: 'S3 region (AWS_REGION).' },
+    credentialsSecretRef: {
+      type: 'object',
+      description: 'Secret in the same namespace with keys accessKeyId, secretAccessKey and optional sessionToken. Default: pod identity.',
+      required: ['name'],
+      properties: { name: { type: 'string', minLength: 1, maxLength: 253 } },
+    },
+    pollInterval: {
+      type: 'string',
+      maxLength: 32,
+      default: '30s',
+      description: 'How often the server lists the source for new versions (Go duration, e.g. 30s, 1m).',
+      'x-kubernetes-validations': [
+        {
+          rule: "self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('1s')",
+          message: 'source.pollInterval must be a duration of at least 1s, such as 30s or 1m',
+        },
+      ],
+    },
+  },
+};
+
+const versionPolicySchema: Schema = {
+  type: 'object',
+  description: 'Which versions to serve: exactly one of latest, all, specific. Default: latest 1.',
+  default: { latest: { count: 1 } },
+  properties: {
+    latest: {
+      type: 'object',
+      properties: { count: { type: 'integer', minimum: 1, maximum: MAX_VERSIONS, default: 1 } },
+    },
+    all: { type: 'object' },
+    specific: {
+      type: 'object',
+      required: ['versions'],
+      properties: {
+        versions: {
+          type: 'array',
+          minItems: 1,
+          maxItems: MAX_VERSIONS,
+          items: version('A version to serve.'),
+          'x-kubernetes-list-type': 'set',
+        },
+      },
+    },
+  },
+  'x-kubernetes-validations': [
+    {
+      rule: '[has(self.latest), has(self.all), has(self.specific)].exists_one(x, x)',
+      message: 'versionPolicy must set exactly one of latest, all or specific',
+    },
+  ],
+};
+
+const routingSchema: Schema = {
+  type: 'object',
+  description: 'How requests that name no version or label are routed.',
+  properties: {
+    canary: {
+      type: 'object',
+      required: ['version', 'percent'],
+      properties: {
+        version: version('The canary version.'),
+        percent: percent('Share of traffic for the canary (0-100); the rest goes to the stable version.'),
+      },
+    },
+    abTest: {
+      type: 'object',
+      required: ['key', 'variants'],
+      properties: {
+        key: {
+          type: 'object',
+          required: ['header'],
+          properties: {
+            header: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 128,
+              description: 'Request header / gRPC metadata key that keeps a caller on one variant.',
+              'x-kubernetes-validations': [
+                {
+                  rule: "self.matches('^[a-z0-9-]+$')",
+                  message: 'routing.abTest.key.header must be a lowercase header name (a-z, 0-9, -)',
+                },
+              ],
+            },
+          },
+        },
+        variants: {
+          type: 'array',
+          minItems: 2,
+          maxItems: MAX_VARIANTS,
+          items: {
+            type: 'object',
+            required: ['version', 'percent'],
+            properties: {
+              version: version('A variant version.'),
+              percent: { type: 'integer', minimum: 0, maximum: 100, description: 'Share of callers (0-100).' },
+            },
+          },
+        },
+      },
+      'x-kubernetes-validations': [
+        {
+          rule: 'self.variants.map(v, v.percent).sum() == 100',
+          message: 'routing.abTest.variants percentages must add up to 100',
+        },
+        {
+          rule: 'self.variants.all(v, self.variants.exists_one(w, w.version == v.version))',
+          message: 'routing.abTest.variants must name each version once',
+        },
+      ],
+    },
+    shadow: {
+      type: 'object',
+      required: ['version', 'percent'],
+      properties: {
+        version: version('The version that receives a copy of requests; its answers are compared, never returned.'),
+        percent: percent('Share of requests copied to the shadow version (0-100).'),
+      },
+    },
+  },
+  'x-kubernetes-validations': [
+    {
+      rule: '!(has(self.canary) && has(self.abTest))',
+      message: 'routing may set canary or abTest, not both',
+    },
+  ],
+};
+
+/** Rules that relate several fields of the spec. */
+const specRules = [
+  {
+    rule:
+      '!has(self.versionPolicy) || !has(self.versionPolicy.specific) || !has(self.versionLabels) || ' +
+      'self.versionLabels.all(l, self.versionLabels[l] in self.versionPolicy.specific.versions)',
+    message: 'versionLabels must point at versions listed in versionPolicy.specific.versions',
+  },
+  {
+    rule:
+      '!has(self.versionPolicy) || !has(self.versionPolicy.specific) || !has(self.routing) || (' +
+      '(!has(self.routing.canary) || self.routing.canary.version in self.versionPolicy.specific.versions) && ' +
+      '(!has(self.routing.shadow) || self.routing.shadow.version in self.versionPolicy.specific.versions) && ' +
+      '(!has(self.routing.abTest) || self.routing.abTest.variants.all(v, v.version in self.versionPolicy.specific.versions)))',
+    message: 'routing names a version that versionPolicy.specific.versions never loads',
+  },
+  {
+    rule:
+      '!has(self.routing) || !(has(self.routing.canary) || has(self.routing.abTest) || has(self.routing.shadow)) || ' +
+      '(has(self.versionPolicy) && (has(self.versionPolicy.all) || ' +
+      '(has(self.versionPolicy.latest) && has(self.versionPolicy.latest.count) && self.versionPolicy.latest.count >= 2) || ' +
+      '(has(self.versionPolicy.specific) && size(self.versionPolicy.specific.versions) >= 2)))',
+    message: 'routing between versions needs a versionPolicy that serves at least two versions (latest.count >= 2, all, or two specific versions)',
+  },
+];
+
+const specSchema: Schema = {
+  type: 'object',
+  required: ['source'],
+  properties: {
+    source: sourceSchema,
+    versionPolicy: versionPolicySchema,
+    versionLabels: {
+      type: 'object',
+      description: 'Names for versions (e.g. stable: 2, canary: 3) that clients can request.',
+      maxProperties: MAX_LABELS,
+      additionalProperties: version('The labelled version.'),
+      'x-kubernetes-validations': [
+        {
+          rule: "self.all(l, size(l) <= 64 && l.matches('^[a-zA-Z0-9_]+$'))",
+          message: 'versionLabels names must match [a-zA-Z0-9_]+ (at most 64 characters)',
+        },
+      ],
+    },
+    routing: routingSchema,
+    replicas: { type: 'integer', format: 'int32', minimum: 0, default: 1, description: 'Model server pods.' },
+    image: { type: 'string', minLength: 1, maxLength: 512, description: "Model server image; default: the operator's." },
+    resources: {
+      type: 'object',
+      description: 'Model server container resources; changing them rolls the pods.',
+      properties: { requests: resourceList, limits: resourceList },
+    },
+    modelStoreSizeLimit: {
+      ...quantity,
+      default: '10Gi',
+      description: 'Size limit of the emptyDir that holds downloaded model versions.',
+    },
+  },
+  'x-kubernetes-validations': specRules,
+};
+
+const conditionSchema: Schema = {
+  type: 'object',
+  required: ['type', 'status', 'reason', 'message', 'lastTransitionTime'],
+  properties: {
+    type: { type: 'string', maxLength: 316 },
+    status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
+    reason: { type: 'string', maxLength: 1024 },
+    message: { type: 'string', maxLength: 32768 },
+    observedGeneration: { type: 'integer', format: 'int64', minimum: 0 },
+    lastTransitionTime: { type: 'string', format: 'date-time' },
+  },
+};
+
+const statusSchema: Schema = {
+  type: 'object',
+  properties: {
+    observedGeneration: { type: 'integer', format: 'int64' },
+    replicas: { type: 'integer', format: 'int32' },
+    readyReplicas: { type: 'integer', format: 'int32' },
+    updatedReplicas: { type: 'integer', format: 'int32' },
+    ready: { type: 'string' },
+    selector: { type: 'string' },
+    servedVersions: { type: 'string' },
+    canary: { type: 'string' },
+    versions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['version', 'state'],
+        properties: {
+          version: { type: 'integer', format: 'int64' },
+          state: { type: 'string' },
+          labels: { type: 'array', items: { type: 'string' } },
+          percent: { type: 'number' },
+        },
+      },
+    },
+    endpoints: {
+      type: 'object',
+      properties: { grpc: { type: 'string' }, rest: { type: 'string' }, headless: { type: 'string' } },
+    },
+    conditions: {
+      type: 'array',
+      items: conditionSchema,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['type'],
+    },
+  },
+};
+
+export const servedModelOpenApiSchema: Schema = {
+  type: 'object',
+  description: 'A TensorFlow model served from S3 by TensorFleet model server pods.',
+  required: ['spec'],
+  properties: {
+    apiVersion: { type: 'string' },
+    kind: { type: 'string' },
+    metadata: { type: 'object' },
+    spec: specSchema,
+    status: statusSchema,
+  },
+};
+
+/** The CustomResourceDefinition object, ready to serialise to YAML. */
+export function servedModelCrd(): Schema {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${PLURAL}.${GROUP}` },
+    spec: {
+      group: GROUP,
+      scope: 'Namespaced',
+      names: { kind: KIND, listKind: `${KIND}List`, plural: PLURAL, singular: SINGULAR, shortNames: [SHORT_NAME], categories: ['tensorfleet'] },
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: servedModelOpenApiSchema },
+          subresources: {
+            status: {},
+            scale: {
+              specReplicasPath: '.spec.replicas',
+              statusReplicasPath: '.status.replicas',
+              labelSelectorPath: '.status.selector',
+            },
+          },
+          additionalPrinterColumns: [
+            { name: 'Ready', type: 'string', jsonPath: '.status.ready', description: 'Ready / desired pods' },
+            { name: 'Versions', type: 'string', jsonPath: '.status.servedVersions', description: 'Served versions' },
+            { name: 'Canary', type: 'string', jsonPath: '.status.canary', description: 'Canary version and share' },
+            { name: 'Status', type: 'string', jsonPath: ".status.conditions[?(@.type=='Ready')].reason" },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
+        },
+      ],
+    },
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * ServedModel (tensorfleet.dev/v1alpha1): the manifest a user applies and the status the
+ * operator reports. These types mirror the OpenAPI schema in `served-model-schema.ts`, which is
+ * the source the CRD YAML is generated from; a unit test checks the two agree on examples.
+ */
+export const GROUP = 'tensorfleet.dev';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = 'ServedModel';
+export const PLURAL = 'servedmodels';
+export const SINGULAR = 'servedmodel';
+export const SHORT_NAME = 'sm';
+
+export interface SecretRef {
+  readonly name: string;
+}
+
+export interface ModelSource {
+  /** `s3://bucket/prefix`; numeric children of the prefix are versions. */
+  readonly uri: string;
+  /** Any S3-compatible endpoint, e.g. `http://minio.ml:9000`. */
+  readonly endpoint?: string;
+  readonly region?: string;
+  /** Secret with keys `accessKeyId`, `secretAccessKey` and optional `sessionToken`. */
+  readonly credentialsSecretRef?: SecretRef;
+  /** Go-style duration (`30s`, `1m30s`); how often the server lists the source. */
+  readonly pollInterval?: string;
+}
+
+export type VersionPolicySpec =
+  | { readonly latest: { readonly count?: number } }
+  | { readonly all: Record<string, never> }
+  | { readonly specific: { readonly versions: readonly number[] } };
+
+export interface CanarySpec {
+  readonly version: number;
+  readonly percent: number;
+}
+
+export interface AbTestSpec {
+  readonly key: { readonly header: string };
+  readonly variants: readonly { readonly version: number; readonly percent: number }[];
+}
+
+export interface ShadowSpec {
+  readonly version: number;
+  readonly percent: number;
+}
+
+export interface RoutingSpec {
+  readonly canary?: CanarySpec;
+  readonly abTest?: AbTestSpec;
+  readonly shadow?: ShadowSpec;
+}
+
+export interface ResourceList {
+  readonly [name: string]: string | number;
+}
+
+export interface ServedModelSpec {
+  readonly source: ModelSource;
+  readonly versionPolicy?: VersionPolicySpec;
+  readonly versionLabels?: Readonly<Record<string, number>>;
+  readonly routing?: RoutingSpec;
+  readonly replicas?: number;
+  /** Overrides the operator's default model server image. */
+  readonly image?: string;
+  readonly resources?: { readonly requests?: ResourceList; readonly limits?: ResourceList };
+  /** Size limit of the emptyDir the server keeps model versions in. */
+  readonly modelStoreSizeLimit?: string;
+}
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface Condition {
+  readonly type: string;
+  readonly status: ConditionStatus;
+  readonly reason: string;
+  readonly message: string;
+  readonly observedGeneration: number;
+  readonly lastTransitionTime: string;
+}
+
+export interface ServedVersionStatus {
+  readonly version: number;
+  /** What the operator configured; the servers report what they actually loaded. */
+  readonly state: string;
+  readonly labels?: readonly string[];
+  /** Share of unversioned traffic routed here, when routing decides it. */
+  readonly percent?: number;
+}
+
+export interface ServedModelEndpoints {
+  readonly grpc: string;
+  readonly rest: string;
+  readonly headless: string;
+}
+
+export interface ServedModelStatus {
+  readonly observedGeneration?: number;
+  readonly replicas?: number;
+  readonly readyReplicas?: number;
+  readonly updatedReplicas?: number;
+  /** `ready/desired`, for `kubectl get`. */
+  readonly ready?: string;
+  /** Label selector of the pods, for the scale subresource (HPA). */
+  readonly selector?: string;
+  /** Comma-separated served versions, or the policy when versions are decided at run time. */
+  readonly servedVersions?: string;
+  /** `3@10%` when a canary is configured. */
+  readonly canary?: string;
+  readonly versions?: readonly ServedVersionStatus[];
+  readonly endpoints?: ServedModelEndpoints;
+  readonly conditions?: readonly Condition[];
+}
+
+export interface ObjectMeta {
+  readonly name: string;
+  readonly namespace: string;
+  readonly uid?: string;
+  readonly generation?: number;
+  readonly resourceVersion?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly deletionTimestamp?: string;
+}
+
+export interface ServedModel {
+  readonly apiVersion: typeof API_VERSION;
+  readonly kind: typeof KIND;
+  readonly metadata: ObjectMeta;
+  readonly spec: ServedModelSpec;
+  readonly status?: ServedModelStatus;
+}
