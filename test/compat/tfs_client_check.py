@@ -77,7 +77,7 @@ def compare_arrays(what, actual, expected, dtype_name):
         bad = ~np.isclose(a, e, rtol=RTOL, atol=ATOL)
         if bad.any():
             i = int(np.argmax(bad.reshape(-1)))
-            raise CheckFailed(f"{what}: element {i} is {a.reshape(-1)[i]!r}, expected {e.reshape(-1)[i]!r} "
+            raise CheckFailed(f"{what}: element {i} is {float(a.reshape(-1)[i])!r}, expected {float(e.reshape(-1)[i])!r} "
                               f"({int(bad.sum())} of {bad.size} differ)")
     else:
         a = actual.reshape(-1).tolist()
