@@ -33,7 +33,11 @@ build() {
   log "creating ${VENV} (${ENV_KEY})"
   rm -rf "$VENV"
   mkdir -p "$CACHE_DIR" "$WHEELS"
-  "$BASE_PYTHON" -m venv "$VENV"
+  if ! "$BASE_PYTHON" -m venv "$VENV" >&2; then
+    rm -rf "$VENV"
+    log "'$BASE_PYTHON -m venv' failed: on Debian/Ubuntu install the python3-venv package; or set TENSORFLEET_PYTHON"
+    exit 1
+  fi
   local pip=("$VENV/bin/python" -m pip --disable-pip-version-check --no-input)
   # The tensorflow-cpu wheel (about 270 MB) is usually already in the cache (the native
   # TensorFlow setup keeps it there); --find-links lets pip take it from there instead of
