@@ -1,0 +1,18 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { ServedModel, ServedModelStatus } from '../../api/served-model-types.js';
+import type { SecretObservation } from './status.js';
+
+/** What the reconciler reads and writes; the runtime implements it over informers and the API. */
+export interface ClusterAccess {
+  /** From the informer cache. */
+  getServedModel(namespace: string, name: string): ServedModel | undefined;
+  /** From the informer cache. */
+  getOwned(kind: string, namespace: string, name: string): KubernetesObject | undefined;
+  readSecret(namespace: string, name: string): Promise<SecretObservation>;
+  /** Server-side apply under the operator's field manager; returns the stored object. */
+  apply(object: KubernetesObject): Promise<KubernetesObject>;
+  delete(object: KubernetesObject): Promise<void>;
+  /** Replaces the status; `previous` lets fields that disappeared be removed. Returns the new resourceVersion. */
+  patchStatus(sm: ServedModel, status: ServedModelStatus): Promise<string | undefined>;
+  event(sm: ServedModel, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
+}

@@ -1,0 +1,149 @@
+import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { ServedModel } from '../../api/served-model-types.js';
+import { hashOf } from '../specs/deployment.js';
+import type { RenderConfig } from '../specs/operator-config.js';
+import type { ClusterAccess } from './cluster-access.js';
+import { contains, firstDifference } from './compare.js';
+import { desiredObjects } from './desired.js';
+import { computeStatus, type SecretObservation } from './status.js';
+
+export interface ReconcilerDeps {
+  readonly cluster: ClusterAccess;
+  readonly config: RenderConfig;
+  readonly now: () => Date;
+  readonly logger: Logger;
+}
+
+export interface ReconcileResult {
+  /** Objects applied or deleted, as `Kind/name`. */
+  readonly changed: readonly string[];
+  readonly statusPatched: boolean;
+}
+
+export class ReconcileError extends Error {
+  override readonly name = 'ReconcileError';
+}
+
+/** The informer cache can lag our own writes; etcd resource versions are increasing integers. */
+function olderThan(cachedRv: string | undefined, writtenRv: string | undefined): boolean {
+  if (!cachedRv || !writtenRv || !/^\d+$/.test(cachedRv) || !/^\d+$/.test(writtenRv)) return false;
+  return BigInt(cachedRv) < BigInt(writtenRv);
+}
+
+function ownedBy(object: KubernetesObject, sm: ServedModel): boolean {
+  return (object.metadata?.ownerReferences ?? []).some((r) => r.uid === sm.metadata.uid && r.controller === true);
+}
+
+interface Written {
+  readonly hash: string;
+  readonly resourceVersion: string | undefined;
+  readonly at: number;
+  /** The cache has shown this write (or a later version) at least once. */
+  seen: boolean;
+}
+
+/** How long a write may stay invisible in the cache before we stop trusting our record of it. */
+const CACHE_LAG_GRACE_MS = 10_000;
+
+/**
+ * Level-triggered reconcile of one ServedModel: read the cache, build the desired objects,
+ * apply only those that differ, delete the ones no longer wanted, then patch status only when
+ * it changed. Reconciling a converged ServedModel writes nothing.
+ */
+export class ServedModelReconciler {
+  /** What we last wrote per object, to recognise a cache that has not caught up yet. */
+  private readonly written = new Map<string, Written>();
+
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
+    const { cluster, logger } = this.deps;
+    const sm = cluster.getServedModel(namespace, name);
+    if (!sm || sm.metadata.deletionTimestamp) {
+      // Garbage collection removes what it owned (ownerReferences).
+      this.forget(namespace, name);
+      return { changed: [], statusPatched: false };
+    }
+    const log = logger.child({ servedModel: `${namespace}/${name}` });
+    const changed: string[] = [];
+    const failures: string[] = [];
+    let deployment: V1Deployment | undefined;
+
+    for (const slot of desiredObjects(sm, this.deps.config)) {
+      const key = `${namespace}/${slot.kind}/${slot.name}`;
+      const current = cluster.getOwned(slot.kind, namespace, slot.name);
+      try {
+        if (current && !ownedBy(current, sm)) {
+          failures.push(`${slot.kind} ${slot.name} exists and is not owned by this ServedModel`);
+          continue;
+        }
+        if (!slot.object) {
+          if (current) {
+            await cluster.delete(current);
+            this.written.delete(key);
+            changed.push(`${slot.kind}/${slot.name}`);
+          }
+          continue;
+        }
+        const hash = hashOf(slot.object);
+        const last = this.written.get(key);
+        if (last && current && !olderThan(current.metadata?.resourceVersion, last.resourceVersion)) last.seen = true;
+        // The cache lags our own writes: an object we just wrote may be missing or older there.
+        const cacheLagging =
+          last !== undefined &&
+          last.hash === hash &&
+          (current === undefined
+            ? !last.seen && this.deps.now().getTime() - last.at < CACHE_LAG_GRACE_MS
+            : olderThan(current.metadata?.resourceVersion, last.resourceVersion));
+        const upToDate = (current !== undefined && contains(current, slot.object)) || cacheLagging;
+        if (upToDate) {
+          if (slot.kind === 'Deployment') deployment = (current as V1Deployment | undefined) ?? deployment;
+          continue;
+        }
+        if (current) log.debug({ object: `${slot.kind}/${slot.name}`, difference: firstDifference(current, slot.object) }, 'found drift');
+        const stored = await cluster.apply(slot.object);
+        this.written.set(key, { hash, resourceVersion: stored.metadata?.resourceVersion, at: this.deps.now().getTime(), seen: false });
+        if (slot.kind === 'Deployment') deployment = stored as V1Deployment;
+        changed.push(`${slot.kind}/${slot.name}`);
+      } catch (error) {
+        failures.push(`${slot.kind} ${slot.name}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    if (changed.length > 0) {
+      log.info({ changed }, 'applied owned objects');
+      await cluster.event(sm, 'Normal', 'Applied', `Applied ${changed.join(', ')}`);
+    }
+
+    const secretRef = sm.spec.source.credentialsSecretRef;
+    const secret: SecretObservation = secretRef ? await cluster.readSecret(namespace, secretRef.name) : { state: 'not-referenced' };
+    const applyError = failures.length > 0 ? failures.join('; ') : undefined;
+    const status = computeStatus(sm, { deployment, secret, ...(applyError ? { applyError } : {}) }, this.deps.now());
+
+    const statusKey = `${namespace}/status/${name}`;
+    const statusHash = hashOf(status);
+    const lastStatus = this.written.get(statusKey);
+    const statusCurrent =
+      hashOf(sm.status ?? {}) === statusHash ||
+      (lastStatus?.hash === statusHash && olderThan(sm.metadata.resourceVersion, lastStatus.resourceVersion));
+    let statusPatched = false;
+    if (!statusCurrent) {
+      const rv = await cluster.patchStatus(sm, status);
+      this.written.set(statusKey, { hash: statusHash, resourceVersion: rv, at: this.deps.now().getTime(), seen: false });
+      statusPatched = true;
+      const before = new Map((sm.status?.conditions ?? []).map((c) => [c.type, c.status]));
+      for (const c of status.conditions ?? []) {
+        const bad = (c.type === 'Degraded' && c.status === 'True') || (c.type === 'SourceReady' && c.status === 'False');
+        if (bad && before.get(c.type) !== c.status) await cluster.event(sm, 'Warning', c.reason, c.message);
+      }
+    }
+    if (applyError) throw new ReconcileError(applyError);
+    return { changed, statusPatched };
+  }
+
+  private forget(namespace: string, name: string): void {
+    for (const key of this.written.keys()) {
+      if (key.startsWith(`${namespace}/`) && (key.endsWith(`/${name}`) || key.includes(`/${name}-`))) this.written.delete(key);
+    }
+  }
+}

@@ -1,0 +1,143 @@
+import type { V1Deployment } from '@kubernetes/client-node';
+import type { Condition, ConditionStatus, ServedModel, ServedModelStatus, ServedVersionStatus } from '../../api/served-model-types.js';
+import { GRPC_PORT, HTTP_PORT } from '../specs/service.js';
+import { headlessServiceName, selectorLabels } from '../specs/owned-meta.js';
+
+export type SecretObservation =
+  | { readonly state: 'not-referenced' }
+  | { readonly state: 'missing'; readonly name: string }
+  | { readonly state: 'found'; readonly name: string; readonly keys: readonly string[] }
+  | { readonly state: 'unreadable'; readonly name: string; readonly message: string };
+
+export interface Observation {
+  readonly deployment: V1Deployment | undefined;
+  readonly secret: SecretObservation;
+  /** Why applying the desired objects failed, if it did. */
+  readonly applyError?: string;
+}
+
+interface ConditionInput {
+  readonly type: string;
+  readonly status: ConditionStatus;
+  readonly reason: string;
+  readonly message: string;
+}
+
+const REQUIRED_SECRET_KEYS = ['accessKeyId', 'secretAccessKey'];
+
+function sourceCondition(secret: SecretObservation): ConditionInput {
+  switch (secret.state) {
+    case 'not-referenced':
+      return { type: 'SourceReady', status: 'True', reason: 'PodIdentity', message: 'No credentials Secret; the pods use their own identity' };
+    case 'missing':
+      return { type: 'SourceReady', status: 'False', reason: 'SecretNotFound', message: `Secret ${secret.name} does not exist` };
+    case 'unreadable':
+      return { type: 'SourceReady', status: 'Unknown', reason: 'SecretUnreadable', message: `Secret ${secret.name} could not be read: ${secret.message}` };
+    case 'found': {
+      const missing = REQUIRED_SECRET_KEYS.filter((k) => !secret.keys.includes(k));
+      return missing.length > 0
+        ? { type: 'SourceReady', status: 'False', reason: 'SecretIncomplete', message: `Secret ${secret.name} lacks ${missing.join(', ')}` }
+        : { type: 'SourceReady', status: 'True', reason: 'CredentialsFound', message: `Credentials from Secret ${secret.name}` };
+    }
+  }
+}
+
+function deploymentProgress(desired: number, d: V1Deployment | undefined): { rolling: boolean; stalled: boolean; message: string } {
+  if (!d) return { rolling: true, stalled: false, message: 'Deployment not created yet' };
+  const s = d.status ?? {};
+  const stalled = (s.conditions ?? []).some((c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded');
+  if ((s.observedGeneration ?? 0) < (d.metadata?.generation ?? 0)) return { rolling: true, stalled, message: 'Deployment change not yet observed' };
+  const updated = s.updatedReplicas ?? 0;
+  const total = s.replicas ?? 0;
+  if (updated < desired || total > updated) {
+    return { rolling: true, stalled, message: `${updated} of ${desired} pods updated, ${total} running` };
+  }
+  return { rolling: false, stalled, message: `All ${desired} pods updated` };
+}
+
+function versionsOf(sm: ServedModel): { versions: ServedVersionStatus[]; summary: string; canary?: string } {
+  const spec = sm.spec;
+  const byVersion = new Map<number, { labels: string[]; percent?: number }>();
+  const entry = (v: number): { labels: string[]; percent?: number } => {
+    let e = byVersion.get(v);
+    if (!e) byVersion.set(v, (e = { labels: [] }));
+    return e;
+  };
+  const policy = spec.versionPolicy;
+  let summary = 'latest';
+  if (!policy || 'latest' in policy) summary = `latest ${(policy && 'latest' in policy ? policy.latest.count : undefined) ?? 1}`;
+  else if ('all' in policy) summary = 'all';
+  if (policy && 'specific' in policy) {
+    for (const v of policy.specific.versions) entry(v);
+  }
+  for (const [label, v] of Object.entries(spec.versionLabels ?? {}).sort(([a], [b]) => a.localeCompare(b))) entry(v).labels.push(label);
+  const canary = spec.routing?.canary;
+  if (canary) entry(canary.version).percent = canary.percent;
+  for (const variant of spec.routing?.abTest?.variants ?? []) entry(variant.version).percent = variant.percent;
+  const versions = [...byVersion.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([version, e]) => ({
+      version,
+      state: 'Configured',
+      ...(e.labels.length > 0 ? { labels: e.labels } : {}),
+      ...(e.percent !== undefined ? { percent: e.percent } : {}),
+    }));
+  if (policy && 'specific' in policy) summary = [...policy.specific.versions].sort((a, b) => a - b).join(',');
+  return { versions, summary, ...(canary ? { canary: `${canary.version}@${canary.percent}%` } : {}) };
+}
+
+/**
+ * The status a ServedModel should have, from what was observed. Pure: `now` only stamps a
+ * condition whose status flipped; otherwise the previous lastTransitionTime is kept.
+ */
+export function computeStatus(sm: ServedModel, observed: Observation, now: Date): ServedModelStatus {
+  const generation = sm.metadata.generation ?? 0;
+  const desired = sm.spec.replicas ?? 1;
+  const ds = observed.deployment?.status ?? {};
+  const ready = ds.readyReplicas ?? 0;
+  const progress = deploymentProgress(desired, observed.deployment);
+  const source = sourceCondition(observed.secret);
+
+  const degradedReasons: ConditionInput[] = [];
+  if (observed.applyError) degradedReasons.push({ type: 'Degraded', status: 'True', reason: 'ApplyFailed', message: observed.applyError });
+  if (source.status === 'False') degradedReasons.push({ ...source, type: 'Degraded', status: 'True' });
+  if (progress.stalled) degradedReasons.push({ type: 'Degraded', status: 'True', reason: 'ProgressDeadlineExceeded', message: 'The rollout stopped making progress' });
+  const degraded: ConditionInput = degradedReasons[0] ?? { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'No problems found' };
+
+  let readyCondition: ConditionInput;
+  if (desired === 0) readyCondition = { type: 'Ready', status: 'False', reason: 'ScaledToZero', message: 'spec.replicas is 0' };
+  else if (ready >= desired && !progress.rolling) readyCondition = { type: 'Ready', status: 'True', reason: 'AllReplicasReady', message: `${ready}/${desired} pods ready` };
+  else if (ready > 0) readyCondition = { type: 'Ready', status: 'True', reason: 'PartiallyReady', message: `${ready}/${desired} pods ready` };
+  else readyCondition = { type: 'Ready', status: 'False', reason: 'NoReplicasReady', message: `0/${desired} pods ready` };
+
+  const progressing: ConditionInput = progress.rolling
+    ? { type: 'Progressing', status: 'True', reason: 'RollingOut', message: progress.message }
+    : { type: 'Progressing', status: 'False', reason: 'RolloutComplete', message: progress.message };
+
+  const previous = new Map((sm.status?.conditions ?? []).map((c) => [c.type, c]));
+  const conditions: Condition[] = [readyCondition, progressing, degraded, source].map((c) => {
+    const before = previous.get(c.type);
+    const lastTransitionTime = before && before.status === c.status ? before.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return { ...c, observedGeneration: generation, lastTransitionTime };
+  });
+
+  const { versions, summary, canary } = versionsOf(sm);
+  const { name, namespace } = sm.metadata;
+  return {
+    observedGeneration: generation,
+    replicas: ds.replicas ?? 0,
+    readyReplicas: ready,
+    updatedReplicas: ds.updatedReplicas ?? 0,
+    ready: `${ready}/${desired}`,
+    selector: Object.entries(selectorLabels(sm)).map(([k, v]) => `${k}=${v}`).join(','),
+    servedVersions: summary,
+    ...(canary ? { canary } : {}),
+    versions,
+    endpoints: {
+      grpc: `${name}.${namespace}.svc:${GRPC_PORT}`,
+      rest: `http://${name}.${namespace}.svc:${HTTP_PORT}`,
+      headless: `${headlessServiceName(sm)}.${namespace}.svc:${GRPC_PORT}`,
+    },
+    conditions,
+  };
+}

@@ -1,0 +1,55 @@
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import type { RoutingSpec, ServedModel, VersionPolicySpec } from '../../api/served-model-types.js';
+import { configMapName, ownedMeta } from './owned-meta.js';
+
+export const MODEL_CONFIG_KEY = 'models.yaml';
+
+function policyOf(policy: VersionPolicySpec | undefined): Record<string, unknown> {
+  if (!policy) return { latest: { num_versions: 1 } };
+  if ('latest' in policy) return { latest: { num_versions: policy.latest.count ?? 1 } };
+  if ('specific' in policy) return { specific: { versions: [...policy.specific.versions] } };
+  return { all: {} };
+}
+
+function routingOf(routing: RoutingSpec | undefined): Record<string, unknown> | undefined {
+  if (!routing) return undefined;
+  const out: Record<string, unknown> = {};
+  if (routing.canary) out.canary = { version: routing.canary.version, percent: routing.canary.percent };
+  if (routing.abTest) {
+    out.ab_test = {
+      key: { header: routing.abTest.key.header },
+      variants: routing.abTest.variants.map((v) => ({ version: v.version, percent: v.percent })),
+    };
+  }
+  if (routing.shadow) out.shadow = { version: routing.shadow.version, percent: routing.shadow.percent };
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** The model server's config file (snake_case, see src/server/config/model-config.ts) for one ServedModel. */
+export function renderModelConfig(sm: ServedModel): string {
+  const entry: Record<string, unknown> = {
+    name: sm.metadata.name,
+    base_path: sm.spec.source.uri,
+    model_platform: 'tensorflow',
+    model_version_policy: policyOf(sm.spec.versionPolicy),
+  };
+  const labels = sm.spec.versionLabels;
+  if (labels && Object.keys(labels).length > 0) {
+    // Sorted so the rendered text (and so the write decision) never depends on key order.
+    entry.version_labels = Object.fromEntries(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
+  }
+  const routing = routingOf(sm.spec.routing);
+  if (routing) entry.routing = routing;
+  return stringify({ model_config_list: [entry] });
+}
+
+/** ConfigMap `<name>-models`: the server polls it, so changes here need no restart. */
+export function buildConfigMap(sm: ServedModel): V1ConfigMap {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: ownedMeta(sm, configMapName(sm)),
+    data: { [MODEL_CONFIG_KEY]: renderModelConfig(sm) },
+  };
+}

@@ -1,0 +1,128 @@
+import { createHash } from 'node:crypto';
+import type { V1Container, V1Deployment, V1EnvVar, V1PodSpec, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { ServedModel } from '../../api/served-model-types.js';
+import { MODEL_CONFIG_KEY } from './config-map.js';
+import { parseDurationMs } from './duration.js';
+import type { RenderConfig } from './operator-config.js';
+import { configMapName, ownedLabels, ownedMeta, selectorLabels } from './owned-meta.js';
+import { GRPC_PORT, HTTP_PORT } from './service.js';
+
+export const CONFIG_DIR = '/etc/tensorfleet';
+export const MODEL_STORE_DIR = '/var/lib/tensorfleet/models';
+export const S3_CREDENTIALS_DIR = '/var/run/secrets/tensorfleet/s3';
+/** Pod-template annotation: a hash of what needs new pods. Model config is deliberately absent. */
+export const RESTART_HASH_ANNOTATION = 'tensorfleet.dev/restart-hash';
+export const DEFAULT_MODEL_STORE_SIZE_LIMIT = '10Gi';
+const DEFAULT_RESOURCES = { requests: { cpu: '250m', memory: '512Mi' } };
+const RUN_AS_USER = 10001;
+
+function serverArgs(sm: ServedModel): string[] {
+  const args = [
+    'serve',
+    `--model_config_file=${CONFIG_DIR}/${MODEL_CONFIG_KEY}`,
+    '--model_config_file_poll_wait_seconds=5',
+    `--port=${GRPC_PORT}`,
+    `--rest_api_port=${HTTP_PORT}`,
+    `--model_store=${MODEL_STORE_DIR}`,
+  ];
+  const poll = sm.spec.source.pollInterval;
+  if (poll) args.push(`--file_system_poll_wait_seconds=${Math.max(1, Math.ceil(parseDurationMs(poll) / 1000))}`);
+  return args;
+}
+
+function serverEnv(sm: ServedModel): V1EnvVar[] {
+  const env: V1EnvVar[] = [];
+  const { endpoint, region, credentialsSecretRef } = sm.spec.source;
+  if (endpoint) env.push({ name: 'TENSORFLEET_S3_ENDPOINT', value: endpoint });
+  if (region) env.push({ name: 'AWS_REGION', value: region });
+  if (credentialsSecretRef) env.push({ name: 'TENSORFLEET_S3_CREDENTIALS_DIR', value: S3_CREDENTIALS_DIR });
+  return env;
+}
+
+/** The pod spec; everything in it needs new pods when it changes (the ConfigMap does not). */
+function podSpec(sm: ServedModel, config: RenderConfig): V1PodSpec {
+  const mounts: V1VolumeMount[] = [
+    { name: 'model-config', mountPath: CONFIG_DIR, readOnly: true },
+    { name: 'model-store', mountPath: MODEL_STORE_DIR },
+    { name: 'tmp', mountPath: '/tmp' },
+  ];
+  const volumes: V1Volume[] = [
+    { name: 'model-config', configMap: { name: configMapName(sm) } },
+    { name: 'model-store', emptyDir: { sizeLimit: String(sm.spec.modelStoreSizeLimit ?? DEFAULT_MODEL_STORE_SIZE_LIMIT) } },
+    { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+  ];
+  const secret = sm.spec.source.credentialsSecretRef;
+  if (secret) {
+    // Files, not env: a rotated Secret reaches running pods without a restart.
+    mounts.push({ name: 's3-credentials', mountPath: S3_CREDENTIALS_DIR, readOnly: true });
+    volumes.push({ name: 's3-credentials', secret: { secretName: secret.name, defaultMode: 0o440 } });
+  }
+  const container: V1Container = {
+    name: 'model-server',
+    image: sm.spec.image ?? config.image,
+    args: serverArgs(sm),
+    ports: [
+      { name: 'grpc', containerPort: GRPC_PORT, protocol: 'TCP' },
+      { name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' },
+    ],
+    resources: (sm.spec.resources as V1Container['resources']) ?? DEFAULT_RESOURCES,
+    livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10, failureThreshold: 3 },
+    readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 5, failureThreshold: 2 },
+    volumeMounts: mounts,
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+    },
+  };
+  const env = serverEnv(sm);
+  if (env.length > 0) container.env = env;
+  if (config.imagePullPolicy) container.imagePullPolicy = config.imagePullPolicy;
+  return {
+    containers: [container],
+    volumes,
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: RUN_AS_USER,
+      runAsGroup: RUN_AS_USER,
+      fsGroup: RUN_AS_USER,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    // The server drains in-flight requests on SIGTERM; give it time.
+    terminationGracePeriodSeconds: 30,
+  };
+}
+
+/** Stable JSON (sorted keys) so the hash never depends on property order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export const hashOf = (value: unknown): string => createHash('sha256').update(canonical(value)).digest('hex').slice(0, 16);
+
+export function buildDeployment(sm: ServedModel, config: RenderConfig): V1Deployment {
+  const spec = podSpec(sm, config);
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: ownedMeta(sm, sm.metadata.name),
+    spec: {
+      replicas: sm.spec.replicas ?? 1,
+      selector: { matchLabels: selectorLabels(sm) },
+      // Never go below the ready count while rolling: bring a new pod up first.
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      revisionHistoryLimit: 5,
+      template: {
+        metadata: { labels: ownedLabels(sm), annotations: { [RESTART_HASH_ANNOTATION]: hashOf(spec) } },
+        spec,
+      },
+    },
+  };
+}
