@@ -16,6 +16,7 @@
  */
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { serializePredictResponse } from '../../servables/tensorflow/codecs/tensor-proto-wire.js';
 import { protoDir, protoFilePaths, protoType } from '../../servables/tensorflow/proto-root.js';
 
 export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
@@ -29,7 +30,11 @@ export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
 export interface TensorflowServingGrpc {
   /** Everything loaded; hand it to @grpc/reflection's ReflectionService. */
   readonly packageDefinition: protoLoader.PackageDefinition;
-  /** tensorflow.serving.PredictionService (Classify, Regress, Predict, MultiInference, GetModelMetadata). */
+  /**
+   * tensorflow.serving.PredictionService (Classify, Regress, Predict, MultiInference,
+   * GetModelMetadata). Predict's response serializer is our own: it accepts encodeTensorProto's
+   * typed arrays and writes them as blocks (proto-loader's would reject them).
+   */
   readonly predictionService: ServiceDefinition;
   /** tensorflow.serving.ModelService (GetModelStatus, HandleReloadConfigRequest). */
   readonly modelService: ServiceDefinition;
@@ -44,9 +49,15 @@ export function loadTensorflowServingGrpc(): TensorflowServingGrpc {
     ...PROTO_LOADER_OPTIONS,
     includeDirs: [protoDir()],
   });
+  const prediction = serviceOf(packageDefinition, 'tensorflow.serving.PredictionService');
+  const predict = prediction['Predict'];
+  if (predict === undefined) throw new Error('PredictionService has no Predict method');
   cached = {
     packageDefinition,
-    predictionService: serviceOf(packageDefinition, 'tensorflow.serving.PredictionService'),
+    predictionService: {
+      ...prediction,
+      Predict: { ...predict, responseSerialize: (value: object) => serializePredictResponse(value) },
+    },
     modelService: serviceOf(packageDefinition, 'tensorflow.serving.ModelService'),
   };
   return cached;
