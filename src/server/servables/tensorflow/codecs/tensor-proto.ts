@@ -325,7 +325,8 @@ export function encodeTensorProto(tensor: HostTensor, options: EncodeOptions = {
     return proto;
   }
   const bytes = aligned(tensor.bytes, DTYPES[tensor.dtype].width);
-  const { buffer, byteOffset, byteLength } = bytes;
+  const { byteOffset, byteLength } = bytes;
+  const buffer = bytes.buffer as ArrayBuffer;
   switch (tensor.dtype) {
     case 'DT_FLOAT':
       proto.float_val = new Float32Array(buffer, byteOffset, byteLength / 4);
