@@ -107,11 +107,14 @@ export function validateModelConfig(doc: unknown): ModelServerConfig {
       list.forEach((entry, i) => {
         const path = `model_config_list[${i}]`;
         const model = readModel(entry, path, p);
-        if (model === undefined) return;
-        const first = seen.get(model.name);
-        if (first !== undefined) p.add(`${path}.name`, `duplicate model name "${model.name}" (also model_config_list[${first}])`);
-        else seen.set(model.name, i);
-        models.push(model);
+        // Checked on the raw name so a duplicate is reported even when the entry has other problems.
+        const name = isRecord(entry) && typeof entry.name === 'string' && entry.name !== '' ? entry.name : undefined;
+        if (name !== undefined) {
+          const first = seen.get(name);
+          if (first !== undefined) p.add(`${path}.name`, `duplicate model name "${name}" (also model_config_list[${first}])`);
+          else seen.set(name, i);
+        }
+        if (model !== undefined) models.push(model);
       });
     }
   }
