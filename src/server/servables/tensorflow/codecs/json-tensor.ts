@@ -1,0 +1,538 @@
+/**
+ * TF Serving's REST JSON <-> HostTensor (predict), and the classify/regress response bodies.
+ *
+ * Requests (parse the body with parseJsonBody first, look up the signature, then decode):
+ * - row format `{"instances": [...]}`: each element is one batch row; a plain value/list when the
+ *   signature has one input, else an object keyed by input name. Rows must agree in shape;
+ *   the tensor's shape is [rows, ...row shape].
+ * - columnar format `{"inputs": ...}`: a value/list for a single input, or an object of inputs.
+ * - values are JSON numbers/bools/strings, `{"b64": "..."}` for DT_STRING bytes, converted to
+ *   the dtype the signature declares.
+ * Int64 decision: like TF Serving, int64/uint64 values are JSON integer literals, and they are
+ * exact over the whole 64-bit range (the parser keeps literals beyond 2^53 as bigint); a
+ * number that is not an exact integer, or a quoted string, is refused with INVALID_ARGUMENT.
+ * Leniency beyond TF Serving: DT_HALF/DT_BFLOAT16 accept numbers, integral floats like 2.0
+ * are accepted for integer dtypes, and integer values are range-checked per dtype.
+ *
+ * Responses match TF Serving's json_tensor rules: `predictions` (row: one output -> list of
+ * its rows; several -> list of objects keyed by output name; all outputs must share the batch
+ * size) or `outputs` (columnar: one output -> its value; several -> object by name); DT_STRING
+ * outputs whose name ends in `_bytes` become {"b64": ...}; non-finite floats are written as
+ * NaN / Infinity / -Infinity (not strict JSON, as TF Serving does); floats use the shortest
+ * text that reads back as the same float32; int64 is written exactly.
+ */
+import { DTYPES, type DType, type HostTensor, elementCount } from '../../../core/host-tensor.js';
+import type { TensorInfo } from '../../../core/signature.js';
+import { invalidArgument } from '../../../../shared/errors.js';
+import { parseJson } from './exact-json.js';
+import type { TensorLimits } from './tensor-proto.js';
+
+export type JsonPredictFormat = 'row' | 'columnar';
+
+export interface JsonPredictInputs {
+  readonly format: JsonPredictFormat;
+  readonly inputs: Record<string, HostTensor>;
+}
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
+/** Parses a request body; it must be a JSON object. */
+export function parseJsonBody(text: string): Record<string, unknown> {
+  const body = parseJson(text);
+  if (!isPlainObject(body)) throw invalidArgument('JSON request body must be an object');
+  return body;
+}
+
+/** The optional `signature_name` of a parsed body. */
+export function requestSignatureName(body: Record<string, unknown>): string | undefined {
+  const name = body['signature_name'];
+  if (name === undefined) return undefined;
+  if (typeof name !== 'string') throw invalidArgument("'signature_name' must be a string");
+  return name;
+}
+
+/** Decodes `instances` or `inputs` of a predict body against the signature's inputs. */
+export function decodePredictJson(
+  body: Record<string, unknown>,
+  signatureInputs: Readonly<Record<string, TensorInfo>>,
+  limits: TensorLimits,
+): JsonPredictInputs {
+  const names = Object.keys(signatureInputs);
+  if (names.length === 0) throw invalidArgument('the signature has no inputs');
+  const hasInstances = 'instances' in body;
+  const hasInputs = 'inputs' in body;
+  if (hasInstances && hasInputs) throw invalidArgument("request must have only one of 'instances' or 'inputs'");
+  if (hasInstances) return { format: 'row', inputs: decodeInstances(body['instances'], signatureInputs, names, limits) };
+  if (hasInputs) return { format: 'columnar', inputs: decodeColumnar(body['inputs'], signatureInputs, names, limits) };
+  throw invalidArgument("request is missing 'inputs' or 'instances'");
+}
+
+function decodeInstances(
+  instances: unknown,
+  infos: Readonly<Record<string, TensorInfo>>,
+  names: string[],
+  limits: TensorLimits,
+): Record<string, HostTensor> {
+  if (!Array.isArray(instances)) throw invalidArgument("'instances' must be a list");
+  if (instances.length === 0) throw invalidArgument("'instances' is an empty list");
+  const objects = isNamedObject(instances[0]);
+  if (!objects && names.length > 1) {
+    throw invalidArgument(
+      `'instances' is a plain list, but the signature has ${names.length} inputs (${names.join(', ')}): ` +
+        'give each instance as an object keyed by input name',
+    );
+  }
+  const rows: Record<string, unknown[]> = {};
+  for (const name of names) rows[name] = [];
+  instances.forEach((instance, i) => {
+    if (objects) {
+      if (!isNamedObject(instance)) throw invalidArgument(`'instances'[${i}] is not an object like 'instances'[0]`);
+      const keys = Object.keys(instance);
+      const unknown = keys.filter((k) => !(k in infos));
+      const missing = names.filter((n) => !(n in instance));
+      if (unknown.length > 0 || missing.length > 0) {
+        throw invalidArgument(
+          `'instances'[${i}] must have exactly the keys ${names.join(', ')}` +
+            (missing.length > 0 ? `; missing ${missing.join(', ')}` : '') +
+            (unknown.length > 0 ? `; unknown ${unknown.join(', ')}` : ''),
+        );
+      }
+      for (const name of names) rows[name]?.push(instance[name]);
+    } else {
+      if (isNamedObject(instance)) throw invalidArgument(`'instances'[${i}] is an object but 'instances'[0] is not`);
+      rows[names[0] as string]?.push(instance);
+    }
+  });
+  const out: Record<string, HostTensor> = {};
+  for (const name of names) {
+    const info = infos[name] as TensorInfo;
+    const items = rows[name] as unknown[];
+    const rowShape = denseShape(items[0]);
+    const shape = [items.length, ...rowShape];
+    checkCount(shape, limits, name);
+    const fill = new Filler(info.dtype, elementCount(shape), name);
+    items.forEach((item, i) => {
+      const itemShape = denseShape(item);
+      if (itemShape.join(',') !== rowShape.join(',')) {
+        throw invalidArgument(
+          `input ${name}: instance ${i} has shape [${itemShape.join(',')}] but instance 0 has [${rowShape.join(',')}]`,
+        );
+      }
+      fill.values(item, rowShape, 0);
+    });
+    out[name] = fill.tensor(shape);
+  }
+  return out;
+}
+
+function decodeColumnar(
+  inputs: unknown,
+  infos: Readonly<Record<string, TensorInfo>>,
+  names: string[],
+  limits: TensorLimits,
+): Record<string, HostTensor> {
+  if (!isNamedObject(inputs)) {
+    if (names.length > 1) {
+      throw invalidArgument(
+        `'inputs' is a plain value/list, but the signature has ${names.length} inputs (${names.join(', ')}): ` +
+          'give an object keyed by input name',
+      );
+    }
+    const name = names[0] as string;
+    return { [name]: columnTensor(inputs, infos[name] as TensorInfo, name, limits) };
+  }
+  const unknown = Object.keys(inputs).filter((k) => !(k in infos));
+  if (unknown.length > 0) throw invalidArgument(`'inputs' has unknown input(s) ${unknown.join(', ')}; expected ${names.join(', ')}`);
+  const out: Record<string, HostTensor> = {};
+  for (const name of names) {
+    if (!(name in inputs)) throw invalidArgument(`missing input ${name} in 'inputs'`);
+    out[name] = columnTensor(inputs[name], infos[name] as TensorInfo, name, limits);
+  }
+  return out;
+}
+
+function columnTensor(value: unknown, info: TensorInfo, name: string, limits: TensorLimits): HostTensor {
+  const shape = denseShape(value);
+  checkCount(shape, limits, name);
+  const fill = new Filler(info.dtype, elementCount(shape), name);
+  fill.values(value, shape, 0);
+  return fill.tensor(shape);
+}
+
+function checkCount(shape: readonly number[], limits: TensorLimits, name: string): void {
+  let count = 1;
+  for (const d of shape) {
+    count *= d;
+    if (count > limits.maxElements) {
+      throw invalidArgument(`input ${name} has more than ${limits.maxElements} elements (the limit)`);
+    }
+  }
+}
+
+/** Shape from the nesting of lists, following first elements (as TF Serving does). */
+function denseShape(value: unknown): number[] {
+  const shape: number[] = [];
+  let v = value;
+  while (Array.isArray(v)) {
+    shape.push(v.length);
+    if (v.length === 0) break;
+    v = v[0];
+  }
+  return shape;
+}
+
+function isB64(value: unknown): value is { b64: string } {
+  return isPlainObject(value) && Object.keys(value).length === 1 && typeof value['b64'] === 'string';
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** An object that names inputs (not a {"b64": ...} value). */
+function isNamedObject(value: unknown): value is Record<string, unknown> {
+  return isPlainObject(value) && !isB64(value);
+}
+
+const INT_RANGE: Partial<Record<DType, readonly [number, number]>> = {
+  DT_INT32: [-2147483648, 2147483647],
+  DT_INT16: [-32768, 32767],
+  DT_INT8: [-128, 127],
+  DT_UINT8: [0, 255],
+  DT_UINT16: [0, 65535],
+  DT_UINT32: [0, 4294967295],
+};
+
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+
+/** Writes leaf values of one input, in row-major order, into its typed storage. */
+class Filler {
+  private readonly view: DataView | undefined;
+  private readonly strings: Uint8Array[] | undefined;
+  private readonly bytes: Uint8Array | undefined;
+  private index = 0;
+
+  constructor(
+    private readonly dtype: DType,
+    count: number,
+    private readonly name: string,
+  ) {
+    if (dtype === 'DT_STRING') this.strings = [];
+    else {
+      this.bytes = new Uint8Array(count * DTYPES[dtype].width);
+      this.view = new DataView(this.bytes.buffer);
+    }
+  }
+
+  tensor(shape: number[]): HostTensor {
+    if (this.dtype === 'DT_STRING') return { dtype: 'DT_STRING', shape, strings: this.strings as Uint8Array[] };
+    return { dtype: this.dtype, shape, bytes: this.bytes as Uint8Array };
+  }
+
+  /** Fills `value`, which must have exactly `shape` (from `level` on). */
+  values(value: unknown, shape: readonly number[], level: number): void {
+    if (level === shape.length) {
+      if (Array.isArray(value)) throw invalidArgument(`input ${this.name}: found a list nested deeper than the first element's (rank ${shape.length})`);
+      this.leaf(value);
+      return;
+    }
+    if (!Array.isArray(value)) {
+      throw invalidArgument(`input ${this.name}: found a value at depth ${level + 1} but expected a list (rank ${shape.length})`);
+    }
+    if (value.length !== shape[level]) {
+      throw invalidArgument(
+        `input ${this.name}: a list at depth ${level + 1} has ${value.length} elements but expected ${shape[level]} (lists must be rectangular)`,
+      );
+    }
+    for (const item of value) this.values(item, shape, level + 1);
+  }
+
+  private bad(value: unknown, expected: string): never {
+    throw invalidArgument(`input ${this.name}: JSON value ${describe(value)} is not ${expected} (${this.dtype})`);
+  }
+
+  private leaf(value: unknown): void {
+    const i = this.index++;
+    const view = this.view as DataView;
+    switch (this.dtype) {
+      case 'DT_STRING':
+        (this.strings as Uint8Array[]).push(this.stringBytes(value));
+        return;
+      case 'DT_BOOL':
+        if (typeof value !== 'boolean') this.bad(value, 'a bool');
+        view.setUint8(i, value ? 1 : 0);
+        return;
+      case 'DT_FLOAT':
+        view.setFloat32(i * 4, this.number(value), true);
+        return;
+      case 'DT_DOUBLE':
+        view.setFloat64(i * 8, this.number(value), true);
+        return;
+      case 'DT_HALF':
+        view.setUint16(i * 2, toHalfBits(this.number(value)), true);
+        return;
+      case 'DT_BFLOAT16':
+        view.setUint16(i * 2, toBfloat16Bits(this.number(value)), true);
+        return;
+      case 'DT_INT64':
+      case 'DT_UINT64': {
+        const v = typeof value === 'bigint' ? value : typeof value === 'number' && Number.isSafeInteger(value) ? BigInt(value) : undefined;
+        if (v === undefined) this.bad(value, 'an exact integer');
+        if (this.dtype === 'DT_INT64') {
+          if (v < -(2n ** 63n) || v >= 2n ** 63n) this.bad(value, 'in the int64 range');
+          view.setBigInt64(i * 8, v, true);
+        } else {
+          if (v < 0n || v >= 2n ** 64n) this.bad(value, 'in the uint64 range');
+          view.setBigUint64(i * 8, v, true);
+        }
+        return;
+      }
+      default: {
+        const [lo, hi] = INT_RANGE[this.dtype] as readonly [number, number];
+        if (typeof value !== 'number' || !Number.isInteger(value)) this.bad(value, 'an integer');
+        if (value < lo || value > hi) this.bad(value, `in the range [${lo}, ${hi}]`);
+        const width = DTYPES[this.dtype].width;
+        if (width === 1) view.setUint8(i, value & 0xff);
+        else if (width === 2) view.setUint16(i * 2, value & 0xffff, true);
+        else view.setUint32(i * 4, value >>> 0, true);
+      }
+    }
+  }
+
+  private number(value: unknown): number {
+    if (typeof value === 'number') return value;
+    if (typeof value === 'bigint') return Number(value);
+    return this.bad(value, 'a number');
+  }
+
+  private stringBytes(value: unknown): Uint8Array {
+    if (typeof value === 'string') return utf8.encode(value);
+    if (isB64(value)) {
+      const text = value.b64;
+      if (!BASE64.test(text) || text.replace(/=+$/, '').length % 4 === 1) {
+        throw invalidArgument(`input ${this.name}: {"b64": ...} value is not valid base64`);
+      }
+      return new Uint8Array(Buffer.from(text, text.includes('-') || text.includes('_') ? 'base64url' : 'base64'));
+    }
+    return this.bad(value, 'a string or {"b64": "..."}');
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '...' : value);
+  if (typeof value === 'number') return formatNumber(value);
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? text.slice(0, 60) + '...' : text;
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** IEEE binary16 bits of a number (round to nearest even; via float32). */
+export function toHalfBits(value: number): number {
+  f32[0] = value;
+  const x = u32[0] as number;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant !== 0 ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let half = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    if (rem > halfway || (rem === halfway && (half & 1) === 1)) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && (half & 1) === 1)) half++; // a carry into the exponent is correct rounding
+  return sign | half;
+}
+
+export function fromHalfBits(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exp = (bits >>> 10) & 0x1f;
+  const mant = bits & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 0x1f) return mant === 0 ? sign * Infinity : Number.NaN;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+/** bfloat16 bits of a number (upper half of float32, round to nearest even). */
+export function toBfloat16Bits(value: number): number {
+  f32[0] = value;
+  const x = u32[0] as number;
+  if (Number.isNaN(value)) return ((x >>> 16) | 0x40) & 0xffff;
+  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+export function fromBfloat16Bits(bits: number): number {
+  u32[0] = (bits & 0xffff) << 16;
+  return f32[0] as number;
+}
+
+/** A number as TF Serving writes it: NaN/Infinity/-Infinity raw, finite ones shortest-exact. */
+export function formatNumber(value: number): string {
+  if (Number.isFinite(value)) return String(value);
+  return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
+}
+
+/** Shortest decimal that reads back as the same float32 (what TF Serving aims for). */
+export function formatFloat32(value: number): string {
+  if (!Number.isFinite(value) || Number.isInteger(value)) return formatNumber(value);
+  for (let digits = 6; digits < 9; digits++) {
+    const candidate = Number(value.toPrecision(digits));
+    if (Math.fround(candidate) === value) return String(candidate);
+  }
+  return String(Number(value.toPrecision(9)));
+}
+
+/** Writes one tensor's values (from dimension `from`) as nested JSON lists. */
+class TensorWriter {
+  private readonly view: DataView | undefined;
+  private offset = 0;
+
+  constructor(
+    private readonly tensor: HostTensor,
+    private readonly asBytes: boolean,
+  ) {
+    if (tensor.dtype !== 'DT_STRING') this.view = new DataView(tensor.bytes.buffer, tensor.bytes.byteOffset, tensor.bytes.byteLength);
+  }
+
+  write(parts: string[], dim: number): void {
+    const shape = this.tensor.shape;
+    if (dim >= shape.length) {
+      parts.push(this.next());
+      return;
+    }
+    const size = shape[dim] as number;
+    parts.push('[');
+    for (let i = 0; i < size; i++) {
+      if (i > 0) parts.push(',');
+      this.write(parts, dim + 1);
+    }
+    parts.push(']');
+  }
+
+  private next(): string {
+    const i = this.offset++;
+    const t = this.tensor;
+    if (t.dtype === 'DT_STRING') {
+      const s = t.strings[i] as Uint8Array;
+      if (this.asBytes) return `{"b64":"${Buffer.from(s.buffer, s.byteOffset, s.byteLength).toString('base64')}"}`;
+      return JSON.stringify(utf8Decoder.decode(s));
+    }
+    const view = this.view as DataView;
+    switch (t.dtype) {
+      case 'DT_FLOAT':
+        return formatFloat32(view.getFloat32(i * 4, true));
+      case 'DT_DOUBLE':
+        return formatNumber(view.getFloat64(i * 8, true));
+      case 'DT_HALF':
+        return formatNumber(fromHalfBits(view.getUint16(i * 2, true)));
+      case 'DT_BFLOAT16':
+        return formatNumber(fromBfloat16Bits(view.getUint16(i * 2, true)));
+      case 'DT_INT64':
+        return view.getBigInt64(i * 8, true).toString();
+      case 'DT_UINT64':
+        return view.getBigUint64(i * 8, true).toString();
+      case 'DT_BOOL':
+        return view.getUint8(i) !== 0 ? 'true' : 'false';
+      case 'DT_INT32':
+        return String(view.getInt32(i * 4, true));
+      case 'DT_UINT32':
+        return String(view.getUint32(i * 4, true));
+      case 'DT_INT16':
+        return String(view.getInt16(i * 2, true));
+      case 'DT_UINT16':
+        return String(view.getUint16(i * 2, true));
+      case 'DT_INT8':
+        return String(view.getInt8(i));
+      case 'DT_UINT8':
+        return String(view.getUint8(i));
+    }
+  }
+}
+
+/** True when TF Serving writes this output's strings as {"b64": ...}. */
+export function isBytesOutput(name: string, tensor: HostTensor): boolean {
+  return tensor.dtype === 'DT_STRING' && name.endsWith('_bytes');
+}
+
+/** The predict response body, in the request's format. Outputs are written in key order. */
+export function encodePredictJson(outputs: Readonly<Record<string, HostTensor>>, format: JsonPredictFormat): string {
+  const names = Object.keys(outputs);
+  if (names.length === 0) throw invalidArgument('cannot write an empty set of outputs as JSON');
+  const parts: string[] = [];
+  if (format === 'columnar') {
+    parts.push('{"outputs":');
+    if (names.length === 1) {
+      const name = names[0] as string;
+      const tensor = outputs[name] as HostTensor;
+      new TensorWriter(tensor, isBytesOutput(name, tensor)).write(parts, 0);
+    } else {
+      parts.push('{');
+      names.forEach((name, i) => {
+        const tensor = outputs[name] as HostTensor;
+        parts.push(i > 0 ? ',' : '', JSON.stringify(name), ':');
+        new TensorWriter(tensor, isBytesOutput(name, tensor)).write(parts, 0);
+      });
+      parts.push('}');
+    }
+    parts.push('}');
+    return parts.join('');
+  }
+  let batch = 0;
+  for (const name of names) {
+    const tensor = outputs[name] as HostTensor;
+    const size = tensor.shape[0];
+    if (size === undefined) throw invalidArgument(`output ${name} is a scalar; the row format needs a batch dimension`);
+    if (size < 1) throw invalidArgument(`output ${name} has invalid batch size ${size}`);
+    if (batch !== 0 && size !== batch) throw invalidArgument(`output ${name} has batch size ${size} but another output has ${batch}`);
+    batch = size;
+  }
+  const writers = names.map((name) => {
+    const tensor = outputs[name] as HostTensor;
+    return new TensorWriter(tensor, isBytesOutput(name, tensor));
+  });
+  parts.push('{"predictions":[');
+  for (let row = 0; row < batch; row++) {
+    if (row > 0) parts.push(',');
+    if (names.length === 1) (writers[0] as TensorWriter).write(parts, 1);
+    else {
+      parts.push('{');
+      names.forEach((name, i) => {
+        parts.push(i > 0 ? ',' : '', JSON.stringify(name), ':');
+        (writers[i] as TensorWriter).write(parts, 1);
+      });
+      parts.push('}');
+    }
+  }
+  parts.push(']}');
+  return parts.join('');
+}
+
+/** One classified example's classes. */
+export type JsonClasses = ReadonlyArray<{ readonly label: string; readonly score: number }>;
+
+/** {"results": [[[label, score], ...], ...]} as TF Serving's classify writes it. */
+export function encodeClassifyJson(classifications: ReadonlyArray<JsonClasses>): string {
+  if (classifications.length === 0) throw invalidArgument('cannot write an empty classification result as JSON');
+  const rows = classifications.map(
+    (classes) => '[' + classes.map((c) => `[${JSON.stringify(c.label)},${formatFloat32(Math.fround(c.score))}]`).join(',') + ']',
+  );
+  return `{"results":[${rows.join(',')}]}`;
+}
+
+/** {"results": [value, ...]} as TF Serving's regress writes it. */
+export function encodeRegressJson(values: ReadonlyArray<number>): string {
+  if (values.length === 0) throw invalidArgument('cannot write an empty regression result as JSON');
+  return `{"results":[${values.map((v) => formatFloat32(Math.fround(v))).join(',')}]}`;
+}
