@@ -1,0 +1,295 @@
+/**
+ * The operator against a real kube-apiserver, etcd and kube-controller-manager, running under
+ * the least-privilege RBAC of deploy/rbac.yaml (never as admin).
+ */
+import { parse, stringify } from 'yaml';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { k8sTestsSkipped, startControlPlane, type ControlPlane } from '../../helpers/k8s/control-plane.js';
+import { eventually } from '../../helpers/k8s/eventually.js';
+import { installCrdAndRbac } from '../../helpers/k8s/install-operator-rbac.js';
+import { kubectl, kubectlJson, kubectlOk } from '../../helpers/k8s/kubectl.js';
+import { startOperator, type RunningOperator } from '../../helpers/k8s/operator-process.js';
+
+interface Obj {
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid: string;
+    resourceVersion: string;
+    generation?: number;
+    ownerReferences?: { uid: string; controller?: boolean }[];
+    managedFields?: { manager: string; operation: string }[];
+  };
+  spec?: Record<string, any>;
+  status?: Record<string, any>;
+  data?: Record<string, string>;
+}
+interface List {
+  items: Obj[];
+}
+
+const WRITES = 'tensorfleet_operator_api_writes_total';
+const RECONCILES = 'tensorfleet_operator_reconciles_total';
+const OWNED = 'deploy,svc,cm,pdb';
+
+describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane', () => {
+  let cp: ControlPlane;
+  const running: RunningOperator[] = [];
+  let nsCounter = 0;
+
+  const admin = (args: string[], input?: string): Promise<string> => kubectlOk(cp.adminKubeconfig, args, input);
+  const get = <T = Obj>(ns: string, what: string): Promise<T> => kubectlJson<T>(cp.adminKubeconfig, ['-n', ns, 'get', ...what.split(' ')]);
+  const newNamespace = async (): Promise<string> => {
+    nsCounter += 1;
+    const ns = `op-test-${nsCounter}`;
+    await admin(['create', 'namespace', ns]);
+    return ns;
+  };
+  const applyModel = (ns: string, name: string, spec: Record<string, unknown>): Promise<string> =>
+    admin(['apply', '-n', ns, '-f', '-'], stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name }, spec }));
+  const operator = async (options: Parameters<typeof startOperator>[0] extends infer O ? Omit<O, 'kubeconfig'> : never = {}): Promise<RunningOperator> => {
+    const op = await startOperator({ kubeconfig: cp.operatorKubeconfig, ...options });
+    running.push(op);
+    return op;
+  };
+  /** Converged: status observed the latest generation and every owned object exists. */
+  const converged = async (ns: string, name: string, expectPdb: boolean): Promise<Obj> => {
+    const sm = await get(ns, `sm ${name}`);
+    expect(sm.status?.observedGeneration).toBe(sm.metadata.generation);
+    const owned = await get<List>(ns, `${OWNED} -l tensorfleet.dev/served-model=${name}`);
+    expect(owned.items.map((o) => o.metadata.name).sort()).toEqual(
+      [name, `${name}-headless`, `${name}-models`, name, ...(expectPdb ? [name] : [])].sort(),
+    );
+    return sm;
+  };
+  const resourceVersions = async (ns: string, name: string): Promise<Record<string, string>> => {
+    const sm = await get(ns, `sm ${name}`);
+    const owned = await get<List>(ns, `${OWNED} -l tensorfleet.dev/served-model=${name}`);
+    return Object.fromEntries([['sm', sm.metadata.resourceVersion], ...owned.items.map((o, i) => [`${i}:${o.metadata.name}`, o.metadata.resourceVersion])]);
+  };
+
+  beforeAll(async () => {
+    cp = await startControlPlane();
+    await installCrdAndRbac(cp);
+  });
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((op) => op.stop()));
+  });
+  afterAll(async () => {
+    await cp?.stop();
+  });
+
+  it('runs under the operator RBAC only, not as admin', async () => {
+    const canI = async (verb: string, resource: string): Promise<string> =>
+      (await kubectl(cp.operatorKubeconfig, ['auth', 'can-i', verb, resource, '-A'])).stdout.trim();
+    expect(await canI('patch', 'deployments.apps')).toBe('yes');
+    expect(await canI('list', 'secrets')).toBe('no');
+    expect(await canI('delete', 'servedmodels.tensorfleet.dev')).toBe('no');
+    expect(await canI('create', 'pods')).toBe('no');
+  });
+
+  it('reconciles a ServedModel into its owned objects, status and events, then writes nothing', async () => {
+    const ns = await newNamespace();
+    const op = await operator({ resyncMs: 500 });
+    await applyModel(ns, 'mnist', {
+      source: { uri: 's3://models/mnist', endpoint: 'http://minio.ml:9000', region: 'eu-west-1' },
+      versionPolicy: { latest: { count: 2 } },
+      versionLabels: { stable: 2, canary: 3 },
+      routing: { canary: { version: 3, percent: 10 } },
+      replicas: 3,
+    });
+    const sm = await eventually(() => converged(ns, 'mnist', true));
+
+    const deployment = await get(ns, 'deploy mnist');
+    expect(deployment.metadata.ownerReferences).toEqual([expect.objectContaining({ uid: sm.metadata.uid, controller: true })]);
+    const pod = deployment.spec?.template.spec;
+    const container = pod.containers[0];
+    expect(container.image).toBe('tensorfleet/tensorfleet:0.1.0');
+    expect(container.args).toEqual(expect.arrayContaining(['serve', '--model_config_file=/etc/tensorfleet/models.yaml', '--port=8500', '--rest_api_port=8501']));
+    expect(container.env).toEqual(expect.arrayContaining([{ name: 'TENSORFLEET_S3_ENDPOINT', value: 'http://minio.ml:9000' }, { name: 'AWS_REGION', value: 'eu-west-1' }]));
+    expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+    expect(deployment.spec?.strategy.rollingUpdate.maxUnavailable).toBe(0);
+    // kube-controller-manager turned the Deployment into a ReplicaSet.
+    await eventually(async () => expect((await get<List>(ns, 'rs -l tensorfleet.dev/served-model=mnist')).items).toHaveLength(1));
+
+    const svc = await get(ns, 'svc mnist');
+    expect(svc.spec?.ports).toEqual([
+      expect.objectContaining({ name: 'grpc', port: 8500, appProtocol: 'grpc' }),
+      expect.objectContaining({ name: 'http', port: 8501 }),
+    ]);
+    expect((await get(ns, 'svc mnist-headless')).spec?.clusterIP).toBe('None');
+    expect(parse((await get(ns, 'cm mnist-models')).data?.['models.yaml'] ?? '')).toEqual({
+      model_config_list: [
+        {
+          name: 'mnist',
+          base_path: 's3://models/mnist',
+          model_platform: 'tensorflow',
+          model_version_policy: { latest: { num_versions: 2 } },
+          version_labels: { canary: 3, stable: 2 },
+          routing: { canary: { version: 3, percent: 10 } },
+        },
+      ],
+    });
+
+    const status = await eventually(async () => {
+      const s = (await get(ns, 'sm mnist')).status ?? {};
+      expect(s.replicas).toBe(3);
+      return s;
+    });
+    expect(status).toMatchObject({ ready: '0/3', readyReplicas: 0, servedVersions: 'latest 2', canary: '3@10%', endpoints: { grpc: `mnist.${ns}.svc:8500` } });
+    const conditions = Object.fromEntries((status.conditions as { type: string; status: string; reason: string }[]).map((c) => [c.type, `${c.status}/${c.reason}`]));
+    expect(conditions).toEqual({ Ready: 'False/NoReplicasReady', Progressing: 'False/RolloutComplete', Degraded: 'False/AsExpected', SourceReady: 'True/PodIdentity' });
+    const events = await admin(['-n', ns, 'get', 'events', '--field-selector', 'involvedObject.kind=ServedModel', '-o', 'jsonpath={.items[*].reason}']);
+    expect(events).toContain('Applied');
+
+    // Converged: more reconciles (resync every 500 ms) write nothing and change no resourceVersion.
+    await eventually(async () => expect(await resourceVersions(ns, 'mnist')).toEqual(await resourceVersions(ns, 'mnist')));
+    const before = await resourceVersions(ns, 'mnist');
+    const writesBefore = await op.metric(WRITES);
+    const reconcilesBefore = await op.metric(RECONCILES);
+    await eventually(async () => expect(await op.metric(RECONCILES)).toBeGreaterThanOrEqual(reconcilesBefore + 3));
+    expect(await op.metric(WRITES)).toBe(writesBefore);
+    expect(await resourceVersions(ns, 'mnist')).toEqual(before);
+  });
+
+  it('changes only the ConfigMap for routing, and rolls the Deployment for the image', async () => {
+    const ns = await newNamespace();
+    await operator();
+    const spec = { source: { uri: 's3://models/m' }, versionPolicy: { all: {} }, routing: { canary: { version: 2, percent: 5 } } };
+    await applyModel(ns, 'm', spec);
+    await eventually(() => converged(ns, 'm', false));
+    const deploy0 = await get(ns, 'deploy m');
+    const cm0 = await get(ns, 'cm m-models');
+
+    await applyModel(ns, 'm', { ...spec, routing: { canary: { version: 2, percent: 50 } } });
+    await eventually(async () => expect((await get(ns, 'cm m-models')).data?.['models.yaml']).toContain('percent: 50'));
+    await eventually(() => converged(ns, 'm', false));
+    const deploy1 = await get(ns, 'deploy m');
+    expect(deploy1.metadata.generation).toBe(deploy0.metadata.generation);
+    expect(deploy1.spec?.template).toEqual(deploy0.spec?.template);
+
+    await applyModel(ns, 'm', { ...spec, routing: { canary: { version: 2, percent: 50 } }, image: 'registry.example/tensorfleet:0.2.0' });
+    await eventually(async () => expect((await get(ns, 'deploy m')).spec?.template.spec.containers[0].image).toBe('registry.example/tensorfleet:0.2.0'));
+    const deploy2 = await get(ns, 'deploy m');
+    expect(deploy2.metadata.generation).toBe((deploy1.metadata.generation ?? 0) + 1);
+    expect(deploy2.spec?.template.metadata.annotations['tensorfleet.dev/restart-hash']).not.toBe(deploy1.spec?.template.metadata.annotations['tensorfleet.dev/restart-hash']);
+    expect((await get(ns, 'cm m-models')).metadata.resourceVersion).not.toBe(cm0.metadata.resourceVersion);
+    const cm2 = await get(ns, 'cm m-models');
+    await eventually(async () => expect((await get<List>(ns, 'rs -l tensorfleet.dev/served-model=m')).items).toHaveLength(2));
+    expect((await get(ns, 'cm m-models')).metadata.resourceVersion).toBe(cm2.metadata.resourceVersion);
+  });
+
+  it('follows kubectl scale, adds and removes the PodDisruptionBudget', async () => {
+    const ns = await newNamespace();
+    await operator();
+    await applyModel(ns, 's', { source: { uri: 's3://models/s' } });
+    await eventually(() => converged(ns, 's', false));
+    await admin(['-n', ns, 'scale', 'sm', 's', '--replicas=3']);
+    await eventually(async () => {
+      expect((await get(ns, 'deploy s')).spec?.replicas).toBe(3);
+      await converged(ns, 's', true);
+    });
+    await admin(['-n', ns, 'scale', 'sm', 's', '--replicas=1']);
+    await eventually(async () => {
+      expect((await get(ns, 'deploy s')).spec?.replicas).toBe(1);
+      await converged(ns, 's', false);
+    });
+  });
+
+  it('reports a missing credentials Secret, then recovers when it appears', async () => {
+    const ns = await newNamespace();
+    await operator({ resyncMs: 500 });
+    await applyModel(ns, 'c', { source: { uri: 's3://models/c', credentialsSecretRef: { name: 's3' } } });
+    const sourceReady = async (): Promise<string> => {
+      const conditions = ((await get(ns, 'sm c')).status?.conditions ?? []) as { type: string; status: string; reason: string }[];
+      const c = conditions.find((x) => x.type === 'SourceReady');
+      return `${c?.status}/${c?.reason}`;
+    };
+    await eventually(async () => expect(await sourceReady()).toBe('False/SecretNotFound'));
+    const warnings = await admin(['-n', ns, 'get', 'events', '--field-selector', 'type=Warning', '-o', 'jsonpath={.items[*].reason}']);
+    expect(warnings).toContain('SecretNotFound');
+    const mounted = (await get(ns, 'deploy c')).spec?.template.spec.volumes.find((v: { name: string }) => v.name === 's3-credentials');
+    expect(mounted.secret.secretName).toBe('s3');
+
+    await admin(['-n', ns, 'create', 'secret', 'generic', 's3', '--from-literal=accessKeyId=a', '--from-literal=secretAccessKey=b']);
+    await eventually(async () => expect(await sourceReady()).toBe('True/CredentialsFound'));
+  });
+
+  it('leaves garbage collection to delete what a deleted ServedModel owned', async () => {
+    const ns = await newNamespace();
+    await operator();
+    await applyModel(ns, 'gone', { source: { uri: 's3://models/g' }, replicas: 2 });
+    await eventually(() => converged(ns, 'gone', true));
+    await admin(['-n', ns, 'delete', 'sm', 'gone', '--wait=true']);
+    await eventually(async () => expect((await get<List>(ns, `${OWNED},rs -l tensorfleet.dev/served-model=gone`)).items).toEqual([]), 30_000);
+  });
+
+  it('converges without duplicates when restarted mid-work', async () => {
+    const ns = await newNamespace();
+    const names = Array.from({ length: 12 }, (_, i) => `r${i}`);
+    const first = await operator();
+    await Promise.all(names.map((n) => applyModel(ns, n, { source: { uri: `s3://models/${n}` }, replicas: 2 })));
+    await eventually(async () => expect(await first.metric(WRITES)).toBeGreaterThan(0));
+    await first.stop();
+    const second = await operator();
+    for (const n of names) await eventually(() => converged(ns, n, true));
+    const all = await get<List>(ns, `${OWNED} -l app.kubernetes.io/managed-by=tensorfleet-operator --show-managed-fields`);
+    expect(all.items).toHaveLength(names.length * 5);
+    for (const o of all.items) {
+      expect(o.metadata.ownerReferences).toHaveLength(1);
+      const appliers = new Set((o.metadata.managedFields ?? []).filter((f) => f.operation === 'Apply').map((f) => f.manager));
+      expect([...appliers]).toEqual(['tensorfleet-operator']);
+    }
+    const writes = await second.metric(WRITES);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await second.metric(WRITES)).toBe(writes);
+  });
+
+  it('keeps working when the apiserver restarts', async () => {
+    const ns = await newNamespace();
+    const op = await operator();
+    await applyModel(ns, 'before', { source: { uri: 's3://models/b' } });
+    await eventually(() => converged(ns, 'before', false));
+    await cp.restartApiServer();
+    await applyModel(ns, 'after', { source: { uri: 's3://models/a' } });
+    await eventually(() => converged(ns, 'after', false), 45_000);
+    expect(await op.metric('tensorfleet_operator_watch_restarts_total')).toBeGreaterThan(0);
+  });
+
+  it('runs two replicas with exactly one leader, and fails over', async () => {
+    const ns = await newNamespace();
+    const a = await operator({ leaderElect: true, identity: 'replica-a' });
+    const b = await operator({ leaderElect: true, identity: 'replica-b' });
+    const leaders = async (): Promise<string[]> => {
+      const out: string[] = [];
+      for (const [id, op] of [['replica-a', a], ['replica-b', b]] as const) {
+        // A stopped replica no longer serves /metrics: it leads nothing.
+        if ((await op.metric('tensorfleet_operator_leader').catch(() => 0)) === 1) out.push(id);
+      }
+      return out;
+    };
+    const leader = await eventually(async () => {
+      const l = await leaders();
+      expect(l).toHaveLength(1);
+      return l[0];
+    });
+    const lease = await get('tensorfleet-system', 'lease tensorfleet-operator');
+    expect(lease.spec?.holderIdentity).toBe(leader);
+    await applyModel(ns, 'one', { source: { uri: 's3://models/one' } });
+    await eventually(() => converged(ns, 'one', false));
+    // Only the leader wrote anything.
+    const [leading, standby] = leader === 'replica-a' ? [a, b] : [b, a];
+    expect(await standby.metric(WRITES)).toBe(0);
+    expect(await leading.metric(WRITES)).toBeGreaterThan(0);
+    for (let i = 0; i < 4; i += 1) {
+      expect(await leaders()).toEqual([leader]);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+
+    await leading.stop();
+    await eventually(async () => expect(await leaders()).toEqual([leader === 'replica-a' ? 'replica-b' : 'replica-a']), 15_000);
+    await applyModel(ns, 'two', { source: { uri: 's3://models/two' } });
+    await eventually(() => converged(ns, 'two', false));
+    expect(await standby.metric(WRITES)).toBeGreaterThan(0);
+  });
+});
