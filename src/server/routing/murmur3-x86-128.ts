@@ -13,7 +13,12 @@ const C2 = 0xab0e9789;
 const C3 = 0x38b34ae5;
 const C4 = 0xa1e38b93;
 
+// Module-level helpers, not closures: a closure created per call would also be re-wrapped per
+// call by loaders that keep function names (tsx), which made the hash ten times slower.
 const rotl = (x: number, r: number): number => (x << r) | (x >>> (32 - r));
+
+const word = (data: Uint8Array, i: number): number =>
+  data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
 
 function fmix32(h: number): number {
   h ^= h >>> 16;
@@ -32,15 +37,13 @@ export function murmur3X86128(data: Uint8Array, seed = 0): [number, number, numb
   let h2 = h1;
   let h3 = h1;
   let h4 = h1;
-  const word = (i: number): number =>
-    (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24)) >>> 0;
 
   for (let b = 0; b < blocks; b++) {
     const i = b * 16;
-    let k1 = word(i);
-    let k2 = word(i + 4);
-    let k3 = word(i + 8);
-    let k4 = word(i + 12);
+    let k1 = word(data, i);
+    let k2 = word(data, i + 4);
+    let k3 = word(data, i + 8);
+    let k4 = word(data, i + 12);
 
     k1 = Math.imul(rotl(Math.imul(k1, C1), 15), C2);
     h1 ^= k1;
