@@ -4,7 +4,7 @@
  * - accept NaN, Infinity and -Infinity as numbers;
  * - for tf.Example values, tell `1.0` (a float feature) from `1` (an int64 feature):
  *   with `markDoubles`, literals written with a fraction or exponent come back as JsonDouble.
- * JSON.parse is used whenever none of that can matter (no run of 16+ digits, no NaN/Infinity,
+ * JSON.parse is used whenever none of that can matter (no integer part of 16+ digits, no NaN/Infinity,
  * no markDoubles), so ordinary requests parse at native speed.
  */
 import { invalidArgument } from '../../../../shared/errors.js';
@@ -20,7 +20,8 @@ export interface ParseOptions {
   readonly maxDepth?: number;
 }
 
-const NEEDS_EXACT_PARSER = /\d{16}|NaN|Infinity/;
+// An integer part of 16+ digits (a fraction's digits do not count), or a non-finite literal.
+const NEEDS_EXACT_PARSER = /(?<![\w.+-])-?\d{16}|NaN|Infinity/;
 const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
 
 export function parseJson(text: string, options: ParseOptions = {}): unknown {

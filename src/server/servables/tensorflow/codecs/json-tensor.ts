@@ -18,8 +18,8 @@
  * its rows; several -> list of objects keyed by output name; all outputs must share the batch
  * size) or `outputs` (columnar: one output -> its value; several -> object by name); DT_STRING
  * outputs whose name ends in `_bytes` become {"b64": ...}; non-finite floats are written as
- * NaN / Infinity / -Infinity (not strict JSON, as TF Serving does); floats use the shortest
- * text that reads back as the same float32; int64 is written exactly.
+ * NaN / Infinity / -Infinity (not strict JSON, as TF Serving does); floats use 6 significant
+ * digits, or 9 when 6 do not read back as the same float32 (TF Serving's rule); int64 is written exactly.
  */
 import { DTYPES, type DType, type HostTensor, elementCount } from '../../../core/host-tensor.js';
 import type { TensorInfo } from '../../../core/signature.js';
@@ -384,14 +384,14 @@ export function formatNumber(value: number): string {
   return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
 }
 
-/** Shortest decimal that reads back as the same float32 (what TF Serving aims for). */
+/**
+ * A float32 as TF Serving writes it: 6 significant digits when they read back as the same
+ * float32, else 9 (always enough), trailing zeros dropped.
+ */
 export function formatFloat32(value: number): string {
   if (!Number.isFinite(value) || Number.isInteger(value)) return formatNumber(value);
-  for (let digits = 6; digits < 9; digits++) {
-    const candidate = Number(value.toPrecision(digits));
-    if (Math.fround(candidate) === value) return String(candidate);
-  }
-  return String(Number(value.toPrecision(9)));
+  const short = Number(value.toPrecision(6));
+  return String(Math.fround(short) === value ? short : Number(value.toPrecision(9)));
 }
 
 /** Writes one tensor's values (from dimension `from`) as nested JSON lists. */

@@ -232,8 +232,8 @@ describe('JSON response encoding', () => {
 describe('number conversions', () => {
   it.each([
     [0.1, '0.1'],
-    [Math.fround(0.123456789), '0.12345679'],
-    [Math.fround(1 / 3), '0.33333334'],
+    [Math.fround(0.123456789), '0.123456791'],
+    [Math.fround(1 / 3), '0.333333343'],
     [1e-7, '1e-7'],
     [16777216, '16777216'],
   ])('formats float32 %s as %s', (value, text) => {
