@@ -82,13 +82,13 @@ export class ServedModelController {
     );
     const owned: Record<string, ResilientInformer<KubernetesObject>> = {
       ConfigMap: this.informer('configmaps', `${prefix('/api/v1')}/configmaps`, () =>
-        (ns ? core.listNamespacedConfigMap({ namespace: ns, labelSelector }) : core.listConfigMapForAllNamespaces({ labelSelector })) as Promise<AnyList>, labelSelector),
+        (ns ? core.listNamespacedConfigMap({ namespace: ns, labelSelector }) : core.listConfigMapForAllNamespaces({ labelSelector })), labelSelector),
       Service: this.informer('services', `${prefix('/api/v1')}/services`, () =>
-        (ns ? core.listNamespacedService({ namespace: ns, labelSelector }) : core.listServiceForAllNamespaces({ labelSelector })) as Promise<AnyList>, labelSelector),
+        (ns ? core.listNamespacedService({ namespace: ns, labelSelector }) : core.listServiceForAllNamespaces({ labelSelector })), labelSelector),
       Deployment: this.informer('deployments', `${prefix('/apis/apps/v1')}/deployments`, () =>
-        (ns ? apps.listNamespacedDeployment({ namespace: ns, labelSelector }) : apps.listDeploymentForAllNamespaces({ labelSelector })) as Promise<AnyList>, labelSelector),
+        (ns ? apps.listNamespacedDeployment({ namespace: ns, labelSelector }) : apps.listDeploymentForAllNamespaces({ labelSelector })), labelSelector),
       PodDisruptionBudget: this.informer('poddisruptionbudgets', `${prefix('/apis/policy/v1')}/poddisruptionbudgets`, () =>
-        (ns ? policy.listNamespacedPodDisruptionBudget({ namespace: ns, labelSelector }) : policy.listPodDisruptionBudgetForAllNamespaces({ labelSelector })) as Promise<AnyList>, labelSelector),
+        (ns ? policy.listNamespacedPodDisruptionBudget({ namespace: ns, labelSelector }) : policy.listPodDisruptionBudgetForAllNamespaces({ labelSelector })), labelSelector),
     };
 
     const enqueueModel = (obj: KubernetesObject): void => {

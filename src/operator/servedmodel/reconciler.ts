@@ -98,13 +98,13 @@ export class ServedModelReconciler {
             : olderThan(current.metadata?.resourceVersion, last.resourceVersion));
         const upToDate = (current !== undefined && contains(current, slot.object)) || cacheLagging;
         if (upToDate) {
-          if (slot.kind === 'Deployment') deployment = (current as V1Deployment | undefined) ?? deployment;
+          if (slot.kind === 'Deployment') deployment = (current) ?? deployment;
           continue;
         }
         if (current) log.debug({ object: `${slot.kind}/${slot.name}`, difference: firstDifference(current, slot.object) }, 'found drift');
         const stored = await cluster.apply(slot.object);
         this.written.set(key, { hash, resourceVersion: stored.metadata?.resourceVersion, at: this.deps.now().getTime(), seen: false });
-        if (slot.kind === 'Deployment') deployment = stored as V1Deployment;
+        if (slot.kind === 'Deployment') deployment = stored;
         changed.push(`${slot.kind}/${slot.name}`);
       } catch (error) {
         failures.push(`${slot.kind} ${slot.name}: ${error instanceof Error ? error.message : String(error)}`);

@@ -2,7 +2,9 @@
  * The operator against a real kube-apiserver, etcd and kube-controller-manager, running under
  * the least-privilege RBAC of deploy/rbac.yaml (never as admin).
  */
+import type { V1Deployment, V1Lease, V1Service } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
+import type { ServedModelStatus } from '../../../src/api/served-model-types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { k8sTestsSkipped, startControlPlane, type ControlPlane } from '../../helpers/k8s/control-plane.js';
 import { eventually } from '../../helpers/k8s/eventually.js';
@@ -20,9 +22,12 @@ interface Obj {
     ownerReferences?: { uid: string; controller?: boolean }[];
     managedFields?: { manager: string; operation: string }[];
   };
-  spec?: Record<string, any>;
-  status?: Record<string, any>;
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
   data?: Record<string, string>;
+}
+interface ServedModelObj extends Omit<Obj, 'status'> {
+  status?: ServedModelStatus;
 }
 interface List {
   items: Obj[];
@@ -53,8 +58,8 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
     return op;
   };
   /** Converged: status observed the latest generation and every owned object exists. */
-  const converged = async (ns: string, name: string, expectPdb: boolean): Promise<Obj> => {
-    const sm = await get(ns, `sm ${name}`);
+  const converged = async (ns: string, name: string, expectPdb: boolean): Promise<ServedModelObj> => {
+    const sm = await get<ServedModelObj>(ns, `sm ${name}`);
     expect(sm.status?.observedGeneration).toBe(sm.metadata.generation);
     const owned = await get<List>(ns, `${OWNED} -l tensorfleet.dev/served-model=${name}`);
     expect(owned.items.map((o) => o.metadata.name).sort()).toEqual(
@@ -63,9 +68,10 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
     return sm;
   };
   const resourceVersions = async (ns: string, name: string): Promise<Record<string, string>> => {
-    const sm = await get(ns, `sm ${name}`);
+    const sm = await get<ServedModelObj>(ns, `sm ${name}`);
     const owned = await get<List>(ns, `${OWNED} -l tensorfleet.dev/served-model=${name}`);
-    return Object.fromEntries([['sm', sm.metadata.resourceVersion], ...owned.items.map((o, i) => [`${i}:${o.metadata.name}`, o.metadata.resourceVersion])]);
+    const entries: [string, string][] = [['sm', sm.metadata.resourceVersion], ...owned.items.map((o, i): [string, string] => [`${i}:${o.metadata.name}`, o.metadata.resourceVersion])];
+    return Object.fromEntries(entries);
   };
 
   beforeAll(async () => {
@@ -100,24 +106,23 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
     });
     const sm = await eventually(() => converged(ns, 'mnist', true));
 
-    const deployment = await get(ns, 'deploy mnist');
-    expect(deployment.metadata.ownerReferences).toEqual([expect.objectContaining({ uid: sm.metadata.uid, controller: true })]);
-    const pod = deployment.spec?.template.spec;
-    const container = pod.containers[0];
-    expect(container.image).toBe('tensorfleet/tensorfleet:0.1.0');
-    expect(container.args).toEqual(expect.arrayContaining(['serve', '--model_config_file=/etc/tensorfleet/models.yaml', '--port=8500', '--rest_api_port=8501']));
-    expect(container.env).toEqual(expect.arrayContaining([{ name: 'TENSORFLEET_S3_ENDPOINT', value: 'http://minio.ml:9000' }, { name: 'AWS_REGION', value: 'eu-west-1' }]));
-    expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
-    expect(deployment.spec?.strategy.rollingUpdate.maxUnavailable).toBe(0);
+    const deployment = await get<V1Deployment>(ns, 'deploy mnist');
+    expect(deployment.metadata?.ownerReferences).toEqual([expect.objectContaining({ uid: sm.metadata.uid, controller: true })]);
+    const container = deployment.spec?.template.spec?.containers[0];
+    expect(container?.image).toBe('tensorfleet/tensorfleet:0.1.0');
+    expect(container?.args).toEqual(expect.arrayContaining(['serve', '--model_config_file=/etc/tensorfleet/models.yaml', '--port=8500', '--rest_api_port=8501']));
+    expect(container?.env).toEqual(expect.arrayContaining([{ name: 'TENSORFLEET_S3_ENDPOINT', value: 'http://minio.ml:9000' }, { name: 'AWS_REGION', value: 'eu-west-1' }]));
+    expect(container?.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+    expect(deployment.spec?.strategy?.rollingUpdate?.maxUnavailable).toBe(0);
     // kube-controller-manager turned the Deployment into a ReplicaSet.
     await eventually(async () => expect((await get<List>(ns, 'rs -l tensorfleet.dev/served-model=mnist')).items).toHaveLength(1));
 
-    const svc = await get(ns, 'svc mnist');
+    const svc = await get<V1Service>(ns, 'svc mnist');
     expect(svc.spec?.ports).toEqual([
       expect.objectContaining({ name: 'grpc', port: 8500, appProtocol: 'grpc' }),
       expect.objectContaining({ name: 'http', port: 8501 }),
     ]);
-    expect((await get(ns, 'svc mnist-headless')).spec?.clusterIP).toBe('None');
+    expect((await get<V1Service>(ns, 'svc mnist-headless')).spec?.clusterIP).toBe('None');
     expect(parse((await get(ns, 'cm mnist-models')).data?.['models.yaml'] ?? '')).toEqual({
       model_config_list: [
         {
@@ -132,12 +137,12 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
     });
 
     const status = await eventually(async () => {
-      const s = (await get(ns, 'sm mnist')).status ?? {};
+      const s = (await get<ServedModelObj>(ns, 'sm mnist')).status ?? {};
       expect(s.replicas).toBe(3);
       return s;
     });
     expect(status).toMatchObject({ ready: '0/3', readyReplicas: 0, servedVersions: 'latest 2', canary: '3@10%', endpoints: { grpc: `mnist.${ns}.svc:8500` } });
-    const conditions = Object.fromEntries((status.conditions as { type: string; status: string; reason: string }[]).map((c) => [c.type, `${c.status}/${c.reason}`]));
+    const conditions = Object.fromEntries((status.conditions ?? []).map((c) => [c.type, `${c.status}/${c.reason}`]));
     expect(conditions).toEqual({ Ready: 'False/NoReplicasReady', Progressing: 'False/RolloutComplete', Degraded: 'False/AsExpected', SourceReady: 'True/PodIdentity' });
     const events = await admin(['-n', ns, 'get', 'events', '--field-selector', 'involvedObject.kind=ServedModel', '-o', 'jsonpath={.items[*].reason}']);
     expect(events).toContain('Applied');
@@ -158,21 +163,21 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
     const spec = { source: { uri: 's3://models/m' }, versionPolicy: { all: {} }, routing: { canary: { version: 2, percent: 5 } } };
     await applyModel(ns, 'm', spec);
     await eventually(() => converged(ns, 'm', false));
-    const deploy0 = await get(ns, 'deploy m');
+    const deploy0 = await get<V1Deployment>(ns, 'deploy m');
     const cm0 = await get(ns, 'cm m-models');
 
     await applyModel(ns, 'm', { ...spec, routing: { canary: { version: 2, percent: 50 } } });
     await eventually(async () => expect((await get(ns, 'cm m-models')).data?.['models.yaml']).toContain('percent: 50'));
     await eventually(() => converged(ns, 'm', false));
-    const deploy1 = await get(ns, 'deploy m');
-    expect(deploy1.metadata.generation).toBe(deploy0.metadata.generation);
+    const deploy1 = await get<V1Deployment>(ns, 'deploy m');
+    expect(deploy1.metadata?.generation).toBe(deploy0.metadata?.generation);
     expect(deploy1.spec?.template).toEqual(deploy0.spec?.template);
 
     await applyModel(ns, 'm', { ...spec, routing: { canary: { version: 2, percent: 50 } }, image: 'registry.example/tensorfleet:0.2.0' });
-    await eventually(async () => expect((await get(ns, 'deploy m')).spec?.template.spec.containers[0].image).toBe('registry.example/tensorfleet:0.2.0'));
-    const deploy2 = await get(ns, 'deploy m');
-    expect(deploy2.metadata.generation).toBe((deploy1.metadata.generation ?? 0) + 1);
-    expect(deploy2.spec?.template.metadata.annotations['tensorfleet.dev/restart-hash']).not.toBe(deploy1.spec?.template.metadata.annotations['tensorfleet.dev/restart-hash']);
+    await eventually(async () => expect((await get<V1Deployment>(ns, 'deploy m')).spec?.template.spec?.containers[0]?.image).toBe('registry.example/tensorfleet:0.2.0'));
+    const deploy2 = await get<V1Deployment>(ns, 'deploy m');
+    expect(deploy2.metadata?.generation).toBe((deploy1.metadata?.generation ?? 0) + 1);
+    expect(deploy2.spec?.template.metadata?.annotations?.['tensorfleet.dev/restart-hash']).not.toBe(deploy1.spec?.template.metadata?.annotations?.['tensorfleet.dev/restart-hash']);
     expect((await get(ns, 'cm m-models')).metadata.resourceVersion).not.toBe(cm0.metadata.resourceVersion);
     const cm2 = await get(ns, 'cm m-models');
     await eventually(async () => expect((await get<List>(ns, 'rs -l tensorfleet.dev/served-model=m')).items).toHaveLength(2));
@@ -186,12 +191,12 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
     await eventually(() => converged(ns, 's', false));
     await admin(['-n', ns, 'scale', 'sm', 's', '--replicas=3']);
     await eventually(async () => {
-      expect((await get(ns, 'deploy s')).spec?.replicas).toBe(3);
+      expect((await get<V1Deployment>(ns, 'deploy s')).spec?.replicas).toBe(3);
       await converged(ns, 's', true);
     });
     await admin(['-n', ns, 'scale', 'sm', 's', '--replicas=1']);
     await eventually(async () => {
-      expect((await get(ns, 'deploy s')).spec?.replicas).toBe(1);
+      expect((await get<V1Deployment>(ns, 'deploy s')).spec?.replicas).toBe(1);
       await converged(ns, 's', false);
     });
   });
@@ -201,15 +206,15 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
     await operator({ resyncMs: 500 });
     await applyModel(ns, 'c', { source: { uri: 's3://models/c', credentialsSecretRef: { name: 's3' } } });
     const sourceReady = async (): Promise<string> => {
-      const conditions = ((await get(ns, 'sm c')).status?.conditions ?? []) as { type: string; status: string; reason: string }[];
+      const conditions = (await get<ServedModelObj>(ns, 'sm c')).status?.conditions ?? [];
       const c = conditions.find((x) => x.type === 'SourceReady');
       return `${c?.status}/${c?.reason}`;
     };
     await eventually(async () => expect(await sourceReady()).toBe('False/SecretNotFound'));
     const warnings = await admin(['-n', ns, 'get', 'events', '--field-selector', 'type=Warning', '-o', 'jsonpath={.items[*].reason}']);
     expect(warnings).toContain('SecretNotFound');
-    const mounted = (await get(ns, 'deploy c')).spec?.template.spec.volumes.find((v: { name: string }) => v.name === 's3-credentials');
-    expect(mounted.secret.secretName).toBe('s3');
+    const mounted = (await get<V1Deployment>(ns, 'deploy c')).spec?.template.spec?.volumes?.find((v) => v.name === 's3-credentials');
+    expect(mounted?.secret?.secretName).toBe('s3');
 
     await admin(['-n', ns, 'create', 'secret', 'generic', 's3', '--from-literal=accessKeyId=a', '--from-literal=secretAccessKey=b']);
     await eventually(async () => expect(await sourceReady()).toBe('True/CredentialsFound'));
@@ -273,7 +278,7 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
       expect(l).toHaveLength(1);
       return l[0];
     });
-    const lease = await get('tensorfleet-system', 'lease tensorfleet-operator');
+    const lease = await get<V1Lease>('tensorfleet-system', 'lease tensorfleet-operator');
     expect(lease.spec?.holderIdentity).toBe(leader);
     await applyModel(ns, 'one', { source: { uri: 's3://models/one' } });
     await eventually(() => converged(ns, 'one', false));

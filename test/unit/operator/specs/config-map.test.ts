@@ -1,0 +1,49 @@
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { buildConfigMap, renderModelConfig } from '../../../../src/operator/specs/config-map.js';
+import { servedModel } from '../fixtures.js';
+
+describe('renderModelConfig', () => {
+  it.each([
+    [{}, { latest: { num_versions: 1 } }, undefined, undefined],
+    [{ versionPolicy: { latest: { count: 3 } } }, { latest: { num_versions: 3 } }, undefined, undefined],
+    [{ versionPolicy: { all: {} } }, { all: {} }, undefined, undefined],
+    [
+      { versionPolicy: { specific: { versions: [3, 5] } }, versionLabels: { stable: 3, canary: 5 }, routing: { canary: { version: 5, percent: 10 } } },
+      { specific: { versions: [3, 5] } },
+      { canary: 5, stable: 3 },
+      { canary: { version: 5, percent: 10 } },
+    ],
+    [
+      {
+        versionPolicy: { all: {} },
+        routing: { abTest: { key: { header: 'x-user-id' }, variants: [{ version: 1, percent: 30 }, { version: 2, percent: 70 }] }, shadow: { version: 3, percent: 5 } },
+      },
+      { all: {} },
+      undefined,
+      { ab_test: { key: { header: 'x-user-id' }, variants: [{ version: 1, percent: 30 }, { version: 2, percent: 70 }] }, shadow: { version: 3, percent: 5 } },
+    ],
+  ] as const)('renders %j in the server format', (spec, policy, labels, routing) => {
+    const entry = (parse(renderModelConfig(servedModel(spec))) as { model_config_list: Record<string, unknown>[] }).model_config_list[0];
+    expect(entry).toEqual({
+      name: 'mnist',
+      base_path: 's3://models/mnist',
+      model_platform: 'tensorflow',
+      model_version_policy: policy,
+      ...(labels ? { version_labels: labels } : {}),
+      ...(routing ? { routing } : {}),
+    });
+  });
+
+  it('renders the same text whatever the label order', () => {
+    expect(renderModelConfig(servedModel({ versionLabels: { a: 1, b: 2 } }))).toBe(renderModelConfig(servedModel({ versionLabels: { b: 2, a: 1 } })));
+  });
+
+  it('names the ConfigMap <name>-models and makes the ServedModel its controller', () => {
+    const cm = buildConfigMap(servedModel());
+    expect(cm.metadata?.name).toBe('mnist-models');
+    expect(cm.metadata?.ownerReferences).toEqual([
+      { apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', name: 'mnist', uid: 'uid-1', controller: true, blockOwnerDeletion: true },
+    ]);
+  });
+});

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { buildDeployment, RESTART_HASH_ANNOTATION } from '../../../../src/operator/specs/deployment.js';
+import { DEFAULT_RENDER_CONFIG } from '../../../../src/operator/specs/operator-config.js';
+import { buildPodDisruptionBudget } from '../../../../src/operator/specs/pod-disruption-budget.js';
+import { buildHeadlessService, buildService } from '../../../../src/operator/specs/service.js';
+import { servedModel } from '../fixtures.js';
+
+const hash = (spec: Parameters<typeof servedModel>[0]): string | undefined =>
+  buildDeployment(servedModel(spec), DEFAULT_RENDER_CONFIG).spec?.template.metadata?.annotations?.[RESTART_HASH_ANNOTATION];
+
+describe('buildDeployment', () => {
+  const d = buildDeployment(servedModel({ replicas: 3 }), DEFAULT_RENDER_CONFIG);
+  const pod = d.spec?.template.spec;
+  const c = pod?.containers[0];
+
+  it('runs the model server with the documented arguments and probes', () => {
+    expect(c?.image).toBe('tensorfleet/tensorfleet:0.1.0');
+    expect(c?.args).toEqual([
+      'serve',
+      '--model_config_file=/etc/tensorfleet/models.yaml',
+      '--model_config_file_poll_wait_seconds=5',
+      '--port=8500',
+      '--rest_api_port=8501',
+      '--model_store=/var/lib/tensorfleet/models',
+    ]);
+    expect(c?.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(c?.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(c?.ports?.map((p) => [p.name, p.containerPort])).toEqual([['grpc', 8500], ['http', 8501]]);
+  });
+
+  it('is locked down and never rolls below the ready count', () => {
+    expect(c?.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+    expect(pod?.securityContext?.runAsNonRoot).toBe(true);
+    expect(d.spec?.strategy?.rollingUpdate?.maxUnavailable).toBe(0);
+    expect(d.spec?.replicas).toBe(3);
+    expect(pod?.volumes?.find((v) => v.name === 'model-store')?.emptyDir).toEqual({ sizeLimit: '10Gi' });
+  });
+
+  it('mounts the credentials Secret as files and passes endpoint and region as env', () => {
+    const withS3 = buildDeployment(
+      servedModel({ source: { uri: 's3://m/x', endpoint: 'http://minio:9000', region: 'eu-west-1', credentialsSecretRef: { name: 's3' }, pollInterval: '1m' } }),
+      DEFAULT_RENDER_CONFIG,
+    );
+    const spec = withS3.spec?.template.spec;
+    const container = spec?.containers[0];
+    expect(spec?.volumes?.find((v) => v.name === 's3-credentials')?.secret?.secretName).toBe('s3');
+    expect(container?.volumeMounts).toContainEqual({ name: 's3-credentials', mountPath: '/var/run/secrets/tensorfleet/s3', readOnly: true });
+    expect(container?.env).toEqual([
+      { name: 'TENSORFLEET_S3_ENDPOINT', value: 'http://minio:9000' },
+      { name: 'AWS_REGION', value: 'eu-west-1' },
+      { name: 'TENSORFLEET_S3_CREDENTIALS_DIR', value: '/var/run/secrets/tensorfleet/s3' },
+    ]);
+    expect(container?.args).toContain('--file_system_poll_wait_seconds=60');
+  });
+
+  it.each([
+    ['version policy', { versionPolicy: { latest: { count: 2 } } }, false],
+    ['labels', { versionLabels: { stable: 1 } }, false],
+    ['routing', { versionPolicy: { all: {} }, routing: { canary: { version: 2, percent: 5 } } }, false],
+    ['replicas', { replicas: 4 }, false],
+    ['image', { image: 'other:1' }, true],
+    ['resources', { resources: { limits: { memory: '1Gi' } } }, true],
+    ['store size', { modelStoreSizeLimit: '1Gi' }, true],
+  ] as const)('a change of %s %s the restart hash', (_what, spec, rolls) => {
+    expect(hash(spec as never) !== hash({})).toBe(rolls);
+  });
+});
+
+describe('services and PDB', () => {
+  it('exposes gRPC with appProtocol grpc and HTTP, plus a headless twin', () => {
+    const svc = buildService(servedModel());
+    expect(svc.spec?.ports).toEqual([
+      { name: 'grpc', port: 8500, targetPort: 'grpc', protocol: 'TCP', appProtocol: 'grpc' },
+      { name: 'http', port: 8501, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' },
+    ]);
+    const headless = buildHeadlessService(servedModel());
+    expect(headless.metadata?.name).toBe('mnist-headless');
+    expect(headless.spec?.clusterIP).toBe('None');
+  });
+
+  it.each([
+    [undefined, false],
+    [1, false],
+    [0, false],
+    [2, true],
+  ])('replicas %s → PDB %s', (replicas, wanted) => {
+    expect(buildPodDisruptionBudget(servedModel(replicas === undefined ? {} : { replicas })) !== undefined).toBe(wanted);
+  });
+});
