@@ -72,7 +72,7 @@ function serviceOf(definition: protoLoader.PackageDefinition, name: string): Ser
   const service = definition[name];
   if (service === undefined || 'format' in service) throw new Error(`${name} is not a service in the loaded protos`);
   // proto-loader's and grpc-js's ServiceDefinition types are structurally the same.
-  return service as unknown as ServiceDefinition;
+  return service;
 }
 
 /** A google.protobuf.Any in the shape the loaded services accept. */

@@ -12,7 +12,6 @@ import { protoType } from '../proto-root.js';
 import type { Int64Like, TensorProtoObject, TensorShapeObject } from './tensor-proto.js';
 
 const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
 const WIRE_BYTES = 2;
 
 const utf8 = new TextEncoder();

@@ -170,7 +170,7 @@ describe('decodeTensorProto from typed fields as clients send them', () => {
     ['bool', { dtype: 'DT_BOOL', tensor_shape: shape(3), bool_val: [true] }, new Uint8Array(3).fill(1)],
     ['half', { dtype: 'DT_HALF', tensor_shape: shape(2), half_val: [0x3c00] }, new Uint16Array(2).fill(0x3c00)],
   ] as const)('fills the shape from one %s value (TF constant semantics)', (_name, proto, expected) => {
-    const t = decodeTensorProto(proto as TensorProtoObject, limits);
+    const t = decodeTensorProto(proto, limits);
     expect(t.dtype !== 'DT_STRING' && Buffer.from(t.bytes).toString('hex')).toBe(Buffer.from(bytesOf(expected)).toString('hex'));
   });
 
