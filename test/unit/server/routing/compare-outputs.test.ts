@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HostTensor } from '../../../../src/server/core/host-tensor.js';
 import { compareOutputs } from '../../../../src/server/routing/compare-outputs.js';
+import { ServingError } from '../../../../src/shared/errors.js';
 import { numeric, strings } from './tensor-fixtures.js';
 
 const one = (t: HostTensor): Record<string, HostTensor> => ({ out: t });
@@ -97,8 +98,14 @@ describe('compareOutputs', () => {
   });
 
   it.each([-1, NaN])('rejects tolerance %s with INVALID_ARGUMENT', (tolerance) => {
-    expect(() => compareOutputs({}, {}, tolerance)).toThrow(
-      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('tolerance') }),
-    );
+    let thrown: unknown;
+    try {
+      compareOutputs({}, {}, tolerance);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ServingError);
+    expect((thrown as ServingError).code).toBe('INVALID_ARGUMENT');
+    expect((thrown as ServingError).message).toContain(`tolerance must be a number >= 0, got ${tolerance}`);
   });
 });
