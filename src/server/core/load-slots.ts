@@ -25,7 +25,7 @@ export class LoadSlots {
       const onAbort = (): void => {
         const i = this.queue.indexOf(waiter);
         if (i >= 0) this.queue.splice(i, 1);
-        reject(signal.reason);
+        reject(asError(signal.reason));
       };
       signal.addEventListener('abort', onAbort, { once: true });
       this.queue.push(waiter);
@@ -50,3 +50,5 @@ export class LoadSlots {
     }
   }
 }
+
+const asError = (reason: unknown): Error => (reason instanceof Error ? reason : new Error(String(reason)));

@@ -558,7 +558,8 @@ export class ModelManager {
     return new Promise((resolve, reject) => {
       const onAbort = (): void => {
         unsubscribe();
-        reject(signal?.reason);
+        const reason: unknown = signal?.reason;
+        reject(reason instanceof Error ? reason : new Error(String(reason)));
       };
       const unsubscribe = this.subscribe(() => {
         if (!this.isReady()) return;

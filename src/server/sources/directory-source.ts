@@ -12,7 +12,8 @@ export interface DirectorySourceOptions {
   readonly now: () => number;
   /**
    * How old (ms) the newest file of a version must be for the version to count as settled on
-   * first sight. Default 10 s.
+   * first sight. Default 10 s; 0 offers every complete version at once (for directories that
+   * only ever receive versions by atomic rename).
    */
   readonly settleMs?: number;
 }
@@ -106,7 +107,8 @@ export class DirectorySource implements VersionSource {
       if (state) state.offered = undefined;
       return undefined;
     }
-    const settled = state?.lastFingerprint === fp.fingerprint || this.now() - fp.newestMtimeMs >= this.settleMs;
+    const settled =
+      state?.lastFingerprint === fp.fingerprint || this.settleMs <= 0 || this.now() - fp.newestMtimeMs >= this.settleMs;
     const next = { lastFingerprint: fp.fingerprint, offered: settled ? fp.fingerprint : state?.offered };
     this.seen.set(path, next);
     return next.offered;

@@ -19,7 +19,7 @@ function recordingLogger(): Logger & { warnings: string[] } {
     warn: (obj: object | string, msg?: string) => void warnings.push(typeof obj === 'string' ? obj : `${msg ?? ''} ${JSON.stringify(obj)}`),
     child: () => logger,
   };
-  return logger as Logger & { warnings: string[] };
+  return logger;
 }
 
 const OLD = new Date('2020-01-01T00:00:00Z');
