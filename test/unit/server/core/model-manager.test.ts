@@ -444,14 +444,17 @@ describe('ModelManager', () => {
   it('whenReady resolves once every model has a version', async () => {
     await writeVersion(base('a'), 1);
     await writeVersion(base('b'), 1);
-    const manager = newManager();
+    const manager = newManager({ numLoadThreads: 2 });
     const gate = loader.gate('b', 1);
+    const aLoaded = nextEvent(manager, (e) => e.type === 'version-loaded' && e.model === 'a');
     await manager.reconcile(config(model('a'), model('b')));
     let ready = false;
     const waiting = manager.whenReady().then(() => (ready = true));
     await gate.reached;
+    await aLoaded;
     await new Promise((resolve) => setImmediate(resolve));
     expect(ready).toBe(false);
+    expect(manager.isReady()).toBe(false);
     expect(manager.availableVersions('a')).toEqual([1]);
     gate.open();
     await waiting;
