@@ -189,6 +189,11 @@ model_config_list {
     ]);
   });
 
+  it('reads the short repeated form and separators', () => {
+    const config = parseModelConfig('model_config_list { config { name: "x"; base_path: "/m", model_version_policy { specific { versions: [3, 1] } } } }');
+    expect(config.models[0]!.versionPolicy).toEqual({ kind: 'specific', versions: [1, 3] });
+  });
+
   it('reads the colon form and a single config', () => {
     const config = parseModelConfig('model_config_list: { config: { name: "x" base_path: "/m" } }');
     expect(config.models.map((m) => m.name)).toEqual(['x']);

@@ -396,9 +396,14 @@ describe('ModelManager', () => {
     await writeVersion(base('m'), 1);
     await settle(manager);
     expect(manager.isReady()).toBe(true);
+    await removeVersion(base('m'), 1); // base path empty: nothing aspired, nothing unloaded
+    await settle(manager);
+    expect(servedVersion(manager, 'm')).toBe(1);
+    expect(records.some((r) => r.level === 'warn' && r.msg === 'no complete versions found')).toBe(true);
     await rm(base('m'), { recursive: true });
     await settle(manager);
     expect(servedVersion(manager, 'm')).toBe(1);
+    expect(loader.liveVersions('m')).toEqual([1]);
   });
 
   it('loads one version at a time per model and at most numLoadThreads overall', async () => {
