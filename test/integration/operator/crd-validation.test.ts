@@ -89,6 +89,12 @@ describe.skipIf(k8sTestsSkipped())('ServedModel CRD on a real kube-apiserver', (
     expect(resources).toMatch(/^servedmodels\s+sm\s+tensorfleet\.dev\/v1alpha1\s+true\s+ServedModel/m);
   });
 
+  it('accepts the in-cluster operator Deployment (server-side dry run)', async () => {
+    const file = fileURLToPath(new URL('../../../deploy/operator.yaml', import.meta.url));
+    const out = await kubectlOk(cp.adminKubeconfig, ['apply', '--dry-run=server', '-f', file]);
+    expect(out).toContain('deployment.apps/tensorfleet-operator created (server dry run)');
+  });
+
   it.each(examples)('accepts examples/%s', async (file) => {
     const result = await kubectl(cp.adminKubeconfig, ['apply', '-n', 'default', '-f', `${examplesDir}${file}`]);
     expect(result.stderr).toBe('');

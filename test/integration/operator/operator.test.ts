@@ -261,6 +261,20 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
     expect(await op.metric('tensorfleet_operator_watch_restarts_total')).toBeGreaterThan(0);
   });
 
+  it('leaves other namespaces alone when scoped to one', async () => {
+    const mine = await newNamespace();
+    const other = await newNamespace();
+    const op = await operator({ namespace: mine });
+    await applyModel(other, 'theirs', { source: { uri: 's3://models/t' } });
+    await applyModel(mine, 'ours', { source: { uri: 's3://models/o' } });
+    await eventually(() => converged(mine, 'ours', false));
+    // Both were created together; give the operator time it would need to act on the other one.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await get<List>(other, `${OWNED} -l tensorfleet.dev/served-model=theirs`)).items).toEqual([]);
+    expect((await get<ServedModelObj>(other, 'sm theirs')).status).toBeUndefined();
+    expect(await op.metric(RECONCILES)).toBeGreaterThan(0);
+  });
+
   it('runs two replicas with exactly one leader, and fails over', async () => {
     const ns = await newNamespace();
     const a = await operator({ leaderElect: true, identity: 'replica-a' });
