@@ -1,0 +1,45 @@
+import { parseArgs } from 'node:util';
+import type { OperatorOptions } from '../operator/main.js';
+
+export const OPERATOR_HELP = `Usage: tensorfleet operator [flags]
+
+Reconciles ServedModel resources into model server Deployments.
+
+Flags:
+  --kubeconfig=<path>            kubeconfig to use (default: in-cluster, else $KUBECONFIG / ~/.kube/config)
+  --namespace=<ns>               watch one namespace only (default: all namespaces)
+  --leader-elect                 campaign for a Lease so only one replica acts
+  --leader-election-namespace=<ns>
+  --metrics-port=<port>          /healthz, /readyz and /metrics (default 8080)
+  --image=<image>                model server image for ServedModels that name none
+  --workers=<n>                  concurrent reconciles (default 2)
+  --log-level=<level>            trace, debug, info, warn, error (default info)`;
+
+/** Flags of `tensorfleet operator` as OperatorOptions (the logger is added by the caller). */
+export function parseOperatorArgs(argv: readonly string[]): OperatorOptions & { logLevel: string } {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: {
+      kubeconfig: { type: 'string' },
+      namespace: { type: 'string' },
+      'leader-elect': { type: 'boolean' },
+      'leader-election-namespace': { type: 'string' },
+      'metrics-port': { type: 'string' },
+      image: { type: 'string' },
+      workers: { type: 'string' },
+      'log-level': { type: 'string', default: 'info' },
+    },
+  });
+  const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+  return {
+    kubeconfig: values.kubeconfig,
+    namespace: values.namespace,
+    leaderElect: values['leader-elect'] ?? false,
+    leaderElectionNamespace: values['leader-election-namespace'],
+    metricsPort: num(values['metrics-port']),
+    image: values.image,
+    workers: num(values.workers),
+    logLevel: values['log-level'],
+  };
+}

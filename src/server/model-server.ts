@@ -1,0 +1,232 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type http from 'node:http';
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { ServingError } from '../shared/errors.js';
+import type { ModelServerConfig } from './config/model-config.js';
+import { parseModelConfig, singleModelConfig } from './config/parse-model-config.js';
+import { ModelManager, type ManagerEvent } from './core/model-manager.js';
+import { ServerMetrics } from './metrics/server-metrics.js';
+import type { ModelCatalog } from './predict/model-catalog.js';
+import { PredictService } from './predict/predict-service.js';
+import type { ServeOptions } from './serve-options.js';
+import { InferencePool } from './servables/tensorflow/inference-pool.js';
+import { TensorflowLoader } from './servables/tensorflow/tensorflow-servable.js';
+import { DirectorySource } from './sources/directory-source.js';
+import { GrpcHealth, addReflection, bindGrpcServer, createGrpcServer, shutdownGrpcServer } from './transports/grpc/grpc-server.js';
+import { modelServiceHandlers } from './transports/grpc/model-service-handlers.js';
+import { predictionHandlers } from './transports/grpc/prediction-handlers.js';
+import { loadTensorflowServingGrpc } from './transports/grpc/proto-loader.js';
+import { createRestServer } from './transports/rest/rest-server.js';
+
+/** What main.ts hands in: everything that touches the outside world. */
+export interface ServerEnvironment {
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly rng: () => number;
+}
+
+export interface RunningServer {
+  readonly grpcPort: number;
+  readonly restPort: number | undefined;
+  readonly manager: ModelManager;
+  /** Resolves when every configured model has an available version. */
+  whenReady(signal?: AbortSignal): Promise<void>;
+  /** Graceful: stop taking calls, finish in-flight ones, unload, exit. */
+  stop(): Promise<void>;
+}
+
+async function readConfig(options: ServeOptions): Promise<{ config: ModelServerConfig; text?: string }> {
+  if (options.model_config_file === undefined) return { config: singleModelConfig(options.model_name, options.model_base_path!) };
+  const text = await readFile(options.model_config_file, 'utf8').catch((error: unknown) => {
+    throw new ServingError('INVALID_ARGUMENT', `cannot read --model_config_file ${options.model_config_file}: ${String(error)}`);
+  });
+  return { config: resolveBasePaths(parseModelConfig(text), dirname(resolve(options.model_config_file))), text };
+}
+
+/** Relative local base paths are taken relative to the config file, so config files can move. */
+function resolveBasePaths(config: ModelServerConfig, dir: string): ModelServerConfig {
+  const local = (path: string): boolean => !/^[a-z][a-z0-9+.-]*:\/\//i.test(path) && !isAbsolute(path);
+  return { models: config.models.map((m) => (local(m.basePath) ? { ...m, basePath: resolve(dir, m.basePath) } : m)) };
+}
+
+function refuseUnsupportedSources(config: ModelServerConfig): void {
+  const remote = config.models.filter((m) => /^[a-z][a-z0-9+.-]*:\/\//i.test(m.basePath));
+  if (remote.length > 0) {
+    throw new ServingError('UNIMPLEMENTED', `base_path ${remote[0]!.basePath}: only local directories are served in this build (s3:// sync is tracked separately)`);
+  }
+}
+
+/** Starts a model server: manager, inference pool, gRPC and REST. */
+export async function startModelServer(options: ServeOptions, env: ServerEnvironment): Promise<RunningServer> {
+  const { logger } = env;
+  const initial = await readConfig(options);
+  refuseUnsupportedSources(initial.config);
+  const metrics = new ServerMetrics();
+  const pool = await InferencePool.start(options.inference_threads);
+  const manager = new ModelManager({
+    loader: new TensorflowLoader(pool),
+    source: new DirectorySource({ logger: logger.child({ component: 'source' }), now: env.now }),
+    logger: logger.child({ component: 'manager' }),
+    clock: { now: env.now, setTimeout: (fn, ms) => setTimeout(fn, ms).unref(), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
+    pollIntervalMs: options.file_system_poll_wait_seconds * 1000,
+    numLoadThreads: options.num_load_threads,
+    maxNumLoadRetries: options.max_num_load_retries,
+    loadRetryIntervalMs: options.load_retry_interval_micros / 1000,
+    allowVersionLabelsForUnavailableModels: options.allow_version_labels_for_unavailable_models,
+  });
+
+  const health = new GrpcHealth();
+  const refreshHealth = (): void => {
+    const models = new Map(manager.modelNames().map((name) => [name, manager.availableVersions(name).length > 0]));
+    health.update(manager.isReady(), models);
+  };
+  manager.subscribe((event) => {
+    recordEvent(metrics, event);
+    refreshHealth();
+  });
+
+  const catalog: ModelCatalog = {
+    acquire: (model, selector) => manager.acquire(model, selector),
+    availableVersions: (model) => manager.availableVersions(model),
+    labels: (model) => manager.labels(model),
+    routing: (model) => manager.modelConfig(model)?.routing,
+  };
+  const predict = new PredictService(catalog, metrics, logger.child({ component: 'predict' }), env.rng, env.now);
+  const limits = { maxElements: options.max_tensor_elements };
+
+  const lifetime = new AbortController();
+  const reloadConfig = async (config: ModelServerConfig): Promise<void> => {
+    refuseUnsupportedSources(config);
+    await manager.reconcile(config);
+    refreshHealth();
+  };
+  await manager.reconcile(initial.config);
+  void manager.start(lifetime.signal);
+  refreshHealth();
+  if (options.model_config_file !== undefined && options.model_config_file_poll_wait_seconds > 0) {
+    watchConfigFile(options.model_config_file, options.model_config_file_poll_wait_seconds * 1000, initial.text, reloadConfig, logger, lifetime.signal);
+  }
+
+  const grpcApi = loadTensorflowServingGrpc();
+  const grpcServer = createGrpcServer({
+    host: options.grpc_bind_address,
+    port: options.port,
+    maxMessageBytes: options.max_request_bytes,
+    maxConnectionAgeSeconds: options.max_connection_age_seconds,
+  });
+  grpcServer.addService(grpcApi.predictionService, predictionHandlers(predict, limits));
+  grpcServer.addService(
+    grpcApi.modelService,
+    modelServiceHandlers({ status: (model, version) => manager.status(model, version), reloadConfig }),
+  );
+  health.addToServer(grpcServer);
+  addReflection(grpcServer, grpcApi.packageDefinition);
+  const grpcPort = await bindGrpcServer(grpcServer, options.grpc_bind_address, options.port);
+
+  let restServer: http.Server | undefined;
+  let restPort: number | undefined;
+  if (options.rest_api_port !== 0) {
+    restServer = createRestServer(
+      {
+        predict,
+        metrics,
+        status: (model, version) => manager.status(model, version),
+        labels: (model) => manager.labels(model),
+        isReady: () => manager.isReady(),
+        unreadyModels: () => manager.modelNames().filter((name) => manager.availableVersions(name).length === 0),
+      },
+      { maxRequestBytes: options.max_request_bytes, limits, timeoutMs: options.rest_api_timeout_in_ms },
+      logger.child({ component: 'rest' }),
+    );
+    restPort = await listen(restServer, options.rest_api_bind_address, options.rest_api_port);
+  }
+  logger.info({ grpcPort, restPort, models: manager.modelNames() }, 'server started');
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      logger.info({ graceSeconds: options.shutdown_grace_seconds }, 'server stopping');
+      health.update(false, new Map());
+      lifetime.abort();
+      const graceMs = options.shutdown_grace_seconds * 1000;
+      await Promise.all([shutdownGrpcServer(grpcServer as grpc.Server, graceMs), closeHttp(restServer, graceMs)]);
+      await manager.stop();
+      await pool.close();
+      logger.info('server stopped');
+    })());
+
+  return { grpcPort, restPort, manager, whenReady: (signal) => manager.whenReady(signal), stop };
+}
+
+function recordEvent(metrics: ServerMetrics, event: ManagerEvent): void {
+  switch (event.type) {
+    case 'version-loaded':
+      metrics.versionLoads.inc({ model: event.model, outcome: 'ok' });
+      metrics.versionLoadDuration.observe({ model: event.model }, event.durationMs / 1000);
+      metrics.versionAvailable.set({ model: event.model, version: String(event.version) }, 1);
+      break;
+    case 'version-load-failed':
+      metrics.versionLoads.inc({ model: event.model, outcome: 'error' });
+      break;
+    case 'version-unloading':
+      metrics.versionAvailable.set({ model: event.model, version: String(event.version) }, 0);
+      break;
+    case 'version-unloaded':
+      metrics.versionUnloads.inc({ model: event.model });
+      break;
+    default:
+      break;
+  }
+}
+
+/** Re-reads the config file; a change is applied, a broken file is reported and ignored. */
+function watchConfigFile(
+  path: string,
+  intervalMs: number,
+  initialText: string | undefined,
+  apply: (config: ModelServerConfig) => Promise<void>,
+  logger: Logger,
+  signal: AbortSignal,
+): void {
+  let lastText = initialText;
+  const timer = setInterval(() => {
+    readFile(path, 'utf8')
+      .then(async (text) => {
+        if (text === lastText) return;
+        lastText = text;
+        await apply(resolveBasePaths(parseModelConfig(text), dirname(resolve(path))));
+        logger.info({ path }, 'model config reloaded');
+      })
+      .catch((error: unknown) => logger.error({ path, err: error }, 'model config not reloaded; keeping the current one'));
+  }, intervalMs);
+  timer.unref();
+  signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+}
+
+function listen(server: http.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : port);
+    });
+  });
+}
+
+function closeHttp(server: http.Server | undefined, graceMs: number): Promise<void> {
+  if (!server) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.closeAllConnections();
+      resolve();
+    }, graceMs);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

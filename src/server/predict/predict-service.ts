@@ -1,0 +1,261 @@
+import type { Logger } from 'pino';
+import { ServingError, invalidArgument, notFound } from '../../shared/errors.js';
+import type { HostTensor } from '../core/host-tensor.js';
+import { CLASSIFY_METHOD, DEFAULT_SIGNATURE, REGRESS_METHOD, type SignatureDef, type SignatureMap } from '../core/signature.js';
+import type { ServerMetrics } from '../metrics/server-metrics.js';
+import { compareOutputs, route, shadowDecision } from '../routing/index.js';
+import { checkInputs, selectOutputs } from './check-inputs.js';
+import type { ModelCatalog, VersionHandle, VersionSelector } from './model-catalog.js';
+
+export type Entrypoint = 'GRPC' | 'REST';
+
+export interface ModelSpecInput {
+  readonly name: string;
+  readonly version?: number;
+  readonly label?: string;
+  /** Empty or undefined means serving_default. */
+  readonly signatureName?: string;
+}
+
+export interface CallContext {
+  readonly entrypoint: Entrypoint;
+  /** Value of the model's A/B key header/metadata, when the caller sent one. */
+  readonly headers: (name: string) => string | undefined;
+  readonly signal?: AbortSignal;
+}
+
+export interface Served {
+  readonly model: string;
+  readonly version: number;
+  readonly signatureName: string;
+  /** How the version was chosen: "pinned", "label:<l>", or the routing variant. */
+  readonly variant: string;
+}
+
+export interface PredictResult extends Served {
+  readonly outputs: Record<string, HostTensor>;
+}
+
+export interface Classification {
+  readonly classes: readonly { readonly label: string; readonly score: number }[];
+}
+
+/**
+ * The one request path behind both transports: pick the version (explicit version or label,
+ * else the model's routing), check the request against the signature, run it, and account for it.
+ */
+export class PredictService {
+  constructor(
+    private readonly catalog: ModelCatalog,
+    private readonly metrics: ServerMetrics,
+    private readonly logger: Logger,
+    private readonly rng: () => number,
+    private readonly now: () => number,
+  ) {}
+
+  /**
+   * `decodeInputs` receives the signature of the version that will serve: REST needs its dtypes
+   * to read JSON; gRPC's TensorProtos carry their own.
+   */
+  async predict(
+    spec: ModelSpecInput,
+    decodeInputs: (signature: SignatureDef) => Record<string, HostTensor>,
+    outputFilter: readonly string[],
+    call: CallContext,
+  ): Promise<PredictResult> {
+    return this.withVersion(spec, call, 'predict', async (handle, served) => {
+      const signature = signatureOf(handle.servable.signatures, served.signatureName);
+      const inputs = decodeInputs(signature);
+      checkInputs(served.signatureName, signature, inputs);
+      const outputNames = selectOutputs(served.signatureName, signature, outputFilter);
+      const started = this.now();
+      const outputs = await handle.servable.run(served.signatureName, inputs, outputNames, call.signal);
+      this.maybeShadow(spec, served, inputs, outputNames, outputs, this.now() - started, call);
+      return { ...served, outputs };
+    });
+  }
+
+  async metadata(spec: ModelSpecInput, call: CallContext): Promise<Served & { signatures: SignatureMap }> {
+    return this.withVersion(spec, call, 'metadata', (handle, served) =>
+      Promise.resolve({ ...served, signatures: handle.servable.signatures }),
+    );
+  }
+
+  /** Classify: serialized tf.Examples in, per-example (label, score) lists out. */
+  async classify(spec: ModelSpecInput, examples: readonly Uint8Array[], call: CallContext): Promise<Served & { results: Classification[] }> {
+    return this.withVersion(spec, call, 'classify', async (handle, served) => {
+      const signature = signatureOf(handle.servable.signatures, served.signatureName);
+      const input = exampleInputOf(served.signatureName, signature, CLASSIFY_METHOD);
+      const outputs = await handle.servable.run(served.signatureName, { [input]: examplesTensor(examples) }, undefined, call.signal);
+      return { ...served, results: classificationsOf(outputs, examples.length) };
+    });
+  }
+
+  /** Regress: serialized tf.Examples in, one value per example out. */
+  async regress(spec: ModelSpecInput, examples: readonly Uint8Array[], call: CallContext): Promise<Served & { values: number[] }> {
+    return this.withVersion(spec, call, 'regress', async (handle, served) => {
+      const signature = signatureOf(handle.servable.signatures, served.signatureName);
+      const input = exampleInputOf(served.signatureName, signature, REGRESS_METHOD);
+      const outputs = await handle.servable.run(served.signatureName, { [input]: examplesTensor(examples) }, undefined, call.signal);
+      const values = outputs.outputs;
+      if (!values || values.dtype !== 'DT_FLOAT') {
+        throw new ServingError('FAILED_PRECONDITION', `regress signature "${served.signatureName}" must return a float "outputs" tensor`);
+      }
+      const floats = floatsOf(values);
+      if (floats.length !== examples.length) {
+        throw new ServingError('FAILED_PRECONDITION', `regress signature returned ${floats.length} values for ${examples.length} examples`);
+      }
+      return { ...served, values: Array.from(floats) };
+    });
+  }
+
+  private async withVersion<T>(
+    spec: ModelSpecInput,
+    call: CallContext,
+    api: string,
+    body: (handle: VersionHandle, served: Served) => Promise<T>,
+  ): Promise<T> {
+    const started = this.now();
+    let served: Served | undefined;
+    let code = 'OK';
+    try {
+      const { handle, variant } = this.acquire(spec, call);
+      served = { model: handle.model, version: handle.version, signatureName: spec.signatureName || DEFAULT_SIGNATURE, variant };
+      try {
+        return await body(handle, served);
+      } finally {
+        handle.release();
+      }
+    } catch (error) {
+      code = error instanceof ServingError ? error.code : 'INTERNAL';
+      throw error;
+    } finally {
+      const seconds = (this.now() - started) / 1000;
+      this.metrics.tfsRequestCount.inc({ model_name: spec.name, status: code });
+      this.metrics.tfsRequestLatency.observe({ model_name: spec.name, API: api, entrypoint: call.entrypoint }, seconds * 1e6);
+      const version = served ? String(served.version) : '';
+      const variant = served?.variant ?? '';
+      this.metrics.requests.inc({ model: spec.name, version, variant, api, code });
+      if (served) this.metrics.requestDuration.observe({ model: spec.name, version, variant, api }, seconds);
+    }
+  }
+
+  private acquire(spec: ModelSpecInput, call: CallContext): { handle: VersionHandle; variant: string } {
+    if (spec.version !== undefined || spec.label !== undefined) {
+      const selector: VersionSelector = spec.version !== undefined ? { version: spec.version } : { label: spec.label! };
+      return { handle: this.catalog.acquire(spec.name, selector), variant: spec.label !== undefined ? `label:${spec.label}` : 'pinned' };
+    }
+    const routing = this.catalog.routing(spec.name);
+    if (!routing || (!routing.canary && !routing.abTest)) {
+      // As TF Serving: a request naming no version gets the newest available one.
+      return { handle: this.catalog.acquire(spec.name, {}), variant: 'latest' };
+    }
+    const available = this.catalog.availableVersions(spec.name);
+    const stable = this.stableVersion(spec.name, available);
+    const key = routing.abTest ? call.headers(routing.abTest.keyHeader) : undefined;
+    const decision = route(routing, { availableVersions: available, stableVersion: stable, requestKey: key, rng: this.rng });
+    if (decision.fallback) {
+      this.metrics.routingFallbacks.inc({ model: spec.name, wanted_version: String(decision.fallback.wanted) });
+      this.logger.warn({ model: spec.name, wanted: decision.fallback.wanted, served: decision.version, reason: decision.fallback.reason }, 'routing fell back to the stable version');
+    }
+    return { handle: this.catalog.acquire(spec.name, { version: decision.version }), variant: decision.variant ?? 'stable' };
+  }
+
+  /** The version a canary or A/B split falls back to: the "stable" label if available, else the newest. */
+  private stableVersion(model: string, available: readonly number[]): number | undefined {
+    const labelled = this.catalog.labels(model).stable;
+    if (labelled !== undefined && available.includes(labelled)) return labelled;
+    return available.length > 0 ? Math.max(...available) : undefined;
+  }
+
+  /** Sends a copy to the shadow version, if routed; its result and failure never reach the caller. */
+  private maybeShadow(
+    spec: ModelSpecInput,
+    served: Served,
+    inputs: Record<string, HostTensor>,
+    outputNames: readonly string[],
+    primary: Record<string, HostTensor>,
+    primaryMs: number,
+    call: CallContext,
+  ): void {
+    if (spec.version !== undefined || spec.label !== undefined) return;
+    const routing = this.catalog.routing(spec.name);
+    if (!routing?.shadow) return;
+    const available = this.catalog.availableVersions(spec.name);
+    const target = shadowDecision(routing, { availableVersions: available, primaryVersion: served.version, rng: this.rng });
+    if (target === undefined) return;
+    const labels = { model: spec.name, version: String(target) };
+    const tolerance = routing.shadow.tolerance;
+    void (async () => {
+      let handle: VersionHandle | undefined;
+      try {
+        handle = this.catalog.acquire(spec.name, { version: target });
+        const started = this.now();
+        const shadow = await handle.servable.run(served.signatureName, inputs, outputNames, call.signal);
+        this.metrics.shadowLatencyDelta.observe(labels, (this.now() - started - primaryMs) / 1000);
+        const comparison = compareOutputs(primary, shadow, tolerance);
+        this.metrics.shadowRequests.inc({ ...labels, outcome: comparison.agree ? 'agree' : 'disagree' });
+        if (!comparison.agree) this.logger.debug({ ...labels, mismatch: comparison.mismatch }, 'shadow disagreed with the primary');
+      } catch (error) {
+        this.metrics.shadowRequests.inc({ ...labels, outcome: 'error' });
+        this.logger.debug({ ...labels, err: error }, 'shadow request failed');
+      } finally {
+        handle?.release();
+      }
+    })();
+  }
+}
+
+function signatureOf(signatures: SignatureMap, name: string): SignatureDef {
+  const signature = signatures[name];
+  if (!signature) {
+    throw notFound(`signature "${name}" not found; the model has: ${Object.keys(signatures).sort().join(', ') || 'none'}`);
+  }
+  return signature;
+}
+
+/** The single DT_STRING input of a classify/regress signature, which takes serialized tf.Examples. */
+function exampleInputOf(name: string, signature: SignatureDef, method: string): string {
+  if (signature.methodName !== method) {
+    throw invalidArgument(`signature "${name}" is a ${signature.methodName} signature, not ${method}`);
+  }
+  const inputs = Object.entries(signature.inputs);
+  const [first] = inputs;
+  if (inputs.length !== 1 || !first || first[1].dtype !== 'DT_STRING') {
+    throw new ServingError('FAILED_PRECONDITION', `signature "${name}" must take exactly one DT_STRING input of serialized tf.Examples`);
+  }
+  return first[0];
+}
+
+function examplesTensor(examples: readonly Uint8Array[]): HostTensor {
+  if (examples.length === 0) throw invalidArgument('the request holds no examples');
+  return { dtype: 'DT_STRING', shape: [examples.length], strings: examples };
+}
+
+function floatsOf(tensor: HostTensor): Float32Array {
+  if (tensor.dtype === 'DT_STRING') throw new ServingError('FAILED_PRECONDITION', 'expected a float tensor');
+  const bytes = tensor.bytes.byteOffset % 4 === 0 ? tensor.bytes : tensor.bytes.slice();
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+}
+
+const decoder = new TextDecoder();
+
+function classificationsOf(outputs: Record<string, HostTensor>, count: number): Classification[] {
+  const classes = outputs.classes;
+  const scores = outputs.scores;
+  if (!classes && !scores) throw new ServingError('FAILED_PRECONDITION', 'classify signature returned neither "classes" nor "scores"');
+  const perExample = (classes ?? scores)!.shape[1] ?? 1;
+  const labelStrings = classes?.dtype === 'DT_STRING' ? classes.strings : undefined;
+  const scoreValues = scores ? floatsOf(scores) : undefined;
+  const results: Classification[] = [];
+  for (let i = 0; i < count; i++) {
+    const row = [];
+    for (let j = 0; j < perExample; j++) {
+      const index = i * perExample + j;
+      const label = labelStrings?.[index];
+      row.push({ label: label ? decoder.decode(label) : '', score: scoreValues?.[index] ?? 0 });
+    }
+    results.push({ classes: row });
+  }
+  return results;
+}

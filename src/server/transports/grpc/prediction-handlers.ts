@@ -1,0 +1,122 @@
+import type * as grpc from '@grpc/grpc-js';
+import { ServingError, invalidArgument } from '../../../shared/errors.js';
+import type { HostTensor } from '../../core/host-tensor.js';
+import type { CallContext, ModelSpecInput, PredictService, Served } from '../../predict/predict-service.js';
+import { decodeTensorProto, encodeTensorProto, type TensorLimits, type TensorProtoObject } from '../../servables/tensorflow/codecs/tensor-proto.js';
+import { serializeInputExamples, type InputObject } from '../../servables/tensorflow/codecs/tf-example.js';
+import { signatureDefMapOf } from '../../servables/tensorflow/saved-model-metadata.js';
+import { parseVersionNumber } from '../model-spec-version.js';
+import { unary } from './grpc-errors.js';
+import { packAny } from './proto-loader.js';
+
+/** tensorflow.serving.ModelSpec as the loaded protos decode it. */
+export interface ModelSpecMessage {
+  name?: string;
+  version?: { value?: string } | null;
+  version_label?: string;
+  version_choice?: 'version' | 'version_label';
+  signature_name?: string;
+}
+
+/** The response header/trailer naming the version that served, next to model_spec. */
+export const SERVED_VERSION_METADATA = 'x-tensorfleet-model-version';
+
+export function modelSpecOf(spec: ModelSpecMessage | null | undefined): ModelSpecInput {
+  if (!spec?.name) throw invalidArgument('model_spec.name is required');
+  const version = spec.version_choice === 'version' && spec.version ? parseVersionNumber(spec.version.value ?? '0', 'model_spec.version') : undefined;
+  const label = spec.version_choice === 'version_label' ? spec.version_label : undefined;
+  return { name: spec.name, version, label: label || undefined, signatureName: spec.signature_name || undefined };
+}
+
+export function servedSpec(served: Served): ModelSpecMessage {
+  return { name: served.model, version: { value: String(served.version) }, signature_name: served.signatureName };
+}
+
+function callContext(call: grpc.ServerUnaryCall<unknown, unknown>): CallContext {
+  return {
+    entrypoint: 'GRPC',
+    headers: (name) => {
+      const [value] = call.metadata.get(name);
+      return value === undefined ? undefined : String(value);
+    },
+  };
+}
+
+function announceVersion(call: grpc.ServerUnaryCall<unknown, unknown>, served: Served): void {
+  const metadata = call.metadata.clone();
+  for (const key of Object.keys(metadata.getMap())) metadata.remove(key);
+  metadata.set(SERVED_VERSION_METADATA, String(served.version));
+  call.sendMetadata(metadata);
+}
+
+interface PredictRequestMessage {
+  model_spec?: ModelSpecMessage | null;
+  inputs?: Record<string, TensorProtoObject>;
+  output_filter?: string[];
+}
+
+interface ExamplesRequestMessage {
+  model_spec?: ModelSpecMessage | null;
+  input?: InputObject | null;
+}
+
+function decodeInputs(inputs: Record<string, TensorProtoObject>, limits: TensorLimits): Record<string, HostTensor> {
+  const decoded: Record<string, HostTensor> = {};
+  for (const [name, proto] of Object.entries(inputs)) {
+    try {
+      decoded[name] = decodeTensorProto(proto, limits);
+    } catch (error) {
+      if (error instanceof ServingError) throw new ServingError(error.code, `input "${name}": ${error.message}`);
+      throw error;
+    }
+  }
+  return decoded;
+}
+
+function examplesOf(input: InputObject | null | undefined): Uint8Array[] {
+  if (!input) throw invalidArgument('input is required (example_list or example_list_with_context)');
+  return serializeInputExamples(input);
+}
+
+/** tensorflow.serving.PredictionService on the shared predict path. */
+export function predictionHandlers(service: PredictService, limits: TensorLimits): grpc.UntypedServiceImplementation {
+  return {
+    Predict: unary(async (call: grpc.ServerUnaryCall<PredictRequestMessage, unknown>) => {
+      const spec = modelSpecOf(call.request.model_spec);
+      const inputs = decodeInputs(call.request.inputs ?? {}, limits);
+      const result = await service.predict(spec, () => inputs, call.request.output_filter ?? [], callContext(call));
+      announceVersion(call, result);
+      const outputs: Record<string, TensorProtoObject> = {};
+      for (const [name, tensor] of Object.entries(result.outputs)) outputs[name] = encodeTensorProto(tensor);
+      return { outputs, model_spec: servedSpec(result) };
+    }),
+    GetModelMetadata: unary(async (call: grpc.ServerUnaryCall<{ model_spec?: ModelSpecMessage | null; metadata_field?: string[] }, unknown>) => {
+      const spec = modelSpecOf(call.request.model_spec);
+      const fields = call.request.metadata_field ?? [];
+      if (fields.length !== 1 || fields[0] !== 'signature_def') {
+        throw invalidArgument('metadata_field must be exactly ["signature_def"], the only metadata served');
+      }
+      const result = await service.metadata({ ...spec, signatureName: undefined }, callContext(call));
+      return {
+        model_spec: { name: result.model, version: { value: String(result.version) } },
+        metadata: { signature_def: packAny('tensorflow.serving.SignatureDefMap', signatureDefMapOf(result.signatures)) },
+      };
+    }),
+    Classify: unary(async (call: grpc.ServerUnaryCall<ExamplesRequestMessage, unknown>) => {
+      const spec = modelSpecOf(call.request.model_spec);
+      const result = await service.classify(spec, examplesOf(call.request.input), callContext(call));
+      announceVersion(call, result);
+      return {
+        model_spec: servedSpec(result),
+        result: { classifications: result.results.map((r) => ({ classes: r.classes.map((c) => ({ label: c.label, score: c.score })) })) },
+      };
+    }),
+    Regress: unary(async (call: grpc.ServerUnaryCall<ExamplesRequestMessage, unknown>) => {
+      const spec = modelSpecOf(call.request.model_spec);
+      const result = await service.regress(spec, examplesOf(call.request.input), callContext(call));
+      announceVersion(call, result);
+      return { model_spec: servedSpec(result), result: { regressions: result.values.map((value) => ({ value })) } };
+    }),
+    MultiInference: unary(() => Promise.reject(new ServingError('UNIMPLEMENTED', 'MultiInference is not supported; call Classify or Regress'))),
+  };
+}

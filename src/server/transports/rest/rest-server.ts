@@ -1,0 +1,172 @@
+import http from 'node:http';
+import type { Logger } from 'pino';
+import { ServingError, httpStatusOf, toServingError } from '../../../shared/errors.js';
+import type { ModelVersionStatus } from '../../core/version-state.js';
+import type { ServerMetrics } from '../../metrics/server-metrics.js';
+import type { CallContext, PredictService, Served } from '../../predict/predict-service.js';
+import {
+  decodePredictJson,
+  encodeClassifyJson,
+  encodePredictJson,
+  encodeRegressJson,
+  parseJsonBody,
+  requestSignatureName,
+} from '../../servables/tensorflow/codecs/json-tensor.js';
+import type { TensorLimits } from '../../servables/tensorflow/codecs/tensor-proto.js';
+import { parseClassifyRegressJson, serializeInputExamples } from '../../servables/tensorflow/codecs/tf-example.js';
+import { signatureDefMapOf } from '../../servables/tensorflow/saved-model-metadata.js';
+import { SERVED_VERSION_METADATA } from '../grpc/prediction-handlers.js';
+import { parseModelRoute, type ModelRoute } from './rest-routes.js';
+
+export interface RestBackend {
+  readonly predict: PredictService;
+  readonly metrics: ServerMetrics;
+  status(model: string, version?: number): ModelVersionStatus[];
+  /** Label → version in effect, for status by label. */
+  labels(model: string): Readonly<Record<string, number>>;
+  isReady(): boolean;
+  /** Models without an available version, for /readyz's answer. */
+  unreadyModels(): string[];
+}
+
+export interface RestServerOptions {
+  readonly maxRequestBytes: number;
+  readonly limits: TensorLimits;
+  readonly timeoutMs: number;
+}
+
+interface Reply {
+  readonly status: number;
+  readonly body: string;
+  readonly contentType?: string;
+  readonly served?: Served;
+}
+
+const json = (status: number, body: unknown): Reply => ({ status, body: JSON.stringify(body) });
+
+/** TF Serving's REST API plus /healthz, /readyz and Prometheus metrics, on node:http. */
+export function createRestServer(backend: RestBackend, options: RestServerOptions, logger: Logger): http.Server {
+  const server = http.createServer((req, res) => {
+    handle(req, backend, options)
+      .catch((error: unknown) => errorReply(error, logger))
+      .then((reply) => {
+        const headers: http.OutgoingHttpHeaders = { 'content-type': reply.contentType ?? 'application/json' };
+        if (reply.served) headers[SERVED_VERSION_METADATA] = String(reply.served.version);
+        res.writeHead(reply.status, headers).end(reply.body);
+      })
+      .catch((error: unknown) => logger.error({ err: error }, 'REST reply failed'));
+  });
+  server.requestTimeout = options.timeoutMs;
+  server.keepAliveTimeout = 65_000;
+  return server;
+}
+
+function errorReply(error: unknown, logger: Logger): Reply {
+  const coded = toServingError(error);
+  if (coded.code === 'INTERNAL') logger.error({ err: error }, 'REST request failed unexpectedly');
+  return json(httpStatusOf(coded.code), { error: coded.message });
+}
+
+async function handle(req: http.IncomingMessage, backend: RestBackend, options: RestServerOptions): Promise<Reply> {
+  const method = req.method ?? 'GET';
+  const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+  switch (pathname) {
+    case '/healthz':
+      return { status: 200, body: 'ok\n', contentType: 'text/plain' };
+    case '/readyz':
+      return backend.isReady() ? json(200, { ready: true }) : json(503, { ready: false, waiting_for: backend.unreadyModels() });
+    case '/metrics':
+    case '/monitoring/prometheus/metrics':
+      return { status: 200, body: await backend.metrics.registry.metrics(), contentType: backend.metrics.registry.contentType };
+  }
+  const route = parseModelRoute(method, pathname);
+  const call: CallContext = { entrypoint: 'REST', headers: (name) => headerValue(req, name) };
+  switch (route.kind) {
+    case 'status':
+      return json(200, statusBody(backend, route));
+    case 'metadata': {
+      const result = await backend.predict.metadata(specOf(route), call);
+      return json(200, {
+        model_spec: { name: result.model, signature_name: '', version: String(result.version) },
+        metadata: { signature_def: signatureDefMapOf(result.signatures) },
+      });
+    }
+    case 'predict': {
+      const body = parseJsonBody(await readBody(req, options.maxRequestBytes));
+      const spec = { ...specOf(route), signatureName: requestSignatureName(body) };
+      let format: 'row' | 'columnar' = 'row';
+      const result = await backend.predict.predict(
+        spec,
+        (signature) => {
+          const decoded = decodePredictJson(body, signature.inputs, options.limits);
+          format = decoded.format;
+          return decoded.inputs;
+        },
+        [],
+        call,
+      );
+      return { status: 200, body: encodePredictJson(result.outputs, format), served: result };
+    }
+    case 'classify':
+    case 'regress': {
+      const { signatureName, input } = parseClassifyRegressJson(await readBody(req, options.maxRequestBytes));
+      const spec = { ...specOf(route), signatureName };
+      const examples = serializeInputExamples(input);
+      if (route.kind === 'classify') {
+        const result = await backend.predict.classify(spec, examples, call);
+        return { status: 200, body: encodeClassifyJson(result.results.map((r) => r.classes)), served: result };
+      }
+      const result = await backend.predict.regress(spec, examples, call);
+      return { status: 200, body: encodeRegressJson(result.values), served: result };
+    }
+  }
+}
+
+function specOf(route: ModelRoute): { name: string; version?: number; label?: string } {
+  return { name: route.model, version: route.version, label: route.label };
+}
+
+function statusBody(backend: RestBackend, route: ModelRoute): unknown {
+  let version = route.version;
+  if (route.label !== undefined) {
+    version = backend.labels(route.model)[route.label];
+    if (version === undefined) throw new ServingError('INVALID_ARGUMENT', `Unrecognized servable version label: ${route.label}`);
+  }
+  return {
+    model_version_status: backend.status(route.model, version).map((s) => ({
+      version: String(s.version),
+      state: s.state,
+      status: { error_code: s.errorCode, error_message: s.errorMessage },
+    })),
+  };
+}
+
+function headerValue(req: http.IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      req.resume();
+      reject(new ServingError('RESOURCE_EXHAUSTED', `request body of ${declared} bytes exceeds --max_request_bytes=${limit}`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new ServingError('RESOURCE_EXHAUSTED', `request body exceeds --max_request_bytes=${limit}`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
