@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type http from 'node:http';
-import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ServingError } from '../shared/errors.js';
 import type { ModelServerConfig } from './config/model-config.js';
@@ -151,7 +150,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
       health.update(false, new Map());
       lifetime.abort();
       const graceMs = options.shutdown_grace_seconds * 1000;
-      await Promise.all([shutdownGrpcServer(grpcServer as grpc.Server, graceMs), closeHttp(restServer, graceMs)]);
+      await Promise.all([shutdownGrpcServer(grpcServer, graceMs), closeHttp(restServer, graceMs)]);
       await manager.stop();
       await pool.close();
       logger.info('server stopped');

@@ -101,9 +101,8 @@ export class InferencePool {
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
       // Do not leak the sessions that did load.
-      await Promise.allSettled(
-        sessions.map((session, i) => (session === undefined ? undefined : this.workers[i]?.call({ kind: 'unload', session }))),
-      );
+      const unloads = sessions.flatMap((session, i) => (session === undefined ? [] : [this.workers[i]!.call({ kind: 'unload', session })]));
+      await Promise.allSettled(unloads);
       throw failed.reason;
     }
     return { sessions: sessions as number[] };

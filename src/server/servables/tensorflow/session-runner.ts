@@ -38,13 +38,14 @@ export class SessionRunner {
           cause: error,
         });
       }
+      // Read every output even after a failure, so none is left allocated in TensorFlow.
       const results: HostTensor[] = [];
-      let failure: unknown;
+      let failure: Error | undefined;
       for (const meta of outputs) {
         try {
           results.push(this.bridge.read(meta));
         } catch (error) {
-          failure ??= error;
+          failure ??= error instanceof Error ? error : new Error(String(error));
         }
       }
       if (failure !== undefined) throw failure;
