@@ -31,7 +31,13 @@ class InferenceWorker {
     // Under vitest/tsx the sources are TypeScript; compiled builds run the .js next to this file.
     const fromSource = import.meta.url.endsWith('.ts');
     const url = new URL(fromSource ? './inference-worker.ts' : './inference-worker.js', import.meta.url);
-    const worker = new Worker(url, fromSource ? { execArgv: ['--import', 'tsx'] } : {});
+    const worker = fromSource
+      ? // Node 20 workers ignore --import, so register tsx inside the thread before importing.
+        new Worker(
+          `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`,
+          { eval: true },
+        )
+      : new Worker(url);
     const ready = new Promise<void>((resolve, reject) => {
       worker.once('message', () => resolve());
       worker.once('error', reject);

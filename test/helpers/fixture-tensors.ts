@@ -1,0 +1,85 @@
+/**
+ * Reads the fixtures' expected-output JSON (test/fixtures/README.md) into HostTensors, exactly:
+ * int64 from decimal strings, strings from base64, halves through their bit patterns.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { DType, HostTensor } from '../../src/server/core/host-tensor.js';
+import { toHalfBits } from '../../src/server/servables/tensorflow/codecs/json-tensor.js';
+
+export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/', import.meta.url));
+export const fixtureModelDir = (model: string, version = 1): string => `${FIXTURES_DIR}models/${model}/${version}`;
+
+export interface JsonTensor {
+  readonly dtype: DType;
+  readonly shape: number[];
+  readonly values: (number | string | boolean)[];
+}
+
+export interface FixtureCase {
+  readonly inputs: Record<string, JsonTensor>;
+  readonly outputs: Record<string, JsonTensor>;
+}
+
+export interface FixtureExpectations {
+  readonly model: string;
+  readonly version: number;
+  readonly signatures: Record<string, { method_name: string; cases: FixtureCase[] }>;
+}
+
+export function readExpectations(model: string): FixtureExpectations {
+  return JSON.parse(readFileSync(`${FIXTURES_DIR}expected/${model}.json`, 'utf8')) as FixtureExpectations;
+}
+
+const TYPED: Partial<Record<DType, (n: number) => { view: ArrayBufferView; set: (i: number, v: number | string | boolean) => void }>> = {
+  DT_FLOAT: (n) => typed(new Float32Array(n), Number),
+  DT_DOUBLE: (n) => typed(new Float64Array(n), Number),
+  DT_INT32: (n) => typed(new Int32Array(n), Number),
+  DT_UINT8: (n) => typed(new Uint8Array(n), Number),
+  DT_INT8: (n) => typed(new Int8Array(n), Number),
+  DT_INT16: (n) => typed(new Int16Array(n), Number),
+  DT_UINT16: (n) => typed(new Uint16Array(n), Number),
+  DT_BOOL: (n) => typed(new Uint8Array(n), (v) => (v === true ? 1 : 0)),
+  DT_HALF: (n) => typed(new Uint16Array(n), (v) => toHalfBits(Number(v))),
+  DT_INT64: (n) => typed(new BigInt64Array(n), (v) => BigInt(v as string)),
+  DT_UINT64: (n) => typed(new BigUint64Array(n), (v) => BigInt(v as string)),
+};
+
+function typed<T extends number | bigint>(
+  array: { [i: number]: T; buffer: ArrayBufferLike; byteOffset: number; byteLength: number },
+  convert: (v: number | string | boolean) => T,
+): { view: ArrayBufferView; set: (i: number, v: number | string | boolean) => void } {
+  return { view: array, set: (i, v) => (array[i] = convert(v)) };
+}
+
+export function hostTensorOf(json: JsonTensor): HostTensor {
+  if (json.dtype === 'DT_STRING') {
+    return { dtype: 'DT_STRING', shape: json.shape, strings: json.values.map((v) => new Uint8Array(Buffer.from(String(v), 'base64'))) };
+  }
+  const make = TYPED[json.dtype];
+  if (!make) throw new Error(`fixture dtype ${json.dtype} has no reader`);
+  const { view, set } = make(json.values.length);
+  json.values.forEach((v, i) => set(i, v));
+  return { dtype: json.dtype, shape: json.shape, bytes: new Uint8Array(view.buffer, view.byteOffset, view.byteLength) };
+}
+
+/** A tensor's values in the fixture JSON's form, for comparison. */
+export function jsonValuesOf(tensor: HostTensor): (number | string | boolean)[] {
+  if (tensor.dtype === 'DT_STRING') return tensor.strings.map((s) => Buffer.from(s).toString('base64'));
+  const bytes = tensor.bytes.slice();
+  const b = bytes.buffer;
+  switch (tensor.dtype) {
+    case 'DT_FLOAT': return [...new Float32Array(b)];
+    case 'DT_DOUBLE': return [...new Float64Array(b)];
+    case 'DT_INT32': return [...new Int32Array(b)];
+    case 'DT_UINT8': return [...new Uint8Array(b)];
+    case 'DT_INT8': return [...new Int8Array(b)];
+    case 'DT_INT16': return [...new Int16Array(b)];
+    case 'DT_UINT16':
+    case 'DT_HALF': return [...new Uint16Array(b)];
+    case 'DT_BOOL': return [...new Uint8Array(b)].map((v) => v !== 0);
+    case 'DT_INT64': return [...new BigInt64Array(b)].map(String);
+    case 'DT_UINT64': return [...new BigUint64Array(b)].map(String);
+    default: throw new Error(`no reader for ${tensor.dtype}`);
+  }
+}

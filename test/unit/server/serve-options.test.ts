@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { OptionsError, SERVE_FLAGS, parseServeOptions, serveHelp } from '../../../src/server/serve-options.js';
+
+describe('parseServeOptions', () => {
+  it('takes tensorflow_model_server style flags, in both --a=b and --a b forms', () => {
+    const options = parseServeOptions(['--model_name=mnist', '--model_base_path', '/m', '--port=9000', '--allow_version_labels_for_unavailable_models']);
+    expect(options).toMatchObject({ model_name: 'mnist', model_base_path: '/m', port: 9000, rest_api_port: 8501, allow_version_labels_for_unavailable_models: true });
+    expect(Object.isFrozen(options)).toBe(true);
+  });
+
+  it('accepts dashes for underscores', () => {
+    expect(parseServeOptions(['--model-config-file=/c.yaml']).model_config_file).toBe('/c.yaml');
+  });
+
+  it('lists every problem at once', () => {
+    try {
+      parseServeOptions(['--port=abc', '--nope', '--log_level=loud', 'stray']);
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(OptionsError);
+      const { problems } = error as OptionsError;
+      expect(problems).toEqual(
+        expect.arrayContaining([
+          '--port takes a non-negative integer, got "abc"',
+          'unknown flag --nope (see --help)',
+          'unexpected argument "stray"',
+          'give --model_base_path (one model) or --model_config_file (several)',
+          expect.stringContaining('--log_level must be one of'),
+        ]),
+      );
+    }
+  });
+
+  it('refuses both ways of naming models, and equal ports', () => {
+    expect(() => parseServeOptions(['--model_base_path=/m', '--model_config_file=/c', '--port=1', '--rest_api_port=1'])).toThrowError(
+      /exclude each other[\s\S]*must differ/,
+    );
+  });
+
+  it('documents every flag in --help', () => {
+    const help = serveHelp();
+    for (const name of Object.keys(SERVE_FLAGS)) expect(help).toContain(`--${name}=`);
+  });
+});
