@@ -1,0 +1,129 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { service as healthService } from 'grpc-health-check';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { loadTensorflowServingGrpc } from '../../../src/server/transports/grpc/proto-loader.js';
+
+/** A finished unary call: the response plus the server's initial metadata (headers). */
+export interface CallResult<T> {
+  readonly response: T;
+  readonly headers: grpc.Metadata;
+}
+
+export interface CallOptions {
+  readonly metadata?: Record<string, string>;
+  readonly deadlineMs?: number;
+}
+
+type UnaryMethod = (
+  request: unknown,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: (error: grpc.ServiceError | null, response?: unknown) => void,
+) => grpc.ClientUnaryCall;
+
+/** A generic client of one service; `call` is a promise per unary method. */
+export class UnaryClient {
+  constructor(private readonly client: grpc.Client) {}
+
+  call<T = Record<string, unknown>>(method: string, request: object, options: CallOptions = {}): Promise<CallResult<T>> {
+    const metadata = new grpc.Metadata();
+    for (const [key, value] of Object.entries(options.metadata ?? {})) metadata.set(key, value);
+    const fn = (this.client as unknown as Record<string, UnaryMethod | undefined>)[method];
+    if (!fn) throw new Error(`no method ${method}`);
+    return new Promise((resolve, reject) => {
+      let headers = new grpc.Metadata();
+      const call = fn.call(this.client, request, metadata, { deadline: Date.now() + (options.deadlineMs ?? 30_000) }, (error, response) =>
+        error ? reject(error) : resolve({ response: response as T, headers }),
+      );
+      call.on('metadata', (received: grpc.Metadata) => (headers = received));
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+/** gRPC status of a call that is expected to fail (OK = 0 when it succeeded). */
+export async function statusOf(call: Promise<unknown>): Promise<{ code: number; details: string }> {
+  try {
+    await call;
+    return { code: grpc.status.OK, details: '' };
+  } catch (error) {
+    const e = error as grpc.ServiceError;
+    if (typeof e.code !== 'number') throw error;
+    return { code: e.code, details: e.details };
+  }
+}
+
+export interface TfsClients {
+  readonly prediction: UnaryClient;
+  readonly model: UnaryClient;
+  readonly health: UnaryClient;
+  readonly reflection: grpc.Client;
+  close(): void;
+}
+
+const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.max_receive_message_length': 256 * 1024 * 1024,
+  'grpc.max_send_message_length': 256 * 1024 * 1024,
+};
+
+/** Clients of TF Serving's services built from our protos (the server's own definitions) and grpc.health.v1. */
+export function tfsClients(target: string): TfsClients {
+  const api = loadTensorflowServingGrpc();
+  const credentials = grpc.credentials.createInsecure();
+  const Prediction = grpc.makeGenericClientConstructor(api.predictionService, 'PredictionService');
+  const Model = grpc.makeGenericClientConstructor(api.modelService, 'ModelService');
+  const Health = grpc.makeGenericClientConstructor(healthService, 'Health');
+  const prediction = new UnaryClient(new Prediction(target, credentials, CHANNEL_OPTIONS));
+  const model = new UnaryClient(new Model(target, credentials, CHANNEL_OPTIONS));
+  const health = new UnaryClient(new Health(target, credentials, CHANNEL_OPTIONS));
+  const reflection = new (reflectionConstructor())(target, credentials);
+  return {
+    prediction,
+    model,
+    health,
+    reflection,
+    close() {
+      prediction.close();
+      model.close();
+      health.close();
+      reflection.close();
+    },
+  };
+}
+
+let reflectionCtor: grpc.ServiceClientConstructor | undefined;
+
+/** grpc.reflection.v1alpha.ServerReflection from the proto @grpc/reflection ships. */
+function reflectionConstructor(): grpc.ServiceClientConstructor {
+  if (reflectionCtor) return reflectionCtor;
+  const require = createRequire(import.meta.url);
+  const packageDir = dirname(require.resolve('@grpc/reflection/package.json'));
+  const definition = protoLoader.loadSync(join(packageDir, 'build', 'proto', 'grpc', 'reflection', 'v1alpha', 'reflection.proto'), {
+    keepCase: true,
+    defaults: true,
+  });
+  const service = definition['grpc.reflection.v1alpha.ServerReflection'];
+  if (!service || 'format' in service) throw new Error('reflection proto has no ServerReflection service');
+  reflectionCtor = grpc.makeGenericClientConstructor(service, 'ServerReflection');
+  return reflectionCtor;
+}
+
+/** Lists the services the server's reflection reports. */
+export function listServicesByReflection(client: grpc.Client): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const open = (client as unknown as { ServerReflectionInfo: () => grpc.ClientDuplexStream<object, { list_services_response?: { service?: { name: string }[] } }> })
+      .ServerReflectionInfo;
+    const stream = open.call(client);
+    stream.on('data', (message) => {
+      resolve((message.list_services_response?.service ?? []).map((s: { name: string }) => s.name));
+      stream.end();
+    });
+    stream.on('error', reject);
+    stream.write({ list_services: '' });
+  });
+}
