@@ -188,6 +188,11 @@ const routingSchema: Schema = {
       properties: {
         version: version('The version that receives a copy of requests; its answers are compared, never returned.'),
         percent: percent('Share of requests copied to the shadow version (0-100).'),
+        tolerance: {
+          type: 'number',
+          minimum: 0,
+          description: 'Shadow and primary outputs agree when every element differs by at most this much (default 1e-5).',
+        },
       },
     },
   },

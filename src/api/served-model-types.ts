@@ -45,6 +45,8 @@ export interface AbTestSpec {
 export interface ShadowSpec {
   readonly version: number;
   readonly percent: number;
+  /** Outputs agree within this absolute difference; default 1e-5. */
+  readonly tolerance?: number;
 }
 
 export interface RoutingSpec {

@@ -22,7 +22,10 @@ function routingOf(routing: RoutingSpec | undefined): Record<string, unknown> | 
       variants: routing.abTest.variants.map((v) => ({ version: v.version, percent: v.percent })),
     };
   }
-  if (routing.shadow) out.shadow = { version: routing.shadow.version, percent: routing.shadow.percent };
+  if (routing.shadow) {
+    const { version, percent, tolerance } = routing.shadow;
+    out.shadow = tolerance === undefined ? { version, percent } : { version, percent, tolerance };
+  }
   return Object.keys(out).length > 0 ? out : undefined;
 }
 

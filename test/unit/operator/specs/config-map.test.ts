@@ -23,6 +23,12 @@ describe('renderModelConfig', () => {
       undefined,
       { ab_test: { key: { header: 'x-user-id' }, variants: [{ version: 1, percent: 30 }, { version: 2, percent: 70 }] }, shadow: { version: 3, percent: 5 } },
     ],
+    [
+      { versionPolicy: { all: {} }, routing: { shadow: { version: 2, percent: 50, tolerance: 0.001 } } },
+      { all: {} },
+      undefined,
+      { shadow: { version: 2, percent: 50, tolerance: 0.001 } },
+    ],
   ] as const)('renders %j in the server format', (spec, policy, labels, routing) => {
     const entry = (parse(renderModelConfig(servedModel(spec))) as { model_config_list: Record<string, unknown>[] }).model_config_list[0];
     expect(entry).toEqual({
