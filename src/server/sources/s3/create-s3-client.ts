@@ -1,0 +1,38 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import { rootCertificates } from 'node:tls';
+import { ServingError } from '../../../shared/errors.js';
+import { fileCredentialsProvider } from './file-credentials.js';
+import type { S3Settings } from './s3-settings.js';
+
+/** Builds the one S3 client of the process (model-server assembly calls this). */
+export async function createS3Client(settings: S3Settings, now: () => number): Promise<S3Client> {
+  let ca: string[] | undefined;
+  if (settings.caFile !== undefined) {
+    const bundle = await readFile(settings.caFile, 'utf8').catch((error: unknown) => {
+      throw new ServingError('INVALID_ARGUMENT', `cannot read the S3 CA bundle ${settings.caFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    });
+    ca = [...rootCertificates, bundle];
+  }
+  // Enough sockets for every GET in flight plus listings; keep-alive saves a handshake per object.
+  const agentOptions = { keepAlive: true, maxSockets: settings.concurrency + 4 };
+  return new S3Client({
+    region: settings.region,
+    ...(settings.endpoint !== undefined ? { endpoint: settings.endpoint } : {}),
+    forcePathStyle: settings.forcePathStyle,
+    ...(settings.credentialsDir !== undefined ? { credentials: fileCredentialsProvider(settings.credentialsDir, now) } : {}),
+    requestHandler: {
+      httpAgent: new http.Agent(agentOptions),
+      httpsAgent: new https.Agent({ ...agentOptions, ...(ca !== undefined ? { ca } : {}), rejectUnauthorized: settings.verifyTls }),
+      ...(settings.connectTimeoutMs !== undefined ? { connectionTimeout: settings.connectTimeoutMs } : {}),
+      ...(settings.requestTimeoutMs !== undefined ? { requestTimeout: settings.requestTimeoutMs } : {}),
+    },
+    // Integrity comes from If-Match on the listed ETag plus exact sizes; the SDK's own CRC of
+    // every body (pure JS) would cost more CPU than the download itself.
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    maxAttempts: 3,
+  });
+}

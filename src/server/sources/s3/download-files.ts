@@ -1,0 +1,190 @@
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { mkdir, open, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { ServingError } from '../../../shared/errors.js';
+import type { Limiter } from './limiter.js';
+import { normalizeEtag, type RemoteFile } from './remote-version.js';
+
+export interface TransferSettings {
+  /** Objects larger than this are fetched as parallel ranged GETs. */
+  readonly multipartThresholdBytes: number;
+  /** Size of one ranged GET. */
+  readonly partSizeBytes: number;
+}
+
+export interface DownloadFilesOptions {
+  readonly client: S3Client;
+  readonly bucket: string;
+  readonly files: readonly RemoteFile[];
+  /** The staging directory. */
+  readonly dir: string;
+  /** Shared by every download of the process: bounds connections and memory. */
+  readonly limiter: Limiter;
+  readonly transfer: TransferSettings;
+  readonly signal: AbortSignal;
+  readonly onBytes: (bytes: number) => void;
+  /**
+   * Parts already written into `dir` by an earlier attempt (ids `path` or `path#part`); the
+   * download adds to it, so a retry after a fault fetches only what is missing.
+   */
+  readonly done: Set<string>;
+}
+
+/**
+ * Downloads a version's objects into `dir`. Every GET carries `If-Match` with the listed ETag
+ * (S3 refuses it if the object changed since it was listed) and the received byte count is
+ * checked against the listed size, so a file is written whole or the download fails. Bodies are
+ * streamed to disk chunk by chunk (memory stays bounded by the number of GETs in flight).
+ * The first failure aborts the rest and is thrown as a ServingError naming the object.
+ */
+export async function downloadFiles(options: DownloadFilesOptions): Promise<void> {
+  const { files, dir, transfer } = options;
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(options.signal.reason);
+  if (options.signal.aborted) onAbort();
+  else options.signal.addEventListener('abort', onAbort, { once: true });
+  const dirs = new Set(files.map((f) => dirname(join(dir, f.path))));
+  try {
+    for (const d of [...dirs].sort()) await mkdir(d, { recursive: true });
+    const tasks: Promise<void>[] = [];
+    let failure: unknown;
+    const track = (p: Promise<void>): void => {
+      tasks.push(
+        p.catch((error: unknown) => {
+          failure ??= error;
+          controller.abort(error);
+        }),
+      );
+    };
+    for (const file of files) {
+      const target = join(dir, file.path);
+      if (options.done.has(file.path)) continue;
+      if (file.size === 0) {
+        track(writeFile(target, '').then(() => void options.done.add(file.path)));
+      } else if (file.size <= transfer.multipartThresholdBytes) {
+        track(options.limiter.run(() => fetchRange(options, controller.signal, file, target, 0, file.size, 'w')).then(() => void options.done.add(file.path)));
+      } else {
+        track(fetchParts(options, controller.signal, file, target, track));
+      }
+      if (controller.signal.aborted) break;
+    }
+    // Tasks can add more tasks (parts); wait until the list stops growing.
+    for (let settled = 0; settled < tasks.length; settled = tasks.length) await Promise.all(tasks.slice(settled));
+    if (failure !== undefined) throw describeFailure(failure, options.bucket);
+    options.signal.throwIfAborted();
+  } finally {
+    options.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+async function fetchParts(
+  options: DownloadFilesOptions,
+  signal: AbortSignal,
+  file: RemoteFile,
+  target: string,
+  track: (p: Promise<void>) => void,
+): Promise<void> {
+  const partSize = options.transfer.partSizeBytes;
+  const count = Math.ceil(file.size / partSize);
+  const ids = Array.from({ length: count }, (_, i) => `${file.path}#${i}`);
+  if (!ids.some((id) => options.done.has(id))) {
+    // Pre-size the file so parts can land at their offsets in any order.
+    const fh = await open(target, 'w');
+    try {
+      await fh.truncate(file.size);
+    } finally {
+      await fh.close();
+    }
+  }
+  let remaining = ids.filter((id) => !options.done.has(id)).length;
+  const finished = (): void => {
+    if (--remaining === 0) options.done.add(file.path);
+  };
+  if (remaining === 0) options.done.add(file.path);
+  for (let i = 0; i < count; i++) {
+    const id = ids[i]!;
+    if (options.done.has(id)) continue;
+    const start = i * partSize;
+    const length = Math.min(partSize, file.size - start);
+    track(
+      options.limiter.run(async () => {
+        signal.throwIfAborted();
+        await fetchRange(options, signal, file, target, start, length, 'r+');
+        options.done.add(id);
+        finished();
+      }),
+    );
+  }
+}
+
+async function fetchRange(
+  options: DownloadFilesOptions,
+  signal: AbortSignal,
+  file: RemoteFile,
+  target: string,
+  start: number,
+  length: number,
+  flags: 'w' | 'r+',
+): Promise<void> {
+  signal.throwIfAborted();
+  const whole = start === 0 && length === file.size;
+  const response = await options.client.send(
+    new GetObjectCommand({
+      Bucket: options.bucket,
+      Key: file.key,
+      IfMatch: `"${file.etag}"`,
+      ...(whole ? {} : { Range: `bytes=${start}-${start + length - 1}` }),
+    }),
+    { abortSignal: signal },
+  );
+  const body = response.Body as Readable | undefined;
+  if (body === undefined) throw new ServingError('UNAVAILABLE', `object ${file.key} came without a body`);
+  if (response.ETag !== undefined && normalizeEtag(response.ETag) !== file.etag) {
+    body.destroy();
+    throw new ServingError('ABORTED', `object ${file.key} changed while it was downloaded (ETag ${response.ETag}, listed "${file.etag}")`);
+  }
+  const fh = await open(target, flags);
+  let written = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      if (written + chunk.length > length) throw new ServingError('UNAVAILABLE', `object ${file.key} sent more than the ${length} bytes asked for`);
+      await fh.write(chunk, 0, chunk.length, start + written);
+      written += chunk.length;
+      options.onBytes(chunk.length);
+    }
+  } catch (error) {
+    body.destroy();
+    throw error;
+  } finally {
+    await fh.close();
+  }
+  if (written !== length) {
+    throw new ServingError('UNAVAILABLE', `object ${file.key} was truncated: got ${written} of ${length} bytes${whole ? '' : ` at offset ${start}`}`);
+  }
+}
+
+/** Names what went wrong in words an operator can act on. */
+function describeFailure(error: unknown, bucket: string): ServingError {
+  if (error instanceof ServingError) return error;
+  const e = error as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  if (e.code === 'ENOSPC') return new ServingError('RESOURCE_EXHAUSTED', 'the model store is full (ENOSPC); served versions are untouched', { cause: error });
+  if (e.code === 'EDQUOT') return new ServingError('RESOURCE_EXHAUSTED', 'the model store is over its quota (EDQUOT); served versions are untouched', { cause: error });
+  return s3Error(error, `download from bucket ${bucket}`);
+}
+
+/** Maps an S3 SDK or network error to a ServingError without leaking request details. */
+export function s3Error(error: unknown, what: string): ServingError {
+  if (error instanceof ServingError) return error;
+  const e = error as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  const name = e.name ?? 'Error';
+  const detail = `${what} failed: ${name}${status !== undefined ? ` (HTTP ${status})` : ''}${e.message && e.message !== name ? `: ${e.message}` : ''}`;
+  if (name === 'AbortError') return new ServingError('CANCELLED', `${what} was cancelled`, { cause: error });
+  if (status === 403 || name === 'AccessDenied' || name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
+    return new ServingError('PERMISSION_DENIED', detail, { cause: error });
+  }
+  if (status === 404 || name === 'NoSuchKey' || name === 'NoSuchBucket') return new ServingError('NOT_FOUND', detail, { cause: error });
+  if (status === 412 || name === 'PreconditionFailed') return new ServingError('ABORTED', `${detail} (the object changed since it was listed)`, { cause: error });
+  return new ServingError('UNAVAILABLE', detail, { cause: error });
+}
