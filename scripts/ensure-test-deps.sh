@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Brings up what the integration tests run against, each cached by version outside the checkout:
 # a Python environment with TensorFlow and the official TF Serving client (exports, compat test),
-# and a Kubernetes control plane built from source (operator tests).
+# an S3-compatible server (S3 sync tests) and a Kubernetes control plane built from source
+# (operator tests).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bash "$here/python/ensure-python-env.sh" >/dev/null
+bash "$here/s3/ensure-s3-server.sh" >/dev/null
 if [ "${TENSORFLEET_SKIP_K8S_TESTS:-}" != "1" ]; then
   bash "$here/k8s/ensure-control-plane.sh" >/dev/null
 fi

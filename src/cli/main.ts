@@ -8,6 +8,7 @@ import { toServingError } from '../shared/errors.js';
 import { exampleRequest } from '../server/example-request.js';
 import { startModelServer } from '../server/model-server.js';
 import { OptionsError, parseServeOptions, serveHelp } from '../server/serve-options.js';
+import { resolveS3Settings } from '../server/sources/s3/s3-settings.js';
 import { OPERATOR_HELP, parseOperatorArgs } from './operator-command.js';
 
 const USAGE = `Usage: tensorfleet <command> [flags]
@@ -48,7 +49,8 @@ async function serve(args: readonly string[]): Promise<number> {
   const options = parseServeOptions(args);
   const logger = createRootLogger({ name: 'tensorfleet-serve', level: options.log_level });
   const signal = stopSignal();
-  const server = await startModelServer(options, { logger, now: Date.now, rng: routingRandom() });
+  const s3 = resolveS3Settings(options, process.env);
+  const server = await startModelServer(options, { logger, now: Date.now, rng: routingRandom(), s3 });
   server
     .whenReady(signal)
     .then(() => {

@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type http from 'node:http';
 import type { Logger } from 'pino';
 import { ServingError } from '../shared/errors.js';
@@ -13,6 +15,10 @@ import type { ServeOptions } from './serve-options.js';
 import { InferencePool } from './servables/tensorflow/inference-pool.js';
 import { TensorflowLoader } from './servables/tensorflow/tensorflow-servable.js';
 import { DirectorySource } from './sources/directory-source.js';
+import { createS3Client } from './sources/s3/create-s3-client.js';
+import { S3VersionSource } from './sources/s3/s3-version-source.js';
+import { describeS3Settings, resolveS3Settings, type S3Settings } from './sources/s3/s3-settings.js';
+import { VersionSourceRouter, unsupportedBasePath } from './sources/version-source-router.js';
 import { GrpcHealth, addReflection, bindGrpcServer, createGrpcServer, shutdownGrpcServer } from './transports/grpc/grpc-server.js';
 import { modelServiceHandlers } from './transports/grpc/model-service-handlers.js';
 import { predictionHandlers } from './transports/grpc/prediction-handlers.js';
@@ -24,6 +30,8 @@ export interface ServerEnvironment {
   readonly logger: Logger;
   readonly now: () => number;
   readonly rng: () => number;
+  /** S3 access resolved by main.ts from flags and the environment; default: from the flags alone. */
+  readonly s3?: S3Settings;
 }
 
 export interface RunningServer {
@@ -51,9 +59,18 @@ function resolveBasePaths(config: ModelServerConfig, dir: string): ModelServerCo
 }
 
 function refuseUnsupportedSources(config: ModelServerConfig): void {
-  const remote = config.models.filter((m) => /^[a-z][a-z0-9+.-]*:\/\//i.test(m.basePath));
-  if (remote.length > 0) {
-    throw new ServingError('UNIMPLEMENTED', `base_path ${remote[0]!.basePath}: only local directories are served in this build (s3:// sync is tracked separately)`);
+  const unsupported = unsupportedBasePath(config.models.map((m) => m.basePath), { s3: true });
+  if (unsupported !== undefined) {
+    throw new ServingError('UNIMPLEMENTED', `base_path ${unsupported}: only local directories and s3:// are supported`);
+  }
+}
+
+/** The versions a manager holds in any state but END must stay on disk. */
+function inUse(manager: ModelManager, model: string, version: number): boolean {
+  try {
+    return manager.status(model, version).some((s) => s.state !== 'END');
+  } catch {
+    return false;
   }
 }
 
@@ -64,9 +81,38 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
   refuseUnsupportedSources(initial.config);
   const metrics = new ServerMetrics();
   const pool = await InferencePool.start(options.inference_threads);
-  const manager = new ModelManager({
+  let s3Source: S3VersionSource | undefined;
+  const source: VersionSourceRouter = new VersionSourceRouter({
+    directory: new DirectorySource({ logger: logger.child({ component: 'source' }), now: env.now }),
+    s3: (): S3VersionSource => {
+      const settings = env.s3 ?? resolveS3Settings(options, {});
+      const storeDir = resolve(options.model_store ?? join(tmpdir(), 'tensorfleet-model-store'));
+      const s3Logger = logger.child({ component: 's3-source' });
+      s3Logger.info({ ...describeS3Settings(settings), store: storeDir }, 'S3 source configured');
+      s3Source = new S3VersionSource({
+        client: createS3Client(settings, env.now),
+        storeDir,
+        logger: s3Logger,
+        now: env.now,
+        sleep: (ms, signal) => sleep(ms, undefined, { signal }),
+        isInUse: (model: string, version: number): boolean => inUse(manager, model, version),
+        concurrency: settings.concurrency,
+        transfer: { partSizeBytes: settings.partSizeBytes, multipartThresholdBytes: settings.multipartThresholdBytes },
+        ...(settings.completionMarker !== undefined ? { completionMarker: settings.completionMarker } : {}),
+        metrics: {
+          bytes: metrics.s3SyncBytes,
+          versions: metrics.s3SyncVersions,
+          failures: metrics.s3Failures,
+          remainingBytes: metrics.s3SyncRemainingBytes,
+          bytesPerSecond: metrics.s3SyncRate,
+        },
+      });
+      return s3Source;
+    },
+  });
+  const manager: ModelManager = new ModelManager({
     loader: new TensorflowLoader(pool),
-    source: new DirectorySource({ logger: logger.child({ component: 'source' }), now: env.now }),
+    source,
     logger: logger.child({ component: 'manager' }),
     clock: { now: env.now, setTimeout: (fn, ms) => setTimeout(fn, ms).unref(), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
     pollIntervalMs: options.file_system_poll_wait_seconds * 1000,
@@ -152,6 +198,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
       const graceMs = options.shutdown_grace_seconds * 1000;
       await Promise.all([shutdownGrpcServer(grpcServer, graceMs), closeHttp(restServer, graceMs)]);
       await manager.stop();
+      await s3Source?.close();
       await pool.close();
       logger.info('server stopped');
     })());
@@ -174,6 +221,9 @@ function recordEvent(metrics: ServerMetrics, event: ManagerEvent): void {
       break;
     case 'version-unloaded':
       metrics.versionUnloads.inc({ model: event.model });
+      break;
+    case 'source-failed':
+      metrics.sourceFailures.inc({ model: event.model });
       break;
     default:
       break;

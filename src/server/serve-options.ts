@@ -30,7 +30,16 @@ export const SERVE_FLAGS = {
   max_tensor_elements: { type: 'int', default: 50_000_000, help: '[TensorFleet] Largest number of elements in one request tensor.' },
   max_connection_age_seconds: { type: 'int', default: 300, help: '[TensorFleet] Close gRPC connections after this long so clients rebalance across pods; 0 keeps them.' },
   shutdown_grace_seconds: { type: 'int', default: 30, help: '[TensorFleet] On SIGTERM, time to finish in-flight calls.' },
-  model_store: { type: 'string', default: undefined, help: '[TensorFleet] Local directory for versions synced from S3.' },
+  model_store: { type: 'string', default: undefined, help: '[TensorFleet] Local directory for versions synced from S3 (default: <tmpdir>/tensorfleet-model-store).' },
+  s3_endpoint: { type: 'string', default: undefined, help: '[TensorFleet] S3-compatible endpoint URL (else env TENSORFLEET_S3_ENDPOINT, S3_ENDPOINT with S3_USE_HTTPS, AWS_ENDPOINT_URL_S3; else AWS).' },
+  s3_region: { type: 'string', default: undefined, help: '[TensorFleet] S3 region (else env AWS_REGION, AWS_DEFAULT_REGION; else us-east-1).' },
+  s3_path_style: { type: 'bool', default: undefined, help: '[TensorFleet] Path-style S3 addressing (default: on when an endpoint is set, off for AWS).' },
+  s3_credentials_dir: { type: 'string', default: undefined, help: '[TensorFleet] Directory with files accessKeyId, secretAccessKey[, sessionToken], re-read on change (else env TENSORFLEET_S3_CREDENTIALS_DIR; else the AWS SDK credential chain).' },
+  s3_ca_file: { type: 'string', default: undefined, help: '[TensorFleet] PEM CA bundle trusted for S3 TLS, added to the system roots (else env S3_CA_FILE, AWS_CA_BUNDLE).' },
+  s3_verify_ssl: { type: 'bool', default: undefined, help: '[TensorFleet] Verify S3 TLS certificates (else env S3_VERIFY_SSL; default true).' },
+  s3_download_concurrency: { type: 'int', default: undefined, help: '[TensorFleet] S3 GETs in flight at once, over all models (default 16).' },
+  s3_part_size_mb: { type: 'int', default: undefined, help: '[TensorFleet] Size of one ranged GET; objects over twice this are fetched in parallel parts (default 8, or env S3_MULTI_PART_DOWNLOAD_CHUNK_SIZE in bytes).' },
+  s3_completion_marker: { type: 'string', default: undefined, help: '[TensorFleet] Object name (relative to a version prefix, e.g. .complete) that marks an S3 version complete; unset: complete once two listings agree.' },
   log_level: { type: 'string', default: 'info', help: '[TensorFleet] trace, debug, info, warn, error.' },
 } as const satisfies Record<string, FlagSpec>;
 
@@ -99,6 +108,8 @@ export function parseServeOptions(argv: readonly string[]): ServeOptions {
     problems.push('--model_config_file and --model_base_path exclude each other');
   }
   if (values.inference_threads === 0) problems.push('--inference_threads must be at least 1');
+  if (values.s3_download_concurrency === 0) problems.push('--s3_download_concurrency must be at least 1');
+  if (values.s3_part_size_mb === 0) problems.push('--s3_part_size_mb must be at least 1');
   if (values.port === values.rest_api_port && values.port !== 0) problems.push('--port and --rest_api_port must differ');
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(String(values.log_level))) {
     problems.push(`--log_level must be one of trace, debug, info, warn, error, got "${String(values.log_level)}"`);

@@ -94,6 +94,49 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  /** Listing failures of any source (the manager's source-failed events). */
+  readonly sourceFailures = new Counter({
+    name: 'tensorfleet_source_failures_total',
+    help: 'Failed listings of a model source (the loaded versions keep serving).',
+    labelNames: ['model'],
+    registers: [this.registry],
+  });
+
+  readonly s3SyncBytes = new Counter({
+    name: 'tensorfleet_s3_sync_bytes_total',
+    help: 'Bytes downloaded from S3 into the model store.',
+    labelNames: ['model'],
+    registers: [this.registry],
+  });
+
+  readonly s3SyncVersions = new Counter({
+    name: 'tensorfleet_s3_sync_versions_total',
+    help: 'Version downloads from S3 by outcome (ok, error).',
+    labelNames: ['model', 'outcome'],
+    registers: [this.registry],
+  });
+
+  readonly s3Failures = new Counter({
+    name: 'tensorfleet_s3_failures_total',
+    help: 'Failed S3 operations by kind (list, download); retried with backoff.',
+    labelNames: ['model', 'operation'],
+    registers: [this.registry],
+  });
+
+  readonly s3SyncRemainingBytes = new Gauge({
+    name: 'tensorfleet_s3_sync_remaining_bytes',
+    help: 'Bytes left in the running S3 download (0 when none runs).',
+    labelNames: ['model'],
+    registers: [this.registry],
+  });
+
+  readonly s3SyncRate = new Gauge({
+    name: 'tensorfleet_s3_sync_bytes_per_second',
+    help: 'Rate of the running (or last) S3 download.',
+    labelNames: ['model'],
+    registers: [this.registry],
+  });
+
   constructor(options: { processMetrics: boolean } = { processMetrics: true }) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
   }
