@@ -1,0 +1,43 @@
+/** Messages between the benchmark driver and its load-generator processes. */
+
+export type LoadTarget =
+  | {
+      readonly kind: 'grpc';
+      /** host:port */
+      readonly address: string;
+      /** Full method path, e.g. /tensorflow.serving.PredictionService/Predict. */
+      readonly method: string;
+      /** The serialized request message, base64 (serialized once by the driver). */
+      readonly requestBase64: string;
+      /** Sticky-key metadata: each call sends `header: <prefix><i % keys>` for a rotating i. */
+      readonly stickyKey?: { readonly header: string; readonly prefix: string; readonly keys: number };
+    }
+  | { readonly kind: 'http'; readonly url: string };
+
+export interface LoadJob {
+  readonly target: LoadTarget;
+  /** Closed loop: this many calls outstanding at all times. */
+  readonly concurrency: number;
+  /** Calls completing in the first warmupMs are not recorded. */
+  readonly warmupMs: number;
+  readonly durationMs: number;
+  /** When set, a single sequential caller pausing this long between calls (a probe). */
+  readonly pauseMs?: number;
+}
+
+export interface LoadResult {
+  /** Latency of each recorded call, milliseconds. */
+  readonly latenciesMs: number[];
+  readonly errors: number;
+  readonly firstError?: string;
+  /** Length of the recorded window, milliseconds. */
+  readonly windowMs: number;
+  /** CPU time (user+system) the load process used during the window, milliseconds. */
+  readonly cpuMs: number;
+}
+
+export type ToLoadProcess = { readonly type: 'job'; readonly job: LoadJob } | { readonly type: 'go' } | { readonly type: 'exit' };
+export type FromLoadProcess =
+  | { readonly type: 'ready' }
+  | { readonly type: 'result'; readonly result: LoadResult }
+  | { readonly type: 'failed'; readonly message: string };

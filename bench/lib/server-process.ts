@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+export interface ServerOptions {
+  readonly configFile: string;
+  readonly grpcPort: number;
+  readonly restPort: number;
+  readonly inferenceThreads?: number;
+  /** Extra node flags, e.g. --cpu-prof. */
+  readonly nodeArgs?: readonly string[];
+  /** The server's stdout/stderr (pino JSON) go here. */
+  readonly logFile: string;
+  readonly readyTimeoutMs?: number;
+}
+
+export interface RunningServer {
+  readonly grpcAddress: string;
+  readonly restUrl: string;
+  readonly pid: number;
+  /** CPU time the server process has used so far, ms (from /proc; NaN elsewhere). */
+  cpuMs(): number;
+  stop(): Promise<void>;
+}
+
+const BIN = fileURLToPath(new URL('../../bin/tensorfleet.js', import.meta.url));
+
+/** Starts `tensorfleet serve` (the built dist/) and waits until GET /readyz answers 200. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const args = [
+    ...(options.nodeArgs ?? []),
+    BIN,
+    'serve',
+    `--model_config_file=${options.configFile}`,
+    `--port=${options.grpcPort}`,
+    `--rest_api_port=${options.restPort}`,
+    '--grpc_bind_address=127.0.0.1',
+    '--rest_api_bind_address=127.0.0.1',
+    `--inference_threads=${options.inferenceThreads ?? 1}`,
+    '--file_system_poll_wait_seconds=0',
+    '--log_level=warn',
+  ];
+  const log = createWriteStream(options.logFile);
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  let exited: number | null | undefined;
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', (code) => {
+      exited = code;
+      resolve();
+    }),
+  );
+  const restUrl = `http://127.0.0.1:${options.restPort}`;
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 120_000);
+  for (;;) {
+    if (exited !== undefined) throw new Error(`server exited with code ${exited} before it was ready; see ${options.logFile}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`server not ready within ${options.readyTimeoutMs ?? 120_000} ms; see ${options.logFile}`);
+    }
+    try {
+      const res = await fetch(`${restUrl}/readyz`);
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+  }
+  return {
+    grpcAddress: `127.0.0.1:${options.grpcPort}`,
+    restUrl,
+    pid: child.pid!,
+    cpuMs: () => processCpuMs(child.pid!),
+    stop: async () => {
+      if (exited === undefined) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exit;
+      clearTimeout(timer);
+      log.end();
+    },
+  };
+}
+
+/** utime+stime of a process (all its threads) from /proc, in ms. */
+export function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return Number.NaN;
+  }
+}
+
