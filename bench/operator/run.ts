@@ -47,6 +47,7 @@ const NAMESPACE = 'bench';
 const WRITES = 'tensorfleet_operator_api_writes_total';
 const RECONCILES = 'tensorfleet_operator_reconciles_total';
 const MiB = 1024 * 1024;
+const SERVICE_CIDR = 'apiVersion: networking.k8s.io/v1\nkind: ServiceCIDR\nmetadata: {name: bench-extra}\nspec: {cidrs: [10.96.0.0/16]}\n';
 
 interface Flags {
   count: number;
@@ -213,8 +214,22 @@ async function main(): Promise<void> {
   say('starting etcd, kube-apiserver and kube-controller-manager');
   const cp: ControlPlane = await startControlPlane();
   let operator: ReturnType<typeof startOperatorProcess> | undefined;
+  // Ctrl-C must not leave etcd, the apiserver or the operator behind.
+  const interrupted = (): void => {
+    say('interrupted; stopping the operator and the control plane');
+    void (operator?.stop() ?? Promise.resolve()).then(() => cp.stop()).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     await installCrdAndRbac(cp);
+    // The harness's service range is a /24 (254 ClusterIPs); every ServedModel needs one. A second
+    // ServiceCIDR (GA since Kubernetes 1.33) gives the apiserver room, as a cluster admin would.
+    await kubectlOk(cp.adminKubeconfig, ['apply', '--server-side', '-f', '-'], SERVICE_CIDR);
+    // kube-controller-manager's servicecidrs controller marks it Ready; the harness does not run that
+    // controller, so set the condition as it would (the apiserver allocates only from Ready ranges).
+    const ready = { type: 'Ready', status: 'True', reason: 'BenchSetUp', message: 'set by bench/operator', lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+    await kubectlOk(cp.adminKubeconfig, ['patch', 'servicecidr', 'bench-extra', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { conditions: [ready] } })]);
     await kubectlOk(cp.adminKubeconfig, ['create', 'namespace', NAMESPACE]);
     const kc = new KubeConfig();
     kc.loadFromFile(cp.adminKubeconfig);
@@ -358,6 +373,8 @@ async function main(): Promise<void> {
       process.exitCode = 1;
     }
   } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     await operator?.stop();
     await cp.stop();
   }
