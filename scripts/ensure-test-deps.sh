@@ -6,6 +6,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bash "$here/python/ensure-python-env.sh" >/dev/null
+bash "$here/k8s/ensure-helm.sh" >/dev/null  # helm for the chart tests (built from source, cached)
 bash "$here/s3/ensure-s3-server.sh" >/dev/null
 if [ "${TENSORFLEET_SKIP_K8S_TESTS:-}" != "1" ]; then
   bash "$here/k8s/ensure-control-plane.sh" >/dev/null
