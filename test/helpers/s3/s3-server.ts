@@ -67,6 +67,7 @@ export class S3TestServer {
 
   /** Starts (again) on the same port and data. */
   async resume(): Promise<void> {
+    if (this.child !== undefined && this.child.exitCode === null) return;
     const child = spawn(
       this.bin,
       ['--access', ACCESS_KEY, '--secret', SECRET_KEY, '--port', `127.0.0.1:${this.port}`, '--quiet', 'posix', '--sidecar', join(this.dataDir, 'meta'), join(this.dataDir, 'gw')],

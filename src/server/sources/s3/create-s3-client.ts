@@ -1,5 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
@@ -7,13 +7,16 @@ import { ServingError } from '../../../shared/errors.js';
 import { fileCredentialsProvider } from './file-credentials.js';
 import type { S3Settings } from './s3-settings.js';
 
-/** Builds the one S3 client of the process (model-server assembly calls this). */
-export async function createS3Client(settings: S3Settings, now: () => number): Promise<S3Client> {
+/** Builds the one S3 client of the process (model-server assembly calls this, once). */
+export function createS3Client(settings: S3Settings, now: () => number): S3Client {
   let ca: string[] | undefined;
   if (settings.caFile !== undefined) {
-    const bundle = await readFile(settings.caFile, 'utf8').catch((error: unknown) => {
+    let bundle: string;
+    try {
+      bundle = readFileSync(settings.caFile, 'utf8');
+    } catch (error) {
       throw new ServingError('INVALID_ARGUMENT', `cannot read the S3 CA bundle ${settings.caFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-    });
+    }
     ca = [...rootCertificates, bundle];
   }
   // Enough sockets for every GET in flight plus listings; keep-alive saves a handshake per object.

@@ -69,10 +69,17 @@ export async function downloadFiles(options: DownloadFilesOptions): Promise<void
       }
       if (controller.signal.aborted) break;
     }
-    // Tasks can add more tasks (parts); wait until the list stops growing.
-    for (let settled = 0; settled < tasks.length; settled = tasks.length) await Promise.all(tasks.slice(settled));
+    // Tasks add more tasks (a big object's parts) while we wait: wait until the list stops growing.
+    let settled = 0;
+    while (settled < tasks.length) {
+      const batch = tasks.slice(settled);
+      settled += batch.length;
+      await Promise.all(batch);
+    }
     if (failure !== undefined) throw describeFailure(failure, options.bucket);
     options.signal.throwIfAborted();
+    const missing = files.find((f) => !options.done.has(f.path));
+    if (missing !== undefined) throw new ServingError('INTERNAL', `object ${missing.key} was not downloaded completely`);
   } finally {
     options.signal.removeEventListener('abort', onAbort);
   }

@@ -131,7 +131,8 @@ export class S3VersionSource implements VersionSource {
       if (e.code === 'CANCELLED') throw e;
       this.fail(lb, e);
       this.o.metrics?.failures.inc({ model: state.model, operation: 'list' });
-      throw new ServingError(e.code, `${e.message}; retrying in ${Math.round((lb.nextAt - now) / 1000)} s`, { cause: e });
+      lb.error = new ServingError(e.code, `${e.message}; retrying in ${Math.max(1, Math.round((lb.nextAt - now) / 1000))} s`, { cause: e });
+      throw lb.error;
     }
     if (lb.error !== undefined) this.o.logger.info({ model: state.model, uri: state.uri }, 'S3 listed again');
     lb.failures = 0;
