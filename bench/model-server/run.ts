@@ -25,9 +25,10 @@ import {
   predictRequestBytes,
   statusRequestBytes,
 } from '../lib/requests.js';
-import { startServer, type RunningServer } from '../lib/server-process.js';
+import { processCpuMs, startServer, type RunningServer } from '../lib/server-process.js';
 import { fmt, fmtRatio, summarize, table, type LatencySummary } from '../lib/stats.js';
 import { measureCeiling } from './ceiling.js';
+import { startEchoServer, type EchoServer } from './echo.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const DOC = join(REPO, 'docs/benchmarks.md');
@@ -65,6 +66,7 @@ interface CeilingRow {
 
 interface ServerRow {
   readonly model: BenchModel;
+  /** 0 for the bare grpc-js floor (no inference). */
   readonly threads: number;
   readonly concurrency: number;
   readonly processes: number;
@@ -74,7 +76,7 @@ interface ServerRow {
   readonly healthz?: GroupResult;
 }
 
-function predictGroup(server: RunningServer, model: BenchModel, concurrency: number, processes: number): LoadGroup {
+function predictGroup(server: { readonly grpcAddress: string }, model: BenchModel, concurrency: number, processes: number): LoadGroup {
   const request = predictRequestBytes({
     model: model.name,
     inputs: { [model.input]: { shape: model.shape, values: benchInput(model.shape) } },
@@ -108,16 +110,19 @@ function probeGroups(server: RunningServer, model: string, warmupMs: number, dur
   ];
 }
 
-async function checkAnswer(server: RunningServer, model: BenchModel, expected: readonly number[]): Promise<void> {
+/** Checks the server's answer against the ceiling's; returns the response bytes (for the floor). */
+async function checkAnswer(server: RunningServer, model: BenchModel, expected: readonly number[]): Promise<Buffer> {
   const request = predictRequestBytes({ model: model.name, inputs: { [model.input]: { shape: model.shape, values: benchInput(model.shape) } } });
-  const response = decodePredictResponse(await callOnce(server.grpcAddress, PREDICT_METHOD, request));
+  const bytes = await callOnce(server.grpcAddress, PREDICT_METHOD, request);
+  const response = decodePredictResponse(bytes);
   const got = Array.from(response.outputs[model.output]?.floats.slice(0, expected.length) ?? []);
   const close = got.length === expected.length && got.every((v, i) => Math.abs(v - expected[i]!) <= 1e-5 * Math.max(1, Math.abs(expected[i]!)));
   if (!close) throw new Error(`${model.label}: server answered ${JSON.stringify(got)}, in-process ${JSON.stringify(expected)}`);
+  return bytes;
 }
 
 async function serverPhase(
-  server: RunningServer,
+  server: RunningServer | (EchoServer & { readonly cpuMs: () => number }),
   threads: number,
   model: BenchModel,
   concurrency: number,
@@ -125,7 +130,7 @@ async function serverPhase(
   withProbes: boolean,
 ): Promise<ServerRow> {
   const groups = [predictGroup(server, model, concurrency, processes)];
-  if (withProbes) groups.push(...probeGroups(server, model.name, model.warmupMs, model.durationMs));
+  if (withProbes && 'restUrl' in server) groups.push(...probeGroups(server, model.name, model.warmupMs, model.durationMs));
   const cpuBefore = server.cpuMs();
   const started = performance.now();
   const [load, status, healthz] = await runLoad(groups);
@@ -169,7 +174,9 @@ async function withServer<T>(
 function serverRowCells(row: ServerRow, ceiling: number): string[] {
   return [
     row.model.label,
-    `server, ${row.threads} inference thread${row.threads === 1 ? '' : 's'}`,
+    row.threads === 0
+      ? 'floor: bare grpc-js server, fixed response, no inference'
+      : `server, ${row.threads} inference thread${row.threads === 1 ? '' : 's'}`,
     `${row.concurrency} (${row.processes} client process${row.processes === 1 ? '' : 'es'})`,
     fmt(row.load.rps),
     fmt(row.load.p50),
@@ -215,8 +222,9 @@ async function main(): Promise<void> {
   writeFileSync(configAll, configYaml(models));
   const rows: ServerRow[] = [];
   let idle: { status: GroupResult; healthz: GroupResult } | undefined;
+  const responses = new Map<BenchModel, Buffer>();
   await withServer(logDir, configAll, 1, async (server) => {
-    for (const model of models) await checkAnswer(server, model, ceilingOf(model).firstOutput);
+    for (const model of models) responses.set(model, await checkAnswer(server, model, ceilingOf(model).firstOutput));
     const [status, healthz] = await runLoad(probeGroups(server, tiny.name, ms(1000), ms(5000)));
     idle = { status: status!, healthz: healthz! };
     log(`idle: status p50 ${fmt(status!.p50)} p99 ${fmt(status!.p99)} ms; healthz p50 ${fmt(healthz!.p50)} p99 ${fmt(healthz!.p99)} ms`);
@@ -226,7 +234,17 @@ async function main(): Promise<void> {
     rows.push(await serverPhase(server, 1, mobilenet, 32, 2, true));
   });
 
-  // 3. Two inference threads, tiny only.
+  // 3. The transport floor: the same calls against a bare grpc-js server answering the real response.
+  for (const [model, concurrencies] of [[tiny, [8, 32]], [mobilenet, [8]]] as const) {
+    const echo = await startEchoServer(responses.get(model)!);
+    try {
+      for (const c of concurrencies) rows.push(await serverPhase({ ...echo, cpuMs: () => processCpuMs(echo.pid) }, 0, model, c, c >= 16 ? 2 : 1, false));
+    } finally {
+      await echo.stop();
+    }
+  }
+
+  // 4. Two inference threads, tiny only.
   const configTiny = join(logDir, 'tiny.yaml');
   writeFileSync(configTiny, configYaml([tiny]));
   await withServer(logDir, configTiny, 2, async (server) => {
@@ -311,7 +329,9 @@ function report(r: Report): string {
     'TensorFlow work the server does, minus gRPC, codecs, routing and the thread hop, so the ratio is',
     'exactly what serving costs. The public tfjs-node API (`tf.node.loadSavedModel` + `predict` +',
     '`dataSync`) is shown for reference. Before the load, the server\'s answer is checked against the',
-    'ceiling\'s (same input). CPU columns: cores busy in the server process / in the client processes',
+    'ceiling\'s (same input). The **floor** row is the same client against a bare grpc-js server that',
+    'answers every Predict with the real response bytes without decoding anything: what the transport',
+    'alone costs here (grpc-js on both ends, same 2 cores). CPU columns: cores busy in the server process / in the client processes',
     '(all on the same 2 cores).',
     '',
     table(['model', 'path', 'concurrency', 'throughput (req/s)', 'p50 (ms)', 'p99 (ms)', 'vs ceiling', 'CPU server / clients', 'errors'], measured),

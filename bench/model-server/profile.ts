@@ -1,0 +1,70 @@
+/**
+ * Profiles the server under tiny-model load: starts it with --cpu-prof, runs gRPC Predict at the
+ * given concurrency, stops it and prints a summary of each profile (main thread and workers).
+ *
+ *   node --import tsx bench/model-server/profile.ts [--concurrency=32] [--seconds=10] [--threads=1] [--model=tiny|mobilenet]
+ */
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { summarizeProfile, type Profile } from '../lib/cpu-profile-summary.js';
+import { benchInput } from '../lib/inputs.js';
+import { runLoad } from '../lib/load-runner.js';
+import { freePort } from '../lib/machine.js';
+import { ensureMobilenet } from '../lib/mobilenet.js';
+import { PREDICT_METHOD, predictRequestBytes } from '../lib/requests.js';
+import { startServer } from '../lib/server-process.js';
+import { fmt } from '../lib/stats.js';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const flag = (name: string, fallback: string): string =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+
+async function main(): Promise<void> {
+  const concurrency = Number(flag('concurrency', '32'));
+  const seconds = Number(flag('seconds', '10'));
+  const threads = Number(flag('threads', '1'));
+  const mobilenet = flag('model', 'tiny') === 'mobilenet';
+  const dir = mkdtempSync(join(tmpdir(), 'tensorfleet-profile-'));
+  const base = mobilenet ? ensureMobilenet(process.env, console.log) : join(REPO, 'test/fixtures/models/tiny');
+  const config = join(dir, 'models.yaml');
+  writeFileSync(config, `model_config_list:\n  - {name: m, base_path: ${JSON.stringify(base)}}\n`);
+  const server = await startServer({
+    configFile: config,
+    grpcPort: await freePort(),
+    restPort: await freePort(),
+    inferenceThreads: threads,
+    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+    logFile: join(dir, 'server.log'),
+  });
+  const shape = mobilenet ? [1, 224, 224, 3] : [1, 4];
+  const input = mobilenet ? 'images' : 'x';
+  const request = predictRequestBytes({ model: 'm', inputs: { [input]: { shape, values: benchInput(shape) } } });
+  const processes = concurrency >= 16 ? 2 : 1;
+  try {
+    const [r] = await runLoad([
+      {
+        processes,
+        job: {
+          target: { kind: 'grpc', address: server.grpcAddress, method: PREDICT_METHOD, requestBase64: request.toString('base64') },
+          concurrency: concurrency / processes,
+          warmupMs: 1000,
+          durationMs: seconds * 1000,
+        },
+      },
+    ]);
+    console.log(`${fmt(r!.rps)} req/s p50 ${fmt(r!.p50)} ms p99 ${fmt(r!.p99)} ms errors ${r!.errors}`);
+  } finally {
+    await server.stop();
+  }
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
+    console.log(`\n== ${join(dir, file)}`);
+    console.log(summarizeProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile, 25));
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
