@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
-import type { PackageDefinition } from '@grpc/proto-loader';
+import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from 'grpc-health-check';
+import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 
 export interface GrpcServerOptions {
   readonly host: string;
@@ -58,8 +58,10 @@ export class GrpcHealth {
   }
 }
 
+/** Server reflection over our services plus grpc.health.v1, so grpcurl/grpc_cli list the health service too. */
 export function addReflection(server: grpc.Server, definition: PackageDefinition): void {
-  new ReflectionService(definition).addToServer(server);
+  const health = loadSync(healthProtoPath, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
+  new ReflectionService({ ...definition, ...health }).addToServer(server);
 }
 
 /** Stops taking calls, lets running ones finish within the grace period, then closes. */
