@@ -1,0 +1,105 @@
+/**
+ * Operability of the real server: liveness and readiness (not ready while a model has no version),
+ * grpc.health.v1 overall and per model, Prometheus metrics with version labels, server
+ * reflection, and a graceful SIGTERM that lets in-flight calls finish.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { eventually } from '../../helpers/k8s/eventually.js';
+import { listServicesByReflection, statusOf, tfsClients, type TfsClients } from '../../helpers/server/grpc-client.js';
+import { fixtureVersionDir, publishVersion, tempDir, type TempDir } from '../../helpers/server/model-dirs.js';
+import { metricSum, rest } from '../../helpers/server/rest-client.js';
+import { startServer, type ServerProcess } from '../../helpers/server/server-process.js';
+import { predictVersioned, restPredictVersioned } from '../../helpers/server/versioned-calls.js';
+
+let models: TempDir;
+let server: ServerProcess;
+let clients: TfsClients;
+
+beforeAll(async () => {
+  models = tempDir();
+  mkdirSync(join(models.path, 'late'));
+  server = await startServer({
+    config: `
+model_config_list:
+  - name: versioned
+    base_path: ${join(fixtureVersionDir('versioned', 1), '..')}
+    model_version_policy: {all: {}}
+  - name: late
+    base_path: ${join(models.path, 'late')}
+  - name: mnist
+    base_path: ${join(fixtureVersionDir('mnist', 1), '..')}
+`,
+    waitReady: false,
+  });
+  clients = tfsClients(server.grpcTarget);
+});
+
+afterAll(async () => {
+  clients?.close();
+  // The last test stops the server itself; stop() then just reports that exit.
+  if (server) expect(await server.stop()).toEqual({ code: 0, signal: null });
+  models?.remove();
+});
+
+const healthOf = async (service: string): Promise<string> => (await clients.health.call<{ status: string }>('Check', { service })).response.status;
+
+test('live at once; not ready (503, HTTP and gRPC health) until every model has a version', async () => {
+  expect((await rest(server.restUrl, '/healthz')).status).toBe(200);
+  await eventually(async () => expect(await healthOf('versioned')).toBe('SERVING'));
+  const notReady = await rest(server.restUrl, '/readyz');
+  expect(notReady.status).toBe(503);
+  expect(notReady.json).toEqual({ ready: false, waiting_for: ['late'] });
+  expect(await healthOf('')).toBe('NOT_SERVING');
+  expect(await healthOf('late')).toBe('NOT_SERVING');
+  // A model that is not configured at all is unknown to the health service.
+  expect((await statusOf(clients.health.call('Check', { service: 'nope' }))).code).toBe(5);
+
+  publishVersion(fixtureVersionDir('tiny', 1), join(models.path, 'late'), 1);
+  await eventually(async () => expect((await rest(server.restUrl, '/readyz')).status).toBe(200), 30_000, 100);
+  expect(await healthOf('')).toBe('SERVING');
+  expect(await healthOf('late')).toBe('SERVING');
+  await server.waitForLog((l) => l.msg === 'all models available', 5000);
+});
+
+test('metrics carry TF Serving names and per-version labels', async () => {
+  for (let i = 0; i < 3; i++) await predictVersioned(clients, 'versioned', i, { version: 2 });
+  await restPredictVersioned(server.restUrl, 'versioned', 1);
+  await statusOf(predictVersioned(clients, 'versioned', 1, { version: 9 }));
+  for (const path of ['/metrics', '/monitoring/prometheus/metrics']) {
+    const text = (await rest(server.restUrl, path)).text;
+    expect(metricSum(text, ':tensorflow:serving:request_count', { model_name: 'versioned', status: 'OK' })).toBe(4);
+    expect(metricSum(text, ':tensorflow:serving:request_count', { model_name: 'versioned', status: 'NOT_FOUND' })).toBe(1);
+    expect(metricSum(text, 'tensorfleet_requests_total', { model: 'versioned', version: '2', code: 'OK', api: 'predict' })).toBe(3);
+    expect(metricSum(text, 'tensorfleet_requests_total', { model: 'versioned', version: '3', code: 'OK' })).toBe(1);
+    expect(metricSum(text, 'tensorfleet_request_duration_seconds_count', { model: 'versioned', version: '2' })).toBe(3);
+    expect(text).toMatch(/^# TYPE :tensorflow:serving:request_latency histogram$/m);
+  }
+});
+
+test('server reflection lists the served services', async () => {
+  const services = await listServicesByReflection(clients.reflection);
+  expect(services).toEqual(expect.arrayContaining(['tensorflow.serving.PredictionService', 'tensorflow.serving.ModelService', 'grpc.health.v1.Health']));
+});
+
+test('SIGTERM lets in-flight calls finish, then the process exits 0', async () => {
+  // mnist with a large batch keeps the inference thread busy for a while per call.
+  const batch = 1000;
+  const images = { dtype: 'DT_FLOAT', tensor_shape: { dim: [batch, 28, 28, 1].map((d) => ({ size: String(d) })) }, tensor_content: Buffer.alloc(batch * 784 * 4, 1) };
+  const request = { model_spec: { name: 'mnist', signature_name: 'predict_images' }, inputs: { images } };
+  const started = Date.now();
+  await clients.prediction.call('Predict', request);
+  const oneCallMs = Date.now() - started;
+  const inFlight = Array.from({ length: 4 }, () => clients.prediction.call<{ outputs: { scores: { float_val: number[] } } }>('Predict', request));
+  await sleep(Math.min(50, Math.max(10, oneCallMs / 2)));
+  const exit = server.stop();
+  const results = await Promise.allSettled(inFlight);
+  expect(results.map((r) => (r.status === 'fulfilled' ? 'ok' : String(r.reason)))).toEqual(['ok', 'ok', 'ok', 'ok']);
+  for (const r of results) if (r.status === 'fulfilled') expect(r.value.response.outputs.scores.float_val).toHaveLength(batch * 10);
+  expect(await exit).toEqual({ code: 0, signal: null });
+  expect(server.logs.some((l) => l.msg === 'server stopped')).toBe(true);
+  // New calls are refused once it is gone.
+  expect((await statusOf(clients.prediction.call('Predict', request, { deadlineMs: 2000 }))).code).not.toBe(0);
+});
