@@ -1,0 +1,86 @@
+/**
+ * Sanity guard (the real thresholds live in bench/): while mnist is saturated by concurrent large
+ * Predicts, GetModelStatus and /healthz stay about as fast as on an idle server. If inference
+ * ran on the main thread, each status call would wait behind whole batches and this fails.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { tfsClients, type TfsClients } from '../../helpers/server/grpc-client.js';
+import { startLoad } from '../../helpers/server/load-generator.js';
+import { fixtureVersionDir } from '../../helpers/server/model-dirs.js';
+import { startServer, type ServerProcess } from '../../helpers/server/server-process.js';
+
+let server: ServerProcess;
+let clients: TfsClients;
+
+beforeAll(async () => {
+  server = await startServer({ config: `model_config_list:\n  - {name: mnist, base_path: ${join(fixtureVersionDir('mnist', 1), '..')}}\n` });
+  clients = tfsClients(server.grpcTarget);
+});
+
+afterAll(async () => {
+  clients?.close();
+  if (server) expect(await server.stop()).toEqual({ code: 0, signal: null });
+});
+
+const p99 = (samples: number[]): number => [...samples].sort((a, b) => a - b)[Math.ceil(samples.length * 0.99) - 1]!;
+
+/** Latencies (ms) of `n` sequential status calls and /healthz requests, interleaved. */
+async function probe(n: number): Promise<{ status: number[]; healthz: number[] }> {
+  const status: number[] = [];
+  const healthz: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let t = performance.now();
+    await clients.model.call('GetModelStatus', { model_spec: { name: 'mnist' } });
+    status.push(performance.now() - t);
+    t = performance.now();
+    const reply = await fetch(`${server.restUrl}/healthz`);
+    await reply.text();
+    healthz.push(performance.now() - t);
+  }
+  return { status, healthz };
+}
+
+test('status and health stay responsive while inference is saturated', async () => {
+  await probe(20); // warm up connections
+  const idle = await probe(100);
+
+  // About 0.2 s of inference per call: longer than the bound below, so main-thread inference would fail it.
+  const batch = 4000;
+  // tensor_content keeps the client's own encoding cheap, so the probe measures the server.
+  const request = {
+    model_spec: { name: 'mnist', signature_name: 'predict_images' },
+    inputs: { images: { dtype: 'DT_FLOAT', tensor_shape: { dim: [batch, 28, 28, 1].map((d) => ({ size: String(d) })) }, tensor_content: Buffer.alloc(batch * 784 * 4, 0x3f) } },
+  };
+  const solo = performance.now();
+  await clients.prediction.call('Predict', request);
+  const soloMs = performance.now() - solo;
+  const predictMs: number[] = [];
+  const load = startLoad(async () => {
+    const t = performance.now();
+    await clients.prediction.call('Predict', request);
+    predictMs.push(performance.now() - t);
+  }, 3);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const busy = await probe(100);
+  const result = await load.stop();
+
+  expect(result.failures.map(String)).toEqual([]);
+  const meanPredict = predictMs.reduce((a, b) => a + b, 0) / predictMs.length;
+  const report = JSON.stringify({
+    idleP99: { status: p99(idle.status), healthz: p99(idle.healthz) },
+    busyP99: { status: p99(busy.status), healthz: p99(busy.healthz) },
+    predicts: result.ok,
+    soloMs,
+    meanPredictMs: meanPredict,
+  });
+  // The load was real: calls queued behind each other for far longer than a status call takes.
+  if (process.env.TENSORFLEET_TEST_VERBOSE === "1") console.log(report);
+  const statusBound = 10 * p99(idle.status) + 50;
+  const healthzBound = 10 * p99(idle.healthz) + 50;
+  // The load was real: one call alone takes longer than the bounds, and calls queued behind each other.
+  expect(soloMs, report).toBeGreaterThan(Math.max(statusBound, healthzBound));
+  expect(meanPredict, report).toBeGreaterThan(soloMs);
+  expect(p99(busy.status), report).toBeLessThan(statusBound);
+  expect(p99(busy.healthz), report).toBeLessThan(healthzBound);
+});
