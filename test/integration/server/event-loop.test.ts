@@ -46,7 +46,7 @@ test('status and health stay responsive while inference is saturated', async () 
   const idle = await probe(100);
 
   // About 0.2 s of inference per call: longer than the bound below, so main-thread inference would fail it.
-  const batch = 4000;
+  const batch = 2500;
   // tensor_content keeps the client's own encoding cheap, so the probe measures the server.
   const request = {
     model_spec: { name: 'mnist', signature_name: 'predict_images' },
