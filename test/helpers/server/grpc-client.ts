@@ -119,8 +119,8 @@ export function listServicesByReflection(client: grpc.Client): Promise<string[]>
     const open = (client as unknown as { ServerReflectionInfo: () => grpc.ClientDuplexStream<object, { list_services_response?: { service?: { name: string }[] } }> })
       .ServerReflectionInfo;
     const stream = open.call(client);
-    stream.on('data', (message) => {
-      resolve((message.list_services_response?.service ?? []).map((s: { name: string }) => s.name));
+    stream.on('data', (message: { list_services_response?: { service?: { name: string }[] } }) => {
+      resolve((message.list_services_response?.service ?? []).map((s) => s.name));
       stream.end();
     });
     stream.on('error', reject);

@@ -96,7 +96,7 @@ export async function startServer(options: ServerProcessOptions): Promise<Server
   const logs: LogLine[] = [];
   const waiters = new Set<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }>();
   let pending = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     pending += chunk;
     let newline: number;
     while ((newline = pending.indexOf('\n')) >= 0) {
@@ -118,7 +118,7 @@ export async function startServer(options: ServerProcessOptions): Promise<Server
     }
   });
   let stderrText = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderrText = (stderrText + chunk).slice(-20_000)));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderrText = (stderrText + chunk).slice(-20_000)));
   const exited = new Promise<ExitResult>((resolve) =>
     child.once('exit', (code, signal) => {
       running.delete(child);
