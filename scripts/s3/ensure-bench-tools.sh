@@ -22,11 +22,16 @@ fi
 S5_DIR="${CACHE_DIR}/s3/s5cmd-${S5CMD_VERSION}"
 if [[ ! -x "$S5_DIR/bin/s5cmd" ]]; then
   log "building s5cmd ${S5CMD_VERSION} into ${S5_DIR}"
-  if GOBIN="$S5_DIR/bin" CGO_ENABLED=0 go install "github.com/peak/s5cmd/v2@${S5CMD_VERSION}" >&2; then
+  # Built through a throwaway consumer module: `go install pkg@version` asks the proxy for the
+  # module's version list (deprecation check), which the proxy here refuses for s5cmd.
+  build_dir="$(mktemp -d)"
+  if (cd "$build_dir" && go mod init s5cmd-build >/dev/null 2>&1 && go get "github.com/peak/s5cmd/v2@${S5CMD_VERSION}" >&2 \
+      && mkdir -p "$S5_DIR/bin" && CGO_ENABLED=0 go build -o "$S5_DIR/bin/s5cmd" github.com/peak/s5cmd/v2 >&2); then
     log "s5cmd ready"
   else
     log "s5cmd could not be built"
   fi
+  rm -rf "$build_dir"
 fi
 echo "aws=$([[ -x "$AWS_VENV/bin/aws" ]] && echo "$AWS_VENV/bin/aws")"
 echo "s5cmd=$([[ -x "$S5_DIR/bin/s5cmd" ]] && echo "$S5_DIR/bin/s5cmd")"
