@@ -15,6 +15,8 @@ export interface OperatorBenchResult {
   readonly node: string;
   readonly kubernetes: string;
   readonly command: string;
+  /** 1-minute load average before and after the run (other work on the same cores skews the numbers). */
+  readonly load: { readonly before: number; readonly after: number };
   readonly count: number;
   readonly concurrency: number;
   readonly workers: number;
@@ -72,6 +74,7 @@ export function renderSection(r: OperatorBenchResult): string {
     `- Date: ${r.date}`,
     `- Machine: ${r.machine}; Node ${r.node}; Kubernetes ${r.kubernetes}`,
     `- Command: \`${r.command}\``,
+    `- Load average (1 min) before / after: ${f2(r.load.before)} / ${f2(r.load.after)}`,
     '',
     '| measure | value |',
     '|---|---|',

@@ -9,7 +9,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus, release, totalmem, type } from 'node:os';
+import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -211,6 +211,7 @@ async function main(): Promise<void> {
   }
   if (!existsSync(join(root, 'dist/cli/main.js'))) throw new Error('dist/cli/main.js is missing: run `npm run build` first');
 
+  const loadBefore = loadavg()[0] ?? 0;
   say('starting etcd, kube-apiserver and kube-controller-manager');
   const cp: ControlPlane = await startControlPlane();
   let operator: ReturnType<typeof startOperatorProcess> | undefined;
@@ -269,7 +270,7 @@ async function main(): Promise<void> {
         core.listNamespacedService({ namespace: NAMESPACE, labelSelector: selector }),
         core.listNamespacedConfigMap({ namespace: NAMESPACE, labelSelector: selector }),
       ]);
-      converged = convergedNames(sms.items, { deployments: deps.items as Named[], services: svcs.items as Named[], configMaps: cms.items as Named[] }).size;
+      converged = convergedNames(sms.items, { deployments: deps.items, services: svcs.items as Named[], configMaps: cms.items }).size;
       if (converged === flags.count) {
         tConverged = Date.now();
         break;
@@ -339,6 +340,7 @@ async function main(): Promise<void> {
       node: process.version,
       kubernetes: K8S_VERSION,
       command: ['npx tsx bench/operator/run.ts', ...argv].join(' '),
+      load: { before: loadBefore, after: loadavg()[0] ?? 0 },
       count: flags.count,
       concurrency: flags.concurrency,
       workers: flags.workers,
