@@ -24,14 +24,15 @@ export class FaultProxy {
   }
 
   static async start(targetPort: number): Promise<FaultProxy> {
-    let proxy: FaultProxy | undefined;
-    const server = net.createServer((client) => proxy!.handle(client, targetPort));
+    const holder: { proxy?: FaultProxy } = {};
+    const server = net.createServer((client) => holder.proxy?.handle(client, targetPort));
     await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
-    proxy = new FaultProxy(server, (server.address() as net.AddressInfo).port);
+    const proxy = new FaultProxy(server, (server.address() as net.AddressInfo).port);
+    holder.proxy = proxy;
     return proxy;
   }
 
-  private handle(client: net.Socket, targetPort: number): void {
+  handle(client: net.Socket, targetPort: number): void {
     const upstream = net.connect(targetPort, '127.0.0.1');
     this.sockets.add(client).add(upstream);
     const drop = (): void => {

@@ -52,8 +52,8 @@ function memoryLogger(lines: { level: string; obj: object; msg?: string }[] = []
     (obj: object | string, msg?: string): void => {
       lines.push(typeof obj === 'string' ? { level, obj: {}, msg: obj } : { level, obj, ...(msg !== undefined ? { msg } : {}) });
     };
-  const logger = { info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug'), child: () => logger, lines };
-  return logger as Logger & { lines: typeof lines };
+  const logger: Logger & { lines: typeof lines } = { info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug'), child: () => logger, lines };
+  return logger;
 }
 
 interface Harness {
@@ -306,7 +306,7 @@ test('a full disk fails the download cleanly and leaves the served version intac
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mountPoint], { stdio: 'pipe' });
   } catch (error) {
-    throw new Error(`this test needs to mount a 2 MiB tmpfs (run as root): ${String(error)}`);
+    throw new Error(`this test needs to mount a 2 MiB tmpfs (run as root): ${String(error)}`, { cause: error });
   }
   cleanups.push(() => void execFileSync('umount', [mountPoint]));
   await upload('fulldisk', 1);
