@@ -10,6 +10,9 @@ Flags:
   --namespace=<ns>               watch one namespace only (default: all namespaces)
   --leader-elect                 campaign for a Lease so only one replica acts
   --leader-election-namespace=<ns>
+  --leader-election-name=<name>  Lease name (default tensorfleet-operator); one per release sharing a namespace
+  --metrics-host=<address>       address of the health/metrics server (default 0.0.0.0)
+  --resync=<seconds>             re-reconcile everything this often (default 300)
   --metrics-port=<port>          /healthz, /readyz and /metrics (default 8080)
   --image=<image>                model server image for ServedModels that name none
   --workers=<n>                  concurrent reconciles (default 2)
@@ -25,6 +28,9 @@ export function parseOperatorArgs(argv: readonly string[]): OperatorOptions & { 
       namespace: { type: 'string' },
       'leader-elect': { type: 'boolean' },
       'leader-election-namespace': { type: 'string' },
+      'leader-election-name': { type: 'string' },
+      'metrics-host': { type: 'string' },
+      resync: { type: 'string' },
       'metrics-port': { type: 'string' },
       image: { type: 'string' },
       workers: { type: 'string' },
@@ -37,6 +43,9 @@ export function parseOperatorArgs(argv: readonly string[]): OperatorOptions & { 
     namespace: values.namespace,
     leaderElect: values['leader-elect'] ?? false,
     leaderElectionNamespace: values['leader-election-namespace'],
+    leaderElectionName: values['leader-election-name'],
+    metricsHost: values['metrics-host'],
+    resyncMs: values.resync === undefined ? undefined : Number(values.resync) * 1000,
     metricsPort: num(values['metrics-port']),
     image: values.image,
     workers: num(values.workers),

@@ -178,7 +178,8 @@ export async function startControlPlane(): Promise<ControlPlane> {
     '--bind-address=127.0.0.1',
     '--advertise-address=127.0.0.1',
     `--cert-dir=${join(dir, 'certs')}`,
-    '--service-cluster-ip-range=10.0.0.0/24',
+    // /16: room for the 1,000-ServedModel benchmark's ClusterIPs.
+    '--service-cluster-ip-range=10.0.0.0/16',
     '--authorization-mode=RBAC',
     `--token-auth-file=${join(dir, 'tokens.csv')}`,
     '--service-account-issuer=https://kubernetes.default.svc',
