@@ -72,6 +72,17 @@ export function freePort(): Promise<number> {
  */
 export async function startServer(options: ServerProcessOptions): Promise<ServerProcess> {
   assertBuildFresh();
+  // The free REST port can be taken between probing and binding: try again on a new one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      if (attempt >= 3 || !String(error).includes('EADDRINUSE')) throw error;
+    }
+  }
+}
+
+async function startOnce(options: ServerProcessOptions): Promise<ServerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'tensorfleet-server-'));
   let configPath = options.configFile;
   if (configPath === undefined) {
