@@ -84,6 +84,32 @@ test('server reflection lists the served services', async () => {
   expect(services).toEqual(expect.arrayContaining(['tensorflow.serving.PredictionService', 'tensorflow.serving.ModelService', 'grpc.health.v1.Health']));
 });
 
+test('HandleReloadConfigRequest applies a new model list; a bad one is refused and changes nothing', async () => {
+  const entry = (name: string, basePath: string): object => ({ name, base_path: basePath, model_platform: 'tensorflow' });
+  const list = [
+    { ...entry('versioned', join(fixtureVersionDir('versioned', 1), '..')), model_version_policy: { all: {} } },
+    entry('late', join(models.path, 'late')),
+    entry('mnist', join(fixtureVersionDir('mnist', 1), '..')),
+    entry('adder', join(fixtureVersionDir('adder', 1), '..')),
+  ];
+  const ok = await clients.model.call<{ status: { error_code: string; error_message: string } }>('HandleReloadConfigRequest', { config: { model_config_list: { config: list } } });
+  expect(ok.response.status.error_code).toBe('OK');
+  await eventually(async () => expect(await healthOf('adder')).toBe('SERVING'), 30_000, 100);
+  const sum = await clients.prediction.call<{ outputs: { sum: { int64_val: string[] } } }>('Predict', {
+    model_spec: { name: 'adder', signature_name: 'add' },
+    inputs: { a: { dtype: 'DT_INT64', tensor_shape: { dim: [] }, int64_val: ['40'] }, b: { dtype: 'DT_INT64', tensor_shape: { dim: [] }, int64_val: ['2'] } },
+  });
+  expect(sum.response.outputs.sum.int64_val).toEqual(['42']);
+
+  const bad = await clients.model.call<{ status: { error_code: string; error_message: string } }>('HandleReloadConfigRequest', {
+    config: { model_config_list: { config: [...list, { name: 'broken' }] } },
+  });
+  expect(bad.response.status.error_code).toBe('INVALID_ARGUMENT');
+  expect(bad.response.status.error_message).toContain('base_path');
+  expect(await healthOf('adder')).toBe('SERVING');
+  expect((await statusOf(clients.health.call('Check', { service: 'broken' }))).code).toBe(5);
+});
+
 test('SIGTERM lets in-flight calls finish, then the process exits 0', async () => {
   // mnist with a large batch keeps the inference thread busy for a while per call.
   const batch = 1000;
