@@ -1,0 +1,97 @@
+/**
+ * Many different requests at once, on a server with two inference threads: every caller gets its
+ * own correct answer (no tensors mixed up between concurrent calls or threads), and calls the
+ * client abandons (deadline, cancel) leave the server healthy.
+ */
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { FIXTURES_DIR, FIXTURE_MODELS, fromTensorProto, loadExpected, tensorMismatches, toTensorProto } from '../../helpers/server/fixture-tensors.js';
+import { statusOf, tfsClients, type TfsClients } from '../../helpers/server/grpc-client.js';
+import { waitForAvailable } from '../../helpers/server/model-status.js';
+import { rest } from '../../helpers/server/rest-client.js';
+import { startServer, type ServerProcess } from '../../helpers/server/server-process.js';
+
+let server: ServerProcess;
+let clients: TfsClients;
+
+beforeAll(async () => {
+  server = await startServer({ configFile: join(FIXTURES_DIR, 'model-config.yaml'), args: ['--inference_threads=2'] });
+  clients = tfsClients(server.grpcTarget);
+  await waitForAvailable(clients.model, 'versioned', [1, 2, 3]);
+});
+
+afterAll(async () => {
+  clients?.close();
+  if (server) expect(await server.stop()).toEqual({ code: 0, signal: null });
+});
+
+interface Job {
+  readonly title: string;
+  readonly run: () => Promise<string[]>;
+}
+
+/** One job per fixture predict case and encoding: resolves with its mismatches. */
+function jobs(): Job[] {
+  const out: Job[] = [];
+  for (const model of FIXTURE_MODELS) {
+    const expected = loadExpected(model);
+    for (const [signature, sig] of Object.entries(expected.signatures)) {
+      if (sig.method_name !== 'tensorflow/serving/predict') continue;
+      sig.cases.forEach((c, i) => {
+        for (const content of [false, true]) {
+          out.push({
+            title: `${model} ${signature} #${i} ${content ? 'content' : 'typed'}`,
+            run: async () => {
+              const { response } = await clients.prediction.call<{ outputs: Record<string, Parameters<typeof fromTensorProto>[0]> }>('Predict', {
+                model_spec: { name: model, version: { value: String(expected.version) }, signature_name: signature },
+                inputs: Object.fromEntries(Object.entries(c.inputs).map(([n, t]) => [n, toTensorProto(t, content)])),
+              });
+              return Object.entries(c.outputs).flatMap(([n, t]) => tensorMismatches(n, response.outputs[n] && fromTensorProto(response.outputs[n]), t));
+            },
+          });
+        }
+      });
+    }
+  }
+  return out;
+}
+
+test('hundreds of mixed concurrent Predicts each get their own correct answer', async () => {
+  const all = jobs();
+  const rounds = 6;
+  const results = await Promise.all(
+    Array.from({ length: rounds }, () => all)
+      .flat()
+      .map(async (job) => ({ title: job.title, problems: await job.run().catch((error: unknown) => [String(error)]) })),
+  );
+  expect(results.length).toBe(rounds * all.length);
+  expect(results.filter((r) => r.problems.length > 0)).toEqual([]);
+});
+
+test('calls abandoned by their clients (deadline, cancel) leave the server healthy', async () => {
+  const batch = 2000;
+  const request = {
+    model_spec: { name: 'mnist', signature_name: 'predict_images' },
+    inputs: { images: { dtype: 'DT_FLOAT', tensor_shape: { dim: [batch, 28, 28, 1].map((d) => ({ size: String(d) })) }, tensor_content: Buffer.alloc(batch * 784 * 4, 0x3e) } },
+  };
+  const expired = await Promise.all(Array.from({ length: 6 }, () => statusOf(clients.prediction.call('Predict', request, { deadlineMs: 20 }))));
+  expect(expired.map((s) => grpc.status[s.code])).toEqual(new Array<string>(6).fill('DEADLINE_EXCEEDED'));
+  // REST callers that hang up mid-request.
+  const aborts = Array.from({ length: 4 }, async () => {
+    const controller = new AbortController();
+    const pending = fetch(`${server.restUrl}/v1/models/versioned:predict`, { method: 'POST', body: JSON.stringify({ instances: new Array<number>(50_000).fill(1) }), signal: controller.signal });
+    setTimeout(() => controller.abort(), 1);
+    await pending.then((r) => r.text()).catch(() => undefined);
+  });
+  await Promise.all(aborts);
+  await sleep(500);
+  expect((await rest(server.restUrl, '/healthz')).status).toBe(200);
+  const { response } = await clients.prediction.call<{ outputs: { scores: { float_val: number[] } } }>('Predict', {
+    ...request,
+    inputs: { images: { ...request.inputs.images, tensor_shape: { dim: [1, 28, 28, 1].map((d) => ({ size: String(d) })) }, tensor_content: Buffer.alloc(784 * 4, 0x3e) } },
+  });
+  expect(response.outputs.scores.float_val).toHaveLength(10);
+  expect(server.logs.filter((l) => typeof l.msg === 'string' && l.msg.includes('unexpectedly'))).toEqual([]);
+});
