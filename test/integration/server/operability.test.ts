@@ -118,12 +118,20 @@ test('SIGTERM lets in-flight calls finish, then the process exits 0', async () =
   const started = Date.now();
   await clients.prediction.call('Predict', request);
   const oneCallMs = Date.now() - started;
-  const inFlight = Array.from({ length: 4 }, () => clients.prediction.call<{ outputs: { scores: { float_val: number[] } } }>('Predict', request));
-  await sleep(Math.min(50, Math.max(10, oneCallMs / 2)));
+  // Six calls queue on the one inference thread (about 6 x oneCallMs of work); SIGTERM comes
+  // after about one call's time, when all have arrived and several are still running or queued.
+  const finishedAt: number[] = [];
+  const inFlight = Array.from({ length: 6 }, () =>
+    clients.prediction.call<{ outputs: { scores: { float_val: number[] } } }>('Predict', request).finally(() => finishedAt.push(Date.now())),
+  );
+  await sleep(Math.max(20, oneCallMs));
+  const signalledAt = Date.now();
   const exit = server.stop();
   const results = await Promise.allSettled(inFlight);
-  expect(results.map((r) => (r.status === 'fulfilled' ? 'ok' : String(r.reason)))).toEqual(['ok', 'ok', 'ok', 'ok']);
+  expect(results.map((r) => (r.status === 'fulfilled' ? 'ok' : String(r.reason)))).toEqual(new Array<string>(6).fill('ok'));
   for (const r of results) if (r.status === 'fulfilled') expect(r.value.response.outputs.scores.float_val).toHaveLength(batch * 10);
+  // The drain was exercised: calls were still running when the signal was sent.
+  expect(finishedAt.filter((t) => t > signalledAt).length).toBeGreaterThanOrEqual(2);
   expect(await exit).toEqual({ code: 0, signal: null });
   expect(server.logs.some((l) => l.msg === 'server stopped')).toBe(true);
   // New calls are refused once it is gone.
