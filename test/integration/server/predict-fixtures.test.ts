@@ -326,5 +326,9 @@ describe('metadata and status', () => {
     const reply = await rest(server.restUrl, '/v1/models/versioned/versions/1');
     expect(reply.status).toBe(200);
     expect(reply.json).toEqual({ model_version_status: [{ version: '1', state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } }] });
+    const byLabel = await rest(server.restUrl, '/v1/models/versioned/labels/canary');
+    expect(byLabel.json).toEqual({ model_version_status: [{ version: '3', state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } }] });
+    const labelMetadata = await rest(server.restUrl, '/v1/models/versioned/labels/stable/metadata');
+    expect((labelMetadata.json as { model_spec: { version: string } }).model_spec.version).toBe('2');
   });
 });
