@@ -28,7 +28,7 @@ export function groupOf(url: string, fn: string): string {
   if (url.includes('pino')) return 'pino';
   const ours = /\/(?:dist|src)\/(server|shared|cli)\/(.*)$/.exec(url);
   if (ours) return `ours: ${ours[1]}/${ours[2]!.split('/').slice(0, -1).join('/') || '.'}`;
-  if (url.startsWith('node:')) return `node: ${url.slice(5).split('/')[0]}`;
+  if (url.startsWith('node:')) return `node: ${url.slice(5).replace(/^internal\/(?:per_context\/)?/, '')}`;
   if (url === '') return `native: ${fn || '(anonymous)'}`;
   return url.replace(/^.*node_modules\//, '');
 }

@@ -14,7 +14,7 @@ import { runLoad } from '../lib/load-runner.js';
 import { freePort } from '../lib/machine.js';
 import { ensureMobilenet } from '../lib/mobilenet.js';
 import { PREDICT_METHOD, predictRequestBytes } from '../lib/requests.js';
-import { startServer } from '../lib/server-process.js';
+import { startServer, threadCpuMs } from '../lib/server-process.js';
 import { fmt } from '../lib/stats.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     grpcPort: await freePort(),
     restPort: await freePort(),
     inferenceThreads: threads,
-    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+    nodeArgs: process.argv.includes('--no-cpu-prof') ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`],
     logFile: join(dir, 'server.log'),
   });
   const shape = mobilenet ? [1, 224, 224, 3] : [1, 4];
@@ -43,6 +43,7 @@ async function main(): Promise<void> {
   const request = predictRequestBytes({ model: 'm', inputs: { [input]: { shape, values: benchInput(shape) } } });
   const processes = concurrency >= 16 ? 2 : 1;
   try {
+    const before = threadCpuMs(server.pid);
     const [r] = await runLoad([
       {
         processes,
@@ -55,6 +56,17 @@ async function main(): Promise<void> {
       },
     ]);
     console.log(`${fmt(r!.rps)} req/s p50 ${fmt(r!.p50)} ms p99 ${fmt(r!.p99)} ms errors ${r!.errors}`);
+    // Per-thread CPU over warm-up + window, per recorded call (threads grouped by name).
+    const after = threadCpuMs(server.pid);
+    const calls = r!.count * ((seconds + 1) / seconds);
+    const rows = [...after].map(([key, ms]) => {
+      const [tid, ...name] = key.split(' ');
+      const label = tid === String(server.pid) ? 'main thread (event loop)' : name.join(' ');
+      return { label: `${label} [${tid}]`, us: ((ms - (before.get(key) ?? 0)) * 1000) / calls };
+    });
+    console.log('server CPU per recorded call, by thread (µs; Node threads are all named "node": the busiest after main is the inference worker):');
+    for (const row of rows.filter((x) => x.us >= 0.5).sort((x, y) => y.us - x.us)) console.log(`  ${row.us.toFixed(1).padStart(7)}  ${row.label}`);
+    console.log(`  ${rows.reduce((n, x) => n + x.us, 0).toFixed(1).padStart(7)}  total`);
   } finally {
     await server.stop();
   }
