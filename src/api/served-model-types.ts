@@ -83,13 +83,23 @@ export interface Condition {
   readonly lastTransitionTime: string;
 }
 
+/**
+ * A version's state across the ready pods whose model server answered (see docs/operator.md):
+ * AVAILABLE on all of them, PARTIAL on some, LOADING on none yet, FAILED to load everywhere it
+ * was tried, NOT_LOADED on none; `Configured` when no pod could be asked.
+ */
+export type ServedVersionState = 'AVAILABLE' | 'PARTIAL' | 'LOADING' | 'FAILED' | 'NOT_LOADED' | 'Configured';
+
 export interface ServedVersionStatus {
   readonly version: number;
-  /** What the operator configured; the servers report what they actually loaded. */
-  readonly state: string;
+  readonly state: ServedVersionState;
+  /** Pods on which this version is AVAILABLE (absent when no pod could be asked). */
+  readonly availableReplicas?: number;
   readonly labels?: readonly string[];
   /** Share of unversioned traffic routed here, when routing decides it. */
   readonly percent?: number;
+  /** Why the version is not AVAILABLE everywhere, e.g. the server's load error. */
+  readonly message?: string;
 }
 
 export interface ServedModelEndpoints {
@@ -103,11 +113,16 @@ export interface ServedModelStatus {
   readonly replicas?: number;
   readonly readyReplicas?: number;
   readonly updatedReplicas?: number;
+  /** Ready pods whose model server answered the last status query. */
+  readonly observedReplicas?: number;
   /** `ready/desired`, for `kubectl get`. */
   readonly ready?: string;
   /** Label selector of the pods, for the scale subresource (HPA). */
   readonly selector?: string;
-  /** Comma-separated served versions, or the policy when versions are decided at run time. */
+  /**
+   * Comma-separated versions AVAILABLE on at least one pod ("none" when pods answered but serve
+   * nothing); before any pod answered, the configured versions or the policy.
+   */
   readonly servedVersions?: string;
   /** `3@10%` when a canary is configured. */
   readonly canary?: string;

@@ -39,6 +39,18 @@ export interface OperatorOptions {
   readonly image?: string;
   readonly workers?: number;
   readonly resyncMs?: number;
+  /**
+   * Ask each ServedModel's ready pods (`GET /v1/models/<name>` on their REST port) what they
+   * serve this often, so status.versions and RoutingReady follow the pods; 0 turns it off
+   * (status then reports what was configured). Default 15000.
+   */
+  readonly podStatusIntervalMs?: number;
+  /** Per-pod timeout of that query; default 2000. */
+  readonly podStatusTimeoutMs?: number;
+  /** Pods asked at once per ServedModel; default 8. */
+  readonly podStatusConcurrency?: number;
+  /** Test hook: base URL of a pod's REST port (EndpointSlices cannot hold loopback addresses). */
+  readonly modelServerBaseUrl?: (ip: string, port: number) => string;
   /** Root logger; default pino at $LOG_LEVEL (info). */
   readonly logger?: Logger;
   /** Called once /metrics is listening, with the bound port. */
@@ -55,6 +67,11 @@ function check(options: OperatorOptions): void {
   positive('retryPeriodMs', options.retryPeriodMs);
   positive('workers', options.workers);
   positive('resyncMs', options.resyncMs);
+  positive('podStatusTimeoutMs', options.podStatusTimeoutMs);
+  positive('podStatusConcurrency', options.podStatusConcurrency);
+  if (options.podStatusIntervalMs !== undefined && (!Number.isFinite(options.podStatusIntervalMs) || options.podStatusIntervalMs < 0)) {
+    problems.push(`podStatusIntervalMs must be 0 (off) or a positive number, got ${options.podStatusIntervalMs}`);
+  }
   if (options.metricsPort !== undefined && (!Number.isInteger(options.metricsPort) || options.metricsPort < 0 || options.metricsPort > 65535)) {
     problems.push(`metricsPort must be 0-65535, got ${options.metricsPort}`);
   }
@@ -95,6 +112,7 @@ export async function runOperator(options: OperatorOptions, signal: AbortSignal)
   options.onListening?.(port);
   logger.info({ port, identity, namespace: options.namespace ?? '(all)', leaderElect }, 'operator started');
 
+  const podStatusIntervalMs = options.podStatusIntervalMs ?? 15_000;
   const runController = async (runSignal: AbortSignal): Promise<void> => {
     controller = new ServedModelController({
       kubeConfig,
@@ -107,6 +125,19 @@ export async function runOperator(options: OperatorOptions, signal: AbortSignal)
       ...(options.namespace ? { namespace: options.namespace } : {}),
       ...(options.workers ? { workers: options.workers } : {}),
       ...(options.resyncMs ? { resyncMs: options.resyncMs } : {}),
+      ...(podStatusIntervalMs > 0
+        ? {
+            podStatus: {
+              fetch: (url, init) => fetch(url, init),
+              intervalMs: podStatusIntervalMs,
+              timeoutMs: options.podStatusTimeoutMs ?? 2000,
+              concurrency: options.podStatusConcurrency ?? 8,
+              // Reuse a result for the reconcile our own status write triggers, never across periods.
+              reuseMs: Math.min(1000, podStatusIntervalMs / 2),
+              ...(options.modelServerBaseUrl ? { baseUrl: options.modelServerBaseUrl } : {}),
+            },
+          }
+        : {}),
     });
     await controller.run(runSignal);
   };

@@ -58,6 +58,10 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 - apiGroups: [policy]
   resources: [poddisruptionbudgets]
   verbs: [get, list, watch, create, patch, update, delete]
+# The ready pods of each ServedModel's headless Service, whose model servers status asks.
+- apiGroups: [discovery.k8s.io]
+  resources: [endpointslices]
+  verbs: [list, watch]
 # Only to check that a referenced credentials Secret exists and has the expected keys; never listed or watched.
 - apiGroups: [""]
   resources: [secrets]

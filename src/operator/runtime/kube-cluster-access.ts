@@ -7,9 +7,11 @@ import {
   type KubeConfig,
   type KubernetesObject,
   type ObjectCache,
+  type V1EndpointSlice,
 } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type ServedModel, type ServedModelStatus } from '../../api/served-model-types.js';
 import type { ClusterAccess } from '../servedmodel/cluster-access.js';
+import { SERVICE_NAME_LABEL } from '../servedmodel/pod-observation.js';
 import type { SecretObservation } from '../servedmodel/status.js';
 import { FIELD_MANAGER } from '../specs/owned-meta.js';
 import type { OperatorMetrics } from './metrics.js';
@@ -33,6 +35,8 @@ export interface KubeClusterAccessDeps {
   readonly kubeConfig: KubeConfig;
   readonly servedModels: ObjectCache<ServedModel>;
   readonly owned: Readonly<Record<string, ObjectCache<KubernetesObject>>>;
+  /** EndpointSlices of the Services the operator owns (they carry the Services' labels). */
+  readonly endpointSlices?: ObjectCache<V1EndpointSlice>;
   readonly metrics: OperatorMetrics;
   readonly now: () => Date;
   /** Distinguishes this replica's Events (reportingInstance) and their names. */
@@ -58,6 +62,10 @@ export class KubeClusterAccess implements ClusterAccess {
 
   getOwned(kind: string, namespace: string, name: string): KubernetesObject | undefined {
     return this.deps.owned[kind]?.get(name, namespace);
+  }
+
+  endpointSlices(namespace: string, serviceName: string): V1EndpointSlice[] {
+    return (this.deps.endpointSlices?.list(namespace) ?? []).filter((s) => s.metadata?.labels?.[SERVICE_NAME_LABEL] === serviceName);
   }
 
   async readSecret(namespace: string, name: string): Promise<SecretObservation> {

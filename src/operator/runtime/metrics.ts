@@ -10,6 +10,8 @@ export class OperatorMetrics {
     this.describe('tensorfleet_operator_watch_restarts_total', 'Informer restarts after a watch error', 'counter');
     this.describe('tensorfleet_operator_queue_depth', 'Keys waiting in the work queue', 'gauge');
     this.describe('tensorfleet_operator_leader', '1 while this replica leads', 'gauge');
+    this.describe('tensorfleet_operator_pod_status_queries_total', 'Model status queries to model server pods by result', 'counter');
+    this.describe('tensorfleet_operator_route_target_unavailable', '1 while a route target (canary, A/B, shadow or label version) of the ServedModel is not AVAILABLE on every pod', 'gauge');
   }
 
   private describe(name: string, help: string, type: 'counter' | 'gauge'): void {
@@ -28,6 +30,11 @@ export class OperatorMetrics {
 
   set(name: string, value: number, labels: Record<string, string> = {}): void {
     this.gauges.set(OperatorMetrics.key(name, labels), value);
+  }
+
+  /** Drops one labelled gauge series (e.g. of a deleted ServedModel). */
+  unset(name: string, labels: Record<string, string> = {}): void {
+    this.gauges.delete(OperatorMetrics.key(name, labels));
   }
 
   /** Sum of a counter over all label sets. */

@@ -2,20 +2,23 @@ import {
   AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  DiscoveryV1Api,
   makeInformer,
   PolicyV1Api,
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
   type ObjectCache,
+  type V1EndpointSlice,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { GROUP, KIND, PLURAL, VERSION, type ServedModel } from '../../api/served-model-types.js';
 import { ServedModelReconciler } from '../servedmodel/reconciler.js';
 import type { RenderConfig } from '../specs/operator-config.js';
-import { OWNED_SELECTOR } from '../specs/owned-meta.js';
+import { OWNED_SELECTOR, SERVED_MODEL_LABEL } from '../specs/owned-meta.js';
 import { KubeClusterAccess } from './kube-cluster-access.js';
 import type { OperatorMetrics } from './metrics.js';
+import { ModelServerProber, type FetchLike, type ModelServerProberOptions } from './model-server-prober.js';
 import { ResilientInformer } from './resilient-informer.js';
 import { WorkQueue, type QueueTimers } from './work-queue.js';
 
@@ -32,6 +35,14 @@ export interface ControllerDeps {
   readonly workers?: number;
   /** Re-reconcile everything this often, to notice what no watch reports (e.g. a new Secret). */
   readonly resyncMs?: number;
+  /** Ask the ready pods what they serve (status.versions, RoutingReady); off when undefined. */
+  readonly podStatus?: PodStatusSettings;
+}
+
+export interface PodStatusSettings extends ModelServerProberOptions {
+  readonly fetch: FetchLike;
+  /** Re-ask a ServedModel's pods this often while it has ready pods; default 15000 ms. */
+  readonly intervalMs?: number;
 }
 
 type AnyList = KubernetesListObject<KubernetesObject>;
@@ -70,6 +81,7 @@ export class ServedModelController {
     const core = kubeConfig.makeApiClient(CoreV1Api);
     const apps = kubeConfig.makeApiClient(AppsV1Api);
     const policy = kubeConfig.makeApiClient(PolicyV1Api);
+    const discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
     const labelSelector = OWNED_SELECTOR;
 
     const servedModels = this.informer(
@@ -91,6 +103,13 @@ export class ServedModelController {
         (ns ? policy.listNamespacedPodDisruptionBudget({ namespace: ns, labelSelector }) : policy.listPodDisruptionBudgetForAllNamespaces({ labelSelector })), labelSelector),
     };
 
+    // The EndpointSlice controller copies a Service's labels onto its slices, so the slices of our
+    // headless Service carry the owned-object labels, including which ServedModel they serve.
+    const endpointSlices = this.deps.podStatus
+      ? this.informer('endpointslices', `${prefix('/apis/discovery.k8s.io/v1')}/endpointslices`, () =>
+          (ns ? discovery.listNamespacedEndpointSlice({ namespace: ns, labelSelector }) : discovery.listEndpointSliceForAllNamespaces({ labelSelector })), labelSelector)
+      : undefined;
+
     const enqueueModel = (obj: KubernetesObject): void => {
       const { name, namespace: objNs } = obj.metadata ?? {};
       if (name && objNs) this.queue.add(`${objNs}/${name}`);
@@ -99,20 +118,41 @@ export class ServedModelController {
       const owner = obj.metadata?.ownerReferences?.find((r) => r.controller && r.kind === KIND);
       if (owner && obj.metadata?.namespace) this.queue.add(`${obj.metadata.namespace}/${owner.name}`);
     };
+    const enqueueServedBy = (obj: KubernetesObject): void => {
+      const served = obj.metadata?.labels?.[SERVED_MODEL_LABEL];
+      if (served && obj.metadata?.namespace) this.queue.add(`${obj.metadata.namespace}/${served}`);
+    };
     for (const verb of ['add', 'update', 'delete'] as const) {
       servedModels.informer.on(verb, enqueueModel);
       for (const inf of Object.values(owned)) inf.informer.on(verb, enqueueOwner);
+      endpointSlices?.informer.on(verb, enqueueServedBy);
     }
 
     const cluster = new KubeClusterAccess({
       kubeConfig,
       servedModels: servedModels.cache as unknown as ObjectCache<ServedModel>,
       owned: Object.fromEntries(Object.entries(owned).map(([k, v]) => [k, v.cache])),
+      ...(endpointSlices ? { endpointSlices: endpointSlices.cache as unknown as ObjectCache<V1EndpointSlice> } : {}),
       metrics,
       now: this.deps.now,
       identity: this.deps.identity,
     });
-    const reconciler = new ServedModelReconciler({ cluster, config: this.deps.render, now: this.deps.now, logger });
+    const podStatus = this.deps.podStatus;
+    const observer = podStatus
+      ? new ModelServerProber({ fetch: podStatus.fetch, timers: this.deps.timers, now: () => this.deps.now().getTime(), metrics }, podStatus)
+      : undefined;
+    const reconciler = new ServedModelReconciler({
+      cluster,
+      config: this.deps.render,
+      now: this.deps.now,
+      logger,
+      ...(observer ? { observer, podStatusIntervalMs: podStatus?.intervalMs ?? 15_000 } : {}),
+      onRouteTargets: (namespace, name, unavailable) => {
+        const labels = { namespace, servedmodel: name };
+        if (unavailable === undefined) metrics.unset('tensorfleet_operator_route_target_unavailable', labels);
+        else metrics.set('tensorfleet_operator_route_target_unavailable', unavailable ? 1 : 0, labels);
+      },
+    });
 
     await Promise.all(this.informers.map((i) => i.start()));
     await Promise.race([Promise.all(this.informers.map((i) => i.waitForSync())), new Promise((r) => signal.addEventListener('abort', r, { once: true }))]);
@@ -137,8 +177,9 @@ export class ServedModelController {
         if (key === undefined) return;
         const [keyNs = '', keyName = ''] = key.split('/');
         try {
-          await reconciler.reconcile(keyNs, keyName);
+          const result = await reconciler.reconcile(keyNs, keyName);
           this.queue.forget(key);
+          if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
           metrics.inc('tensorfleet_operator_reconciles_total', { result: 'success' });
         } catch (error) {
           const delayMs = this.queue.addRateLimited(key);

@@ -1,4 +1,4 @@
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1EndpointSlice } from '@kubernetes/client-node';
 import type { ServedModel, ServedModelStatus } from '../../api/served-model-types.js';
 import type { SecretObservation } from './status.js';
 
@@ -8,6 +8,8 @@ export interface ClusterAccess {
   getServedModel(namespace: string, name: string): ServedModel | undefined;
   /** From the informer cache. */
   getOwned(kind: string, namespace: string, name: string): KubernetesObject | undefined;
+  /** From the informer cache: the EndpointSlices of one Service (label kubernetes.io/service-name), any manager's. */
+  endpointSlices(namespace: string, serviceName: string): V1EndpointSlice[];
   readSecret(namespace: string, name: string): Promise<SecretObservation>;
   /** Server-side apply under the operator's field manager; returns the stored object. */
   apply(object: KubernetesObject): Promise<KubernetesObject>;

@@ -6,19 +6,29 @@ import type { RenderConfig } from '../specs/operator-config.js';
 import type { ClusterAccess } from './cluster-access.js';
 import { contains, firstDifference } from './compare.js';
 import { desiredObjects } from './desired.js';
+import { readyPodTargets, type PodObservation, type PodObserver } from './pod-observation.js';
 import { computeStatus, type SecretObservation } from './status.js';
+import { headlessServiceName } from '../specs/owned-meta.js';
 
 export interface ReconcilerDeps {
   readonly cluster: ClusterAccess;
   readonly config: RenderConfig;
   readonly now: () => Date;
   readonly logger: Logger;
+  /** Asks the ready pods what they serve; without it status reports what was configured. */
+  readonly observer?: PodObserver;
+  /** Reconcile again this soon while a ServedModel has ready pods, so status follows them; default 15000. */
+  readonly podStatusIntervalMs?: number;
+  /** Reports, per ServedModel, whether a route target is unavailable (a metric); undefined once it is gone. */
+  readonly onRouteTargets?: (namespace: string, name: string, unavailable: boolean | undefined) => void;
 }
 
 export interface ReconcileResult {
   /** Objects applied or deleted, as `Kind/name`. */
   readonly changed: readonly string[];
   readonly statusPatched: boolean;
+  /** Reconcile again after this long (pods to keep watching), if set. */
+  readonly requeueAfterMs?: number;
 }
 
 export class ReconcileError extends Error {
@@ -118,7 +128,15 @@ export class ServedModelReconciler {
     const secretRef = sm.spec.source.credentialsSecretRef;
     const secret: SecretObservation = secretRef ? await cluster.readSecret(namespace, secretRef.name) : { state: 'not-referenced' };
     const applyError = failures.length > 0 ? failures.join('; ') : undefined;
-    const status = computeStatus(sm, { deployment, secret, ...(applyError ? { applyError } : {}) }, this.deps.now());
+    const targets = readyPodTargets(cluster.endpointSlices(namespace, headlessServiceName(sm)), headlessServiceName(sm));
+    let pods: PodObservation | undefined;
+    if (this.deps.observer && targets.length > 0) {
+      pods = await this.deps.observer.observe(`${namespace}/${name}`, name, targets);
+      if (pods.unreachable.length > 0) log.debug({ unreachable: pods.unreachable }, 'found model server pods that did not answer');
+    }
+    const status = computeStatus(sm, { deployment, secret, ...(applyError ? { applyError } : {}), ...(pods ? { pods } : {}) }, this.deps.now());
+    const routing = status.conditions?.find((c) => c.type === 'RoutingReady');
+    this.deps.onRouteTargets?.(namespace, name, routing?.status === 'False');
 
     const statusKey = `${namespace}/status/${name}`;
     const statusHash = hashOf(status);
@@ -133,15 +151,26 @@ export class ServedModelReconciler {
       statusPatched = true;
       const before = new Map((sm.status?.conditions ?? []).map((c) => [c.type, c.status]));
       for (const c of status.conditions ?? []) {
-        const bad = (c.type === 'Degraded' && c.status === 'True') || (c.type === 'SourceReady' && c.status === 'False');
-        if (bad && before.get(c.type) !== c.status) await cluster.event(sm, 'Warning', c.reason, c.message);
+        const bad =
+          (c.type === 'Degraded' && c.status === 'True') || ((c.type === 'SourceReady' || c.type === 'RoutingReady') && c.status === 'False');
+        const flipped = before.get(c.type) !== c.status;
+        if (bad && flipped) {
+          if (c.type === 'RoutingReady') log.warn({ reason: c.reason, detail: c.message }, 'found route targets the pods cannot serve');
+          await cluster.event(sm, 'Warning', c.reason, c.message);
+        } else if (c.type === 'RoutingReady' && c.status === 'True' && flipped && before.get(c.type) === 'False') {
+          log.info({ reason: c.reason }, 'found every route target available again');
+          await cluster.event(sm, 'Normal', c.reason, c.message);
+        }
       }
     }
     if (applyError) throw new ReconcileError(applyError);
-    return { changed, statusPatched };
+    const requeueAfterMs = targets.length > 0 && this.deps.observer ? (this.deps.podStatusIntervalMs ?? 15_000) : undefined;
+    return { changed, statusPatched, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
   }
 
   private forget(namespace: string, name: string): void {
+    this.deps.observer?.forget(`${namespace}/${name}`);
+    this.deps.onRouteTargets?.(namespace, name, undefined);
     for (const key of this.written.keys()) {
       if (key.startsWith(`${namespace}/`) && (key.endsWith(`/${name}`) || key.includes(`/${name}-`))) this.written.delete(key);
     }

@@ -1,7 +1,9 @@
 import type { V1Deployment } from '@kubernetes/client-node';
-import type { Condition, ConditionStatus, ServedModel, ServedModelStatus, ServedVersionStatus } from '../../api/served-model-types.js';
+import type { Condition, ServedModel, ServedModelStatus } from '../../api/served-model-types.js';
 import { GRPC_PORT, HTTP_PORT } from '../specs/service.js';
 import { headlessServiceName, selectorLabels } from '../specs/owned-meta.js';
+import type { PodObservation } from './pod-observation.js';
+import { servedVersions, type ConditionInput } from './served-versions.js';
 
 export type SecretObservation =
   | { readonly state: 'not-referenced' }
@@ -14,13 +16,8 @@ export interface Observation {
   readonly secret: SecretObservation;
   /** Why applying the desired objects failed, if it did. */
   readonly applyError?: string;
-}
-
-interface ConditionInput {
-  readonly type: string;
-  readonly status: ConditionStatus;
-  readonly reason: string;
-  readonly message: string;
+  /** What the ready pods' model servers reported; undefined when there were none to ask. */
+  readonly pods?: PodObservation;
 }
 
 const REQUIRED_SECRET_KEYS = ['accessKeyId', 'secretAccessKey'];
@@ -55,37 +52,6 @@ function deploymentProgress(desired: number, d: V1Deployment | undefined): { rol
   return { rolling: false, stalled, message: `All ${desired} pods updated` };
 }
 
-function versionsOf(sm: ServedModel): { versions: ServedVersionStatus[]; summary: string; canary?: string } {
-  const spec = sm.spec;
-  const byVersion = new Map<number, { labels: string[]; percent?: number }>();
-  const entry = (v: number): { labels: string[]; percent?: number } => {
-    let e = byVersion.get(v);
-    if (!e) byVersion.set(v, (e = { labels: [] }));
-    return e;
-  };
-  const policy = spec.versionPolicy;
-  let summary = 'latest';
-  if (!policy || 'latest' in policy) summary = `latest ${(policy && 'latest' in policy ? policy.latest.count : undefined) ?? 1}`;
-  else if ('all' in policy) summary = 'all';
-  if (policy && 'specific' in policy) {
-    for (const v of policy.specific.versions) entry(v);
-  }
-  for (const [label, v] of Object.entries(spec.versionLabels ?? {}).sort(([a], [b]) => a.localeCompare(b))) entry(v).labels.push(label);
-  const canary = spec.routing?.canary;
-  if (canary) entry(canary.version).percent = canary.percent;
-  for (const variant of spec.routing?.abTest?.variants ?? []) entry(variant.version).percent = variant.percent;
-  const versions = [...byVersion.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([version, e]) => ({
-      version,
-      state: 'Configured',
-      ...(e.labels.length > 0 ? { labels: e.labels } : {}),
-      ...(e.percent !== undefined ? { percent: e.percent } : {}),
-    }));
-  if (policy && 'specific' in policy) summary = [...policy.specific.versions].sort((a, b) => a - b).join(',');
-  return { versions, summary, ...(canary ? { canary: `${canary.version}@${canary.percent}%` } : {}) };
-}
-
 /**
  * The status a ServedModel should have, from what was observed. Pure: `now` only stamps a
  * condition whose status flipped; otherwise the previous lastTransitionTime is kept.
@@ -102,6 +68,8 @@ export function computeStatus(sm: ServedModel, observed: Observation, now: Date)
   if (observed.applyError) degradedReasons.push({ type: 'Degraded', status: 'True', reason: 'ApplyFailed', message: observed.applyError });
   if (source.status === 'False') degradedReasons.push({ ...source, type: 'Degraded', status: 'True' });
   if (progress.stalled) degradedReasons.push({ type: 'Degraded', status: 'True', reason: 'ProgressDeadlineExceeded', message: 'The rollout stopped making progress' });
+  const view = servedVersions(sm, observed.pods);
+  if (view.loadFailure) degradedReasons.push(view.loadFailure);
   const degraded: ConditionInput = degradedReasons[0] ?? { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'No problems found' };
 
   let readyCondition: ConditionInput;
@@ -115,19 +83,20 @@ export function computeStatus(sm: ServedModel, observed: Observation, now: Date)
     : { type: 'Progressing', status: 'False', reason: 'RolloutComplete', message: progress.message };
 
   const previous = new Map((sm.status?.conditions ?? []).map((c) => [c.type, c]));
-  const conditions: Condition[] = [readyCondition, progressing, degraded, source].map((c) => {
+  const conditions: Condition[] = [readyCondition, progressing, degraded, source, view.routing].map((c) => {
     const before = previous.get(c.type);
     const lastTransitionTime = before && before.status === c.status ? before.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
     return { ...c, observedGeneration: generation, lastTransitionTime };
   });
 
-  const { versions, summary, canary } = versionsOf(sm);
+  const { versions, summary, canary } = view;
   const { name, namespace } = sm.metadata;
   return {
     observedGeneration: generation,
     replicas: ds.replicas ?? 0,
     readyReplicas: ready,
     updatedReplicas: ds.updatedReplicas ?? 0,
+    ...(observed.pods ? { observedReplicas: observed.pods.answered } : {}),
     ready: `${ready}/${desired}`,
     selector: Object.entries(selectorLabels(sm)).map(([k, v]) => `${k}=${v}`).join(','),
     servedVersions: summary,

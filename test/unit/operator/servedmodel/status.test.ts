@@ -17,8 +17,12 @@ const deployment = (s: { replicas?: number; ready?: number; updated?: number; ge
   },
 });
 
-const summary = (observed: Observation, replicas = 2): Record<string, string> =>
-  Object.fromEntries((computeStatus(servedModel({ replicas }), observed, NOW).conditions ?? []).map((c) => [c.type, `${c.status}/${c.reason}`]));
+// RoutingReady has its own tables (served-versions.test.ts); here it is always True/NoRouteTargets.
+const summary = (observed: Observation, replicas = 2): Record<string, string> => {
+  const conditions = computeStatus(servedModel({ replicas }), observed, NOW).conditions ?? [];
+  expect(conditions.find((c) => c.type === 'RoutingReady')).toMatchObject({ status: 'True', reason: 'NoRouteTargets' });
+  return Object.fromEntries(conditions.filter((c) => c.type !== 'RoutingReady').map((c) => [c.type, `${c.status}/${c.reason}`]));
+};
 
 const none = { state: 'not-referenced' } as const;
 
@@ -84,5 +88,36 @@ describe('computeStatus summary fields', () => {
     [{ all: {} }, 'all'],
   ] as const)('summarises policy %j as %s', (policy, text) => {
     expect(computeStatus(servedModel(policy ? { versionPolicy: policy as never } : {}), { deployment: undefined, secret: none }, NOW).servedVersions).toBe(text);
+  });
+});
+
+describe('computeStatus with what the pods report', () => {
+  const sm = servedModel({ replicas: 2, versionLabels: { stable: 1 }, routing: { canary: { version: 2, percent: 20 } } });
+  const observed = (versions: Record<number, { available: number; loading: number; failed: number; error?: string }>): Observation => ({
+    deployment: deployment({ replicas: 2, ready: 2 }),
+    secret: none,
+    pods: { asked: 2, answered: 2, versions: new Map(Object.entries(versions).map(([k, t]) => [Number(k), t])), unreachable: [] },
+  });
+
+  it('reports versions, VERSIONS and RoutingReady from the pods, and a failed load as Degraded', () => {
+    const status = computeStatus(sm, observed({ 1: { available: 2, loading: 0, failed: 0 }, 2: { available: 0, loading: 0, failed: 2, error: 'no saved_model.pb' } }), NOW);
+    expect(status.observedReplicas).toBe(2);
+    expect(status.servedVersions).toBe('1');
+    expect(status.versions).toEqual([
+      { version: 1, state: 'AVAILABLE', availableReplicas: 2, labels: ['stable'] },
+      { version: 2, state: 'FAILED', availableReplicas: 0, percent: 20, message: 'failed to load on 2/2 pods: no saved_model.pb' },
+    ]);
+    const byType = Object.fromEntries((status.conditions ?? []).map((c) => [c.type, c]));
+    expect(byType.Degraded).toMatchObject({ status: 'True', reason: 'VersionLoadFailed', message: 'version 2 failed to load on 2/2 pods: no saved_model.pb' });
+    expect(byType.RoutingReady).toMatchObject({ status: 'False', reason: 'RouteTargetUnavailable' });
+    expect(byType.RoutingReady?.message).toContain('canary version 2 failed to load (no saved_model.pb): its share of unversioned requests falls back to the stable version 1');
+  });
+
+  it('is the same status for the same reports, and flips RoutingReady once the canary loads', () => {
+    const failing = computeStatus(sm, observed({ 1: { available: 2, loading: 0, failed: 0 }, 2: { available: 0, loading: 2, failed: 0 } }), NOW);
+    expect(computeStatus({ ...sm, status: failing }, observed({ 1: { available: 2, loading: 0, failed: 0 }, 2: { available: 0, loading: 2, failed: 0 } }), LATER)).toEqual(failing);
+    const fixed = computeStatus({ ...sm, status: failing }, observed({ 1: { available: 2, loading: 0, failed: 0 }, 2: { available: 2, loading: 0, failed: 0 } }), LATER);
+    expect(fixed.conditions?.find((c) => c.type === 'RoutingReady')).toMatchObject({ status: 'True', reason: 'RouteTargetsAvailable', lastTransitionTime: '2030-01-01T01:00:00Z' });
+    expect(fixed.servedVersions).toBe('1,2');
   });
 });
