@@ -25,7 +25,7 @@ import {
   predictRequestBytes,
   statusRequestBytes,
 } from '../lib/requests.js';
-import { processCpuMs, startServer, type RunningServer } from '../lib/server-process.js';
+import { processCpuMs, startServer, threadCpuMs, type RunningServer } from '../lib/server-process.js';
 import { fmt, fmtRatio, summarize, table, type LatencySummary } from '../lib/stats.js';
 import { measureCeiling } from './ceiling.js';
 import { startEchoServer, type EchoServer } from './echo.js';
@@ -72,6 +72,9 @@ interface ServerRow {
   readonly processes: number;
   readonly load: GroupResult;
   readonly serverCores: number;
+  /** Server CPU per recorded call (warm-up included in the CPU, so slightly high), µs. */
+  readonly mainUsPerCall: number;
+  readonly restUsPerCall: number;
   readonly status?: GroupResult;
   readonly healthz?: GroupResult;
 }
@@ -132,17 +135,43 @@ async function serverPhase(
   const groups = [predictGroup(server, model, concurrency, processes)];
   if (withProbes && 'restUrl' in server) groups.push(...probeGroups(server, model.name, model.warmupMs, model.durationMs));
   const cpuBefore = server.cpuMs();
+  const threadsBefore = threadCpuMs(server.pid);
   const started = performance.now();
   const [load, status, healthz] = await runLoad(groups);
   // Server CPU over the whole phase (warm-up included) divided by its wall time: cores in use.
   const serverCores = (server.cpuMs() - cpuBefore) / (performance.now() - started);
-  const row: ServerRow = { model, threads, concurrency, processes, load: load!, serverCores, status, healthz };
+  const { main, rest } = cpuSplit(server.pid, threadsBefore, threadCpuMs(server.pid));
+  const calls = load!.count * ((model.warmupMs + model.durationMs) / model.durationMs);
+  const row: ServerRow = {
+    model,
+    threads,
+    concurrency,
+    processes,
+    load: load!,
+    serverCores,
+    mainUsPerCall: (main * 1000) / calls,
+    restUsPerCall: (rest * 1000) / calls,
+    status,
+    healthz,
+  };
   log(
     `${model.label} threads=${threads} c=${concurrency} (${processes} proc): ${fmt(load!.rps)} req/s p50 ${fmt(load!.p50)} ms p99 ${fmt(load!.p99)} ms` +
       ` errors ${load!.errors}${load!.firstError ? ` (${load!.firstError})` : ''}; server ${serverCores.toFixed(2)} cores, client ${load!.clientCores.toFixed(2)}` +
       (status ? `; status p99 ${fmt(status.p99)} ms, healthz p99 ${fmt(healthz!.p99)} ms` : ''),
   );
   return row;
+}
+
+/** CPU ms used between two snapshots by the main thread (tid = pid) and by all other threads. */
+function cpuSplit(pid: number, before: Map<string, number>, after: Map<string, number>): { main: number; rest: number } {
+  let main = 0;
+  let rest = 0;
+  for (const [key, ms] of after) {
+    const used = ms - (before.get(key) ?? 0);
+    if (key.startsWith(`${pid} `)) main += used;
+    else rest += used;
+  }
+  return { main, rest };
 }
 
 function configYaml(models: readonly BenchModel[]): string {
@@ -183,6 +212,7 @@ function serverRowCells(row: ServerRow, ceiling: number): string[] {
     fmt(row.load.p99),
     fmtRatio(row.load.rps / ceiling),
     `${row.serverCores.toFixed(2)} / ${row.load.clientCores.toFixed(2)}`,
+    `${fmt(row.mainUsPerCall)} / ${fmt(row.restUsPerCall)}`,
     String(row.load.errors),
   ];
 }
@@ -223,6 +253,7 @@ async function main(): Promise<void> {
   const rows: ServerRow[] = [];
   let idle: { status: GroupResult; healthz: GroupResult } | undefined;
   const responses = new Map<BenchModel, Buffer>();
+  let floorProbe: GroupResult | undefined;
   await withServer(logDir, configAll, 1, async (server) => {
     for (const model of models) responses.set(model, await checkAnswer(server, model, ceilingOf(model).firstOutput));
     const [status, healthz] = await runLoad(probeGroups(server, tiny.name, ms(1000), ms(5000)));
@@ -239,6 +270,23 @@ async function main(): Promise<void> {
     const echo = await startEchoServer(responses.get(model)!);
     try {
       for (const c of concurrencies) rows.push(await serverPhase({ ...echo, cpuMs: () => processCpuMs(echo.pid) }, 0, model, c, c >= 16 ? 2 : 1, false));
+      if (model === tiny) {
+        // The same sequential probe as for the status calls, against the bare server: the floor of one idle unary call.
+        const [probe] = await runLoad([
+          {
+            processes: 1,
+            job: {
+              target: { kind: 'grpc', address: echo.grpcAddress, method: PREDICT_METHOD, requestBase64: statusRequestBytes(tiny.name).toString('base64') },
+              concurrency: 1,
+              pauseMs: 10,
+              warmupMs: ms(1000),
+              durationMs: ms(5000),
+            },
+          },
+        ]);
+        floorProbe = probe;
+        log(`floor probe (bare grpc-js, idle): p50 ${fmt(probe!.p50)} p99 ${fmt(probe!.p99)} ms`);
+      }
     } finally {
       await echo.stop();
     }
@@ -255,7 +303,7 @@ async function main(): Promise<void> {
   const loadAfter = loadAverages();
   const minutes = ((Date.now() - started) / 60000).toFixed(1);
   log(`done in ${minutes} min; load average ${loadAfter}`);
-  writeSection(DOC, 'model-server', '## Model server', report({ ceilings, rows, idle: idle!, loadBefore, loadAfter, minutes, tiny, mobilenet }));
+  writeSection(DOC, 'model-server', '## Model server', report({ ceilings, rows, idle: idle!, floorProbe: floorProbe!, loadBefore, loadAfter, minutes, tiny, mobilenet }));
   log(`wrote the model-server section of ${DOC}`);
 }
 
@@ -263,6 +311,7 @@ interface Report {
   readonly ceilings: readonly CeilingRow[];
   readonly rows: readonly ServerRow[];
   readonly idle: { readonly status: GroupResult; readonly healthz: GroupResult };
+  readonly floorProbe: GroupResult;
   readonly loadBefore: string;
   readonly loadAfter: string;
   readonly minutes: string;
@@ -284,6 +333,7 @@ function report(r: Report): string {
         fmt(c.latency.p99),
         fmtRatio(c.rps / ceiling(m)),
         '—',
+        `${fmt((1e6 / c.rps) * 1)} (wall)`,
         '0',
       ]);
     }
@@ -298,7 +348,10 @@ function report(r: Report): string {
   ] as const;
   const statusTable = table(
     ['call', 'idle p50 / p99 (ms)', ...saturated.map((x) => `during ${x.model.label} c=${x.concurrency}: p50 / p99 (ms)`)],
-    statusRows.map(([name, ...results]) => [name, ...results.map((g) => `${fmt(g.p50)} / ${fmt(g.p99)}${g.errors ? ` (${g.errors} errors)` : ''}`)]),
+    [
+      ...statusRows.map(([name, ...results]) => [name, ...results.map((g) => `${fmt(g.p50)} / ${fmt(g.p99)}${g.errors ? ` (${g.errors} errors)` : ''}`)]),
+      ['floor: unary call to the bare grpc-js server', `${fmt(r.floorProbe.p50)} / ${fmt(r.floorProbe.p99)}`, ...saturated.map(() => '—')],
+    ],
   );
   const worstStatusP99 = Math.max(...saturated.map((x) => x.status!.p99));
   const worstHealthP99 = Math.max(...saturated.map((x) => x.healthz!.p99));
@@ -333,10 +386,12 @@ function report(r: Report): string {
     '`dataSync`) is shown for reference. Before the load, the server\'s answer is checked against the',
     'ceiling\'s (same input). The **floor** row is the same client against a bare grpc-js server that',
     'answers every Predict with the real response bytes without decoding anything: what the transport',
-    'alone costs here (grpc-js on both ends, same 2 cores). CPU columns: cores busy in the server process / in the client processes',
+    'alone costs here (grpc-js on both ends, same 2 cores). Per-call CPU is read per thread from',
+    '/proc: "other threads" are the inference worker(s), TensorFlow\'s own thread pools and V8\'s helpers.',
+    'CPU columns: cores busy in the server process / in the client processes',
     '(all on the same 2 cores).',
     '',
-    table(['model', 'path', 'concurrency', 'throughput (req/s)', 'p50 (ms)', 'p99 (ms)', 'vs ceiling', 'CPU server / clients', 'errors'], measured),
+    table(['model', 'path', 'concurrency', 'throughput (req/s)', 'p50 (ms)', 'p99 (ms)', 'vs ceiling', 'CPU cores: server / clients', 'server CPU µs per call: main thread / other threads', 'errors'], measured),
     '',
     `Status and health latency, one call every ~10 ms from a separate process (with \`tiny\` loaded; the`,
     'saturated columns run during the c=32 phases above):',
