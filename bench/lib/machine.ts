@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { createRequire } from 'node:module';
@@ -33,4 +34,16 @@ export function machineLine(): string {
 
 export function today(): string {
   return new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+}
+
+/** Busy CPU time of the whole machine so far (all cores, from /proc/stat), ms; NaN elsewhere. */
+export function machineBusyMs(): number {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal ...: everything but idle and iowait is busy.
+    const busy = cpu.reduce((a, b) => a + b, 0) - (cpu[3] ?? 0) - (cpu[4] ?? 0);
+    return (busy * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }

@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { benchInput } from '../lib/inputs.js';
+import { machineBusyMs } from '../lib/machine.js';
 import { readSignatures } from '../../src/server/servables/tensorflow/saved-model-metadata.js';
 import { SessionRunner } from '../../src/server/servables/tensorflow/session-runner.js';
 import { loadTfBinding } from '../../src/server/servables/tensorflow/tf-binding.js';
@@ -26,11 +27,18 @@ export interface CeilingJob {
 
 export interface CeilingResult {
   readonly latenciesMs: number[];
+  /** CPU (all threads of the process) over the loop, warm-up included, ms; and the loop's wall time. */
+  readonly cpuMs: number;
+  readonly wallMs: number;
+  /** The whole machine's busy CPU over the loop, ms. */
+  readonly machineMs: number;
   readonly firstOutput: number[];
 }
 
 function loop(warmupMs: number, durationMs: number, step: () => void): number[] {
   const latencies: number[] = [];
+  const cpu = process.cpuUsage();
+  const machine = machineBusyMs();
   const start = performance.now();
   const recordFrom = start + warmupMs;
   const stopAt = recordFrom + durationMs;
@@ -41,6 +49,10 @@ function loop(warmupMs: number, durationMs: number, step: () => void): number[] 
     const t1 = performance.now();
     if (t0 >= recordFrom && t1 <= stopAt) latencies.push(t1 - t0);
   }
+  const used = process.cpuUsage(cpu);
+  loopCpu = (used.user + used.system) / 1000;
+  loopWall = performance.now() - start;
+  loopMachine = machineBusyMs() - machine;
   return latencies;
 }
 
@@ -64,7 +76,7 @@ async function sessionRunner(job: CeilingJob): Promise<CeilingResult> {
   };
   const latenciesMs = loop(job.warmupMs, job.durationMs, step);
   runner.unload(session);
-  return { latenciesMs, firstOutput: first };
+  return { latenciesMs, firstOutput: first, cpuMs: 0, wallMs: 0, machineMs: 0 };
 }
 
 interface TfjsTensor {
@@ -92,12 +104,16 @@ async function tfjs(job: CeilingJob): Promise<CeilingResult> {
     x.dispose();
     out.dispose();
   };
-  return { latenciesMs: loop(job.warmupMs, job.durationMs, step), firstOutput: first };
+  return { latenciesMs: loop(job.warmupMs, job.durationMs, step), firstOutput: first, cpuMs: 0, wallMs: 0, machineMs: 0 };
 }
+
+let loopCpu = 0;
+let loopWall = 0;
+let loopMachine = 0;
 
 process.once('message', (job: CeilingJob) => {
   void (job.mode === 'tfjs' ? tfjs(job) : sessionRunner(job)).then(
-    (result) => process.send?.({ ok: true, result }, () => process.exit(0)),
+    (result) => process.send?.({ ok: true, result: { ...result, cpuMs: loopCpu, wallMs: loopWall, machineMs: loopMachine } }, () => process.exit(0)),
     (error: unknown) => process.send?.({ ok: false, message: error instanceof Error ? error.stack : String(error) }, () => process.exit(1)),
   );
 });

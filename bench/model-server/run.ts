@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { readSignatures } from '../../src/server/servables/tensorflow/saved-model-metadata.js';
 import { benchInput } from '../lib/inputs.js';
 import { runLoad, type GroupResult, type LoadGroup } from '../lib/load-runner.js';
-import { freePort, loadAverages, machineLine, today } from '../lib/machine.js';
+import { freePort, loadAverages, machineBusyMs, machineLine, today } from '../lib/machine.js';
 import { writeSection } from '../lib/markdown-section.js';
 import { ensureMobilenet } from '../lib/mobilenet.js';
 import {
@@ -62,6 +62,8 @@ interface CeilingRow {
   readonly rps: number;
   readonly latency: LatencySummary;
   readonly firstOutput: number[];
+  readonly cores: number;
+  readonly otherCores: number;
 }
 
 interface ServerRow {
@@ -72,6 +74,8 @@ interface ServerRow {
   readonly processes: number;
   readonly load: GroupResult;
   readonly serverCores: number;
+  /** Cores busy with anything but the server and the load generators (other people's work). */
+  readonly otherCores: number;
   /** Server CPU per recorded call (warm-up included in the CPU, so slightly high), µs. */
   readonly mainUsPerCall: number;
   readonly restUsPerCall: number;
@@ -136,10 +140,16 @@ async function serverPhase(
   if (withProbes && 'restUrl' in server) groups.push(...probeGroups(server, model.name, model.warmupMs, model.durationMs));
   const cpuBefore = server.cpuMs();
   const threadsBefore = threadCpuMs(server.pid);
+  const machineBefore = machineBusyMs();
   const started = performance.now();
   const [load, status, healthz] = await runLoad(groups);
   // Server CPU over the whole phase (warm-up included) divided by its wall time: cores in use.
-  const serverCores = (server.cpuMs() - cpuBefore) / (performance.now() - started);
+  const wallMs = performance.now() - started;
+  const serverCores = (server.cpuMs() - cpuBefore) / wallMs;
+  // Everything else that ran meanwhile: the machine's busy time minus the server and our clients
+  // (clients counted over their recorded window only, so this slightly overstates it).
+  const clientCores = [load, status, healthz].reduce((n, g) => n + (g?.clientCores ?? 0), 0);
+  const otherCores = Math.max(0, (machineBusyMs() - machineBefore) / wallMs - serverCores - clientCores);
   const { main, rest } = cpuSplit(server.pid, threadsBefore, threadCpuMs(server.pid));
   const calls = load!.count * ((model.warmupMs + model.durationMs) / model.durationMs);
   const row: ServerRow = {
@@ -149,6 +159,7 @@ async function serverPhase(
     processes,
     load: load!,
     serverCores,
+    otherCores,
     mainUsPerCall: (main * 1000) / calls,
     restUsPerCall: (rest * 1000) / calls,
     status,
@@ -156,7 +167,7 @@ async function serverPhase(
   };
   log(
     `${model.label} threads=${threads} c=${concurrency} (${processes} proc): ${fmt(load!.rps)} req/s p50 ${fmt(load!.p50)} ms p99 ${fmt(load!.p99)} ms` +
-      ` errors ${load!.errors}${load!.firstError ? ` (${load!.firstError})` : ''}; server ${serverCores.toFixed(2)} cores, client ${load!.clientCores.toFixed(2)}` +
+      ` errors ${load!.errors}${load!.firstError ? ` (${load!.firstError})` : ''}; server ${serverCores.toFixed(2)} cores, client ${load!.clientCores.toFixed(2)}, rest of machine ${otherCores.toFixed(2)}` +
       (status ? `; status p99 ${fmt(status.p99)} ms, healthz p99 ${fmt(healthz!.p99)} ms` : ''),
   );
   return row;
@@ -211,7 +222,7 @@ function serverRowCells(row: ServerRow, ceiling: number): string[] {
     fmt(row.load.p50),
     fmt(row.load.p99),
     fmtRatio(row.load.rps / ceiling),
-    `${row.serverCores.toFixed(2)} / ${row.load.clientCores.toFixed(2)}`,
+    `${row.serverCores.toFixed(2)} / ${row.load.clientCores.toFixed(2)} / ${row.otherCores.toFixed(2)}`,
     `${fmt(row.mainUsPerCall)} / ${fmt(row.restUsPerCall)}`,
     String(row.load.errors),
   ];
@@ -241,7 +252,9 @@ async function main(): Promise<void> {
         durationMs: model.durationMs,
       });
       const latency = summarize(r.latenciesMs);
-      ceilings.push({ model, mode, rps: latency.count / (model.durationMs / 1000), latency, firstOutput: r.firstOutput });
+      const cores = r.cpuMs / r.wallMs;
+      const otherCores = Math.max(0, (r.machineMs - r.cpuMs) / r.wallMs);
+      ceilings.push({ model, mode, rps: latency.count / (model.durationMs / 1000), latency, firstOutput: r.firstOutput, cores, otherCores });
       log(`${model.label} ceiling ${mode}: ${fmt(latency.count / (model.durationMs / 1000))} calls/s p50 ${fmt(latency.p50)} ms p99 ${fmt(latency.p99)} ms`);
     }
   }
@@ -332,7 +345,7 @@ function report(r: Report): string {
         fmt(c.latency.p50),
         fmt(c.latency.p99),
         fmtRatio(c.rps / ceiling(m)),
-        '—',
+        `${c.cores.toFixed(2)} / — / ${c.otherCores.toFixed(2)}`,
         `${fmt((1e6 / c.rps) * 1)} (wall)`,
         '0',
       ]);
@@ -388,10 +401,10 @@ function report(r: Report): string {
     'answers every Predict with the real response bytes without decoding anything: what the transport',
     'alone costs here (grpc-js on both ends, same 2 cores). Per-call CPU is read per thread from',
     '/proc: "other threads" are the inference worker(s), TensorFlow\'s own thread pools and V8\'s helpers.',
-    'CPU columns: cores busy in the server process / in the client processes',
-    '(all on the same 2 cores).',
+    'CPU columns: cores busy in the server process / in the client processes / in everything else on',
+    'the machine meanwhile (other people\'s work: a value well above 0.1 means the row was disturbed).',
     '',
-    table(['model', 'path', 'concurrency', 'throughput (req/s)', 'p50 (ms)', 'p99 (ms)', 'vs ceiling', 'CPU cores: server / clients', 'server CPU µs per call: main thread / other threads', 'errors'], measured),
+    table(['model', 'path', 'concurrency', 'throughput (req/s)', 'p50 (ms)', 'p99 (ms)', 'vs ceiling', 'CPU cores: server / clients / rest of machine', 'server CPU µs per call: main thread / other threads', 'errors'], measured),
     '',
     `Status and health latency, one call every ~10 ms from a separate process (with \`tiny\` loaded; the`,
     'saturated columns run during the c=32 phases above):',
