@@ -1,0 +1,133 @@
+/**
+ * The reconciler with pod observation, over an in-memory cluster (the real apiserver version is
+ * test/integration/operator/pod-status.test.ts): when it asks pods, when it comes back, which
+ * Events a RoutingReady flip records, and that an unchanged observation writes nothing.
+ */
+import type { KubernetesObject, V1EndpointSlice } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { ServedModel, ServedModelStatus } from '../../../../src/api/served-model-types.js';
+import type { ClusterAccess } from '../../../../src/operator/servedmodel/cluster-access.js';
+import type { PodObservation, PodObserver, PodTarget } from '../../../../src/operator/servedmodel/pod-observation.js';
+import { ServedModelReconciler } from '../../../../src/operator/servedmodel/reconciler.js';
+import { servedModel } from '../fixtures.js';
+
+class MemoryCluster implements ClusterAccess {
+  private rv = 1;
+  readonly objects = new Map<string, KubernetesObject>();
+  readonly events: string[] = [];
+  writes = 0;
+  slices: V1EndpointSlice[] = [];
+
+  constructor(public sm: ServedModel) {}
+
+  getServedModel(): ServedModel | undefined {
+    return this.sm;
+  }
+  getOwned(kind: string, namespace: string, name: string): KubernetesObject | undefined {
+    return this.objects.get(`${kind}/${namespace}/${name}`);
+  }
+  endpointSlices(): V1EndpointSlice[] {
+    return this.slices;
+  }
+  readSecret(): never {
+    throw new Error('no Secret referenced');
+  }
+  apply(object: KubernetesObject): Promise<KubernetesObject> {
+    this.writes += 1;
+    this.rv += 1;
+    const stored = { ...object, metadata: { ...object.metadata, resourceVersion: String(this.rv) } };
+    this.objects.set(`${object.kind}/${object.metadata?.namespace}/${object.metadata?.name}`, stored);
+    return Promise.resolve(stored);
+  }
+  delete(): Promise<void> {
+    this.writes += 1;
+    return Promise.resolve();
+  }
+  patchStatus(_sm: ServedModel, status: ServedModelStatus): Promise<string> {
+    this.writes += 1;
+    this.rv += 1;
+    this.sm = { ...this.sm, metadata: { ...this.sm.metadata, resourceVersion: String(this.rv) }, status };
+    return Promise.resolve(String(this.rv));
+  }
+  event(_sm: ServedModel, type: string, reason: string): Promise<void> {
+    this.events.push(`${type}/${reason}`);
+    return Promise.resolve();
+  }
+}
+
+/** Reports whatever the test sets, and remembers which pods it was asked about. */
+class ScriptedObserver implements PodObserver {
+  asked: string[][] = [];
+  constructor(public observation: PodObservation) {}
+  observe(_key: string, _model: string, targets: readonly PodTarget[]): Promise<PodObservation> {
+    this.asked.push(targets.map((t) => t.pod));
+    return Promise.resolve(this.observation);
+  }
+  forget(): void {}
+}
+
+const observation = (versions: Record<number, number>): PodObservation => ({
+  asked: 1,
+  answered: 1,
+  versions: new Map(Object.entries(versions).map(([v, available]) => [Number(v), { available, loading: 0, failed: 0 }])),
+  unreachable: [],
+});
+
+const slice: V1EndpointSlice = {
+  metadata: { name: 'mnist-headless-x', labels: { 'kubernetes.io/service-name': 'mnist-headless' } },
+  addressType: 'IPv4',
+  ports: [{ name: 'http', port: 8501 }],
+  endpoints: [{ addresses: ['10.0.0.9'], conditions: { ready: true }, targetRef: { kind: 'Pod', name: 'mnist-abc' } }],
+};
+
+describe('ServedModelReconciler with pod observation', () => {
+  const setup = () => {
+    const cluster = new MemoryCluster(servedModel({ versionLabels: { stable: 1 }, routing: { canary: { version: 2, percent: 10 } } }, { resourceVersion: '1' }));
+    const observer = new ScriptedObserver(observation({ 1: 1 }));
+    const reconciler = new ServedModelReconciler({
+      cluster,
+      config: { image: 'tensorfleet/tensorfleet:test' },
+      now: () => new Date('2030-01-01T00:00:00Z'),
+      logger: pino({ level: 'silent' }),
+      observer,
+      podStatusIntervalMs: 700,
+    });
+    return { cluster, observer, reconciler };
+  };
+  const routingReady = (cluster: MemoryCluster): string | undefined => {
+    const c = cluster.sm.status?.conditions?.find((x) => x.type === 'RoutingReady');
+    return c && `${c.status}/${c.reason}`;
+  };
+
+  it('asks no pod and does not come back while none is ready', async () => {
+    const { cluster, observer, reconciler } = setup();
+    const result = await reconciler.reconcile('ml', 'mnist');
+    expect(result.requeueAfterMs).toBeUndefined();
+    expect(observer.asked).toEqual([]);
+    expect(routingReady(cluster)).toBe('Unknown/NotObserved');
+  });
+
+  it('asks the ready pods, comes back after the interval, records flips as Events and writes nothing when unchanged', async () => {
+    const { cluster, observer, reconciler } = setup();
+    await reconciler.reconcile('ml', 'mnist');
+    cluster.slices = [slice];
+
+    const first = await reconciler.reconcile('ml', 'mnist');
+    expect(first).toMatchObject({ statusPatched: true, requeueAfterMs: 700 });
+    expect(observer.asked.at(-1)).toEqual(['mnist-abc']);
+    expect(routingReady(cluster)).toBe('False/RouteTargetUnavailable');
+    expect(cluster.events.filter((e) => e !== 'Normal/Applied')).toEqual(['Warning/RouteTargetUnavailable']);
+
+    const writes = cluster.writes;
+    const again = await reconciler.reconcile('ml', 'mnist');
+    expect(again).toEqual({ changed: [], statusPatched: false, requeueAfterMs: 700 });
+    expect(cluster.writes).toBe(writes);
+
+    observer.observation = observation({ 1: 1, 2: 1 });
+    await reconciler.reconcile('ml', 'mnist');
+    expect(routingReady(cluster)).toBe('True/RouteTargetsAvailable');
+    expect(cluster.sm.status?.versions?.map((v) => `${v.version}:${v.state}`)).toEqual(['1:AVAILABLE', '2:AVAILABLE']);
+    expect(cluster.events.filter((e) => e !== 'Normal/Applied')).toEqual(['Warning/RouteTargetUnavailable', 'Normal/RouteTargetsAvailable']);
+  });
+});
