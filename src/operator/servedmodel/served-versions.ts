@@ -90,11 +90,27 @@ function routeTargets(sm: ServedModel): RouteTarget[] {
   return targets;
 }
 
-function routingCondition(sm: ServedModel, stateOf: (v: number) => ServedVersionState, tallyOf: (v: number) => VersionTally, answered: number): ConditionInput {
+function routingCondition(
+  sm: ServedModel,
+  stateOf: (v: number) => ServedVersionState,
+  tallyOf: (v: number) => VersionTally,
+  pods: PodObservation | undefined,
+): ConditionInput {
+  const answered = pods?.answered ?? 0;
   const targets = routeTargets(sm);
   const type = 'RoutingReady';
   if (targets.length === 0) {
     return { type, status: 'True', reason: 'NoRouteTargets', message: 'No labels or routing set: requests naming no version get the newest available one' };
+  }
+  const firstError = pods?.unreachable[0];
+  if (answered === 0 && pods && pods.asked > 0 && firstError) {
+    // Most often a NetworkPolicy keeps the operator from the pods' REST port.
+    return {
+      type,
+      status: 'Unknown',
+      reason: 'PodsUnreachable',
+      message: `None of the ${pods.asked} ready pods answered the model status query (${firstError.pod}: ${firstError.error}); can the operator reach their REST port?`,
+    };
   }
   if (answered === 0) {
     return { type, status: 'Unknown', reason: 'NotObserved', message: 'No model server pod answered yet, so whether the route targets are loaded is unknown' };
@@ -191,7 +207,7 @@ export function servedVersions(sm: ServedModel, pods: PodObservation | undefined
     versions,
     summary,
     ...(canary ? { canary: `${canary.version}@${canary.percent}%` } : {}),
-    routing: routingCondition(sm, stateOf, tallyOf, answered),
+    routing: routingCondition(sm, stateOf, tallyOf, pods),
     ...(loadFailure ? { loadFailure } : {}),
   };
 }

@@ -103,6 +103,23 @@ describe('servedVersions', () => {
     else expect(view.routing.message).toMatch(message);
   });
 
+  it('says when ready pods exist but none answered', () => {
+    const view = servedVersions(servedModel(canarySpec), {
+      asked: 2,
+      answered: 0,
+      versions: new Map(),
+      unreachable: [{ pod: 'mnist-a', error: 'GET http://10.0.0.1:8501/v1/models/mnist: no answer within 2000 ms' }, { pod: 'mnist-b', error: 'x' }],
+    });
+    expect(view.routing).toEqual({
+      type: 'RoutingReady',
+      status: 'Unknown',
+      reason: 'PodsUnreachable',
+      message: 'None of the 2 ready pods answered the model status query (mnist-a: GET http://10.0.0.1:8501/v1/models/mnist: no answer within 2000 ms); can the operator reach their REST port?',
+    });
+    expect(view.versions.map((v) => v.state)).toEqual(['Configured', 'Configured']);
+    expect(view.summary).toBe('latest 2');
+  });
+
   it('lists the shadow version and A/B variants with their shares', () => {
     const view = servedVersions(
       servedModel({ routing: { abTest: { key: { header: 'x' }, variants: [{ version: 1, percent: 30 }, { version: 2, percent: 70 }] }, shadow: { version: 3, percent: 10 } } }),
