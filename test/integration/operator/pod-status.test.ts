@@ -1,8 +1,9 @@
 /**
  * Status that follows what the model servers really serve: the operator (least-privilege RBAC,
  * real apiserver) finds the ready pods in the EndpointSlices of a ServedModel's headless Service
- * and asks each one's REST port for the model status. There is no kubelet here, so the "pod" is a
- * real `tensorfleet serve` process on loopback, reached through an EndpointSlice we create (the
+ * and asks each one's REST port for the model status. There is no kubelet here, so the two
+ * serving "pods" are real `tensorfleet serve` processes on loopback, each with its own model
+ * directory, reached through an EndpointSlice we create (the
  * harness runs no endpointslice controller; ours says it is managed by this test anyway, so a
  * controller would leave it alone) and the operator's test hook that maps pod addresses to
  * loopback (EndpointSlices may not hold loopback addresses).
@@ -25,15 +26,18 @@ interface ServedModelObj {
   status?: ServedModelStatus;
 }
 
-const SERVING_POD_IP = '10.200.0.5';
+const POD_A_IP = '10.200.0.5';
+const POD_B_IP = '10.200.0.8';
 const DEAD_POD_IP = '10.200.0.6';
 const NOT_READY_POD_IP = '10.200.0.7';
 const WRITES = 'tensorfleet_operator_api_writes_total';
 
 describe.skipIf(k8sTestsSkipped())('ServedModel status from the model server pods', () => {
   let cp: ControlPlane;
-  let models: TempDir;
-  let server: ServerProcess;
+  let modelsA: TempDir;
+  let modelsB: TempDir;
+  let serverA: ServerProcess;
+  let serverB: ServerProcess;
   let op: RunningOperator;
   let deadPort: number;
   const ns = 'pod-status';
@@ -46,7 +50,7 @@ describe.skipIf(k8sTestsSkipped())('ServedModel status from the model server pod
       .items.map((e) => `${e.type}: ${e.message}`);
 
   /** An EndpointSlice for `<name>-headless`, as the endpointslice controller would write it for our pods. */
-  const endpointSlice = (name: string, restPort: number): string =>
+  const endpointSlice = (name: string): string =>
     stringify({
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',
@@ -61,9 +65,10 @@ describe.skipIf(k8sTestsSkipped())('ServedModel status from the model server pod
         },
       },
       addressType: 'IPv4',
-      ports: [{ name: 'grpc', port: 8500, protocol: 'TCP' }, { name: 'http', port: restPort, protocol: 'TCP' }],
+      ports: [{ name: 'grpc', port: 8500, protocol: 'TCP' }, { name: 'http', port: 8501, protocol: 'TCP' }],
       endpoints: [
-        { addresses: [SERVING_POD_IP], conditions: { ready: true }, targetRef: { kind: 'Pod', name: `${name}-serving`, namespace: ns } },
+        { addresses: [POD_A_IP], conditions: { ready: true }, targetRef: { kind: 'Pod', name: `${name}-a`, namespace: ns } },
+        { addresses: [POD_B_IP], conditions: { ready: true }, targetRef: { kind: 'Pod', name: `${name}-b`, namespace: ns } },
         { addresses: [DEAD_POD_IP], conditions: { ready: true }, targetRef: { kind: 'Pod', name: `${name}-dead`, namespace: ns } },
         // Not ready: never asked (it would not answer either).
         { addresses: [NOT_READY_POD_IP], conditions: { ready: false }, targetRef: { kind: 'Pod', name: `${name}-starting`, namespace: ns } },
@@ -71,17 +76,15 @@ describe.skipIf(k8sTestsSkipped())('ServedModel status from the model server pod
     });
 
   beforeAll(async () => {
-    models = tempDir();
-    for (const v of [1, 2]) publishVersion(fixtureVersionDir('versioned', v), models.path, v);
-    const [controlPlane, modelServer] = await Promise.all([
-      startControlPlane(),
+    modelsA = tempDir();
+    modelsB = tempDir();
+    for (const dir of [modelsA, modelsB]) for (const v of [1, 2]) publishVersion(fixtureVersionDir('versioned', v), dir.path, v);
+    const serve = (dir: TempDir): Promise<ServerProcess> =>
       startServer({
-        config: stringify({ model_config_list: [{ name: 'pm', base_path: models.path, model_version_policy: { all: {} } }] }),
+        config: stringify({ model_config_list: [{ name: 'pm', base_path: dir.path, model_version_policy: { all: {} } }] }),
         args: ['--max_num_load_retries=0', '--load_retry_interval_micros=200000'],
-      }),
-    ]);
-    cp = controlPlane;
-    server = modelServer;
+      });
+    [cp, serverA, serverB] = await Promise.all([startControlPlane(), serve(modelsA), serve(modelsB)]);
     deadPort = await freePort();
     await installCrdAndRbac(cp);
     await admin(['create', 'namespace', ns]);
@@ -89,18 +92,19 @@ describe.skipIf(k8sTestsSkipped())('ServedModel status from the model server pod
       kubeconfig: cp.operatorKubeconfig,
       podStatusIntervalMs: 500,
       podStatusTimeoutMs: 1000,
-      // The serving "pod" is the real server; the dead one is a port nobody listens on.
-      modelServerBaseUrl: (ip, port) => `http://127.0.0.1:${ip === SERVING_POD_IP ? port : deadPort}`,
+      // Pods a and b are the real servers; the dead one is a port nobody listens on.
+      modelServerBaseUrl: (ip) => `http://127.0.0.1:${ip === POD_A_IP ? serverA.restPort : ip === POD_B_IP ? serverB.restPort : deadPort}`,
     });
   });
   afterAll(async () => {
     await op?.stop();
-    await server?.stop();
+    await Promise.all([serverA?.stop(), serverB?.stop()]);
     await cp?.stop();
-    models?.remove();
+    modelsA?.remove();
+    modelsB?.remove();
   });
 
-  it('reports the versions the server has loaded, and RoutingReady=False for a canary it lacks until the version appears', async () => {
+  it('reports the versions the servers have loaded, and RoutingReady=False for a canary they lack until it is on every pod', async () => {
     await admin(
       ['apply', '-n', ns, '-f', '-'],
       stringify({
@@ -127,22 +131,23 @@ describe.skipIf(k8sTestsSkipped())('ServedModel status from the model server pod
     ]);
     expect(configured.status?.servedVersions).toBe('all');
 
-    await admin(['apply', '-n', ns, '-f', '-'], endpointSlice('pm', server.restPort));
+    await admin(['apply', '-n', ns, '-f', '-'], endpointSlice('pm'));
     const missing = await eventually(async () => {
       const s = await sm('pm');
-      expect(s.status?.observedReplicas).toBe(1);
+      // The dead pod does not count; the not-ready one is never asked.
+      expect(s.status?.observedReplicas).toBe(2);
       expect(condition(s, 'RoutingReady')?.status).toBe('False');
       return s;
     });
     expect(missing.status?.versions).toEqual([
-      { version: 1, state: 'AVAILABLE', availableReplicas: 1, labels: ['stable'] },
-      { version: 2, state: 'AVAILABLE', availableReplicas: 1 },
+      { version: 1, state: 'AVAILABLE', availableReplicas: 2, labels: ['stable'] },
+      { version: 2, state: 'AVAILABLE', availableReplicas: 2 },
       {
         version: 3,
         state: 'NOT_LOADED',
         availableReplicas: 0,
         percent: 10,
-        message: 'none of the 1 pods has loaded it (not in the source, or outside the version policy)',
+        message: 'none of the 2 pods has loaded it (not in the source, or outside the version policy)',
       },
     ]);
     expect(missing.status?.servedVersions).toBe('1,2');
@@ -162,24 +167,38 @@ describe.skipIf(k8sTestsSkipped())('ServedModel status from the model server pod
     expect(await op.metric(WRITES)).toBe(writes);
     expect((await sm('pm')).metadata.resourceVersion).toBe(rv);
 
-    publishVersion(fixtureVersionDir('versioned', 3), models.path, 3);
+    // On one pod only: PARTIAL, and routing still not ready (the other pod falls back).
+    publishVersion(fixtureVersionDir('versioned', 3), modelsA.path, 3);
+    const partial = await eventually(async () => {
+      const s = await sm('pm');
+      expect(s.status?.versions?.find((v) => v.version === 3)?.state).toBe('PARTIAL');
+      return s;
+    }, 30_000);
+    expect(partial.status?.versions?.find((v) => v.version === 3)).toEqual({ version: 3, state: 'PARTIAL', availableReplicas: 1, percent: 10, message: 'available on 1/2 pods' });
+    expect(partial.status?.servedVersions).toBe('1,2,3');
+    expect(condition(partial, 'RoutingReady')).toMatchObject({
+      status: 'False',
+      message: 'canary version 3 is available on only 1/2 pods: on the other pods, its share of unversioned requests falls back to the stable version 1',
+    });
+
+    publishVersion(fixtureVersionDir('versioned', 3), modelsB.path, 3);
     const ready = await eventually(async () => {
       const s = await sm('pm');
       expect(condition(s, 'RoutingReady')?.status).toBe('True');
       return s;
     }, 30_000);
-    expect(condition(ready, 'RoutingReady')).toMatchObject({ reason: 'RouteTargetsAvailable', message: 'canary version 3, version 1 (label "stable") available on all 1 pods' });
-    expect(ready.status?.versions?.find((v) => v.version === 3)).toEqual({ version: 3, state: 'AVAILABLE', availableReplicas: 1, percent: 10 });
+    expect(condition(ready, 'RoutingReady')).toMatchObject({ reason: 'RouteTargetsAvailable', message: 'canary version 3, version 1 (label "stable") available on all 2 pods' });
+    expect(ready.status?.versions?.find((v) => v.version === 3)).toEqual({ version: 3, state: 'AVAILABLE', availableReplicas: 2, percent: 10 });
     expect(ready.status?.servedVersions).toBe('1,2,3');
     await eventually(async () => expect(await events('RouteTargetsAvailable')).toEqual([expect.stringMatching(/^Normal: canary version 3, version 1/)]));
     expect(await op.metric('tensorfleet_operator_route_target_unavailable')).toBe(0);
   });
 
-  it('reports a version that failed to load as FAILED and Degraded, with the server\'s error', async () => {
-    const staging = join(models.path, 'corrupt-4');
+  it('reports a version that failed to load on one pod as FAILED and Degraded, with the server\'s error', async () => {
+    const staging = join(modelsA.path, 'corrupt-4');
     cpSync(fixtureVersionDir('versioned', 3), staging, { recursive: true });
     writeFileSync(join(staging, 'saved_model.pb'), Buffer.from('not a SavedModel \u0000\u00ff'.repeat(20)));
-    publishVersion(staging, models.path, 4);
+    publishVersion(staging, modelsA.path, 4);
     const degraded = await eventually(async () => {
       const s = await sm('pm');
       expect(condition(s, 'Degraded')?.reason).toBe('VersionLoadFailed');
@@ -187,8 +206,8 @@ describe.skipIf(k8sTestsSkipped())('ServedModel status from the model server pod
     }, 30_000);
     const v4 = degraded.status?.versions?.find((v) => v.version === 4);
     expect(v4).toMatchObject({ state: 'FAILED', availableReplicas: 0 });
-    expect(v4?.message).toMatch(/^failed to load on 1\/1 pods: .{10,}/);
-    expect(condition(degraded, 'Degraded')?.message).toMatch(/^version 4 failed to load on 1\/1 pods: .{10,}/);
+    expect(v4?.message).toMatch(/^failed to load on 1\/2 pods: .{10,}/);
+    expect(condition(degraded, 'Degraded')?.message).toMatch(/^version 4 failed to load on 1\/2 pods: .{10,}/);
     // The versions that loaded still serve, and routing is unaffected.
     expect(degraded.status?.servedVersions).toBe('1,2,3');
     expect(condition(degraded, 'RoutingReady')?.status).toBe('True');
