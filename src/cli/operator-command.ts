@@ -13,6 +13,8 @@ Flags:
   --leader-election-name=<name>  Lease name (default tensorfleet-operator); one per release sharing a namespace
   --metrics-host=<address>       address of the health/metrics server (default 0.0.0.0)
   --resync=<seconds>             re-reconcile everything this often (default 300)
+  --pod-status-interval=<seconds>  ask ready pods what they serve this often (default 15; 0 turns it off)
+  --pod-status-timeout=<seconds>   timeout of one such request (default 2)
   --metrics-port=<port>          /healthz, /readyz and /metrics (default 8080)
   --image=<image>                model server image for ServedModels that name none
   --workers=<n>                  concurrent reconciles (default 2)
@@ -31,6 +33,8 @@ export function parseOperatorArgs(argv: readonly string[]): OperatorOptions & { 
       'leader-election-name': { type: 'string' },
       'metrics-host': { type: 'string' },
       resync: { type: 'string' },
+      'pod-status-interval': { type: 'string' },
+      'pod-status-timeout': { type: 'string' },
       'metrics-port': { type: 'string' },
       image: { type: 'string' },
       workers: { type: 'string' },
@@ -38,6 +42,7 @@ export function parseOperatorArgs(argv: readonly string[]): OperatorOptions & { 
     },
   });
   const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+  const seconds = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v) * 1000);
   return {
     kubeconfig: values.kubeconfig,
     namespace: values.namespace,
@@ -45,7 +50,9 @@ export function parseOperatorArgs(argv: readonly string[]): OperatorOptions & { 
     leaderElectionNamespace: values['leader-election-namespace'],
     leaderElectionName: values['leader-election-name'],
     metricsHost: values['metrics-host'],
-    resyncMs: values.resync === undefined ? undefined : Number(values.resync) * 1000,
+    resyncMs: seconds(values.resync),
+    podStatusIntervalMs: seconds(values['pod-status-interval']),
+    podStatusTimeoutMs: seconds(values['pod-status-timeout']),
     metricsPort: num(values['metrics-port']),
     image: values.image,
     workers: num(values.workers),
