@@ -79,7 +79,9 @@ async function run(job: LoadJob, call: Call): Promise<LoadResult> {
       try {
         await call();
         const t1 = performance.now();
-        if (t0 >= recordFrom && t1 <= stopAt) latencies.push(t1 - t0);
+        // Completion-based: a call counts when it finishes inside the window. (Counting by start
+        // would drop the calls still running at the end: a whole latency's worth, 10%+ at 1 s.)
+        if (t1 >= recordFrom && t1 <= stopAt) latencies.push(t1 - t0);
       } catch (error) {
         errors++;
         firstError ??= error instanceof Error ? error.message : String(error);

@@ -391,7 +391,7 @@ function report(r: Report): string {
     '`tensor_content`). Server: `node bin/tensorfleet.js serve --model_config_file=... --inference_threads=N`',
     '(the built `dist/`). Load: closed loop, the given number of calls always outstanding, spread over',
     'separate grpc-js client processes sending pre-serialized requests (one HTTP/2 connection each).',
-    `Windows: ${r.tiny.durationMs / 1000} s (tiny), ${r.mobilenet.durationMs / 1000} s (MobileNetV2) after ${r.tiny.warmupMs / 1000} s of warm-up.`,
+    `Windows: ${r.tiny.durationMs / 1000} s (tiny), ${r.mobilenet.durationMs / 1000} s (MobileNetV2) after ${r.tiny.warmupMs / 1000} s of warm-up; a call counts when it completes inside the window.`,
     '**Ceiling** = our `SessionRunner` (the code inside the inference worker: tfjs-node\'s native binding,',
     'TensorFlow C session API) called in a plain loop on one thread in a process of its own: the same',
     'TensorFlow work the server does, minus gRPC, codecs, routing and the thread hop, so the ratio is',
