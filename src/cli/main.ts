@@ -47,6 +47,9 @@ async function serve(args: readonly string[]): Promise<number> {
     return 0;
   }
   const options = parseServeOptions(args);
+  // TensorFlow reads its thread pool sizes from the environment when the first session starts.
+  if (options.tensorflow_intra_op_parallelism > 0) process.env.TF_NUM_INTRAOP_THREADS = String(options.tensorflow_intra_op_parallelism);
+  if (options.tensorflow_inter_op_parallelism > 0) process.env.TF_NUM_INTEROP_THREADS = String(options.tensorflow_inter_op_parallelism);
   const logger = createRootLogger({ name: 'tensorfleet-serve', level: options.log_level });
   const signal = stopSignal();
   const s3 = resolveS3Settings(options, process.env);

@@ -1,6 +1,15 @@
 import type { HostTensor } from './host-tensor.js';
 import type { SignatureMap } from './signature.js';
 
+export interface RunOptions {
+  readonly signal?: AbortSignal;
+  /**
+   * The caller will not read the inputs again, so their buffers may move to the inference thread
+   * instead of being copied (they are unusable afterwards).
+   */
+  readonly consumeInputs?: boolean;
+}
+
 /** One loaded model version, ready to run. Implemented by servables/tensorflow. */
 export interface Servable {
   readonly signatures: SignatureMap;
@@ -12,7 +21,7 @@ export interface Servable {
     signatureName: string,
     inputs: Readonly<Record<string, HostTensor>>,
     outputNames: readonly string[] | undefined,
-    signal?: AbortSignal,
+    options?: RunOptions,
   ): Promise<Record<string, HostTensor>>;
   /** Frees the version. Called only after every in-flight run has finished. */
   unload(): Promise<void>;

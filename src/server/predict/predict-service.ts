@@ -68,9 +68,13 @@ export class PredictService {
       const inputs = decodeInputs(signature);
       checkInputs(served.signatureName, signature, inputs);
       const outputNames = selectOutputs(served.signatureName, signature, outputFilter);
+      const shadowVersion = this.shadowTarget(spec, served);
       const started = this.now();
-      const outputs = await handle.servable.run(served.signatureName, inputs, outputNames, call.signal);
-      this.maybeShadow(spec, served, inputs, outputNames, outputs, this.now() - started, call);
+      const outputs = await handle.servable.run(served.signatureName, inputs, outputNames, {
+        signal: call.signal,
+        consumeInputs: shadowVersion === undefined,
+      });
+      if (shadowVersion !== undefined) this.shadow(spec.name, shadowVersion, served, inputs, outputNames, outputs, this.now() - started, call);
       return { ...served, outputs };
     });
   }
@@ -86,7 +90,7 @@ export class PredictService {
     return this.withVersion(spec, call, 'classify', async (handle, served) => {
       const signature = signatureOf(handle.servable.signatures, served.signatureName);
       const input = exampleInputOf(served.signatureName, signature, CLASSIFY_METHOD);
-      const outputs = await handle.servable.run(served.signatureName, { [input]: examplesTensor(examples) }, undefined, call.signal);
+      const outputs = await handle.servable.run(served.signatureName, { [input]: examplesTensor(examples) }, undefined, { signal: call.signal, consumeInputs: true });
       return { ...served, results: classificationsOf(outputs, examples.length) };
     });
   }
@@ -96,7 +100,7 @@ export class PredictService {
     return this.withVersion(spec, call, 'regress', async (handle, served) => {
       const signature = signatureOf(handle.servable.signatures, served.signatureName);
       const input = exampleInputOf(served.signatureName, signature, REGRESS_METHOD);
-      const outputs = await handle.servable.run(served.signatureName, { [input]: examplesTensor(examples) }, undefined, call.signal);
+      const outputs = await handle.servable.run(served.signatureName, { [input]: examplesTensor(examples) }, undefined, { signal: call.signal, consumeInputs: true });
       const values = outputs.outputs;
       if (!values || values.dtype !== 'DT_FLOAT') {
         throw new ServingError('FAILED_PRECONDITION', `regress signature "${served.signatureName}" must return a float "outputs" tensor`);
@@ -168,9 +172,19 @@ export class PredictService {
     return available.length > 0 ? Math.max(...available) : undefined;
   }
 
-  /** Sends a copy to the shadow version, if routed; its result and failure never reach the caller. */
-  private maybeShadow(
-    spec: ModelSpecInput,
+  /** The version to copy this request to, if the model shadows and the request named no version. */
+  private shadowTarget(spec: ModelSpecInput, served: Served): number | undefined {
+    if (spec.version !== undefined || spec.label !== undefined) return undefined;
+    const routing = this.catalog.routing(spec.name);
+    if (!routing?.shadow) return undefined;
+    const available = this.catalog.availableVersions(spec.name);
+    return shadowDecision(routing, { availableVersions: available, primaryVersion: served.version, rng: this.rng });
+  }
+
+  /** Runs the copy on the shadow version; its result and failure never reach the caller. */
+  private shadow(
+    model: string,
+    target: number,
     served: Served,
     inputs: Record<string, HostTensor>,
     outputNames: readonly string[],
@@ -178,20 +192,14 @@ export class PredictService {
     primaryMs: number,
     call: CallContext,
   ): void {
-    if (spec.version !== undefined || spec.label !== undefined) return;
-    const routing = this.catalog.routing(spec.name);
-    if (!routing?.shadow) return;
-    const available = this.catalog.availableVersions(spec.name);
-    const target = shadowDecision(routing, { availableVersions: available, primaryVersion: served.version, rng: this.rng });
-    if (target === undefined) return;
-    const labels = { model: spec.name, version: String(target) };
-    const tolerance = routing.shadow.tolerance;
+    const labels = { model, version: String(target) };
+    const tolerance = this.catalog.routing(model)?.shadow?.tolerance ?? 0;
     void (async () => {
       let handle: VersionHandle | undefined;
       try {
-        handle = this.catalog.acquire(spec.name, { version: target });
+        handle = this.catalog.acquire(model, { version: target });
         const started = this.now();
-        const shadow = await handle.servable.run(served.signatureName, inputs, outputNames, call.signal);
+        const shadow = await handle.servable.run(served.signatureName, inputs, outputNames, { signal: call.signal, consumeInputs: true });
         this.metrics.shadowLatencyDelta.observe(labels, (this.now() - started - primaryMs) / 1000);
         const comparison = compareOutputs(primary, shadow, tolerance);
         this.metrics.shadowRequests.inc({ ...labels, outcome: comparison.agree ? 'agree' : 'disagree' });

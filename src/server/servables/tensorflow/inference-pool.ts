@@ -119,12 +119,13 @@ export class InferencePool {
     inputNames: readonly string[],
     inputs: readonly HostTensor[],
     outputNames: readonly string[],
+    consumeInputs = false,
   ): Promise<HostTensor[]> {
     let index = 0;
     for (let i = 1; i < this.workers.length; i++) {
       if (this.workers[i]!.load < this.workers[index]!.load) index = i;
     }
-    const postable = postableTensors(inputs);
+    const postable = postableTensors(inputs, consumeInputs);
     const result = await this.workers[index]!.call(
       { kind: 'run', session: pooled.sessions[index]!, inputNames, inputs: postable.tensors, outputNames },
       postable.transfer,

@@ -36,19 +36,24 @@ export function transferablesOf(tensors: readonly HostTensor[]): ArrayBuffer[] {
 }
 
 /**
- * Prepares tensors for posting to a worker with exactly one copy: a view into a larger buffer
- * is copied out (posting it would clone the whole buffer) and the copy is transferred; a tensor
- * owning its whole buffer is cloned by postMessage, so the caller's data is never detached.
+ * Prepares tensors for posting to a worker with at most one copy. A view into a larger buffer is
+ * copied out (posting it would clone the whole buffer) and the copy is transferred. A tensor
+ * owning its whole buffer is transferred when the caller consumes its inputs, else cloned by
+ * postMessage, so a caller that reads its inputs again (a shadow copy) never sees them detached.
  */
-export function postableTensors(tensors: readonly HostTensor[]): { tensors: HostTensor[]; transfer: ArrayBuffer[] } {
-  const transfer: ArrayBuffer[] = [];
+export function postableTensors(tensors: readonly HostTensor[], consume: boolean): { tensors: HostTensor[]; transfer: ArrayBuffer[] } {
+  const transfer = new Set<ArrayBuffer>();
   const out = tensors.map((tensor) => {
     if (tensor.dtype === 'DT_STRING') return tensor;
     const { bytes } = tensor;
-    if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return tensor;
+    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    if (whole) {
+      if (consume && bytes.buffer instanceof ArrayBuffer) transfer.add(bytes.buffer);
+      return tensor;
+    }
     const copy = bytes.slice();
-    transfer.push(copy.buffer);
+    transfer.add(copy.buffer);
     return { ...tensor, bytes: copy };
   });
-  return { tensors: out, transfer };
+  return { tensors: out, transfer: [...transfer] };
 }

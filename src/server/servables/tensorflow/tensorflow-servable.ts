@@ -1,6 +1,6 @@
 import { notFound } from '../../../shared/errors.js';
 import type { HostTensor } from '../../core/host-tensor.js';
-import type { Servable, ServableLoader } from '../../core/servable.js';
+import type { RunOptions, Servable, ServableLoader } from '../../core/servable.js';
 import type { SignatureMap } from '../../core/signature.js';
 import type { InferencePool, PooledSession } from './inference-pool.js';
 import { readSignatures } from './saved-model-metadata.js';
@@ -19,6 +19,7 @@ export class TensorflowServable implements Servable {
     signatureName: string,
     inputs: Readonly<Record<string, HostTensor>>,
     outputNames: readonly string[] | undefined,
+    options: RunOptions = {},
   ): Promise<Record<string, HostTensor>> {
     const signature = this.signatures[signatureName];
     if (!signature) throw notFound(`signature "${signatureName}" not found`);
@@ -29,6 +30,7 @@ export class TensorflowServable implements Servable {
       inputKeys.map((key) => signature.inputs[key]!.name),
       inputKeys.map((key) => inputs[key]!),
       outputKeys.map((key) => signature.outputs[key]!.name),
+      options.consumeInputs ?? false,
     );
     const outputs: Record<string, HostTensor> = {};
     outputKeys.forEach((key, i) => (outputs[key] = results[i]!));
