@@ -29,8 +29,12 @@ export function summarize(latenciesMs: ArrayLike<number>): LatencySummary {
   };
 }
 
+/** The middle value; the mean of the two middle values for an even count. */
 export function median(values: readonly number[]): number {
-  return summarize(values).p50;
+  const sorted = Float64Array.from(values).sort();
+  if (sorted.length === 0) return Number.NaN;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** "12.3" style fixed-point with a sensible number of digits for the magnitude. */
