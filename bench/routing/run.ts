@@ -131,6 +131,7 @@ async function main(): Promise<void> {
   const durationMs = ms(5000);
   const results = new Map<Variant, GroupResult[]>();
   const checks = new Map<Variant, string>();
+  const cpuPerCall = new Map<Variant, number[]>();
   try {
     for (const variant of VARIANTS) checks.set(variant, await checkVariant(server, variant));
     // A throw-away round first: the first seconds after start run colder code (JIT) for everyone.
@@ -141,10 +142,14 @@ async function main(): Promise<void> {
     for (let round = 1; round <= ROUNDS; round++) {
       const order = round % 2 === 1 ? VARIANTS : [...VARIANTS].reverse();
       for (const variant of order) {
+        const cpuBefore = server.cpuMs();
         const [r] = await runLoad([
           { processes: PROCESSES, job: { target: targetOf(server, variant), concurrency: CONCURRENCY / PROCESSES, warmupMs, durationMs } },
         ]);
+        // Server CPU per completed call (the warm-up's calls estimated at the window's rate).
+        const cpuUs = ((server.cpuMs() - cpuBefore) * 1000) / (r!.count * ((warmupMs + durationMs) / durationMs));
         results.set(variant, [...(results.get(variant) ?? []), r!]);
+        cpuPerCall.set(variant, [...(cpuPerCall.get(variant) ?? []), cpuUs]);
         log(`round ${round} ${variant.label}: ${fmt(r!.rps)} req/s p50 ${fmt(r!.p50)} ms p99 ${fmt(r!.p99)} ms errors ${r!.errors}${r!.firstError ? ` (${r!.firstError})` : ''}`);
       }
     }
@@ -171,6 +176,8 @@ async function main(): Promise<void> {
     fmt(medianOf(v, (r) => r.p50)),
     fmt(medianOf(v, (r) => r.p99)),
     v === baseline ? '—' : fmtPercent((1 - medianRps(v) / medianRps(baseline)) * 100),
+    fmt(median(cpuPerCall.get(v)!)),
+    v === baseline ? '—' : fmtPercent((median(cpuPerCall.get(v)!) / median(cpuPerCall.get(baseline)!) - 1) * 100),
     String(results.get(v)!.reduce((n, r) => n + r.errors, 0)),
   ]);
   const overheads = VARIANTS.slice(2).map((v) => ({ v, overhead: (1 - medianRps(v) / medianRps(baseline)) * 100 }));
@@ -193,7 +200,7 @@ async function main(): Promise<void> {
     '',
     ...VARIANTS.map((v) => `- ${v.label}: ${checks.get(v)}`),
     '',
-    table(['traffic', 'req/s per round', 'median req/s', 'p50 (ms)', 'p99 (ms)', 'overhead vs pinned', 'errors'], rows),
+    table(['traffic', 'req/s per round', 'median req/s', 'p50 (ms)', 'p99 (ms)', 'overhead vs pinned', 'server CPU µs per call (median)', 'CPU vs pinned', 'errors'], rows),
     '',
     'Overhead = 1 − median throughput / pinned median throughput (negative: faster than pinned).',
     `Round-to-round spread (max−min over median) of the pinned baseline: ${spread(baseline).toFixed(1)}%; differences`,
@@ -201,11 +208,21 @@ async function main(): Promise<void> {
     '',
     table(
       ['target (issue 5)', 'measured', 'result'],
-      overheads.map(({ v, overhead }) => [
-        `${v.model === 'canary' ? 'canary' : 'A/B sticky'} routing overhead < 5%`,
-        fmtPercent(overhead),
-        overhead < 5 ? 'met' : '**missed**',
-      ]),
+      overheads.map(({ v, overhead }) => {
+        const decisionUs = v.model === 'canary' ? decision.canary : decision.ab;
+        const share = (decisionUs / median(cpuPerCall.get(baseline)!)) * 100;
+        const verdict =
+          overhead < 5
+            ? 'met'
+            : overhead < spread(baseline)
+              ? `not resolved end to end (within the ${spread(baseline).toFixed(0)}% noise); met by the decision cost`
+              : '**missed**';
+        return [
+          `${v.model === 'canary' ? 'canary' : 'A/B sticky'} routing overhead < 5%`,
+          `throughput ${fmtPercent(overhead)}; decision ${decisionUs.toFixed(2)} µs = ${share.toFixed(2)}% of the server's CPU per call`,
+          verdict,
+        ];
+      }),
     ),
     '',
     `The routing decision itself, \`route()\` called in a loop in-process (1M decisions): canary`,
