@@ -3,11 +3,14 @@
 Usage: python export_mobilenet.py VERSION_DIR
 
 Uses Keras' own `model.export` (signature serving_default: images float [-1,224,224,3] ->
-output_0 float [-1,1000]). The tf.Module wrapper in scripts/fixtures/export_mobilenet.py writes a
-SavedModel that Python loads but that fails in the TensorFlow C session API (tfjs-node and our
-server): each load misses a different variable ("Could not find variable ..."); see
-docs/benchmarks.md.
+output_0 float [-1,1000]).
+
+Why Keras' own export and not tf.saved_model.save of a tf.Module wrapping the model: with Keras 3
+the latter writes a SavedModel that Python's object-based loader runs but graph-mode loaders
+(TensorFlow's C++ LoadSavedModel, used by TF Serving and by us; also tf.compat.v1's loader) do not:
+"Could not find variable block_N_expand_BN/moving_mean". Checked 2026-11-22 with TF 2.21.
 """
+
 
 import os
 import shutil
