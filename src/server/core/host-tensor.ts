@@ -39,6 +39,16 @@ export interface StringHostTensor {
 
 export type HostTensor = NumericHostTensor | StringHostTensor;
 
+/** Inclusive value ranges of the integer dtypes that travel as JS numbers. */
+export const INTEGER_RANGES: Partial<Record<DType, readonly [number, number]>> = {
+  DT_INT32: [-2147483648, 2147483647],
+  DT_INT16: [-32768, 32767],
+  DT_INT8: [-128, 127],
+  DT_UINT8: [0, 255],
+  DT_UINT16: [0, 65535],
+  DT_UINT32: [0, 4294967295],
+};
+
 export function elementCount(shape: readonly number[]): number {
   let count = 1;
   for (const dim of shape) count *= dim;

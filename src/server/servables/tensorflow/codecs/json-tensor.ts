@@ -21,7 +21,7 @@
  * NaN / Infinity / -Infinity (not strict JSON, as TF Serving does); floats use 6 significant
  * digits, or 9 when 6 do not read back as the same float32 (TF Serving's rule); int64 is written exactly.
  */
-import { DTYPES, type DType, type HostTensor, elementCount } from '../../../core/host-tensor.js';
+import { DTYPES, INTEGER_RANGES, type DType, type HostTensor, elementCount } from '../../../core/host-tensor.js';
 import type { TensorInfo } from '../../../core/signature.js';
 import { invalidArgument } from '../../../../shared/errors.js';
 import { parseJson } from './exact-json.js';
@@ -195,14 +195,7 @@ function isNamedObject(value: unknown): value is Record<string, unknown> {
   return isPlainObject(value) && !isB64(value);
 }
 
-const INT_RANGE: Partial<Record<DType, readonly [number, number]>> = {
-  DT_INT32: [-2147483648, 2147483647],
-  DT_INT16: [-32768, 32767],
-  DT_INT8: [-128, 127],
-  DT_UINT8: [0, 255],
-  DT_UINT16: [0, 65535],
-  DT_UINT32: [0, 4294967295],
-};
+const INT_RANGE = INTEGER_RANGES;
 
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 

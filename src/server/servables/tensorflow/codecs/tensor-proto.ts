@@ -19,7 +19,7 @@
  * Byte order: HostTensor bytes and typed-array views share the host's order, which is
  * little-endian on every platform TensorFlow runs on (checked at load).
  */
-import { DTYPES, type DType, type HostTensor, dtypeFromEnum } from '../../../core/host-tensor.js';
+import { DTYPES, INTEGER_RANGES, type DType, type HostTensor, dtypeFromEnum } from '../../../core/host-tensor.js';
 import { invalidArgument } from '../../../../shared/errors.js';
 
 if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('big-endian hosts are not supported');
@@ -95,12 +95,8 @@ const VALUE_FIELDS = [
 
 /** Inclusive ranges of the dtypes carried in 32-bit proto fields. */
 const INT_RANGE: Partial<Record<DType, readonly [number, number]>> = {
-  DT_INT32: [-2147483648, 2147483647],
-  DT_INT16: [-32768, 32767],
-  DT_INT8: [-128, 127],
-  DT_UINT8: [0, 255],
-  DT_UINT16: [0, 65535],
-  DT_UINT32: [0, 4294967295],
+  ...INTEGER_RANGES,
+  // Halves travel as their 16-bit patterns.
   DT_HALF: [0, 65535],
   DT_BFLOAT16: [0, 65535],
 };
