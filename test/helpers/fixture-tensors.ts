@@ -1,35 +1,16 @@
 /**
- * Reads the fixtures' expected-output JSON (test/fixtures/README.md) into HostTensors, exactly:
+ * The fixtures' JSON tensors (test/fixtures/README.md) as HostTensors, for tests below the
+ * transports; exactly:
  * int64 from decimal strings, strings from base64, halves through their bit patterns.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { DType, HostTensor } from '../../src/server/core/host-tensor.js';
 import { toHalfBits } from '../../src/server/servables/tensorflow/codecs/json-tensor.js';
+import { FIXTURES_DIR, loadExpected, type FixtureModel, type FixtureTensor } from './server/fixture-tensors.js';
 
-export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/', import.meta.url));
-export const fixtureModelDir = (model: string, version = 1): string => `${FIXTURES_DIR}models/${model}/${version}`;
+export const fixtureModelDir = (model: string, version = 1): string => `${FIXTURES_DIR}/models/${model}/${version}`;
 
-export interface JsonTensor {
-  readonly dtype: DType;
-  readonly shape: number[];
-  readonly values: (number | string | boolean)[];
-}
-
-export interface FixtureCase {
-  readonly inputs: Record<string, JsonTensor>;
-  readonly outputs: Record<string, JsonTensor>;
-}
-
-export interface FixtureExpectations {
-  readonly model: string;
-  readonly version: number;
-  readonly signatures: Record<string, { method_name: string; cases: FixtureCase[] }>;
-}
-
-export function readExpectations(model: string): FixtureExpectations {
-  return JSON.parse(readFileSync(`${FIXTURES_DIR}expected/${model}.json`, 'utf8')) as FixtureExpectations;
-}
+/** The expected outputs of a fixture model (shared with the server tests' reader). */
+export const readExpectations = (model: string): FixtureModel => loadExpected(model);
 
 const TYPED: Partial<Record<DType, (n: number) => { view: ArrayBufferView; set: (i: number, v: number | string | boolean) => void }>> = {
   DT_FLOAT: (n) => typed(new Float32Array(n), Number),
@@ -52,15 +33,15 @@ function typed<T extends number | bigint>(
   return { view: array, set: (i, v) => (array[i] = convert(v)) };
 }
 
-export function hostTensorOf(json: JsonTensor): HostTensor {
+export function hostTensorOf(json: FixtureTensor): HostTensor {
   if (json.dtype === 'DT_STRING') {
     return { dtype: 'DT_STRING', shape: json.shape, strings: json.values.map((v) => new Uint8Array(Buffer.from(String(v), 'base64'))) };
   }
-  const make = TYPED[json.dtype];
+  const make = TYPED[json.dtype as DType];
   if (!make) throw new Error(`fixture dtype ${json.dtype} has no reader`);
   const { view, set } = make(json.values.length);
   json.values.forEach((v, i) => set(i, v));
-  return { dtype: json.dtype, shape: json.shape, bytes: new Uint8Array(view.buffer, view.byteOffset, view.byteLength) };
+  return { dtype: json.dtype as Exclude<DType, 'DT_STRING'>, shape: json.shape, bytes: new Uint8Array(view.buffer, view.byteOffset, view.byteLength) };
 }
 
 /** A tensor's values in the fixture JSON's form, for comparison. */
