@@ -1,0 +1,169 @@
+package main
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// testServer answers every method through the raw codec after `delay`, or fails with `fail`.
+type testServer struct {
+	delay time.Duration
+	fail  error
+
+	mu        sync.Mutex
+	sizes     map[int]int
+	fixed     map[string]int
+	sticky    map[string]int
+	responses []byte
+}
+
+func startTestServer(t *testing.T, s *testServer) string {
+	t.Helper()
+	s.sizes, s.fixed, s.sticky = map[int]int{}, map[string]int{}, map[string]int{}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer(grpc.ForceServerCodecV2(rawCodec{}), grpc.UnknownServiceHandler(func(_ any, stream grpc.ServerStream) error {
+		var req rawResponse
+		if err := stream.RecvMsg(&req); err != nil {
+			return err
+		}
+		md, _ := metadata.FromIncomingContext(stream.Context())
+		s.mu.Lock()
+		s.sizes[req.bytes]++
+		for _, v := range md.Get("x-fixed") {
+			s.fixed[v]++
+		}
+		for _, v := range md.Get("x-user") {
+			s.sticky[v]++
+		}
+		s.mu.Unlock()
+		time.Sleep(s.delay)
+		if s.fail != nil {
+			return s.fail
+		}
+		return stream.SendMsg([]byte("response"))
+	}))
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+	return lis.Addr().String()
+}
+
+func testConfig(t *testing.T, addr string, extra ...string) (config, []byte) {
+	t.Helper()
+	request := []byte("pre-serialized request")
+	file := filepath.Join(t.TempDir(), "request.bin")
+	if err := os.WriteFile(file, request, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := parseFlags(append([]string{"-addr", addr, "-method", "/test.Service/Call", "-request", file}, extra...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, request
+}
+
+func runAgainst(t *testing.T, cfg config, request []byte) result {
+	t.Helper()
+	conns, err := dial(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAll(conns)
+	return run(&cfg, request, conns)
+}
+
+func TestRunKeepsCallsOutstandingAndCountsTheWindow(t *testing.T) {
+	s := &testServer{delay: 5 * time.Millisecond}
+	cfg, request := testConfig(t, startTestServer(t, s),
+		"-connections", "2", "-concurrency", "4", "-warmup", "200ms", "-duration", "1s",
+		"-metadata", "x-fixed=yes", "-sticky-header", "x-user", "-sticky-prefix", "u", "-sticky-keys", "3")
+	r := runAgainst(t, cfg, request)
+
+	// 4 lanes of ~5 ms calls for 1 s: at most 800 calls; scheduling delays only make it fewer.
+	if r.Count < 300 || r.Count > 800 {
+		t.Errorf("count = %d, want 300..800 for 4 lanes of 5 ms calls over 1 s", r.Count)
+	}
+	if r.RPS != float64(r.Count) {
+		t.Errorf("rps = %v, want count/1s = %d", r.RPS, r.Count)
+	}
+	if r.Errors != 0 || r.FirstError != "" {
+		t.Errorf("errors = %d (%q), want none", r.Errors, r.FirstError)
+	}
+	if r.Latency.P50 < 5 || r.Latency.P50 > r.Latency.P90 || r.Latency.P90 > r.Latency.P99 || r.Latency.P99 > r.Latency.Max {
+		t.Errorf("latencies %+v: want 5 ms <= p50 <= p90 <= p99 <= max", r.Latency)
+	}
+	if r.CPUMs <= 0 {
+		t.Errorf("cpuMs = %v, want > 0", r.CPUMs)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	total := 0
+	for _, n := range s.sizes {
+		total += n
+	}
+	if s.sizes[len(request)] != total || total < r.Count {
+		t.Errorf("server saw request sizes %v, want all %d bytes and at least %d calls", s.sizes, len(request), r.Count)
+	}
+	if s.fixed["yes"] != total {
+		t.Errorf("x-fixed seen %d times in %d calls", s.fixed["yes"], total)
+	}
+	if len(s.sticky) != 3 || s.sticky["u0"] == 0 || s.sticky["u2"] == 0 {
+		t.Errorf("x-user values %v, want u0, u1, u2", s.sticky)
+	}
+}
+
+func TestRunReportsErrors(t *testing.T) {
+	s := &testServer{fail: status.Error(codes.NotFound, "no such model")}
+	cfg, request := testConfig(t, startTestServer(t, s), "-warmup", "0s", "-duration", "200ms", "-pause", "10ms")
+	r := runAgainst(t, cfg, request)
+	if r.Count != 0 || r.Errors == 0 || !strings.Contains(r.FirstError, "no such model") {
+		t.Errorf("count %d errors %d first %q: want 0 calls and the server's error", r.Count, r.Errors, r.FirstError)
+	}
+	// -pause 10ms: one lane makes at most ~20 calls in 200 ms.
+	if r.Errors > 21 {
+		t.Errorf("errors = %d: the pause between calls was not applied", r.Errors)
+	}
+}
+
+func TestParseFlagsListsEveryProblem(t *testing.T) {
+	_, err := parseFlags([]string{"-method", "Predict", "-concurrency", "0"})
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, want := range []string{"-addr", "-method", "-request", "-concurrency"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %s", err, want)
+		}
+	}
+}
+
+func TestPercentileIsNearestRank(t *testing.T) {
+	values := []time.Duration{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	for _, tc := range []struct {
+		q    float64
+		want time.Duration
+	}{{0, 1}, {0.5, 5}, {0.9, 9}, {0.99, 10}, {1, 10}} {
+		if got := percentile(values, tc.q); got != tc.want {
+			t.Errorf("percentile(%v) = %v, want %v", tc.q, got, tc.want)
+		}
+	}
+}
+
+func TestSummarizeEmptyWindow(t *testing.T) {
+	r := summarize(nil, time.Second)
+	if r.Count != 0 || r.RPS != 0 || r.Latency != (latencyStats{}) {
+		t.Errorf("summarize(nil) = %+v, want zeros", r)
+	}
+}
