@@ -2,13 +2,20 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { setTimeout as delay } from 'node:timers/promises';
 import { rootCertificates } from 'node:tls';
 import { ServingError } from '../../../shared/errors.js';
 import { fileCredentialsProvider } from './file-credentials.js';
+import { HttpObjectGetter, sdkBucketResolver } from './http-object-getter.js';
+import { attachObjectGetter, sdkObjectGetter } from './object-getter.js';
 import type { S3Settings } from './s3-settings.js';
 
-/** Builds the one S3 client of the process (model-server assembly calls this, once). */
-export function createS3Client(settings: S3Settings, now: () => number): S3Client {
+/**
+ * Builds the one S3 client of the process (model-server assembly calls this, once), and next to
+ * it the lean object getter the source downloads with (same agents, endpoint rules and
+ * credentials; see http-object-getter.ts), unless `settings.sdkGet` asks for the SDK's GetObject.
+ */
+export function createS3Client(settings: S3Settings, now: () => number, sleep: (ms: number, signal: AbortSignal) => Promise<void> = (ms, signal) => delay(ms, undefined, { signal })): S3Client {
   let ca: string[] | undefined;
   if (settings.caFile !== undefined) {
     let bundle: string;
@@ -21,14 +28,16 @@ export function createS3Client(settings: S3Settings, now: () => number): S3Clien
   }
   // Enough sockets for every GET in flight plus listings; keep-alive saves a handshake per object.
   const agentOptions = { keepAlive: true, maxSockets: settings.concurrency + 4 };
-  return new S3Client({
+  const httpAgent = new http.Agent(agentOptions);
+  const httpsAgent = new https.Agent({ ...agentOptions, ...(ca !== undefined ? { ca } : {}), rejectUnauthorized: settings.verifyTls });
+  const client = new S3Client({
     region: settings.region,
     ...(settings.endpoint !== undefined ? { endpoint: settings.endpoint } : {}),
     forcePathStyle: settings.forcePathStyle,
     ...(settings.credentialsDir !== undefined ? { credentials: fileCredentialsProvider(settings.credentialsDir, now) } : {}),
     requestHandler: {
-      httpAgent: new http.Agent(agentOptions),
-      httpsAgent: new https.Agent({ ...agentOptions, ...(ca !== undefined ? { ca } : {}), rejectUnauthorized: settings.verifyTls }),
+      httpAgent,
+      httpsAgent,
       ...(settings.connectTimeoutMs !== undefined ? { connectionTimeout: settings.connectTimeoutMs } : {}),
       ...(settings.requestTimeoutMs !== undefined ? { requestTimeout: settings.requestTimeoutMs } : {}),
     },
@@ -38,4 +47,21 @@ export function createS3Client(settings: S3Settings, now: () => number): S3Clien
     requestChecksumCalculation: 'WHEN_REQUIRED',
     maxAttempts: 3,
   });
+  if (!settings.sdkGet) {
+    attachObjectGetter(
+      client,
+      new HttpObjectGetter({
+        resolveBucket: sdkBucketResolver(client, settings),
+        credentials: () => client.config.credentials(),
+        httpAgent,
+        httpsAgent,
+        fallback: sdkObjectGetter(client),
+        now,
+        sleep,
+        connectTimeoutMs: settings.connectTimeoutMs,
+        requestTimeoutMs: settings.requestTimeoutMs,
+      }),
+    );
+  }
+  return client;
 }

@@ -1,10 +1,10 @@
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { mkdir, open, writeFile } from 'node:fs/promises';
+import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ServingError } from '../../../shared/errors.js';
 import type { Limiter } from './limiter.js';
-import { normalizeEtag, type RemoteFile } from './remote-version.js';
+import type { ObjectGetter } from './object-getter.js';
+import type { RemoteFile } from './remote-version.js';
 
 export interface TransferSettings {
   /** Objects larger than this are fetched as parallel ranged GETs. */
@@ -14,7 +14,7 @@ export interface TransferSettings {
 }
 
 export interface DownloadFilesOptions {
-  readonly client: S3Client;
+  readonly getter: ObjectGetter;
   readonly bucket: string;
   readonly files: readonly RemoteFile[];
   /** The staging directory. */
@@ -34,8 +34,9 @@ export interface DownloadFilesOptions {
 /**
  * Downloads a version's objects into `dir`. Every GET carries `If-Match` with the listed ETag
  * (S3 refuses it if the object changed since it was listed) and the received byte count is
- * checked against the listed size, so a file is written whole or the download fails. Bodies are
- * streamed to disk chunk by chunk (memory stays bounded by the number of GETs in flight).
+ * checked against the listed size, so a file is written whole or the download fails. Small
+ * objects are written in one call; larger bodies are streamed to disk in batches (memory stays
+ * bounded by the number of GETs in flight).
  * The first failure aborts the rest and is thrown as a ServingError naming the object.
  */
 export async function downloadFiles(options: DownloadFilesOptions): Promise<void> {
@@ -136,38 +137,115 @@ async function fetchRange(
 ): Promise<void> {
   signal.throwIfAborted();
   const whole = start === 0 && length === file.size;
-  const response = await options.client.send(
-    new GetObjectCommand({
-      Bucket: options.bucket,
-      Key: file.key,
-      IfMatch: `"${file.etag}"`,
-      ...(whole ? {} : { Range: `bytes=${start}-${start + length - 1}` }),
-    }),
-    { abortSignal: signal },
+  const { stream, etag } = await options.getter.get(
+    { bucket: options.bucket, key: file.key, etag: file.etag, ...(whole ? {} : { range: { start, length } }) },
+    signal,
   );
-  const body = response.Body as Readable | undefined;
-  if (body === undefined) throw new ServingError('UNAVAILABLE', `object ${file.key} came without a body`);
-  if (response.ETag !== undefined && normalizeEtag(response.ETag) !== file.etag) {
-    body.destroy();
-    throw new ServingError('ABORTED', `object ${file.key} changed while it was downloaded (ETag ${response.ETag}, listed "${file.etag}")`);
+  if (etag !== undefined && etag !== file.etag) {
+    stream.destroy();
+    throw new ServingError('ABORTED', `object ${file.key} changed while it was downloaded (ETag "${etag}", listed "${file.etag}")`);
   }
-  const fh = await open(target, flags);
-  let written = 0;
+  const tooMuch = (): ServingError => new ServingError('UNAVAILABLE', `object ${file.key} sent more than the ${length} bytes asked for`);
+  let written: number;
   try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      if (written + chunk.length > length) throw new ServingError('UNAVAILABLE', `object ${file.key} sent more than the ${length} bytes asked for`);
-      await fh.write(chunk, 0, chunk.length, start + written);
-      written += chunk.length;
-      options.onBytes(chunk.length);
+    if (whole && length <= BUFFERED_OBJECT_BYTES) {
+      // Small object: one write of the whole body instead of one per network chunk.
+      const chunks: Buffer[] = [];
+      let received = 0;
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        received += chunk.length;
+        if (received > length) throw tooMuch();
+        chunks.push(chunk);
+      }
+      if (received === length) await writeFile(target, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
+      written = received;
+      options.onBytes(received);
+    } else {
+      const fh = await open(target, flags);
+      try {
+        written = await streamToFile(stream, fh, start, length, tooMuch, options.onBytes);
+      } finally {
+        await fh.close();
+      }
     }
   } catch (error) {
-    body.destroy();
+    stream.destroy();
     throw error;
-  } finally {
-    await fh.close();
   }
   if (written !== length) {
     throw new ServingError('UNAVAILABLE', `object ${file.key} was truncated: got ${written} of ${length} bytes${whole ? '' : ` at offset ${start}`}`);
+  }
+}
+
+/** Objects up to this size are received into memory and written with one call. */
+const BUFFERED_OBJECT_BYTES = 1024 * 1024;
+/** Received data waiting for the disk beyond this pauses the socket (per GET). */
+const WRITE_BATCH_BYTES = 1024 * 1024;
+
+/**
+ * Writes a body at `position` while it keeps arriving: chunks that come in during a write are
+ * gathered and written with the next `writev`, so a part needs a few dozen writes instead of one
+ * per network chunk, and the socket pauses only when more than WRITE_BATCH_BYTES wait for the
+ * disk. Returns the bytes received (the caller compares them with the length it asked for).
+ */
+function streamToFile(stream: Readable, fh: FileHandle, position: number, length: number, tooMuch: () => Error, onBytes: (n: number) => void): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let received = 0;
+    let writing = false;
+    let ended = false;
+    let failed = false;
+    const fail = (error: unknown): void => {
+      if (failed) return;
+      failed = true;
+      stream.destroy();
+      reject(error);
+    };
+    const flush = (): void => {
+      if (failed || writing) return;
+      if (pending.length === 0) {
+        if (ended) resolve(received);
+        return;
+      }
+      const buffers = pending;
+      const bytes = pendingBytes;
+      pending = [];
+      pendingBytes = 0;
+      writing = true;
+      writeAll(fh, buffers, bytes, position).then(() => {
+        position += bytes;
+        writing = false;
+        onBytes(bytes);
+        if (stream.isPaused() && !ended) stream.resume();
+        flush();
+      }, fail);
+    };
+    stream.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > length) return fail(tooMuch());
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= WRITE_BATCH_BYTES) stream.pause();
+      flush();
+    });
+    stream.once('end', () => {
+      ended = true;
+      flush();
+    });
+    stream.once('error', fail);
+  });
+}
+
+/** writev until every byte is written (it may write less, e.g. past IOV_MAX buffers). */
+async function writeAll(fh: FileHandle, buffers: Buffer[], bytes: number, position: number): Promise<void> {
+  let { bytesWritten } = await fh.writev(buffers, position);
+  if (bytesWritten === bytes) return;
+  const rest = Buffer.concat(buffers, bytes).subarray(bytesWritten);
+  let offset = 0;
+  while (offset < rest.length) {
+    ({ bytesWritten } = await fh.write(rest, offset, rest.length - offset, position + bytesWritten + offset));
+    offset += bytesWritten;
   }
 }
 

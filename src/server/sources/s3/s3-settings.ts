@@ -21,6 +21,8 @@ export interface S3Settings {
   readonly multipartThresholdBytes: number;
   /** Object (relative to a version prefix) whose presence marks the version complete. */
   readonly completionMarker: string | undefined;
+  /** Download with the SDK's GetObject instead of the lean signed GETs (a fallback; slower). */
+  readonly sdkGet: boolean;
 }
 
 /** The flags that feed S3Settings (a subset of ServeOptions). */
@@ -65,6 +67,8 @@ function envPositiveInt(value: string | undefined): number | undefined {
  * - transfer: S3_DISABLE_MULTI_PART_DOWNLOAD=1, S3_MULTI_PART_DOWNLOAD_CHUNK_SIZE (bytes)
  * - credentials: TENSORFLEET_S3_CREDENTIALS_DIR (else the AWS SDK's chain reads its own
  *   variables, shared config files and web identity token)
+ * - TENSORFLEET_S3_SDK_GET=1: download through the SDK's GetObject (fallback for a store that
+ *   rejects the lean signed GETs)
  * Path-style addressing defaults to on when an endpoint is set (what S3-compatible stores
  * expect, and what TF Serving did) and off for AWS.
  */
@@ -91,6 +95,7 @@ export function resolveS3Settings(flags: S3Flags, env: Environment): S3Settings 
     partSizeBytes: Math.max(MiB, partSizeBytes),
     multipartThresholdBytes: disableMultipart ? Number.POSITIVE_INFINITY : 2 * Math.max(MiB, partSizeBytes),
     completionMarker: set(flags.s3_completion_marker),
+    sdkGet: envBool(env.TENSORFLEET_S3_SDK_GET) === true,
   };
 }
 
@@ -106,5 +111,6 @@ export function describeS3Settings(s: S3Settings): Record<string, unknown> {
     concurrency: s.concurrency,
     partSizeBytes: s.partSizeBytes,
     completionMarker: s.completionMarker,
+    downloads: s.sdkGet ? 'SDK GetObject' : 'signed GETs over keep-alive agents',
   };
 }

@@ -8,7 +8,7 @@ const MAY_24_2013 = Date.UTC(2013, 4, 24);
 
 describe('SigV4Signer', () => {
   // The worked examples of the S3 API reference ("Signature Calculations for the Authorization Header").
-  test.each([
+  test.each<{ name: string; path: string; query: string; headers: Record<string, string>; signature: string }>([
     { name: 'GET object with Range', path: '/test.txt', query: '', headers: { range: 'bytes=0-9' }, signature: 'f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41' },
     { name: 'GET bucket lifecycle', path: '/', query: 'lifecycle=', headers: {}, signature: 'fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543' },
     { name: 'GET bucket (list objects)', path: '/', query: 'max-keys=2&prefix=J', headers: {}, signature: '34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7' },
