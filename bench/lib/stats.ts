@@ -4,6 +4,7 @@ export interface LatencySummary {
   readonly count: number;
   /** Milliseconds. */
   readonly p50: number;
+  readonly p90: number;
   readonly p99: number;
   readonly mean: number;
   readonly max: number;
@@ -23,6 +24,7 @@ export function summarize(latenciesMs: ArrayLike<number>): LatencySummary {
   return {
     count: sorted.length,
     p50: percentile(sorted, 0.5),
+    p90: percentile(sorted, 0.9),
     p99: percentile(sorted, 0.99),
     mean: sorted.length === 0 ? Number.NaN : sum / sorted.length,
     max: sorted.length === 0 ? Number.NaN : sorted[sorted.length - 1]!,
