@@ -1,4 +1,5 @@
 import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
+import { setMaxListeners } from 'node:events';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ServingError } from '../../../shared/errors.js';
@@ -42,6 +43,8 @@ export interface DownloadFilesOptions {
 export async function downloadFiles(options: DownloadFilesOptions): Promise<void> {
   const { files, dir, transfer } = options;
   const controller = new AbortController();
+  // Every GET in flight listens to this signal: as many listeners as the limiter allows is normal.
+  setMaxListeners(0, controller.signal);
   const onAbort = (): void => controller.abort(options.signal.reason);
   if (options.signal.aborted) onAbort();
   else options.signal.addEventListener('abort', onAbort, { once: true });
@@ -258,6 +261,8 @@ function describeFailure(error: unknown, bucket: string): ServingError {
   return s3Error(error, `download from bucket ${bucket}`);
 }
 
+const CREDENTIAL_ERRORS = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'XAdminUserNotFound']);
+
 /** Maps an S3 SDK or network error to a ServingError without leaking request details. */
 export function s3Error(error: unknown, what: string): ServingError {
   if (error instanceof ServingError) return error;
@@ -266,7 +271,8 @@ export function s3Error(error: unknown, what: string): ServingError {
   const name = e.name ?? 'Error';
   const detail = `${what} failed: ${name}${status !== undefined ? ` (HTTP ${status})` : ''}${e.message && e.message !== name ? `: ${e.message}` : ''}`;
   if (name === 'AbortError') return new ServingError('CANCELLED', `${what} was cancelled`, { cause: error });
-  if (status === 403 || name === 'AccessDenied' || name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
+  // versitygw answers an unknown access key with 404 XAdminUserNotFound: still a credentials problem.
+  if (status === 403 || CREDENTIAL_ERRORS.has(name)) {
     return new ServingError('PERMISSION_DENIED', detail, { cause: error });
   }
   if (status === 404 || name === 'NoSuchKey' || name === 'NoSuchBucket') return new ServingError('NOT_FOUND', detail, { cause: error });
