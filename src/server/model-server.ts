@@ -7,7 +7,11 @@ import type { Logger } from 'pino';
 import { ServingError } from '../shared/errors.js';
 import type { ModelServerConfig } from './config/model-config.js';
 import { parseModelConfig, singleModelConfig } from './config/parse-model-config.js';
-import { ModelManager, type ManagerEvent } from './core/model-manager.js';
+import { BatchScheduler } from './batching/batch-scheduler.js';
+import { defaultBatchingParameters, parseBatchingParameters, type BatchingParameters } from './batching/batching-parameters.js';
+import { BatchingLoader } from './batching/batching-servable.js';
+import type { ServableLoader } from './core/servable.js';
+import { ModelManager, type ManagerClock, type ManagerEvent } from './core/model-manager.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
 import type { ModelCatalog } from './predict/model-catalog.js';
 import { PredictService } from './predict/predict-service.js';
@@ -65,6 +69,27 @@ function refuseUnsupportedSources(config: ModelServerConfig): void {
   }
 }
 
+async function readBatchingParameters(options: ServeOptions): Promise<BatchingParameters> {
+  const defaults = defaultBatchingParameters(options.inference_threads);
+  if (options.batching_parameters_file === undefined) return defaults;
+  const text = await readFile(options.batching_parameters_file, 'utf8').catch((error: unknown) => {
+    throw new ServingError('INVALID_ARGUMENT', `cannot read --batching_parameters_file ${options.batching_parameters_file}: ${String(error)}`);
+  });
+  return parseBatchingParameters(text, defaults);
+}
+
+/** With --enable_batching, every loaded version runs through one shared batch scheduler. */
+function batchingLoader(loader: ServableLoader, params: BatchingParameters, metrics: ServerMetrics, clock: ManagerClock): ServableLoader {
+  const scheduler = new BatchScheduler(params, clock, {
+    batchStarted(rows, paddedRows, oldestWaitMs) {
+      metrics.batchSize.observe(rows);
+      if (paddedRows > rows) metrics.batchPaddingRows.inc(paddedRows - rows);
+      metrics.batchQueueDelay.observe(oldestWaitMs / 1000);
+    },
+  });
+  return new BatchingLoader(loader, scheduler);
+}
+
 /** The versions a manager holds in any state but END must stay on disk. */
 function inUse(manager: ModelManager, model: string, version: number): boolean {
   try {
@@ -80,6 +105,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
   const initial = await readConfig(options);
   refuseUnsupportedSources(initial.config);
   const metrics = new ServerMetrics();
+  const batching = options.enable_batching ? await readBatchingParameters(options) : undefined;
   const pool = await InferencePool.start(options.inference_threads);
   let s3Source: S3VersionSource | undefined;
   const source: VersionSourceRouter = new VersionSourceRouter({
@@ -110,11 +136,16 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
       return s3Source;
     },
   });
+  const timers = { setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms).unref(), clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout) };
+  const tensorflow = new TensorflowLoader(pool);
+  // Batching waits are often below a millisecond, so its clock is the monotonic one.
+  const loader = batching ? batchingLoader(tensorflow, batching, metrics, { now: () => performance.now(), ...timers }) : tensorflow;
+  if (batching) logger.info({ batching }, 'batching enabled');
   const manager: ModelManager = new ModelManager({
-    loader: new TensorflowLoader(pool),
+    loader,
     source,
     logger: logger.child({ component: 'manager' }),
-    clock: { now: env.now, setTimeout: (fn, ms) => setTimeout(fn, ms).unref(), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
+    clock: { now: env.now, ...timers },
     pollIntervalMs: options.file_system_poll_wait_seconds * 1000,
     numLoadThreads: options.num_load_threads,
     maxNumLoadRetries: options.max_num_load_retries,

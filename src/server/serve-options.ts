@@ -27,6 +27,8 @@ export const SERVE_FLAGS = {
   allow_version_labels_for_unavailable_models: { type: 'bool', default: false, help: 'Allow labels to point at versions that are not yet available.' },
   tensorflow_intra_op_parallelism: { type: 'int', default: 0, help: 'Threads one TensorFlow op may use; 0 lets TensorFlow choose (the cores).' },
   tensorflow_inter_op_parallelism: { type: 'int', default: 0, help: 'Threads running independent TensorFlow ops; 0 lets TensorFlow choose. 1 saves CPU on small models.' },
+  enable_batching: { type: 'bool', default: false, help: 'Merge concurrent requests to the same model signature into batches (signatures whose tensors all have a variable first dimension).' },
+  batching_parameters_file: { type: 'string', default: undefined, help: 'BatchingParameters in text format (max_batch_size, batch_timeout_micros, max_enqueued_batches, num_batch_threads, allowed_batch_sizes); implies nothing without --enable_batching.' },
   inference_threads: { type: 'int', default: 1, help: '[TensorFleet] Worker threads running TensorFlow; every version is loaded in each.' },
   max_request_bytes: { type: 'int', default: 64 * 1024 * 1024, help: '[TensorFleet] Largest request message (gRPC or REST body).' },
   max_tensor_elements: { type: 'int', default: 50_000_000, help: '[TensorFleet] Largest number of elements in one request tensor.' },

@@ -6,11 +6,12 @@ import { invalidArgument } from '../../shared/errors.js';
  * into plain objects shaped like our YAML config, so one validator checks both formats.
  *
  * Schema knowledge needed to build that shape is kept to three facts about the message:
- * - `config`, `versions` and `variants` are repeated (always arrays, even with one element);
+ * - `config`, `versions`, `variants` and `allowed_batch_sizes` (BatchingParameters) are repeated
+ *   (always arrays, even with one element);
  * - `version_labels` is a map, written as repeated `{ key: ... value: ... }` entries;
  * - `model_config_list` holds its models under `config`, which we flatten into the list itself.
  */
-const REPEATED_FIELDS = new Set(['config', 'versions', 'variants']);
+const REPEATED_FIELDS = new Set(['config', 'versions', 'variants', 'allowed_batch_sizes']);
 const MAP_FIELDS = new Set(['version_labels']);
 
 type Scalar = string | number | boolean;
@@ -25,12 +26,12 @@ interface Token {
   readonly line: number;
 }
 
-function tokenize(text: string): Token[] {
+function tokenize(text: string, what: string): Token[] {
   const tokens: Token[] = [];
   let line = 1;
   let i = 0;
   const fail = (message: string): never => {
-    throw invalidArgument(`model config (text format) line ${line}: ${message}`);
+    throw invalidArgument(`${what} (text format) line ${line}: ${message}`);
   };
   while (i < text.length) {
     const c = text[i]!;
@@ -83,13 +84,13 @@ function tokenize(text: string): Token[] {
   return tokens;
 }
 
-function parseMessage(tokens: Token[], start: number, close: string | undefined): { message: TextMessage; next: number } {
+function parseMessage(tokens: Token[], start: number, close: string | undefined, what: string): { message: TextMessage; next: number } {
   const fields: TextMessage['fields'] = [];
   let i = start;
   const at = (k: number): Token | undefined => tokens[k];
   const fail = (message: string, token: Token | undefined): never => {
     const where = token ? `line ${token.line}` : 'end of input';
-    throw invalidArgument(`model config (text format) ${where}: ${message}`);
+    throw invalidArgument(`${what} (text format) ${where}: ${message}`);
   };
   for (;;) {
     const t = at(i);
@@ -112,7 +113,7 @@ function parseMessage(tokens: Token[], start: number, close: string | undefined)
     }
     const v = at(i);
     if (v?.kind === 'punct' && (v.text === '{' || v.text === '<')) {
-      const parsed = parseMessage(tokens, i + 1, v.text === '{' ? '}' : '>');
+      const parsed = parseMessage(tokens, i + 1, v.text === '{' ? '}' : '>', what);
       fields.push({ name, value: parsed.message, line: t.line });
       i = parsed.next;
     } else if (v?.kind === 'punct' && v.text === '[' && colon) {
@@ -153,9 +154,12 @@ function scalarOf(t: Token, fail: (message: string, token: Token) => never): Sca
   return fail(`unexpected '${t.text}'`, t);
 }
 
-/** Text format → plain object (see the file comment). Throws INVALID_ARGUMENT on syntax errors. */
-export function parseTextFormat(text: string): Record<string, unknown> {
-  const { message } = parseMessage(tokenize(text), 0, undefined);
+/**
+ * Text format → plain object (see the file comment). Throws INVALID_ARGUMENT on syntax errors,
+ * naming `what` was being read.
+ */
+export function parseTextFormat(text: string, what = 'model config'): Record<string, unknown> {
+  const { message } = parseMessage(tokenize(text, what), 0, undefined, what);
   return toPlain(message, undefined);
 }
 

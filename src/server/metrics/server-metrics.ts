@@ -94,6 +94,26 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  readonly batchSize = new Histogram({
+    name: 'tensorfleet_batch_size',
+    help: 'Rows per batch run with --enable_batching (before padding).',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+    registers: [this.registry],
+  });
+
+  readonly batchPaddingRows = new Counter({
+    name: 'tensorfleet_batch_padding_rows_total',
+    help: 'Rows added to batches to reach an allowed_batch_sizes entry.',
+    registers: [this.registry],
+  });
+
+  readonly batchQueueDelay = new Histogram({
+    name: 'tensorfleet_batch_queue_delay_seconds',
+    help: 'How long the oldest request of a batch waited in the batching queue.',
+    buckets: SECONDS_BUCKETS,
+    registers: [this.registry],
+  });
+
   /** Listing failures of any source (the manager's source-failed events). */
   readonly sourceFailures = new Counter({
     name: 'tensorfleet_source_failures_total',

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { FIXTURES_DIR, FIXTURE_MODELS, fromTensorProto, loadExpected, tensorMismatches, toTensorProto } from '../../helpers/server/fixture-tensors.js';
+import { fixturePredictJobs, runConcurrently } from '../../helpers/server/fixture-predict-jobs.js';
+import { FIXTURES_DIR } from '../../helpers/server/fixture-tensors.js';
 import { statusOf, tfsClients, type TfsClients } from '../../helpers/server/grpc-client.js';
 import { waitForAvailable } from '../../helpers/server/model-status.js';
 import { rest } from '../../helpers/server/rest-client.js';
@@ -27,47 +28,8 @@ afterAll(async () => {
   if (server) expect(await server.stop()).toEqual({ code: 0, signal: null });
 });
 
-interface Job {
-  readonly title: string;
-  readonly run: () => Promise<string[]>;
-}
-
-/** One job per fixture predict case and encoding: resolves with its mismatches. */
-function jobs(): Job[] {
-  const out: Job[] = [];
-  for (const model of FIXTURE_MODELS) {
-    const expected = loadExpected(model);
-    for (const [signature, sig] of Object.entries(expected.signatures)) {
-      if (sig.method_name !== 'tensorflow/serving/predict') continue;
-      sig.cases.forEach((c, i) => {
-        for (const content of [false, true]) {
-          out.push({
-            title: `${model} ${signature} #${i} ${content ? 'content' : 'typed'}`,
-            run: async () => {
-              const { response } = await clients.prediction.call<{ outputs: Record<string, Parameters<typeof fromTensorProto>[0]> }>('Predict', {
-                model_spec: { name: model, version: { value: String(expected.version) }, signature_name: signature },
-                inputs: Object.fromEntries(Object.entries(c.inputs).map(([n, t]) => [n, toTensorProto(t, content)])),
-              });
-              return Object.entries(c.outputs).flatMap(([n, t]) => tensorMismatches(n, response.outputs[n] && fromTensorProto(response.outputs[n]), t));
-            },
-          });
-        }
-      });
-    }
-  }
-  return out;
-}
-
 test('hundreds of mixed concurrent Predicts each get their own correct answer', async () => {
-  const all = jobs();
-  const rounds = 6;
-  const results = await Promise.all(
-    Array.from({ length: rounds }, () => all)
-      .flat()
-      .map(async (job) => ({ title: job.title, problems: await job.run().catch((error: unknown) => [String(error)]) })),
-  );
-  expect(results.length).toBe(rounds * all.length);
-  expect(results.filter((r) => r.problems.length > 0)).toEqual([]);
+  expect(await runConcurrently(fixturePredictJobs(clients), 6)).toEqual([]);
 });
 
 test('calls abandoned by their clients (deadline, cancel) leave the server healthy', async () => {

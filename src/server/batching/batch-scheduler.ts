@@ -1,0 +1,157 @@
+import { ServingError, toServingError } from '../../shared/errors.js';
+import type { ManagerClock } from '../core/model-manager.js';
+import { paddedBatchSize, type BatchingParameters } from './batching-parameters.js';
+
+/** One caller's share of a batch: `rows` rows of input (`payload`), settled by the queue's `run`. */
+export interface BatchTask<Payload, Result> {
+  readonly rows: number;
+  readonly payload: Payload;
+  readonly enqueuedAt: number;
+  resolve(result: Result): void;
+  reject(error: Error): void;
+}
+
+/** Runs one batch and settles every task in it (never rejects). `paddedRows` ≥ the tasks' rows. */
+export type RunBatch<Payload, Result> = (tasks: readonly BatchTask<Payload, Result>[], paddedRows: number) => Promise<void>;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- queues of different keys hold different task types
+type AnyTask = BatchTask<any, any>;
+
+interface Queue {
+  readonly tasks: AnyTask[];
+  rows: number;
+  readonly run: RunBatch<unknown, unknown>;
+}
+
+export interface BatchObserver {
+  /** A batch started: its real and padded rows, and how long its oldest task waited (ms). */
+  batchStarted(rows: number, paddedRows: number, oldestWaitMs: number): void;
+}
+
+/**
+ * Dynamic batching, TF Serving style. Requests wait in one queue per batching key (a model
+ * version's signature and tensor layout). A queue is ready when it holds a full batch or its oldest
+ * task has waited `batchTimeoutMicros`; a ready queue runs as soon as fewer than
+ * `numBatchThreads` batches are in flight, oldest first over all queues. With a timeout of 0
+ * nothing waits while a slot is free, and under load the queues fill while the running batches
+ * finish, so batch size follows the load.
+ */
+export class BatchScheduler {
+  private readonly queues = new Map<string, Queue>();
+  private inFlight = 0;
+  private timer: unknown;
+  private timerDue = Infinity;
+
+  constructor(
+    readonly params: BatchingParameters,
+    private readonly clock: ManagerClock,
+    private readonly observer?: BatchObserver,
+  ) {}
+
+  /**
+   * Queues `rows` rows for a batch of `key`, run by `run` (the same for every submit of one key);
+   * the promise settles when that batch is done.
+   */
+  submit<Payload, Result>(key: string, rows: number, payload: Payload, run: RunBatch<Payload, Result>, signal?: AbortSignal): Promise<Result> {
+    let queue = this.queues.get(key);
+    if (!queue) {
+      queue = { tasks: [], rows: 0, run: run as RunBatch<unknown, unknown> };
+      this.queues.set(key, queue);
+    }
+    const limit = this.params.maxEnqueuedBatches * this.params.maxBatchSize;
+    if (queue.rows + rows > limit) {
+      return Promise.reject(
+        new ServingError('UNAVAILABLE', `batching queue is full (${queue.rows} rows waiting, limit max_enqueued_batches × max_batch_size = ${limit}); retry later`),
+      );
+    }
+    const owner = queue;
+    return new Promise<Result>((resolve, reject) => {
+      const task: BatchTask<Payload, Result> = { rows, payload, enqueuedAt: this.clock.now(), resolve, reject };
+      if (signal) {
+        if (signal.aborted) return reject(new ServingError('CANCELLED', 'call cancelled while waiting for a batch'));
+        const onAbort = (): void => this.withdraw(key, owner, task);
+        signal.addEventListener('abort', onAbort, { once: true });
+        task.resolve = (r): void => (signal.removeEventListener('abort', onAbort), resolve(r));
+        task.reject = (e): void => (signal.removeEventListener('abort', onAbort), reject(e));
+      }
+      owner.tasks.push(task);
+      owner.rows += rows;
+      this.dispatch();
+    });
+  }
+
+  private withdraw(key: string, queue: Queue, task: AnyTask): void {
+    const index = queue.tasks.indexOf(task);
+    if (index < 0) return; // already running: its result is simply not read
+    queue.tasks.splice(index, 1);
+    queue.rows -= task.rows;
+    if (queue.tasks.length === 0 && this.queues.get(key) === queue) this.queues.delete(key);
+    task.reject(new ServingError('CANCELLED', 'call cancelled while waiting for a batch'));
+  }
+
+  private dispatch(): void {
+    const now = this.clock.now();
+    while (this.inFlight < this.params.numBatchThreads) {
+      const key = this.oldestReady(now);
+      if (key === undefined) break;
+      this.start(key, now);
+    }
+    this.armTimer(now);
+  }
+
+  private oldestReady(now: number): string | undefined {
+    const timeoutMs = this.params.batchTimeoutMicros / 1000;
+    let best: string | undefined;
+    let bestAt = Infinity;
+    for (const [key, queue] of this.queues) {
+      const oldest = queue.tasks[0]!.enqueuedAt;
+      const ready = queue.rows >= this.params.maxBatchSize || now - oldest >= timeoutMs;
+      if (ready && oldest < bestAt) {
+        best = key;
+        bestAt = oldest;
+      }
+    }
+    return best;
+  }
+
+  private start(key: string, now: number): void {
+    const queue = this.queues.get(key)!;
+    const tasks: AnyTask[] = [];
+    let rows = 0;
+    // Always take the first task, even one larger than a batch, so nothing waits forever.
+    while (queue.tasks.length > 0 && (tasks.length === 0 || rows + queue.tasks[0]!.rows <= this.params.maxBatchSize)) {
+      const task = queue.tasks.shift()!;
+      tasks.push(task);
+      rows += task.rows;
+    }
+    queue.rows -= rows;
+    if (queue.tasks.length === 0) this.queues.delete(key);
+    const padded = rows <= this.params.maxBatchSize ? paddedBatchSize(rows, this.params) : rows;
+    this.observer?.batchStarted(rows, padded, now - tasks[0]!.enqueuedAt);
+    this.inFlight += 1;
+    void queue
+      .run(tasks, padded)
+      // `run` settles its tasks itself; this only guards against one that throws.
+      .catch((error: unknown) => tasks.forEach((task) => task.reject(toServingError(error))))
+      .finally(() => {
+        this.inFlight -= 1;
+        this.dispatch();
+      });
+  }
+
+  /** Wakes the scheduler when the oldest waiting task reaches the timeout. */
+  private armTimer(now: number): void {
+    if (this.inFlight >= this.params.numBatchThreads || this.queues.size === 0) return;
+    const timeoutMs = this.params.batchTimeoutMicros / 1000;
+    let due = Infinity;
+    for (const queue of this.queues.values()) due = Math.min(due, queue.tasks[0]!.enqueuedAt + timeoutMs);
+    if (due >= this.timerDue) return;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.timerDue = Infinity;
+      this.dispatch();
+    }, Math.max(0, due - now));
+  }
+}

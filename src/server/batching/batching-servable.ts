@@ -1,0 +1,118 @@
+import { ServingError } from '../../shared/errors.js';
+import type { HostTensor } from '../core/host-tensor.js';
+import type { RunOptions, Servable, ServableLoader } from '../core/servable.js';
+import type { SignatureDef, SignatureMap, TensorInfo } from '../core/signature.js';
+import type { BatchScheduler, BatchTask } from './batch-scheduler.js';
+import { concatRows, splitRows } from './tensor-rows.js';
+
+type Outputs = Record<string, HostTensor>;
+/** A queued request: its inputs in the batch key's (sorted) input order. */
+interface Request {
+  readonly tensors: readonly HostTensor[];
+  /** The caller's RunOptions.consumeInputs. */
+  readonly consume: boolean;
+}
+type Task = BatchTask<Request, Outputs>;
+
+/** A signature can be batched when every tensor it names has a variable leading dimension. */
+function hasBatchDimension(info: TensorInfo): boolean {
+  return info.shape !== undefined && info.shape.length >= 1 && info.shape[0] === -1;
+}
+
+export function isBatchableSignature(signature: SignatureDef): boolean {
+  return Object.values(signature.inputs).every(hasBatchDimension) && Object.values(signature.outputs).every(hasBatchDimension);
+}
+
+/** Rows of the request, or undefined when its inputs disagree on dimension 0 (left to TensorFlow). */
+function requestRows(inputs: readonly HostTensor[]): number | undefined {
+  const rows = inputs[0]?.shape[0];
+  if (rows === undefined || rows < 1) return undefined;
+  return inputs.every((t) => t.shape.length >= 1 && t.shape[0] === rows) ? rows : undefined;
+}
+
+/** Requests merge only with requests of the same signature, inputs, outputs and trailing dimensions. */
+function batchKey(signatureName: string, keys: readonly string[], inputs: readonly HostTensor[], outputs: readonly string[]): string {
+  const layout = keys.map((key, i) => `${key}:${inputs[i]!.dtype}:${inputs[i]!.shape.slice(1).join('x')}`);
+  return `${signatureName}\n${layout.join(',')}\n${outputs.join(',')}`;
+}
+
+let nextServableId = 1;
+
+/**
+ * A servable whose runs are merged with other callers' into batches (TF Serving's
+ * `--enable_batching`). Signatures without a variable batch dimension, and requests whose inputs
+ * disagree on it, run unbatched. One failed batch fails every caller in it, as in TF Serving.
+ */
+export class BatchingServable implements Servable {
+  private readonly id = nextServableId++;
+
+  constructor(
+    private readonly inner: Servable,
+    private readonly scheduler: BatchScheduler,
+  ) {}
+
+  get signatures(): SignatureMap {
+    return this.inner.signatures;
+  }
+
+  run(signatureName: string, inputs: Readonly<Record<string, HostTensor>>, outputNames: readonly string[] | undefined, options: RunOptions = {}): Promise<Outputs> {
+    const signature = this.inner.signatures[signatureName];
+    const keys = Object.keys(inputs).sort();
+    const tensors = keys.map((key) => inputs[key]!);
+    const rows = requestRows(tensors);
+    if (!signature || !isBatchableSignature(signature) || rows === undefined) {
+      return this.inner.run(signatureName, inputs, outputNames, options);
+    }
+    const outputs = outputNames ?? Object.keys(signature.outputs);
+    const key = `${this.id}\n${batchKey(signatureName, keys, tensors, outputs)}`;
+    const run = (tasks: readonly Task[], paddedRows: number): Promise<void> => this.runBatch(signatureName, keys, outputs, tasks, paddedRows);
+    return this.scheduler.submit(key, rows, { tensors, consume: options.consumeInputs ?? false }, run, options.signal);
+  }
+
+  private async runBatch(signatureName: string, keys: readonly string[], outputNames: readonly string[], tasks: readonly Task[], paddedRows: number): Promise<void> {
+    try {
+      // A batch of one unpadded request runs as is: no copies, no splitting.
+      const first = tasks[0]!;
+      const alone = tasks.length === 1 && first.rows === paddedRows;
+      const inputs: Record<string, HostTensor> = {};
+      keys.forEach((key, i) => {
+        inputs[key] = alone ? first.payload.tensors[i]! : concatRows(tasks.map((t) => t.payload.tensors[i]!), paddedRows);
+      });
+      // Joined inputs are our own copies; a lone request's inputs belong to its caller.
+      const outputs = await this.inner.run(signatureName, inputs, outputNames, { consumeInputs: alone ? first.payload.consume : true });
+      if (alone) return first.resolve(outputs);
+      const perTask: Outputs[] = tasks.map(() => ({}));
+      const rows = tasks.map((t) => t.rows);
+      for (const name of outputNames) {
+        const batched = outputs[name]!;
+        if (batched.shape[0] !== paddedRows) {
+          throw new ServingError(
+            'FAILED_PRECONDITION',
+            `batching: output "${name}" has ${batched.shape.length === 0 ? 'no batch dimension' : `${batched.shape[0]} rows`} for a batch of ${paddedRows}; ` +
+              'this signature cannot be batched (serve the model without --enable_batching)',
+          );
+        }
+        splitRows(batched, rows).forEach((part, i) => (perTask[i]![name] = part));
+      }
+      tasks.forEach((task, i) => task.resolve(perTask[i]!));
+    } catch (error) {
+      for (const task of tasks) task.reject(error as Error);
+    }
+  }
+
+  unload(): Promise<void> {
+    return this.inner.unload();
+  }
+}
+
+/** Wraps every servable a loader makes in a BatchingServable sharing one scheduler. */
+export class BatchingLoader implements ServableLoader {
+  constructor(
+    private readonly inner: ServableLoader,
+    private readonly scheduler: BatchScheduler,
+  ) {}
+
+  async load(model: string, version: number, path: string, signal: AbortSignal): Promise<Servable> {
+    return new BatchingServable(await this.inner.load(model, version, path, signal), this.scheduler);
+  }
+}

@@ -1,0 +1,130 @@
+import { beforeEach, describe, expect, test } from 'vitest';
+import { BatchScheduler, type BatchTask } from '../../../../src/server/batching/batch-scheduler.js';
+import { defaultBatchingParameters, type BatchingParameters } from '../../../../src/server/batching/batching-parameters.js';
+import { FakeClock } from '../core/manager-test-kit.js';
+
+/** Records every batch and lets the test finish them one by one. */
+class Batches {
+  readonly started: { key: string; payloads: string[]; padded: number; finish: () => void }[] = [];
+  run(key: string) {
+    return (tasks: readonly BatchTask<string, string>[], padded: number): Promise<void> =>
+      new Promise((done) => {
+        this.started.push({
+          key,
+          payloads: tasks.map((t) => t.payload),
+          padded,
+          finish: () => {
+            for (const task of tasks) task.resolve(`${task.payload} done`);
+            done();
+          },
+        });
+      });
+  }
+  get sizes(): string[][] {
+    return this.started.map((b) => b.payloads);
+  }
+}
+
+const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+let clock: FakeClock;
+let batches: Batches;
+const scheduler = (overrides: Partial<BatchingParameters>): BatchScheduler =>
+  new BatchScheduler({ ...defaultBatchingParameters(1), ...overrides }, clock);
+
+beforeEach(() => {
+  clock = new FakeClock();
+  batches = new Batches();
+});
+
+describe('BatchScheduler', () => {
+  test('with no timeout a lone request starts at once; requests arriving meanwhile form the next batch', async () => {
+    const s = scheduler({ batchTimeoutMicros: 0, maxBatchSize: 8, numBatchThreads: 1 });
+    const first = s.submit('k', 1, 'a', batches.run('k'));
+    for (const p of ['b', 'c', 'd']) void s.submit('k', 1, p, batches.run('k'));
+    expect(batches.sizes).toEqual([['a']]);
+    batches.started[0]!.finish();
+    expect(await first).toBe('a done');
+    await flush();
+    expect(batches.sizes).toEqual([['a'], ['b', 'c', 'd']]);
+  });
+
+  test('a batch never exceeds max_batch_size rows; a larger request runs alone', async () => {
+    const s = scheduler({ batchTimeoutMicros: 0, maxBatchSize: 4, numBatchThreads: 1 });
+    void s.submit('k', 1, 'busy', batches.run('k'));
+    void s.submit('k', 3, 'x3', batches.run('k'));
+    void s.submit('k', 2, 'y2', batches.run('k'));
+    void s.submit('k', 6, 'z6', batches.run('k'));
+    for (let i = 1; i <= 3; i++) {
+      batches.started[i - 1]!.finish();
+      await flush();
+    }
+    expect(batches.sizes).toEqual([['busy'], ['x3'], ['y2'], ['z6']]);
+  });
+
+  test('with a timeout, a partial batch waits for company until the oldest request times out', () => {
+    const s = scheduler({ batchTimeoutMicros: 5000, maxBatchSize: 4, numBatchThreads: 1 });
+    void s.submit('k', 1, 'a', batches.run('k'));
+    clock.advance(3);
+    void s.submit('k', 1, 'b', batches.run('k'));
+    expect(batches.sizes).toEqual([]);
+    clock.advance(2);
+    expect(batches.sizes).toEqual([['a', 'b']]);
+  });
+
+  test('a full batch does not wait for the timeout', () => {
+    const s = scheduler({ batchTimeoutMicros: 1_000_000, maxBatchSize: 3, numBatchThreads: 1 });
+    for (const p of ['a', 'b', 'c']) void s.submit('k', 1, p, batches.run('k'));
+    expect(batches.sizes).toEqual([['a', 'b', 'c']]);
+  });
+
+  test('num_batch_threads bounds the batches in flight, and queues are served oldest first', async () => {
+    const s = scheduler({ batchTimeoutMicros: 0, maxBatchSize: 8, numBatchThreads: 2 });
+    void s.submit('m1', 1, 'a', batches.run('m1'));
+    void s.submit('m2', 1, 'b', batches.run('m2'));
+    void s.submit('m2', 1, 'c', batches.run('m2'));
+    clock.advance(1);
+    void s.submit('m1', 1, 'd', batches.run('m1'));
+    expect(batches.sizes).toEqual([['a'], ['b']]);
+    batches.started[0]!.finish();
+    await flush();
+    // m2's "c" has waited longer than m1's "d".
+    expect(batches.sizes).toEqual([['a'], ['b'], ['c']]);
+  });
+
+  test('pads to the next allowed batch size', () => {
+    const s = scheduler({ batchTimeoutMicros: 1000, maxBatchSize: 8, allowedBatchSizes: [4, 8] });
+    void s.submit('k', 1, 'a', batches.run('k'));
+    void s.submit('k', 2, 'b', batches.run('k'));
+    clock.advance(1);
+    expect(batches.started.map((b) => b.padded)).toEqual([4]);
+  });
+
+  test('a full queue refuses with UNAVAILABLE and keeps what it holds', async () => {
+    const s = scheduler({ batchTimeoutMicros: 0, maxBatchSize: 2, maxEnqueuedBatches: 2, numBatchThreads: 1 });
+    void s.submit('k', 1, 'running', batches.run('k'));
+    const queued = ['a', 'b', 'c', 'd'].map((p) => s.submit('k', 1, p, batches.run('k')));
+    const refused = s.submit('k', 1, 'e', batches.run('k'));
+    await expect(refused).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/batching queue is full/) as unknown });
+    for (let i = 0; i < 3; i++) {
+      batches.started[i]!.finish();
+      await flush();
+    }
+    expect(await Promise.all(queued)).toEqual(['a done', 'b done', 'c done', 'd done']);
+  });
+
+  test('a call cancelled while queued leaves the queue with CANCELLED; the others still run', async () => {
+    const s = scheduler({ batchTimeoutMicros: 0, maxBatchSize: 8, numBatchThreads: 1 });
+    void s.submit('k', 1, 'running', batches.run('k'));
+    const controller = new AbortController();
+    const cancelled = s.submit('k', 1, 'gone', batches.run('k'), controller.signal);
+    const kept = s.submit('k', 1, 'kept', batches.run('k'));
+    controller.abort();
+    await expect(cancelled).rejects.toMatchObject({ code: 'CANCELLED' });
+    batches.started[0]!.finish();
+    await flush();
+    expect(batches.sizes).toEqual([['running'], ['kept']]);
+    batches.started[1]!.finish();
+    expect(await kept).toBe('kept done');
+  });
+});
