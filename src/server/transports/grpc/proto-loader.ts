@@ -16,6 +16,7 @@
  */
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { readPredictRequest } from '../../servables/tensorflow/codecs/predict-request-wire.js';
 import { serializePredictResponse } from '../../servables/tensorflow/codecs/tensor-proto-wire.js';
 import { protoDir, protoFilePaths, protoType } from '../../servables/tensorflow/proto-root.js';
 
@@ -32,8 +33,9 @@ export interface TensorflowServingGrpc {
   readonly packageDefinition: protoLoader.PackageDefinition;
   /**
    * tensorflow.serving.PredictionService (Classify, Regress, Predict, MultiInference,
-   * GetModelMetadata). Predict's response serializer is our own: it accepts encodeTensorProto's
-   * typed arrays and writes them as blocks (proto-loader's would reject them).
+   * GetModelMetadata). Predict's (de)serializers are our own, for the hot path: the request
+   * reader skips protobufjs' decode-then-convert, and the response writer accepts
+   * encodeTensorProto's typed arrays and writes them as blocks (proto-loader's would reject them).
    */
   readonly predictionService: ServiceDefinition;
   /** tensorflow.serving.ModelService (GetModelStatus, HandleReloadConfigRequest). */
@@ -56,7 +58,11 @@ export function loadTensorflowServingGrpc(): TensorflowServingGrpc {
     packageDefinition,
     predictionService: {
       ...prediction,
-      Predict: { ...predict, responseSerialize: (value: object) => serializePredictResponse(value) },
+      Predict: {
+        ...predict,
+        requestDeserialize: (bytes: Buffer) => readPredictRequest(bytes),
+        responseSerialize: (value: object) => serializePredictResponse(value),
+      },
     },
     modelService: serviceOf(packageDefinition, 'tensorflow.serving.ModelService'),
   };

@@ -1,0 +1,136 @@
+/**
+ * The hand-written PredictRequest reader against protobufjs (what proto-loader uses): for every
+ * fixture request and a table of edge cases, both must decode to the same tensors (or both fail).
+ */
+import protobuf from 'protobufjs';
+import { describe, expect, test } from 'vitest';
+import { decodeTensorProto, type TensorProtoObject } from '../../../../../../src/server/servables/tensorflow/codecs/tensor-proto.js';
+import { readPredictRequest } from '../../../../../../src/server/servables/tensorflow/codecs/predict-request-wire.js';
+import { protoType } from '../../../../../../src/server/servables/tensorflow/proto-root.js';
+import { PROTO_LOADER_OPTIONS } from '../../../../../../src/server/transports/grpc/proto-loader.js';
+import { modelSpecOf } from '../../../../../../src/server/transports/grpc/prediction-handlers.js';
+import { FIXTURE_MODELS, loadExpected, toTensorProto } from '../../../../../helpers/server/fixture-tensors.js';
+
+const PredictRequest = protoType('tensorflow.serving.PredictRequest');
+const limits = { maxElements: 1_000_000 };
+
+function viaProtobufjs(bytes: Uint8Array): { model_spec: unknown; inputs: Record<string, TensorProtoObject>; output_filter: string[] } {
+  return PredictRequest.toObject(PredictRequest.decode(bytes), PROTO_LOADER_OPTIONS) as never;
+}
+
+/** What the handlers make of a request: the model spec they parse and each input's tensor or error. */
+function meaning(request: { model_spec: unknown; inputs: Record<string, TensorProtoObject>; output_filter: string[] }): unknown {
+  const attempt = <T>(f: () => T): T | string => {
+    try {
+      return f();
+    } catch (error) {
+      return `error: ${(error as Error).message}`;
+    }
+  };
+  const tensors = Object.fromEntries(
+    Object.entries(request.inputs).map(([name, proto]) => [name, attempt(() => {
+      const t = decodeTensorProto(proto, limits);
+      return t.dtype === 'DT_STRING' ? { ...t, strings: t.strings.map((s) => Buffer.from(s).toString('hex')) } : { ...t, bytes: Buffer.from(t.bytes).toString('hex') };
+    })]),
+  );
+  return { spec: attempt(() => modelSpecOf(request.model_spec as never)), tensors, outputFilter: request.output_filter };
+}
+
+const encode = (message: object): Uint8Array => PredictRequest.encode(PredictRequest.fromObject(message)).finish();
+
+function expectSameMeaning(bytes: Uint8Array): void {
+  expect(meaning(readPredictRequest(bytes))).toEqual(meaning(viaProtobufjs(bytes)));
+}
+
+describe('readPredictRequest decodes like protobufjs', () => {
+  const fixtureRequests: [string, object][] = [];
+  for (const model of FIXTURE_MODELS) {
+    const expected = loadExpected(model);
+    for (const [signature, sig] of Object.entries(expected.signatures)) {
+      sig.cases.forEach((c, i) => {
+        for (const content of [false, true]) {
+          fixtureRequests.push([
+            `${model} ${signature} #${i} ${content ? 'tensor_content' : 'typed fields'}`,
+            { model_spec: { name: model, version: { value: expected.version }, signature_name: signature }, inputs: Object.fromEntries(Object.entries(c.inputs).map(([n, t]) => [n, toTensorProto(t, content)])) },
+          ]);
+        }
+      });
+    }
+  }
+
+  test.each(fixtureRequests)('fixture: %s', (_name, message) => expectSameMeaning(encode(message)));
+
+  const shape = (...dims: (number | string)[]): object => ({ dim: dims.map((size) => ({ size })) });
+  test.each<[string, object]>([
+    ['version label and output filter', { model_spec: { name: 'm', version_label: 'canary' }, output_filter: ['a', 'b'], inputs: {} }],
+    ['no model spec', { inputs: { x: { dtype: 'DT_FLOAT', tensor_shape: shape(1), float_val: [1] } } }],
+    ['version 0 and a huge version', { model_spec: { name: 'm', version: { value: '9223372036854775807' } }, inputs: {} }],
+    ['negative int32 values', { model_spec: { name: 'm' }, inputs: { x: { dtype: 'DT_INT32', tensor_shape: shape(3), int_val: [-1, -2147483648, 2147483647] } } }],
+    ['int64 extremes', { model_spec: { name: 'm' }, inputs: { x: { dtype: 'DT_INT64', tensor_shape: shape(4), int64_val: ['-9223372036854775808', '9223372036854775807', '-1', '9007199254740993'] } } }],
+    ['uint64 and uint32 maxima', { model_spec: { name: 'm' }, inputs: { a: { dtype: 'DT_UINT64', tensor_shape: shape(1), uint64_val: ['18446744073709551615'] }, b: { dtype: 'DT_UINT32', tensor_shape: shape(1), uint32_val: [4294967295] } } }],
+    ['bools, halves, doubles', { model_spec: { name: 'm' }, inputs: { a: { dtype: 'DT_BOOL', tensor_shape: shape(2), bool_val: [true, false] }, h: { dtype: 'DT_HALF', tensor_shape: shape(2), half_val: [15360, 48128] }, d: { dtype: 'DT_DOUBLE', tensor_shape: shape(2), double_val: [Math.PI, -0] } } }],
+    ['strings, including empty ones', { model_spec: { name: 'm' }, inputs: { s: { dtype: 'DT_STRING', tensor_shape: shape(3), string_val: [Buffer.from('a'), Buffer.alloc(0), Buffer.from([0xff, 0])] } } }],
+    ['one value filling a shape', { model_spec: { name: 'm' }, inputs: { x: { dtype: 'DT_FLOAT', tensor_shape: shape(2, 3), float_val: [7] } } }],
+    ['values in the wrong field', { model_spec: { name: 'm' }, inputs: { x: { dtype: 'DT_FLOAT', tensor_shape: shape(2), int_val: [1, 2] } } }],
+    ['unsupported dtype by name', { model_spec: { name: 'm' }, inputs: { x: { dtype: 'DT_COMPLEX64', tensor_shape: shape(1), scomplex_val: [1, 2] } } }],
+    ['unknown dtype number', { model_spec: { name: 'm' }, inputs: { x: { dtype: 99, tensor_shape: shape(1) } } }],
+    ['no dtype', { model_spec: { name: 'm' }, inputs: { x: { tensor_shape: shape(1), float_val: [1] } } }],
+    ['negative and huge dimensions', { model_spec: { name: 'm' }, inputs: { a: { dtype: 'DT_FLOAT', tensor_shape: shape(-1) }, b: { dtype: 'DT_FLOAT', tensor_shape: shape('9223372036854775807') } } }],
+    ['unknown rank and named dims', { model_spec: { name: 'm' }, inputs: { a: { dtype: 'DT_FLOAT', tensor_shape: { unknown_rank: true } }, b: { dtype: 'DT_FLOAT', tensor_shape: { dim: [{ size: 1, name: 'batch' }] }, float_val: [1] } } }],
+    ['tensor_content of a wrong length', { model_spec: { name: 'm' }, inputs: { x: { dtype: 'DT_FLOAT', tensor_shape: shape(2), tensor_content: Buffer.alloc(7) } } }],
+    ['an input with an empty name', { model_spec: { name: 'm' }, inputs: { '': { dtype: 'DT_FLOAT', tensor_shape: shape(1), float_val: [1] } } }],
+  ])('%s', (_name, message) => expectSameMeaning(encode(message)));
+
+  test('unpacked repeated fields, and packed and unpacked runs of one field, concatenate', () => {
+    const w = protobuf.Writer.create();
+    w.uint32(18).fork(); // inputs entry
+    w.uint32(10).string('x');
+    w.uint32(18).fork(); // TensorProto
+    w.uint32(8).int32(3); // DT_INT32
+    w.uint32(18).fork().uint32(18).fork().uint32(8).int64(4).ldelim().ldelim();
+    w.uint32(7 * 8).int32(-5); // unpacked int_val
+    w.uint32(7 * 8 + 2).fork().int32(6).int32(7).ldelim(); // packed int_val
+    w.uint32(7 * 8).int32(8);
+    w.ldelim().ldelim();
+    w.uint32(18).fork().uint32(10).string('f').uint32(18).fork();
+    w.uint32(8).int32(1).uint32(18).fork().uint32(18).fork().uint32(8).int64(2).ldelim().ldelim();
+    w.uint32(5 * 8 + 5).float(1.5).uint32(5 * 8 + 5).float(-2.25); // unpacked float_val
+    w.ldelim().ldelim();
+    const bytes = w.finish();
+    expectSameMeaning(bytes);
+    expect(meaning(readPredictRequest(bytes))).toMatchObject({ tensors: { x: { shape: [4] }, f: { shape: [2] } } });
+  });
+
+  test('unknown fields are skipped at every level', () => {
+    const w = protobuf.Writer.create();
+    w.uint32(99 * 8 + 2).bytes(new Uint8Array([1, 2, 3]));
+    w.uint32(10).fork().uint32(10).string('m').uint32(77 * 8 + 0).uint64(5).ldelim();
+    w.uint32(18).fork().uint32(10).string('x').uint32(18).fork();
+    w.uint32(8).int32(1).uint32(18).fork().uint32(18).fork().uint32(8).int64(1).ldelim().ldelim();
+    w.uint32(5 * 8 + 2).fork().float(3).ldelim();
+    w.uint32(60 * 8 + 1).fixed64(9).uint32(61 * 8 + 5).fixed32(9);
+    w.ldelim().ldelim();
+    expectSameMeaning(w.finish());
+  });
+
+  test('truncated and malformed messages are refused, never misread', () => {
+    const good = encode({ model_spec: { name: 'tiny' }, inputs: { x: { dtype: 'DT_FLOAT', tensor_shape: shape(1, 4), tensor_content: Buffer.alloc(16) } } });
+    for (let cut = 1; cut < good.length; cut++) {
+      const prefix = good.subarray(0, cut);
+      let ours: unknown;
+      try {
+        ours = meaning(readPredictRequest(prefix));
+      } catch {
+        ours = 'refused';
+      }
+      let theirs: unknown;
+      try {
+        theirs = meaning(viaProtobufjs(prefix));
+      } catch {
+        theirs = 'refused';
+      }
+      expect({ cut, ours }).toEqual({ cut, ours: theirs });
+    }
+    expect(() => readPredictRequest(new Uint8Array([0x0f]))).toThrow(/wire type 7/);
+  });
+});
