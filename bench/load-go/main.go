@@ -113,6 +113,10 @@ func dial(c *config) ([]*grpc.ClientConn, error) {
 		// passthrough: the address is used as is (no resolver); each ClientConn is its own connection.
 		conn, err := grpc.NewClient("passthrough:///"+c.addr,
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			// Static flow-control windows: they turn off grpc-go's BDP estimator, which otherwise
+			// keeps one PING in flight whenever data arrives, work the server under test does for
+			// this client only (grpc-js clients send none).
+			grpc.WithInitialWindowSize(4<<20), grpc.WithInitialConnWindowSize(16<<20),
 			grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{}), grpc.MaxCallRecvMsgSize(1<<30), grpc.MaxCallSendMsgSize(1<<30)),
 		)
 		if err != nil {
