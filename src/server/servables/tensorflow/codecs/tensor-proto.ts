@@ -184,11 +184,10 @@ function numericContent(dtype: NumericDType, content: Uint8Array, n: number, sha
       `tensor_content holds ${content.length / width} ${dtype} values but shape [${shape.join(',')}] needs ${n}`,
     );
   }
-  // Copy: the content is a view into the whole received message, and the tensor may outlive it
-  // or move to another thread.
-  const bytes = new Uint8Array(content);
-  if (dtype === 'DT_BOOL') for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) bytes[i] = 1;
-  return bytes;
+  // No copy: a view into the received message is enough. Whoever needs the bytes elsewhere
+  // copies them once (postableTensors for the inference thread, concatRows for a batch).
+  if (dtype === 'DT_BOOL' && content.some((b) => b > 1)) return Uint8Array.from(content, (b) => (b === 0 ? 0 : 1));
+  return content;
 }
 
 /** TensorFlow's string tensor_content: n varint32 lengths, then the strings back to back. */
