@@ -24,12 +24,15 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 
 export class ServingError extends Error {
   override readonly name = 'ServingError';
+  /** An HTTP status more precise than the code's usual one (413 for an oversize body). */
+  readonly httpStatus: number | undefined;
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; httpStatus?: number },
   ) {
     super(message, options);
+    this.httpStatus = options?.httpStatus;
   }
 }
 

@@ -113,7 +113,7 @@ const REST_ROWS: RestRow[] = [
   { name: 'wrong inner dimension', path: '/v1/models/tiny:predict', body: '{"instances":[[1,2,3]]}', status: 400, says: ['x'] },
   { name: 'invalid base64', path: '/v1/models/jpeg_labeler:predict', body: '{"instances":[{"b64":"@@@"}]}', status: 400, says: ['b64'] },
   { name: 'too many elements', path: '/v1/models/versioned:predict', body: JSON.stringify({ instances: new Array(MAX_ELEMENTS + 1).fill(1) }), status: 400, says: [String(MAX_ELEMENTS)] },
-  { name: 'oversize body', path: '/v1/models/versioned:predict', body: JSON.stringify({ instances: new Array(MAX_BYTES).fill(1) }), status: '4xx', says: ['max_request_bytes'] },
+  { name: 'oversize body', path: '/v1/models/versioned:predict', body: JSON.stringify({ instances: new Array(MAX_BYTES).fill(1) }), status: 413, says: ['max_request_bytes'] },
   { name: 'unknown endpoint', path: '/v2/whatever', status: 404, says: [] },
   { name: 'GET on :predict', path: '/v1/models/versioned:predict', method: 'GET', status: '4xx', says: [] },
   { name: 'bad version in the path', path: '/v1/models/versioned/versions/-1:predict', body: '{"instances":[1]}', status: '4xx', says: [] },

@@ -64,7 +64,7 @@ export function createRestServer(backend: RestBackend, options: RestServerOption
 function errorReply(error: unknown, logger: Logger): Reply {
   const coded = toServingError(error);
   if (coded.code === 'INTERNAL') logger.error({ err: error }, 'REST request failed unexpectedly');
-  return json(httpStatusOf(coded.code), { error: coded.message });
+  return json(coded.httpStatus ?? httpStatusOf(coded.code), { error: coded.message });
 }
 
 async function handle(req: http.IncomingMessage, backend: RestBackend, options: RestServerOptions): Promise<Reply> {
@@ -146,12 +146,15 @@ function headerValue(req: http.IncomingMessage, name: string): string | undefine
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** RESOURCE_EXHAUSTED's usual 429 would tell clients to retry; an oversize body never fits. */
+const PAYLOAD_TOO_LARGE = { httpStatus: 413 };
+
 function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limit) {
       req.resume();
-      reject(new ServingError('RESOURCE_EXHAUSTED', `request body of ${declared} bytes exceeds --max_request_bytes=${limit}`));
+      reject(new ServingError('RESOURCE_EXHAUSTED', `request body of ${declared} bytes exceeds --max_request_bytes=${limit}`, PAYLOAD_TOO_LARGE));
       return;
     }
     const chunks: Buffer[] = [];
@@ -161,7 +164,7 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
       if (size > limit) {
         req.removeAllListeners('data');
         req.resume();
-        reject(new ServingError('RESOURCE_EXHAUSTED', `request body exceeds --max_request_bytes=${limit}`));
+        reject(new ServingError('RESOURCE_EXHAUSTED', `request body exceeds --max_request_bytes=${limit}`, PAYLOAD_TOO_LARGE));
         return;
       }
       chunks.push(chunk);
