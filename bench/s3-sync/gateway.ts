@@ -6,7 +6,7 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,13 @@ export class BenchGateway {
     await this.stop();
     this.keepAlive = keepAlive;
     await this.launch();
+  }
+
+  /** CPU seconds (user + system) the running server process has used. */
+  cpuSeconds(): number {
+    const pid = this.child?.pid;
+    if (pid === undefined) return Number.NaN;
+    return cpuOfStat(readFileSync(`/proc/${pid}/stat`, 'utf8'), 'self');
   }
 
   client(): S3Client {
@@ -82,6 +89,17 @@ export class BenchGateway {
       child.kill('SIGTERM');
     });
   }
+}
+
+/**
+ * CPU seconds from a /proc/<pid>/stat line: the process's own (utime + stime) or its reaped
+ * children's (cutime + cstime). Clock ticks are 100 per second on Linux.
+ */
+export function cpuOfStat(stat: string, whose: 'self' | 'children'): number {
+  // Fields after "(comm) " start at field 3 (state); utime is field 14, cutime field 16.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const at = whose === 'self' ? 11 : 13;
+  return (Number(fields[at]) + Number(fields[at + 1])) / 100;
 }
 
 function canConnect(port: number): Promise<boolean> {
