@@ -8,13 +8,15 @@
  * is bounded (maxItems/maxProperties/maxLength) to keep the rules under the apiserver's cost
  * budget.
  */
-import { GROUP, KIND, PLURAL, SHORT_NAME, SINGULAR, VERSION } from './served-model-types.js';
+import { BATCHING_DEFAULTS, GROUP, KIND, PLURAL, SHORT_NAME, SINGULAR, VERSION } from './served-model-types.js';
 
 type Schema = Record<string, unknown>;
 
 const MAX_VERSIONS = 64;
 const MAX_LABELS = 32;
 const MAX_VARIANTS = 16;
+const MAX_ALLOWED_BATCH_SIZES = 64;
+const INT32_MAX = 2 ** 31 - 1;
 
 const version = (description: string): Schema => ({
   type: 'integer',
@@ -204,6 +206,69 @@ const routingSchema: Schema = {
   ],
 };
 
+const positiveInt32 = (description: string): Schema => ({
+  type: 'integer',
+  format: 'int32',
+  minimum: 1,
+  maximum: INT32_MAX,
+  description,
+});
+
+/**
+ * The model server's BatchingParameters (src/server/batching/batching-parameters.ts), with its
+ * rules. One deliberate difference: batchTimeout is a duration in us, ms or s of at most 10s, so
+ * that `2m` (meant as `2ms`) cannot slip through as a two-minute wait.
+ */
+const batchingSchema: Schema = {
+  type: 'object',
+  description:
+    'Server-side batching: concurrent requests to a signature whose tensors all have a variable first dimension are merged into one run. ' +
+    'Present (even {}) turns it on. Changing it rolls the pods.',
+  properties: {
+    maxBatchSize: { ...positiveInt32('Most rows (first dimension, summed over the merged requests) in one batch.'), default: BATCHING_DEFAULTS.maxBatchSize },
+    batchTimeout: {
+      type: 'string',
+      maxLength: 32,
+      default: BATCHING_DEFAULTS.batchTimeout,
+      description:
+        'How long the oldest queued request waits for more to batch with (us, ms or s, e.g. 0s, 500us, 2ms; rounded to whole microseconds). ' +
+        '0s batches only what queues up while a batch runs.',
+      'x-kubernetes-validations': [
+        {
+          rule: "self.matches('^([0-9]+(\\.[0-9]+)?(us|ms|s))+$') && duration(self) <= duration('10s')",
+          message: 'batching.batchTimeout must be a duration in us, ms or s of at most 10s, such as 0s, 500us or 2ms',
+        },
+      ],
+    },
+    maxEnqueuedBatches: {
+      ...positiveInt32('Full batches a queue may hold; further requests are refused with UNAVAILABLE.'),
+      default: BATCHING_DEFAULTS.maxEnqueuedBatches,
+    },
+    numBatchThreads: positiveInt32("Batches running at the same time, over all models. Default: the server's inference threads (1)."),
+    allowedBatchSizes: {
+      type: 'array',
+      maxItems: MAX_ALLOWED_BATCH_SIZES,
+      description: 'Batch sizes a batch is padded up to: strictly increasing, the last one equal to maxBatchSize. Default: no padding.',
+      items: positiveInt32('An allowed batch size.'),
+      'x-kubernetes-list-type': 'atomic',
+      'x-kubernetes-validations': [
+        {
+          rule: 'self.isSorted() && self.all(x, self.exists_one(y, y == x))',
+          message: 'batching.allowedBatchSizes must be strictly increasing, such as [8, 32, 64]',
+        },
+      ],
+    },
+  },
+  'x-kubernetes-validations': [
+    {
+      rule:
+        '!has(self.allowedBatchSizes) || size(self.allowedBatchSizes) == 0 || ' +
+        `self.allowedBatchSizes[size(self.allowedBatchSizes) - 1] == (has(self.maxBatchSize) ? self.maxBatchSize : ${BATCHING_DEFAULTS.maxBatchSize})`,
+      message: `batching.allowedBatchSizes must end with maxBatchSize (${BATCHING_DEFAULTS.maxBatchSize} when not set)`,
+    },
+  ],
+};
+
 /** Rules that relate several fields of the spec. */
 const specRules = [
   {
@@ -249,6 +314,7 @@ const specSchema: Schema = {
       ],
     },
     routing: routingSchema,
+    batching: batchingSchema,
     replicas: { type: 'integer', format: 'int32', minimum: 0, default: 1, description: 'Model server pods.' },
     image: { type: 'string', minLength: 1, maxLength: 512, description: "Model server image; default: the operator's." },
     resources: {

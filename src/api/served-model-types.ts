@@ -55,6 +55,32 @@ export interface RoutingSpec {
   readonly shadow?: ShadowSpec;
 }
 
+/**
+ * Server-side batching (`--enable_batching`): concurrent requests to one signature are merged
+ * into one TensorFlow run. Present (even `{}`) turns it on; fields left out take the defaults.
+ */
+export interface BatchingSpec {
+  /** Most rows in one batch; default 64. */
+  readonly maxBatchSize?: number;
+  /**
+   * How long the oldest queued request waits for company: a duration in us, ms or s (`0s`,
+   * `500us`, `2ms`), rounded to whole microseconds; default `0s`.
+   */
+  readonly batchTimeout?: string;
+  /** Full batches a queue holds before refusing requests with UNAVAILABLE; default 64. */
+  readonly maxEnqueuedBatches?: number;
+  /** Batches running at once; default: the server's inference threads. */
+  readonly numBatchThreads?: number;
+  /** Batch sizes to pad up to; strictly increasing, the last equal to maxBatchSize. */
+  readonly allowedBatchSizes?: readonly number[];
+}
+
+/**
+ * Defaults of `spec.batching`, the model server's own (src/server/batching); the CRD fills them
+ * in. numBatchThreads has none here: the server then runs one batch per inference thread.
+ */
+export const BATCHING_DEFAULTS = { maxBatchSize: 64, batchTimeout: '0s', maxEnqueuedBatches: 64 } as const;
+
 export interface ResourceList {
   readonly [name: string]: string | number;
 }
@@ -64,6 +90,8 @@ export interface ServedModelSpec {
   readonly versionPolicy?: VersionPolicySpec;
   readonly versionLabels?: Readonly<Record<string, number>>;
   readonly routing?: RoutingSpec;
+  /** Absent: no batching. Changing it rolls the pods (the server reads it at start). */
+  readonly batching?: BatchingSpec;
   readonly replicas?: number;
   /** Overrides the operator's default model server image. */
   readonly image?: string;

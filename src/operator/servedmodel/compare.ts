@@ -56,3 +56,13 @@ export function firstDifference(actual: unknown, desired: unknown, path = ''): s
   }
   return `${path}: want ${JSON.stringify(desired)}, have ${JSON.stringify(actual)}`;
 }
+
+/** Whether `object` has a value at `path` (a field we may have set earlier and must drop). */
+export function hasPath(object: unknown, path: readonly string[]): boolean {
+  let node: unknown = object;
+  for (const key of path) {
+    if (node === null || typeof node !== 'object') return false;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node !== undefined;
+}

@@ -4,7 +4,7 @@ import type { ServedModel } from '../../api/served-model-types.js';
 import { hashOf } from '../specs/deployment.js';
 import type { RenderConfig } from '../specs/operator-config.js';
 import type { ClusterAccess } from './cluster-access.js';
-import { contains, firstDifference } from './compare.js';
+import { contains, firstDifference, hasPath } from './compare.js';
 import { desiredObjects } from './desired.js';
 import { readyPodTargets, type PodObservation, type PodObserver } from './pod-observation.js';
 import { computeStatus, type SecretObservation } from './status.js';
@@ -106,12 +106,16 @@ export class ServedModelReconciler {
           (current === undefined
             ? !last.seen && this.deps.now().getTime() - last.at < CACHE_LAG_GRACE_MS
             : olderThan(current.metadata?.resourceVersion, last.resourceVersion));
-        const upToDate = (current !== undefined && contains(current, slot.object)) || cacheLagging;
+        const stale = current === undefined ? undefined : slot.absent?.find((path) => hasPath(current, path));
+        const upToDate = (current !== undefined && stale === undefined && contains(current, slot.object)) || cacheLagging;
         if (upToDate) {
           if (slot.kind === 'Deployment') deployment = (current) ?? deployment;
           continue;
         }
-        if (current) log.debug({ object: `${slot.kind}/${slot.name}`, difference: firstDifference(current, slot.object) }, 'found drift');
+        if (current) {
+          const difference = stale ? `.${stale.join('.')}: want none` : firstDifference(current, slot.object);
+          log.debug({ object: `${slot.kind}/${slot.name}`, difference }, 'found drift');
+        }
         const stored = await cluster.apply(slot.object);
         this.written.set(key, { hash, resourceVersion: stored.metadata?.resourceVersion, at: this.deps.now().getTime(), seen: false });
         if (slot.kind === 'Deployment') deployment = stored;

@@ -1,6 +1,7 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import type { RoutingSpec, ServedModel, VersionPolicySpec } from '../../api/served-model-types.js';
+import { BATCHING_PARAMETERS_KEY, renderBatchingParameters } from './batching-parameters.js';
 import { configMapName, ownedMeta } from './owned-meta.js';
 
 export const MODEL_CONFIG_KEY = 'models.yaml';
@@ -47,12 +48,18 @@ export function renderModelConfig(sm: ServedModel): string {
   return stringify({ model_config_list: [entry] });
 }
 
-/** ConfigMap `<name>-models`: the server polls it, so changes here need no restart. */
+/**
+ * ConfigMap `<name>-models`: the server polls the model config, so changes to it need no restart.
+ * The batching parameters sit next to it but are read only at start; the Deployment's restart
+ * hash covers them.
+ */
 export function buildConfigMap(sm: ServedModel): V1ConfigMap {
+  const data: Record<string, string> = { [MODEL_CONFIG_KEY]: renderModelConfig(sm) };
+  if (sm.spec.batching) data[BATCHING_PARAMETERS_KEY] = renderBatchingParameters(sm.spec.batching);
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: ownedMeta(sm, configMapName(sm)),
-    data: { [MODEL_CONFIG_KEY]: renderModelConfig(sm) },
+    data,
   };
 }

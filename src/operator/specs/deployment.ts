@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { V1Container, V1Deployment, V1EnvVar, V1PodSpec, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { ServedModel } from '../../api/served-model-types.js';
+import { BATCHING_PARAMETERS_KEY, renderBatchingParameters } from './batching-parameters.js';
 import { MODEL_CONFIG_KEY } from './config-map.js';
 import { parseDurationMs } from './duration.js';
 import type { RenderConfig } from './operator-config.js';
@@ -10,7 +11,10 @@ import { GRPC_PORT, HTTP_PORT } from './service.js';
 export const CONFIG_DIR = '/etc/tensorfleet';
 export const MODEL_STORE_DIR = '/var/lib/tensorfleet/models';
 export const S3_CREDENTIALS_DIR = '/var/run/secrets/tensorfleet/s3';
-/** Pod-template annotation: a hash of what needs new pods. Model config is deliberately absent. */
+/**
+ * Pod-template annotation: a hash of what needs new pods, i.e. the pod spec and the batching
+ * parameters (read only at start). The model config is deliberately absent (the server polls it).
+ */
 export const RESTART_HASH_ANNOTATION = 'tensorfleet.dev/restart-hash';
 export const DEFAULT_MODEL_STORE_SIZE_LIMIT = '10Gi';
 const DEFAULT_RESOURCES = { requests: { cpu: '250m', memory: '512Mi' } };
@@ -27,6 +31,8 @@ function serverArgs(sm: ServedModel): string[] {
   ];
   const poll = sm.spec.source.pollInterval;
   if (poll) args.push(`--file_system_poll_wait_seconds=${Math.max(1, Math.ceil(parseDurationMs(poll) / 1000))}`);
+  // The ConfigMap, mounted whole at CONFIG_DIR, carries the file (see config-map.ts).
+  if (sm.spec.batching) args.push('--enable_batching', `--batching_parameters_file=${CONFIG_DIR}/${BATCHING_PARAMETERS_KEY}`);
   return args;
 }
 
@@ -107,6 +113,14 @@ function canonical(value: unknown): string {
 
 export const hashOf = (value: unknown): string => createHash('sha256').update(canonical(value)).digest('hex').slice(0, 16);
 
+/**
+ * What the restart hash covers. Without batching it is the pod spec alone, so ServedModels
+ * without batching keep the hash (and their pods) they had before batching existed.
+ */
+function restartInputs(sm: ServedModel, spec: V1PodSpec): unknown {
+  return sm.spec.batching ? { pod: spec, batchingParameters: renderBatchingParameters(sm.spec.batching) } : spec;
+}
+
 export function buildDeployment(sm: ServedModel, config: RenderConfig): V1Deployment {
   const spec = podSpec(sm, config);
   return {
@@ -120,7 +134,7 @@ export function buildDeployment(sm: ServedModel, config: RenderConfig): V1Deploy
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       revisionHistoryLimit: 5,
       template: {
-        metadata: { labels: ownedLabels(sm), annotations: { [RESTART_HASH_ANNOTATION]: hashOf(spec) } },
+        metadata: { labels: ownedLabels(sm), annotations: { [RESTART_HASH_ANNOTATION]: hashOf(restartInputs(sm, spec)) } },
         spec,
       },
     },

@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { renderServedModelCrdYaml } from '../../../src/api/served-model-crd-yaml.js';
-import { servedModelCrd } from '../../../src/api/served-model-schema.js';
+import { servedModelOpenApiSchema, servedModelCrd } from '../../../src/api/served-model-schema.js';
+import { parseDurationMicros } from '../../../src/operator/specs/duration.js';
+import { defaultBatchingParameters } from '../../../src/server/batching/batching-parameters.js';
 
 describe('crds/servedmodel.yaml', () => {
   it('is exactly what scripts/k8s/gen-crd.ts renders from src/api (rerun it after a schema change)', () => {
@@ -33,5 +35,17 @@ describe('crds/servedmodel.yaml', () => {
     walk(servedModelCrd());
     expect(rules.length).toBeGreaterThan(10);
     for (const r of rules) expect(r.message, r.rule).toMatch(/\S{3,}/);
+  });
+
+  it("fills in spec.batching defaults that are the model server's own", () => {
+    const batching = (servedModelOpenApiSchema as { properties: { spec: { properties: { batching: { properties: Record<string, { default?: unknown }> } } } } })
+      .properties.spec.properties.batching.properties;
+    const server = defaultBatchingParameters(1);
+    expect(batching.maxBatchSize?.default).toBe(server.maxBatchSize);
+    expect(parseDurationMicros(String(batching.batchTimeout?.default))).toBe(server.batchTimeoutMicros);
+    expect(batching.maxEnqueuedBatches?.default).toBe(server.maxEnqueuedBatches);
+    // The server's default follows --inference_threads; a CRD default would pin it.
+    expect(batching.numBatchThreads?.default).toBeUndefined();
+    expect(batching.allowedBatchSizes?.default).toBeUndefined();
   });
 });

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { contains, firstDifference, quantityValue } from '../../../../src/operator/servedmodel/compare.js';
+import { contains, firstDifference, hasPath, quantityValue } from '../../../../src/operator/servedmodel/compare.js';
+import { desiredObjects } from '../../../../src/operator/servedmodel/desired.js';
+import { DEFAULT_RENDER_CONFIG } from '../../../../src/operator/specs/operator-config.js';
+import { servedModel } from '../fixtures.js';
 
 describe('contains', () => {
   it.each([
@@ -27,4 +30,30 @@ describe('contains', () => {
     ['1e3', 1000],
     ['nonsense', undefined],
   ])('quantity %s = %s', (q, v) => expect(quantityValue(q)).toBe(v));
+});
+
+describe('hasPath', () => {
+  it.each([
+    [{ data: { a: 'x' } }, ['data', 'a'], true],
+    [{ data: { a: '' } }, ['data', 'a'], true],
+    [{ data: { b: 'x' } }, ['data', 'a'], false],
+    [{}, ['data', 'a'], false],
+    [{ data: 'text' }, ['data', 'a'], false],
+    [undefined, ['data'], false],
+  ])('%j has %j: %s', (object, path, expected) => expect(hasPath(object, path)).toBe(expected));
+});
+
+describe('desiredObjects', () => {
+  const configMapSlot = (spec: Parameters<typeof servedModel>[0]) => desiredObjects(servedModel(spec), DEFAULT_RENDER_CONFIG).find((s) => s.kind === 'ConfigMap');
+
+  it('wants the batching parameters gone from a ConfigMap once batching is off (contains alone would keep them)', () => {
+    expect(configMapSlot({})?.absent).toEqual([['data', 'batching_parameters.txt']]);
+    const live = { ...configMapSlot({ batching: {} })?.object };
+    expect(contains(live, configMapSlot({})?.object)).toBe(true);
+    expect(configMapSlot({})?.absent?.some((path) => hasPath(live, path))).toBe(true);
+  });
+
+  it('requires nothing absent while batching is on', () => {
+    expect(configMapSlot({ batching: {} })?.absent).toBeUndefined();
+  });
 });

@@ -45,6 +45,20 @@ describe('renderModelConfig', () => {
     expect(renderModelConfig(servedModel({ versionLabels: { a: 1, b: 2 } }))).toBe(renderModelConfig(servedModel({ versionLabels: { b: 2, a: 1 } })));
   });
 
+  it.each([
+    ['without batching', {}, ['models.yaml']],
+    ['with batching: {}', { batching: {} }, ['batching_parameters.txt', 'models.yaml']],
+    ['with batching parameters', { batching: { maxBatchSize: 8, batchTimeout: '1ms' } }, ['batching_parameters.txt', 'models.yaml']],
+  ] as const)('holds the model config, and the batching parameters only when spec.batching is set (%s)', (_name, spec, keys) => {
+    const data = buildConfigMap(servedModel(spec)).data ?? {};
+    expect(Object.keys(data).sort()).toEqual(keys);
+    if (keys.length > 1) expect(data['batching_parameters.txt']).toContain('max_batch_size { value:');
+  });
+
+  it('renders batching only into its own key: the polled model config stays the same', () => {
+    expect(renderModelConfig(servedModel({ batching: { maxBatchSize: 8 } }))).toBe(renderModelConfig(servedModel()));
+  });
+
   it('names the ConfigMap <name>-models and makes the ServedModel its controller', () => {
     const cm = buildConfigMap(servedModel());
     expect(cm.metadata?.name).toBe('mnist-models');

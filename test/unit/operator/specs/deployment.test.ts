@@ -5,6 +5,9 @@ import { buildPodDisruptionBudget } from '../../../../src/operator/specs/pod-dis
 import { buildHeadlessService, buildService } from '../../../../src/operator/specs/service.js';
 import { servedModel } from '../fixtures.js';
 
+/** The fixture's restart hash as the operator computed it before spec.batching existed (commit 3d01753). */
+const HASH_WITHOUT_BATCHING = 'f3c947a7d0c932f4';
+
 const hash = (spec: Parameters<typeof servedModel>[0]): string | undefined =>
   buildDeployment(servedModel(spec), DEFAULT_RENDER_CONFIG).spec?.template.metadata?.annotations?.[RESTART_HASH_ANNOTATION];
 
@@ -54,6 +57,38 @@ describe('buildDeployment', () => {
   });
 
   it.each([
+    ['without batching', {}, []],
+    ['with batching: {}', { batching: {} }, ['--enable_batching', '--batching_parameters_file=/etc/tensorfleet/batching_parameters.txt']],
+    ['with parameters', { batching: { maxBatchSize: 8 } }, ['--enable_batching', '--batching_parameters_file=/etc/tensorfleet/batching_parameters.txt']],
+  ] as const)('passes the batching flags only when spec.batching is set (%s)', (_name, spec, flags) => {
+    const args = buildDeployment(servedModel(spec), DEFAULT_RENDER_CONFIG).spec?.template.spec?.containers[0]?.args ?? [];
+    expect(args.filter((a) => a.includes('batching'))).toEqual(flags);
+    // The file comes from the ConfigMap volume already mounted there.
+    expect(buildDeployment(servedModel(spec), DEFAULT_RENDER_CONFIG).spec?.template.spec?.containers[0]?.volumeMounts).toContainEqual({
+      name: 'model-config',
+      mountPath: '/etc/tensorfleet',
+      readOnly: true,
+    });
+  });
+
+  it('keeps the restart hash of a ServedModel without batching (upgrading the operator rolls no pods)', () => {
+    // The pod-spec-only hash from before batching existed, for this fixture.
+    expect(hash({})).toBe(HASH_WITHOUT_BATCHING);
+  });
+
+  it.each([
+    ['a different max batch size', { maxBatchSize: 32 }, true],
+    ['a different timeout', { batchTimeout: '1ms' }, true],
+    ['threads', { numBatchThreads: 2 }, true],
+    ['allowed sizes', { allowedBatchSizes: [8, 64] }, true],
+    ['the defaults written out', { maxBatchSize: 64, batchTimeout: '0s', maxEnqueuedBatches: 64 }, false],
+    ['the same timeout in other units', { batchTimeout: '0ms' }, false],
+  ] as const)('compared with batching: {}, %s rolls the pods: %s', (_what, batching, rolls) => {
+    expect(hash({ batching }) !== hash({ batching: {} })).toBe(rolls);
+  });
+
+  it.each([
+    ['batching', { batching: {} }, true],
     ['version policy', { versionPolicy: { latest: { count: 2 } } }, false],
     ['labels', { versionLabels: { stable: 1 } }, false],
     ['routing', { versionPolicy: { all: {} }, routing: { canary: { version: 2, percent: 5 } } }, false],
