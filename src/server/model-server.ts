@@ -106,7 +106,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
   refuseUnsupportedSources(initial.config);
   const metrics = new ServerMetrics();
   const batching = options.enable_batching ? await readBatchingParameters(options) : undefined;
-  const pool = await InferencePool.start(options.inference_threads);
+  const pool = await InferencePool.start(options.inference_threads, { niceness: options.inference_thread_niceness });
   let s3Source: S3VersionSource | undefined;
   const source: VersionSourceRouter = new VersionSourceRouter({
     directory: new DirectorySource({ logger: logger.child({ component: 'source' }), now: env.now }),

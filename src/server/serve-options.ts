@@ -30,6 +30,7 @@ export const SERVE_FLAGS = {
   enable_batching: { type: 'bool', default: false, help: 'Merge concurrent requests to the same model signature into batches (signatures whose tensors all have a variable first dimension).' },
   batching_parameters_file: { type: 'string', default: undefined, help: 'BatchingParameters in text format (max_batch_size, batch_timeout_micros, max_enqueued_batches, num_batch_threads, allowed_batch_sizes); implies nothing without --enable_batching.' },
   inference_threads: { type: 'int', default: 1, help: '[TensorFleet] Worker threads running TensorFlow; every version is loaded in each.' },
+  inference_thread_niceness: { type: 'int', default: 10, help: '[TensorFleet] Linux nice value of the inference threads and TensorFlow\'s pools, so that under load the event loop (I/O, health, status) gets the CPU first; 0 leaves them at the server\'s priority.' },
   max_request_bytes: { type: 'int', default: 64 * 1024 * 1024, help: '[TensorFleet] Largest request message (gRPC or REST body).' },
   max_tensor_elements: { type: 'int', default: 50_000_000, help: '[TensorFleet] Largest number of elements in one request tensor.' },
   max_connection_age_seconds: { type: 'int', default: 300, help: '[TensorFleet] Close gRPC connections after this long so clients rebalance across pods; 0 keeps them.' },
@@ -112,6 +113,7 @@ export function parseServeOptions(argv: readonly string[]): ServeOptions {
     problems.push('--model_config_file and --model_base_path exclude each other');
   }
   if (values.inference_threads === 0) problems.push('--inference_threads must be at least 1');
+  if (typeof values.inference_thread_niceness === 'number' && values.inference_thread_niceness > 19) problems.push('--inference_thread_niceness must be between 0 and 19');
   if (values.s3_download_concurrency === 0) problems.push('--s3_download_concurrency must be at least 1');
   if (values.s3_part_size_mb === 0) problems.push('--s3_part_size_mb must be at least 1');
   if (values.port === values.rest_api_port && values.port !== 0) problems.push('--port and --rest_api_port must differ');

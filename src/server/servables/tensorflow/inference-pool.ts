@@ -15,6 +15,11 @@ interface Pending {
   reject(error: Error): void;
 }
 
+export interface InferencePoolOptions {
+  /** Nice value for the worker threads and TensorFlow's pools (Linux); 0 leaves them alone. */
+  readonly niceness?: number;
+}
+
 /** One worker thread and the calls waiting on it. */
 class InferenceWorker {
   private readonly pending = new Map<number, Pending>();
@@ -27,17 +32,18 @@ class InferenceWorker {
     worker.on('exit', (code) => this.fail(new Error(`inference worker exited with code ${code}`)));
   }
 
-  static async start(): Promise<InferenceWorker> {
+  static async start(options: InferencePoolOptions): Promise<InferenceWorker> {
     // Under vitest/tsx the sources are TypeScript; compiled builds run the .js next to this file.
     const fromSource = import.meta.url.endsWith('.ts');
     const url = new URL(fromSource ? './inference-worker.ts' : './inference-worker.js', import.meta.url);
+    const workerData = { niceness: options.niceness ?? 0 };
     const worker = fromSource
       ? // Node 20 workers ignore --import, so register tsx inside the thread before importing.
         new Worker(
           `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`,
-          { eval: true },
+          { eval: true, workerData },
         )
-      : new Worker(url);
+      : new Worker(url, { workerData });
     const ready = new Promise<void>((resolve, reject) => {
       worker.once('message', () => resolve());
       worker.once('error', reject);
@@ -95,9 +101,9 @@ export interface PooledSession {
 export class InferencePool {
   private constructor(private readonly workers: readonly InferenceWorker[]) {}
 
-  static async start(size: number): Promise<InferencePool> {
+  static async start(size: number, options: InferencePoolOptions = {}): Promise<InferencePool> {
     if (!Number.isInteger(size) || size < 1) throw new Error(`inference pool size must be a positive integer, got ${size}`);
-    const workers = await Promise.all(Array.from({ length: size }, () => InferenceWorker.start()));
+    const workers = await Promise.all(Array.from({ length: size }, () => InferenceWorker.start(options)));
     return new InferencePool(workers);
   }
 

@@ -2,15 +2,18 @@
  * Inference worker: owns native TensorFlow sessions so that synchronous TensorFlow calls never
  * block the main thread's event loop (health, status and metadata stay responsive).
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { toServingError } from '../../../shared/errors.js';
 import type { HostTensor } from '../../core/host-tensor.js';
 import { transferablesOf, type WorkerRequest, type WorkerResponse, type WorkerResult } from './inference-protocol.js';
 import { SessionRunner } from './session-runner.js';
 import { loadTfBinding } from './tf-binding.js';
+import { lowerThreadPriority } from './thread-niceness.js';
 
 if (!parentPort) throw new Error('inference-worker must run in a worker thread');
 const port = parentPort;
+// Before TensorFlow starts any thread: its pools inherit this thread's priority.
+lowerThreadPriority((workerData as { niceness?: number } | undefined)?.niceness ?? 0);
 const runner = new SessionRunner(loadTfBinding());
 
 function handle(request: WorkerRequest): WorkerResult {
