@@ -235,7 +235,7 @@ const batchingSchema: Schema = {
         '0s batches only what queues up while a batch runs.',
       'x-kubernetes-validations': [
         {
-          rule: "self.matches('^([0-9]+(\\.[0-9]+)?(us|ms|s))+$') && duration(self) <= duration('10s')",
+          rule: "self.matches('^([0-9]+(\\\\.[0-9]+)?(us|ms|s))+$') && duration(self) <= duration('10s')",
           message: 'batching.batchTimeout must be a duration in us, ms or s of at most 10s, such as 0s, 500us or 2ms',
         },
       ],

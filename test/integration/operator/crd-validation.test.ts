@@ -71,6 +71,42 @@ const invalid: { name: string; spec: Record<string, unknown>; message: string }[
     message: 'routing may set canary or abTest, not both',
   },
   { name: 'negative replicas', spec: { source, replicas: -1 }, message: 'spec.replicas in body should be greater than or equal to 0' },
+  { name: 'a batch size of zero', spec: { source, batching: { maxBatchSize: 0 } }, message: 'spec.batching.maxBatchSize in body should be greater than or equal to 1' },
+  { name: 'no room for queued batches', spec: { source, batching: { maxEnqueuedBatches: 0 } }, message: 'spec.batching.maxEnqueuedBatches in body should be greater than or equal to 1' },
+  { name: 'zero batch threads', spec: { source, batching: { numBatchThreads: 0 } }, message: 'spec.batching.numBatchThreads in body should be greater than or equal to 1' },
+  { name: 'a batch timeout without a unit', spec: { source, batching: { batchTimeout: '500' } }, message: 'batching.batchTimeout must be a duration in us, ms or s of at most 10s' },
+  { name: 'a batch timeout in minutes (2m for 2ms)', spec: { source, batching: { batchTimeout: '2m' } }, message: 'batching.batchTimeout must be a duration in us, ms or s of at most 10s' },
+  { name: 'a batch timeout above 10s', spec: { source, batching: { batchTimeout: '11s' } }, message: 'batching.batchTimeout must be a duration in us, ms or s of at most 10s' },
+  { name: 'a negative batch timeout', spec: { source, batching: { batchTimeout: '-1ms' } }, message: 'batching.batchTimeout must be a duration in us, ms or s of at most 10s' },
+  {
+    name: 'allowed batch sizes out of order',
+    spec: { source, batching: { allowedBatchSizes: [8, 4, 64] } },
+    message: 'batching.allowedBatchSizes must be strictly increasing',
+  },
+  { name: 'an allowed batch size twice', spec: { source, batching: { allowedBatchSizes: [8, 8, 64] } }, message: 'batching.allowedBatchSizes must be strictly increasing' },
+  { name: 'an allowed batch size of zero', spec: { source, batching: { allowedBatchSizes: [0, 64] } }, message: 'should be greater than or equal to 1' },
+  {
+    name: 'allowed batch sizes that do not end at maxBatchSize',
+    spec: { source, batching: { maxBatchSize: 32, allowedBatchSizes: [8, 16] } },
+    message: 'batching.allowedBatchSizes must end with maxBatchSize',
+  },
+  {
+    name: 'allowed batch sizes that do not end at the default maxBatchSize',
+    spec: { source, batching: { allowedBatchSizes: [8, 32] } },
+    message: 'batching.allowedBatchSizes must end with maxBatchSize (64 when not set)',
+  },
+  { name: 'an unknown batching field', spec: { source, batching: { batch_timeout_micros: 5 } }, message: 'unknown field "spec.batching.batch_timeout_micros"' },
+];
+
+/** Batching manifests the model server accepts, so the CRD must too. */
+const validBatching: { name: string; batching: Record<string, unknown> }[] = [
+  { name: 'the defaults', batching: {} },
+  { name: 'a microsecond timeout', batching: { batchTimeout: '500us' } },
+  { name: 'a fractional, compound timeout', batching: { batchTimeout: '1s1.5ms' } },
+  { name: 'the largest timeout', batching: { batchTimeout: '10s' } },
+  { name: 'one allowed size equal to the default maxBatchSize', batching: { allowedBatchSizes: [64] } },
+  { name: 'an empty allowed list', batching: { allowedBatchSizes: [] } },
+  { name: 'everything', batching: { maxBatchSize: 32, batchTimeout: '2ms', maxEnqueuedBatches: 8, numBatchThreads: 2, allowedBatchSizes: [1, 8, 32] } },
 ];
 
 describe.skipIf(k8sTestsSkipped())('ServedModel CRD on a real kube-apiserver', () => {
@@ -100,6 +136,19 @@ describe.skipIf(k8sTestsSkipped())('ServedModel CRD on a real kube-apiserver', (
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/servedmodel\.tensorfleet\.dev\/\S+ (created|configured|unchanged)/);
+  });
+
+  it.each(validBatching)('accepts batching with $name (server-side dry run)', async ({ batching }) => {
+    const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'batched', namespace: 'default' }, spec: { source, batching } });
+    const result = await kubectl(cp.adminKubeconfig, ['apply', '--dry-run=server', '-f', '-'], manifest);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain('servedmodel.tensorfleet.dev/batched created (server dry run)');
+  });
+
+  it('fills in the batching defaults, and leaves the thread count to the server', async () => {
+    const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'batched', namespace: 'default' }, spec: { source, batching: {} } });
+    const out = await kubectlOk(cp.adminKubeconfig, ['apply', '--dry-run=server', '-o', 'json', '-f', '-'], manifest);
+    expect((JSON.parse(out) as { spec: { batching: unknown } }).spec.batching).toEqual({ maxBatchSize: 64, batchTimeout: '0s', maxEnqueuedBatches: 64 });
   });
 
   it.each(invalid)('rejects $name', async ({ spec, message }) => {
