@@ -106,7 +106,15 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
   refuseUnsupportedSources(initial.config);
   const metrics = new ServerMetrics();
   const batching = options.enable_batching ? await readBatchingParameters(options) : undefined;
-  const pool = await InferencePool.start(options.inference_threads, { niceness: options.inference_thread_niceness });
+  const poolLogger = logger.child({ component: 'inference-pool' });
+  const pool = await InferencePool.start(options.inference_threads, {
+    niceness: options.inference_thread_niceness,
+    onWorkerEvent: (event) => {
+      if (event.type === 'worker-died') poolLogger.error({ worker: event.index, err: event.error }, 'inference worker died; starting a replacement');
+      else if (event.type === 'worker-restarted') poolLogger.warn({ worker: event.index, models: event.models }, 'inference worker replaced; its models are loaded again');
+      else poolLogger.error({ worker: event.index, err: event.error }, 'inference worker could not be replaced; its calls fail with UNAVAILABLE');
+    },
+  });
   let s3Source: S3VersionSource | undefined;
   const source: VersionSourceRouter = new VersionSourceRouter({
     directory: new DirectorySource({ logger: logger.child({ component: 'source' }), now: env.now }),

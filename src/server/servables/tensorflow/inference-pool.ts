@@ -1,123 +1,88 @@
-import { Worker } from 'node:worker_threads';
 import { ServingError } from '../../../shared/errors.js';
 import type { HostTensor } from '../../core/host-tensor.js';
-import {
-  postableTensors,
-  type WorkerRequest,
-  type WorkerResponse,
-  type WorkerResult,
-} from './inference-protocol.js';
-
-type RequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'id'> : never) : never;
-
-interface Pending {
-  resolve(result: WorkerResult): void;
-  reject(error: Error): void;
-}
+import { postableTensors } from './inference-protocol.js';
+import { InferenceWorkerHandle } from './inference-worker-handle.js';
 
 export interface InferencePoolOptions {
   /** Nice value for the worker threads and TensorFlow's pools (Linux); 0 leaves them alone. */
   readonly niceness?: number;
+  /** Told when a worker died and when its replacement serves again (or could not be started). */
+  readonly onWorkerEvent?: (event: WorkerEvent) => void;
 }
 
-/** One worker thread and the calls waiting on it. */
-class InferenceWorker {
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
-  private failure: Error | undefined;
-
-  private constructor(private readonly worker: Worker) {
-    worker.on('message', (response: WorkerResponse) => this.settle(response));
-    worker.on('error', (error) => this.fail(error));
-    worker.on('exit', (code) => this.fail(new Error(`inference worker exited with code ${code}`)));
-  }
-
-  static async start(options: InferencePoolOptions): Promise<InferenceWorker> {
-    // Under vitest/tsx the sources are TypeScript; compiled builds run the .js next to this file.
-    const fromSource = import.meta.url.endsWith('.ts');
-    const url = new URL(fromSource ? './inference-worker.ts' : './inference-worker.js', import.meta.url);
-    const workerData = { niceness: options.niceness ?? 0 };
-    const worker = fromSource
-      ? // Node 20 workers ignore --import, so register tsx inside the thread before importing.
-        new Worker(
-          `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`,
-          { eval: true, workerData },
-        )
-      : new Worker(url, { workerData });
-    const ready = new Promise<void>((resolve, reject) => {
-      worker.once('message', () => resolve());
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`inference worker exited with code ${code} while starting`)));
-    });
-    await ready;
-    return new InferenceWorker(worker);
-  }
-
-  get load(): number {
-    return this.pending.size;
-  }
-
-  call(body: RequestBody, transfer: ArrayBuffer[] = []): Promise<WorkerResult> {
-    if (this.failure) return Promise.reject(new ServingError('UNAVAILABLE', `inference worker is down: ${this.failure.message}`));
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...body, id }, transfer);
-    });
-  }
-
-  async close(): Promise<void> {
-    this.failure ??= new Error('closed');
-    await this.worker.terminate();
-  }
-
-  private settle(response: WorkerResponse): void {
-    const pending = this.pending.get(response.id);
-    if (!pending) return;
-    this.pending.delete(response.id);
-    if (response.ok) pending.resolve(response.result);
-    else pending.reject(new ServingError(response.code, response.message));
-  }
-
-  private fail(error: Error): void {
-    this.failure ??= error;
-    for (const pending of this.pending.values()) {
-      pending.reject(new ServingError('UNAVAILABLE', `inference worker failed: ${error.message}`, { cause: error }));
-    }
-    this.pending.clear();
-  }
-}
+export type WorkerEvent =
+  | { readonly type: 'worker-died'; readonly index: number; readonly error: Error }
+  | { readonly type: 'worker-restarted'; readonly index: number; readonly models: number }
+  | { readonly type: 'worker-restart-failed'; readonly index: number; readonly error: Error };
 
 /** A SavedModel loaded into every worker of the pool: one session id per worker. */
 export interface PooledSession {
   readonly sessions: readonly number[];
 }
 
+/** What the pool remembers of a loaded model, to load it again into a replacement worker. */
+interface PooledModel extends PooledSession {
+  readonly path: string;
+  readonly tags: readonly string[];
+  readonly sessions: number[];
+}
+
+interface Slot {
+  /** The serving worker, or undefined while a replacement starts. */
+  worker: InferenceWorkerHandle | undefined;
+  /** Resolves with the serving worker (the replacement while one starts). */
+  ready: Promise<InferenceWorkerHandle>;
+}
+
+const RESTART_ATTEMPTS = 3;
+
 /**
  * Worker threads that own TensorFlow sessions. Every version is loaded into every worker, and
- * each call goes to the least busy worker. One worker is the default: TensorFlow already spreads
- * a single run over the cores; more workers help many small concurrent requests.
+ * each call goes to the least busy live worker. One worker is the default: TensorFlow already
+ * spreads a single run over the cores; more workers help many small concurrent requests.
+ *
+ * A worker that dies fails its pending calls with UNAVAILABLE and is replaced: a new thread starts
+ * and every model the pool holds is loaded into it again, while calls go to the other workers (or
+ * wait for the replacement when there are none).
  */
 export class InferencePool {
-  private constructor(private readonly workers: readonly InferenceWorker[]) {}
+  private readonly models = new Set<PooledModel>();
+  private readonly slots: Slot[] = [];
+  private closed = false;
+
+  private constructor(private readonly options: InferencePoolOptions) {}
 
   static async start(size: number, options: InferencePoolOptions = {}): Promise<InferencePool> {
     if (!Number.isInteger(size) || size < 1) throw new Error(`inference pool size must be a positive integer, got ${size}`);
-    const workers = await Promise.all(Array.from({ length: size }, () => InferenceWorker.start(options)));
-    return new InferencePool(workers);
+    const pool = new InferencePool(options);
+    const workers = await Promise.all(Array.from({ length: size }, (_, index) => pool.startWorker(index)));
+    for (const worker of workers) pool.slots.push({ worker, ready: Promise.resolve(worker) });
+    return pool;
+  }
+
+  private async startWorker(index: number): Promise<InferenceWorkerHandle> {
+    // Only the serving worker's death starts a replacement, not that of one still starting.
+    // (The callback runs only after start() resolved, so `handle` is set by then.)
+    const handle: InferenceWorkerHandle = await InferenceWorkerHandle.start(this.options.niceness ?? 0, (error) => {
+      if (this.slots[index]?.worker === handle) this.replace(index, error);
+    });
+    return handle;
   }
 
   async load(path: string, tags: readonly string[]): Promise<PooledSession> {
-    const results = await Promise.allSettled(this.workers.map((w) => w.call({ kind: 'load', path, tags })));
-    const sessions = results.map((r) => (r.status === 'fulfilled' ? (r.value as number) : undefined));
+    const model: PooledModel = { path, tags, sessions: [] };
+    const results = await Promise.allSettled(
+      this.slots.map(async (slot, i) => {
+        model.sessions[i] = (await (await slot.ready).call({ kind: 'load', path, tags })) as number;
+      }),
+    );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
-      // Do not leak the sessions that did load.
-      const unloads = sessions.flatMap((session, i) => (session === undefined ? [] : [this.workers[i]!.call({ kind: 'unload', session })]));
-      await Promise.allSettled(unloads);
+      await this.unloadSessions(model);
       throw failed.reason;
     }
-    return { sessions: sessions as number[] };
+    this.models.add(model);
+    return model;
   }
 
   async run(
@@ -127,12 +92,16 @@ export class InferencePool {
     outputNames: readonly string[],
     consumeInputs = false,
   ): Promise<HostTensor[]> {
-    let index = 0;
-    for (let i = 1; i < this.workers.length; i++) {
-      if (this.workers[i]!.load < this.workers[index]!.load) index = i;
+    let index = -1;
+    for (let i = 0; i < this.slots.length; i++) {
+      const worker = this.slots[i]!.worker;
+      if (worker?.alive && (index < 0 || worker.load < this.slots[index]!.worker!.load)) index = i;
     }
+    // No live worker: wait for the first replacement.
+    if (index < 0) index = 0;
+    const worker = await this.slots[index]!.ready;
     const postable = postableTensors(inputs, consumeInputs);
-    const result = await this.workers[index]!.call(
+    const result = await worker.call(
       { kind: 'run', session: pooled.sessions[index]!, inputNames, inputs: postable.tensors, outputNames },
       postable.transfer,
     );
@@ -140,10 +109,62 @@ export class InferencePool {
   }
 
   async unload(pooled: PooledSession): Promise<void> {
-    await Promise.all(pooled.sessions.map((session, i) => this.workers[i]!.call({ kind: 'unload', session })));
+    const model = pooled as PooledModel;
+    this.models.delete(model);
+    await this.unloadSessions(model);
+  }
+
+  /** Kills worker `index` as a crash would; the pool replaces it. For fault drills and tests. */
+  async killWorker(index: number): Promise<void> {
+    await this.slots[index]?.worker?.kill();
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.close()));
+    this.closed = true;
+    await Promise.all(this.slots.map(async (slot) => (await slot.ready.catch(() => undefined))?.close()));
+  }
+
+  private async unloadSessions(model: PooledModel): Promise<void> {
+    await Promise.allSettled(
+      model.sessions.map(async (session, i) => {
+        const worker = this.slots[i]?.worker;
+        // A dead worker took its sessions with it; a replacement only loads registered models.
+        if (worker?.alive) await worker.call({ kind: 'unload', session });
+      }),
+    );
+  }
+
+  private replace(index: number, error: Error): void {
+    const slot = this.slots[index];
+    if (this.closed || !slot) return;
+    this.options.onWorkerEvent?.({ type: 'worker-died', index, error });
+    slot.worker = undefined;
+    slot.ready = this.restart(index);
+    // Callers waiting on `ready` see the failure; nobody else must see it as unhandled.
+    slot.ready.catch(() => undefined);
+  }
+
+  private async restart(index: number): Promise<InferenceWorkerHandle> {
+    let lastError: Error = new Error('not started');
+    for (let attempt = 1; attempt <= RESTART_ATTEMPTS && !this.closed; attempt++) {
+      let worker: InferenceWorkerHandle | undefined;
+      try {
+        worker = await this.startWorker(index);
+        for (const model of [...this.models]) {
+          const session = (await worker.call({ kind: 'load', path: model.path, tags: model.tags })) as number;
+          // Unloaded meanwhile: free it again.
+          if (this.models.has(model)) model.sessions[index] = session;
+          else await worker.call({ kind: 'unload', session });
+        }
+        this.slots[index]!.worker = worker;
+        this.options.onWorkerEvent?.({ type: 'worker-restarted', index, models: this.models.size });
+        return worker;
+      } catch (error) {
+        lastError = error instanceof Error ? error : new Error(String(error));
+        await worker?.close();
+      }
+    }
+    this.options.onWorkerEvent?.({ type: 'worker-restart-failed', index, error: lastError });
+    throw new ServingError('UNAVAILABLE', `inference worker ${index} could not be restarted: ${lastError.message}`, { cause: lastError });
   }
 }

@@ -1,0 +1,85 @@
+/**
+ * An inference worker that dies is replaced with every model loaded again, so the server keeps
+ * serving: with two workers, calls move to the survivor at once; with one, calls wait for the
+ * replacement. Real TensorFlow, real worker threads.
+ */
+import { afterEach, expect, test } from 'vitest';
+import type { HostTensor } from '../../../src/server/core/host-tensor.js';
+import type { Servable } from '../../../src/server/core/servable.js';
+import { InferencePool, type WorkerEvent } from '../../../src/server/servables/tensorflow/inference-pool.js';
+import { TensorflowLoader } from '../../../src/server/servables/tensorflow/tensorflow-servable.js';
+import { fixtureModelDir, hostTensorOf, jsonValuesOf, readExpectations } from '../../helpers/fixture-tensors.js';
+
+const signal = new AbortController().signal;
+let pool: InferencePool | undefined;
+
+afterEach(async () => {
+  await pool?.close();
+  pool = undefined;
+});
+
+const tinyCase = readExpectations('tiny').signatures.serving_default!.cases[0]!;
+const inputs = (): Record<string, HostTensor> => Object.fromEntries(Object.entries(tinyCase.inputs).map(([n, t]) => [n, hostTensorOf(t)]));
+const expected = tinyCase.outputs.y!.values as number[];
+const answer = async (servable: Servable): Promise<number[]> => jsonValuesOf((await servable.run('serving_default', inputs(), undefined)).y!) as number[];
+const closeTo = (values: number[]): boolean => values.length === expected.length && values.every((v, i) => Math.abs(v - expected[i]!) < 1e-5);
+
+async function startWith(workers: number, events: WorkerEvent[]): Promise<{ tiny: Servable; mnist: Servable }> {
+  pool = await InferencePool.start(workers, { onWorkerEvent: (event) => events.push(event) });
+  const loader = new TensorflowLoader(pool);
+  return { tiny: await loader.load('tiny', 1, fixtureModelDir('tiny'), signal), mnist: await loader.load('mnist', 1, fixtureModelDir('mnist'), signal) };
+}
+
+test('the only worker dies: calls wait for its replacement, which has every model loaded again', async () => {
+  const events: WorkerEvent[] = [];
+  const { tiny, mnist } = await startWith(1, events);
+  expect(closeTo(await answer(tiny))).toBe(true);
+  await pool!.killWorker(0);
+  // Issued while the replacement starts and reloads both models.
+  const results = await Promise.all(Array.from({ length: 5 }, () => answer(tiny)));
+  expect(results.every(closeTo), JSON.stringify(results)).toBe(true);
+  const mnistCase = readExpectations('mnist').signatures.predict_images!.cases[0]!;
+  const scores = await mnist.run('predict_images', Object.fromEntries(Object.entries(mnistCase.inputs).map(([n, t]) => [n, hostTensorOf(t)])), undefined);
+  expect(scores.scores?.shape).toEqual(mnistCase.outputs.scores!.shape);
+  expect(events.map((e) => e.type)).toEqual(['worker-died', 'worker-restarted']);
+  expect(events[1]).toMatchObject({ index: 0, models: 2 });
+});
+
+test('one of two workers dies under load: no call fails after the death, and the replacement serves', async () => {
+  const events: WorkerEvent[] = [];
+  const { tiny } = await startWith(2, events);
+  let stop = false;
+  const failures: string[] = [];
+  let ok = 0;
+  let killed = false;
+  const callers = Array.from({ length: 4 }, async () => {
+    while (!stop) {
+      const diedBefore = killed;
+      try {
+        if (closeTo(await answer(tiny))) ok++;
+      } catch (error) {
+        // Calls already in flight on the dying worker may fail; later ones must not.
+        if (diedBefore) failures.push(String(error));
+      }
+    }
+  });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await pool!.killWorker(1);
+  killed = true;
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  stop = true;
+  await Promise.all(callers);
+  expect(failures).toEqual([]);
+  expect(ok).toBeGreaterThan(50);
+  expect(events.map((e) => e.type)).toEqual(['worker-died', 'worker-restarted']);
+  expect(events[0]).toMatchObject({ index: 1 });
+});
+
+test('a model unloaded while its worker restarts is not loaded again', async () => {
+  const events: WorkerEvent[] = [];
+  const { tiny, mnist } = await startWith(1, events);
+  await pool!.killWorker(0);
+  await mnist.unload();
+  expect(closeTo(await answer(tiny))).toBe(true);
+  expect(events.at(-1)).toMatchObject({ type: 'worker-restarted', models: 1 });
+});
