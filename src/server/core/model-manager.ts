@@ -530,7 +530,11 @@ export class ModelManager {
   status(model: string, version?: number): ModelVersionStatus[] {
     const m = this.liveModel(model);
     const entries = m === undefined ? [] : [...m.versions.values()];
-    if (entries.length === 0) throw notFound(`Could not find any versions of model ${model}`);
+    if (entries.length === 0) {
+      // TF Serving's message, plus why, when the source cannot be listed (an S3 error, a missing path).
+      const why = m?.sourceError !== undefined ? `; listing its base path fails: ${m.sourceError}` : '';
+      throw notFound(`Could not find any versions of model ${model}${why}`);
+    }
     const selected = version === undefined ? entries : entries.filter((e) => e.version === version);
     if (selected.length === 0) throw notFound(`Could not find version ${version} of model ${model}`);
     return selected

@@ -110,6 +110,20 @@ describe('ModelManager', () => {
     expect(records.some((r) => r.msg === 'version loaded' && r.obj.model === 'm' && r.obj.version === 2 && typeof r.obj.durationMs === 'number')).toBe(true);
   });
 
+  it('says in GetModelStatus why a model has no versions when its base path cannot be listed', async () => {
+    const manager = newManager();
+    await manager.reconcile(config(model('missing')));
+    await settle(manager);
+    expect(errorOf(() => manager.status('missing'))).toMatchObject({
+      code: 'NOT_FOUND',
+      message: `Could not find any versions of model missing; listing its base path fails: model base path ${base('missing')} does not exist`,
+    });
+    // Once the path exists and holds a version, the reason goes away with the error.
+    await writeVersion(base('missing'), 1);
+    await settle(manager);
+    expect(statesOf(manager, 'missing')).toEqual({ 1: 'AVAILABLE' });
+  });
+
   it('serves version 0', async () => {
     await writeVersion(base('m'), 0);
     const manager = newManager();
