@@ -72,6 +72,8 @@ export interface CaseResult {
   readonly seconds: number;
   /** CPU seconds of the client (our process for TensorFleet cases, the tool otherwise). */
   readonly clientCpu: number;
+  /** The user-space part of clientCpu, for TensorFleet's cases (undefined for the tools). */
+  readonly clientUserCpu: number | undefined;
   readonly serverCpu: number;
 }
 
@@ -111,6 +113,7 @@ export async function runCase(ctx: CaseContext, name: string, m: Model): Promise
   return {
     seconds,
     clientCpu: tool ? childrenCpu() - before.children : (ours.user + ours.system) / 1e6,
+    clientUserCpu: tool ? undefined : ours.user / 1e6,
     serverCpu: ctx.gateway.cpuSeconds() - before.server,
   };
 }

@@ -43,7 +43,7 @@ try {
         for (let i = 0; i < RUNS; i++) runs.push(await runCase({ gateway, admin, work, tools, ...(trace ? { trace } : {}) }, c, m));
         const times = runs.map((r) => r.seconds).sort((a, b) => a - b);
         console.log(
-          `keep-alive ${keepAlive ? 'on ' : 'off'} ${m.padEnd(5)} ${c.padEnd(18)} median ${median(times).toFixed(3)} s [${times.map((t) => t.toFixed(3)).join(', ')}]  CPU s: client ${median(runs.map((r) => r.clientCpu)).toFixed(2)}, server ${median(runs.map((r) => r.serverCpu)).toFixed(2)}`,
+          `keep-alive ${keepAlive ? 'on ' : 'off'} ${m.padEnd(5)} ${c.padEnd(18)} median ${median(times).toFixed(3)} s [${times.map((t) => t.toFixed(3)).join(', ')}]  CPU s: client ${median(runs.map((r) => r.clientCpu)).toFixed(2)}${runs[0]!.clientUserCpu !== undefined ? ` (user ${median(runs.map((r) => r.clientUserCpu!)).toFixed(2)})` : ''}, server ${median(runs.map((r) => r.serverCpu)).toFixed(2)}`,
         );
       }
     }

@@ -49,7 +49,6 @@ export async function downloadFiles(options: DownloadFilesOptions): Promise<void
   if (options.signal.aborted) onAbort();
   else options.signal.addEventListener('abort', onAbort, { once: true });
   const dirs = new Set(files.map((f) => dirname(join(dir, f.path))));
-  const buffers = new WriteBuffers();
   try {
     for (const d of [...dirs].sort()) await mkdir(d, { recursive: true });
     const tasks: Promise<void>[] = [];
@@ -68,9 +67,9 @@ export async function downloadFiles(options: DownloadFilesOptions): Promise<void
       if (file.size === 0) {
         track(writeFile(target, '').then(() => void options.done.add(file.path)));
       } else if (file.size <= transfer.multipartThresholdBytes) {
-        track(options.limiter.run(() => fetchRange(options, buffers, controller.signal, file, target, 0, file.size, 'w')).then(() => void options.done.add(file.path)));
+        track(options.limiter.run(() => fetchRange(options, controller.signal, file, target, 0, file.size, 'w')).then(() => void options.done.add(file.path)));
       } else {
-        track(fetchParts(options, buffers, controller.signal, file, target, track));
+        track(fetchParts(options, controller.signal, file, target, track));
       }
       if (controller.signal.aborted) break;
     }
@@ -92,7 +91,6 @@ export async function downloadFiles(options: DownloadFilesOptions): Promise<void
 
 async function fetchParts(
   options: DownloadFilesOptions,
-  buffers: WriteBuffers,
   signal: AbortSignal,
   file: RemoteFile,
   target: string,
@@ -123,7 +121,7 @@ async function fetchParts(
     track(
       options.limiter.run(async () => {
         signal.throwIfAborted();
-        await fetchRange(options, buffers, signal, file, target, start, length, 'r+');
+        await fetchRange(options, signal, file, target, start, length, 'r+');
         options.done.add(id);
         finished();
       }),
@@ -133,7 +131,6 @@ async function fetchParts(
 
 async function fetchRange(
   options: DownloadFilesOptions,
-  buffers: WriteBuffers,
   signal: AbortSignal,
   file: RemoteFile,
   target: string,
@@ -169,7 +166,7 @@ async function fetchRange(
     } else {
       const fh = await open(target, flags);
       try {
-        written = await streamToFile(stream, fh, start, length, buffers, tooMuch, options.onBytes);
+        written = await streamToFile(stream, fh, start, length, tooMuch, options.onBytes);
       } finally {
         await fh.close();
       }
@@ -185,101 +182,72 @@ async function fetchRange(
 
 /** Objects up to this size are received into memory and written with one call. */
 const BUFFERED_OBJECT_BYTES = 1024 * 1024;
-/** Size of the buffers bodies are gathered in before a write. */
-const WRITE_BUFFER_BYTES = 1024 * 1024;
+/** Received data waiting for the disk beyond this pauses the socket (per GET). */
+const WRITE_BATCH_BYTES = 1024 * 1024;
 
 /**
- * Reusable write buffers for one download. Bodies are copied out of the socket's chunks into
- * these: the chunks then die young (cheap to collect) instead of waiting for the disk long enough
- * to be promoted, which on a 1 GiB object cost more CPU than the copy.
+ * Writes a body at `position` while it keeps arriving: chunks that come in during a write are
+ * gathered and written with the next `writev`, so a part needs a few dozen writes instead of one
+ * per network chunk, and the socket pauses only when more than WRITE_BATCH_BYTES wait for the
+ * disk. Returns the bytes received (the caller compares them with the length it asked for).
  */
-class WriteBuffers {
-  private readonly free: Buffer[] = [];
-  take(): Buffer {
-    return this.free.pop() ?? Buffer.allocUnsafeSlow(WRITE_BUFFER_BYTES);
-  }
-  give(buffer: Buffer): void {
-    this.free.push(buffer);
-  }
-}
-
-/**
- * Writes a body at `position` while it keeps arriving: chunks are copied into a 1 MiB buffer,
- * a full buffer is written while the next one fills, and the socket pauses only when both are
- * busy. Returns the bytes received (the caller compares them with the length it asked for).
- */
-function streamToFile(
-  stream: Readable,
-  fh: FileHandle,
-  position: number,
-  length: number,
-  buffers: WriteBuffers,
-  tooMuch: () => Error,
-  onBytes: (n: number) => void,
-): Promise<number> {
+function streamToFile(stream: Readable, fh: FileHandle, position: number, length: number, tooMuch: () => Error, onBytes: (n: number) => void): Promise<number> {
   return new Promise((resolve, reject) => {
-    let current = buffers.take();
-    let filled = 0;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
     let received = 0;
-    // Writes run one after another (in order, so the file grows sequentially); `inFlight` counts
-    // the queued ones.
-    let chain: Promise<void> = Promise.resolve();
-    let inFlight = 0;
+    let writing = false;
+    let ended = false;
     let failed = false;
     const fail = (error: unknown): void => {
       if (failed) return;
       failed = true;
       stream.destroy();
-      // Let a running write finish before the caller closes the file.
-      void chain.catch(() => undefined).finally(() => reject(error));
+      reject(error);
     };
-    const submit = (): void => {
-      const buffer = current;
-      const bytes = filled;
-      const at = position;
-      position += bytes;
-      current = buffers.take();
-      filled = 0;
-      inFlight++;
-      chain = chain.then(async () => {
-        if (failed) return;
-        await writeAll(fh, buffer, bytes, at);
-        buffers.give(buffer);
-        inFlight--;
+    const flush = (): void => {
+      if (failed || writing) return;
+      if (pending.length === 0) {
+        if (ended) resolve(received);
+        return;
+      }
+      const buffers = pending;
+      const bytes = pendingBytes;
+      pending = [];
+      pendingBytes = 0;
+      writing = true;
+      writeAll(fh, buffers, bytes, position).then(() => {
+        position += bytes;
+        writing = false;
         onBytes(bytes);
-        if (stream.isPaused() && inFlight < 2) stream.resume();
-      });
-      chain.catch(fail);
-      // One buffer on its way to disk, one waiting and one filling: beyond that the socket waits.
-      if (inFlight >= 2) stream.pause();
+        if (stream.isPaused() && !ended) stream.resume();
+        flush();
+      }, fail);
     };
     stream.on('data', (chunk: Buffer) => {
-      if (failed) return;
       received += chunk.length;
       if (received > length) return fail(tooMuch());
-      let offset = 0;
-      while (offset < chunk.length) {
-        const n = chunk.copy(current, filled, offset);
-        filled += n;
-        offset += n;
-        if (filled === current.length) submit();
-      }
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= WRITE_BATCH_BYTES) stream.pause();
+      flush();
     });
     stream.once('end', () => {
-      if (failed) return;
-      if (filled > 0) submit();
-      else buffers.give(current);
-      chain.then(() => resolve(received), fail);
+      ended = true;
+      flush();
     });
     stream.once('error', fail);
   });
 }
 
-/** Writes `bytes` of `buffer` at `position` (a write may take less than asked). */
-async function writeAll(fh: FileHandle, buffer: Buffer, bytes: number, position: number): Promise<void> {
+/** writev until every byte is written (it may write less, e.g. past IOV_MAX buffers). */
+async function writeAll(fh: FileHandle, buffers: Buffer[], bytes: number, position: number): Promise<void> {
+  let { bytesWritten } = await fh.writev(buffers, position);
+  if (bytesWritten === bytes) return;
+  const rest = Buffer.concat(buffers, bytes).subarray(bytesWritten);
   let offset = 0;
-  while (offset < bytes) {
-    const { bytesWritten } = await fh.write(buffer, offset, bytes - offset, position + offset);
+  while (offset < rest.length) {
+    ({ bytesWritten } = await fh.write(rest, offset, rest.length - offset, position + bytesWritten + offset));
     offset += bytesWritten;
   }
 }
