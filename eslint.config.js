@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'scripts/', 'bin/', 'test/fixtures/', 'eslint.config.js'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', '.tmp/', 'scripts/', 'bin/', 'test/fixtures/', 'eslint.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

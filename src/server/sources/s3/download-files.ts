@@ -203,7 +203,7 @@ function streamToFile(stream: Readable, fh: FileHandle, position: number, length
       if (failed) return;
       failed = true;
       stream.destroy();
-      reject(error);
+      reject(error instanceof Error ? error : new Error(String(error)));
     };
     const flush = (): void => {
       if (failed || writing) return;

@@ -23,7 +23,8 @@ describe('sdkBucketResolver addresses buckets as the SDK does', () => {
     const settings = resolveS3Settings({ s3_region: 'us-east-1' }, {});
     const client = new S3Client({ region: 'us-east-1' });
     const endpoint = await sdkBucketResolver(client, settings)('arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap');
-    expect(endpoint).toMatchObject({ kind: 'unsupported', reason: expect.stringMatching(/sigv4a/) });
+    expect(endpoint.kind).toBe('unsupported');
+    expect(endpoint.kind === 'unsupported' ? endpoint.reason : '').toMatch(/sigv4a/);
     client.destroy();
   });
 });
