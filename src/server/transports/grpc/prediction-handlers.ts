@@ -1,4 +1,4 @@
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { ServingError, invalidArgument } from '../../../shared/errors.js';
 import type { HostTensor } from '../../core/host-tensor.js';
 import type { CallContext, ModelSpecInput, PredictService, Served } from '../../predict/predict-service.js';
@@ -43,8 +43,7 @@ function callContext(call: grpc.ServerUnaryCall<unknown, unknown>): CallContext 
 }
 
 function announceVersion(call: grpc.ServerUnaryCall<unknown, unknown>, served: Served): void {
-  const metadata = call.metadata.clone();
-  for (const key of Object.keys(metadata.getMap())) metadata.remove(key);
+  const metadata = new grpc.Metadata();
   metadata.set(SERVED_VERSION_METADATA, String(served.version));
   call.sendMetadata(metadata);
 }

@@ -218,12 +218,39 @@ function writeTensorProto(out: Out, p: TensorProtoObject): void {
   packedInt64(out, 17, p.uint64_val);
 }
 
-export interface PredictResponseObject {
-  outputs?: Readonly<Record<string, TensorProtoObject>>;
-  model_spec?: object | null;
+/** tensorflow.serving.ModelSpec as handlers build it (proto field names). */
+export interface ModelSpecObject {
+  readonly name?: string;
+  readonly version?: { readonly value?: Int64Like | null } | null;
+  readonly version_label?: string;
+  readonly signature_name?: string;
 }
 
-/** Serializes a tensorflow.serving.PredictResponse (model_spec through protobufjs). */
+export interface PredictResponseObject {
+  outputs?: Readonly<Record<string, TensorProtoObject>>;
+  model_spec?: ModelSpecObject | null;
+}
+
+/** ModelSpec: name = 1, version = 2 (google.protobuf.Int64Value), signature_name = 3, version_label = 4. */
+function encodeModelSpec(spec: ModelSpecObject): Uint8Array {
+  const out = new Out();
+  if (spec.name) out.bytes(1, utf8.encode(spec.name));
+  if (spec.version !== undefined && spec.version !== null) {
+    const wrapper = new Out();
+    const value = spec.version.value ?? 0;
+    if (value !== 0 && value !== '0' && value !== 0n) {
+      const [lo, hi] = int64Halves(value);
+      wrapper.tag(1, WIRE_VARINT);
+      wrapper.varint64(lo, hi);
+    }
+    out.bytes(2, wrapper.result());
+  }
+  if (spec.signature_name) out.bytes(3, utf8.encode(spec.signature_name));
+  if (spec.version_label) out.bytes(4, utf8.encode(spec.version_label));
+  return out.result();
+}
+
+/** Serializes a tensorflow.serving.PredictResponse. */
 export function serializePredictResponse(response: PredictResponseObject): Buffer {
   const out = new Out();
   for (const [key, tensor] of Object.entries(response.outputs ?? {})) {
@@ -232,10 +259,7 @@ export function serializePredictResponse(response: PredictResponseObject): Buffe
     entry.bytes(2, encodeTensorProtoWire(tensor));
     out.bytes(1, entry.result());
   }
-  if (response.model_spec !== undefined && response.model_spec !== null) {
-    const type = protoType('tensorflow.serving.ModelSpec');
-    out.bytes(2, type.encode(type.fromObject(response.model_spec)).finish());
-  }
+  if (response.model_spec !== undefined && response.model_spec !== null) out.bytes(2, encodeModelSpec(response.model_spec));
   const bytes = out.result();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

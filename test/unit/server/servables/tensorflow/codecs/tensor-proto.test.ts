@@ -135,6 +135,20 @@ describe('TensorProto codec round trip over the wire', () => {
     expect(back.model_spec).toMatchObject({ name: 'm', version: { value: '7' }, signature_name: 's' });
     expect(Object.keys(back.outputs)).toEqual(['a']);
   });
+
+  it.each([
+    { name: 'm', version: { value: '7' }, signature_name: 's' },
+    { name: 'model', version: { value: '0' } },
+    { name: 'big', version: { value: '9223372036854775807' }, signature_name: 'serving_default' },
+    { name: 'neg', version: { value: -1 } },
+    { name: 'labelled', version_label: 'canary', signature_name: 'classify' },
+    { name: 'ünïcode' },
+    {},
+  ])('encodes model_spec %j byte for byte as protobufjs does', (spec) => {
+    const type = protoType('tensorflow.serving.PredictResponse');
+    const reference = Buffer.from(type.encode(type.fromObject({ model_spec: spec })).finish()).toString('hex');
+    expect(serializePredictResponse({ model_spec: spec }).toString('hex')).toBe(reference);
+  });
 });
 
 describe('decodeTensorProto from typed fields as clients send them', () => {
