@@ -8,6 +8,8 @@ export interface ServerOptions {
   readonly grpcPort: number;
   readonly restPort: number;
   readonly inferenceThreads?: number;
+  /** Extra `tensorfleet serve` flags, e.g. --enable_batching=true. */
+  readonly serveArgs?: readonly string[];
   /** Extra node flags, e.g. --cpu-prof. */
   readonly nodeArgs?: readonly string[];
   /** The server's stdout/stderr (pino JSON) go here. */
@@ -29,6 +31,8 @@ const BIN = fileURLToPath(new URL('../../bin/tensorfleet.js', import.meta.url));
 /** Starts `tensorfleet serve` (the built dist/) and waits until GET /readyz answers 200. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const args = [
+    // As the image's ENTRYPOINT and the bin's shebang run it (docs/decisions/0005).
+    '--max-semi-space-size=8',
     ...(options.nodeArgs ?? []),
     BIN,
     'serve',
@@ -40,6 +44,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     `--inference_threads=${options.inferenceThreads ?? 1}`,
     '--file_system_poll_wait_seconds=0',
     '--log_level=warn',
+    ...(options.serveArgs ?? []),
   ];
   const log = createWriteStream(options.logFile);
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
