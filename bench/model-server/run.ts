@@ -72,10 +72,9 @@ interface CeilingRow {
 }
 
 /**
- * The server configurations measured, one block of rows each. Add a row by adding an entry, e.g.
- * `{ name: 'server, --enable_batching', threads: 1, flags: ['--enable_batching=true'], models: ['tiny', 'MobileNetV2'] }`.
- * The first entry is the reference: it also carries the idle and saturated status probes and the
- * grpc-js client rows, and its answers feed the floor server.
+ * The server configurations measured, one block of rows each; add one by adding an entry.
+ * Every entry is probed (status, health) during its last Go shape. The first is the reference: it
+ * also carries the idle probes and the grpc-js client rows, and its answers feed the floor server.
  */
 interface ServerVariant {
   /** Row label. */
@@ -91,6 +90,7 @@ interface ServerVariant {
 const SERVER_VARIANTS: readonly ServerVariant[] = [
   { name: 'server, 1 inference thread', threads: 1, flags: [], models: ['tiny', 'MobileNetV2'] },
   { name: 'server, 2 inference threads', threads: 2, flags: [], models: ['tiny'] },
+  { name: 'server, batching', threads: 1, flags: ['--enable_batching=true'], models: ['tiny', 'MobileNetV2'] },
 ];
 
 /** How one phase loads the target: `connections` HTTP/2 connections, `concurrency` calls outstanding. */
@@ -237,15 +237,13 @@ function configYaml(models: readonly BenchModel[]): string {
 }
 
 async function withServer<T>(logDir: string, configFile: string, variant: ServerVariant, index: number, body: (server: RunningServer) => Promise<T>): Promise<T> {
-  if (variant.flags.length > 0)
-    // startServer (bench/lib/server-process.ts) has no option for extra serve flags yet.
-    throw new Error(`${variant.name}: extra serve flags ${variant.flags.join(' ')} need a serveArgs option in bench/lib/server-process.ts`);
   const nodeArgs = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(logDir, `cpu-prof-variant-${index}`)}`] : [];
   const server = await startServer({
     configFile,
     grpcPort: await freePort(),
     restPort: await freePort(),
     inferenceThreads: variant.threads,
+    serveArgs: variant.flags,
     nodeArgs,
     logFile: join(logDir, `server-variant-${index}.log`),
   });
@@ -311,7 +309,7 @@ async function main(): Promise<void> {
   const ceilingOf = (model: BenchModel): CeilingRow => ceilings.find((c) => c.model === model && c.mode === 'session-runner')!;
 
   // 2. The server variants: every model of each at every Go shape; the reference variant also
-  //    with the grpc-js client and with probes (idle, and during its last Go shape).
+  //    with the grpc-js client and idle probes; every variant is probed during its last Go shape.
   const rows: ServerRow[] = [];
   let idle: { status: GroupResult; healthz: GroupResult } | undefined;
   const responses = new Map<BenchModel, Buffer>();
@@ -335,7 +333,7 @@ async function main(): Promise<void> {
         log(`idle: status p50 ${fmt(status!.p50)} p99 ${fmt(status!.p99)} ms; healthz p50 ${fmt(healthz!.p50)} p99 ${fmt(healthz!.p99)} ms`);
       }
       for (const model of served) {
-        for (const [i, shape] of GO_SHAPES.entries()) rows.push(await serverPhase(server, variant.name, model, shape, reference && i === GO_SHAPES.length - 1));
+        for (const [i, shape] of GO_SHAPES.entries()) rows.push(await serverPhase(server, variant.name, model, shape, i === GO_SHAPES.length - 1));
         if (reference) rows.push(await serverPhase(server, variant.name, model, GRPC_JS_SHAPE(model), false));
       }
     });
@@ -408,15 +406,14 @@ function report(r: Report): string {
   const ratioCell = (m: BenchModel): string => ratios(m).map((x) => `${fmtRatio(x.ratio)} (${x.name})`).join(', ');
   const bestRatio = (m: BenchModel): number => Math.max(...ratios(m).map((x) => x.ratio));
   const saturated = r.rows.filter((x) => x.status !== undefined);
-  const statusRows = [
-    ['GetModelStatus (gRPC, Go client)', r.idle.status, ...saturated.map((x) => x.status!)],
-    ['GET /healthz (REST, Node client)', r.idle.healthz, ...saturated.map((x) => x.healthz!)],
-  ] as const;
+  const probeCells = (status: GroupResult, healthz: GroupResult): string[] =>
+    [status, healthz].map((g) => `${fmt(g.p50)} / ${fmt(g.p99)}${g.errors ? ` (${g.errors} errors)` : ''}`);
   const statusTable = table(
-    ['call', 'idle p50 / p99 (ms)', ...saturated.map((x) => `during ${x.model.label} c=${x.shape.concurrency}: p50 / p99 (ms)`)],
+    ['while', 'GetModelStatus (gRPC, Go client) p50 / p99 (ms)', 'GET /healthz (REST, Node client) p50 / p99 (ms)'],
     [
-      ...statusRows.map(([name, ...results]) => [name, ...results.map((g) => `${fmt(g.p50)} / ${fmt(g.p99)}${g.errors ? ` (${g.errors} errors)` : ''}`)]),
-      ['floor: unary call to the bare grpc-js server (Go client)', `${fmt(r.floorProbe.p50)} / ${fmt(r.floorProbe.p99)}`, ...saturated.map(() => '—')],
+      ['idle (reference variant)', ...probeCells(r.idle.status, r.idle.healthz)],
+      ...saturated.map((x) => [`${x.path}: ${x.model.label} saturated, c=${x.shape.concurrency}`, ...probeCells(x.status!, x.healthz!)]),
+      ['floor: unary call to the bare grpc-js server, idle (Go client)', `${fmt(r.floorProbe.p50)} / ${fmt(r.floorProbe.p99)}`, '—'],
     ],
   );
   const worstStatusP99 = Math.max(...saturated.map((x) => x.status!.p99));
@@ -478,8 +475,8 @@ function report(r: Report): string {
       measured,
     ),
     '',
-    `Status and health latency, one call every ~10 ms (with \`tiny\` loaded; the saturated columns run`,
-    `during the reference variant's Go c=${GO_SHAPES[GO_SHAPES.length - 1]!.concurrency} phases above):`,
+    `Status and health latency, one call every ~10 ms each from processes of their own (GetModelStatus`,
+    `of the loaded model); the saturated rows run during each variant's Go c=${GO_SHAPES[GO_SHAPES.length - 1]!.concurrency} phases above:`,
     '',
     statusTable,
     '',
