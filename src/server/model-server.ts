@@ -107,14 +107,25 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
   const metrics = new ServerMetrics();
   const batching = options.enable_batching ? await readBatchingParameters(options) : undefined;
   const poolLogger = logger.child({ component: 'inference-pool' });
+  // Set once health reporting exists (below); a worker can only be lost after startup.
+  let onWorkerLost = (): void => undefined;
   const pool = await InferencePool.start(options.inference_threads, {
     niceness: options.inference_thread_niceness,
     onWorkerEvent: (event) => {
       if (event.type === 'worker-died') poolLogger.error({ worker: event.index, err: event.error }, 'inference worker died; starting a replacement');
       else if (event.type === 'worker-restarted') poolLogger.warn({ worker: event.index, models: event.models }, 'inference worker replaced; its models are loaded again');
-      else poolLogger.error({ worker: event.index, err: event.error }, 'inference worker could not be replaced; its calls fail with UNAVAILABLE');
+      else {
+        poolLogger.error({ worker: event.index, err: event.error }, 'inference worker could not be replaced; its calls fail with UNAVAILABLE and /healthz fails');
+        onWorkerLost();
+      }
     },
   });
+  // A lost worker does not come back on its own: fail liveness so Kubernetes restarts the pod.
+  const livenessProblem = (): string | undefined => {
+    const lost = pool.lostWorkers();
+    return lost.length === 0 ? undefined : `inference worker ${lost.join(', ')} died and could not be replaced`;
+  };
+  const isReady = (): boolean => livenessProblem() === undefined && manager.isReady();
   let s3Source: S3VersionSource | undefined;
   const source: VersionSourceRouter = new VersionSourceRouter({
     directory: new DirectorySource({ logger: logger.child({ component: 'source' }), now: env.now }),
@@ -163,13 +174,15 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
 
   const health = new GrpcHealth();
   const refreshHealth = (): void => {
-    const models = new Map(manager.modelNames().map((name) => [name, manager.availableVersions(name).length > 0]));
-    health.update(manager.isReady(), models);
+    const healthy = livenessProblem() === undefined;
+    const models = new Map(manager.modelNames().map((name) => [name, healthy && manager.availableVersions(name).length > 0]));
+    health.update(isReady(), models);
   };
   manager.subscribe((event) => {
     recordEvent(metrics, event);
     refreshHealth();
   });
+  onWorkerLost = refreshHealth;
 
   const catalog: ModelCatalog = {
     acquire: (model, selector) => manager.acquire(model, selector),
@@ -218,7 +231,8 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
         metrics,
         status: (model, version) => manager.status(model, version),
         labels: (model) => manager.labels(model),
-        isReady: () => manager.isReady(),
+        isReady,
+        livenessProblem,
         unreadyModels: () => manager.modelNames().filter((name) => manager.availableVersions(name).length === 0),
       },
       { maxRequestBytes: options.max_request_bytes, limits, timeoutMs: options.rest_api_timeout_in_ms },

@@ -3,6 +3,9 @@
  * serving: with two workers, calls move to the survivor at once; with one, calls wait for the
  * replacement. Real TensorFlow, real worker threads.
  */
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import type { HostTensor } from '../../../src/server/core/host-tensor.js';
 import type { Servable } from '../../../src/server/core/servable.js';
@@ -96,4 +99,31 @@ test('a model unloaded while its worker restarts is not loaded again', async () 
   await mnist.unload();
   expect(closeTo(await answer(tiny))).toBe(true);
   expect(events.at(-1)).toMatchObject({ type: 'worker-restarted', models: 1 });
+});
+
+test('a worker that cannot be replaced (its model vanished from disk) is reported lost and its calls fail UNAVAILABLE', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tensorfleet-lost-worker-'));
+  try {
+    cpSync(fixtureModelDir('tiny'), dir, { recursive: true });
+    const events: WorkerEvent[] = [];
+    let markFailed = (): void => undefined;
+    const failed = new Promise<void>((resolve) => (markFailed = resolve));
+    pool = await InferencePool.start(1, {
+      onWorkerEvent: (event) => {
+        events.push(event);
+        if (event.type === 'worker-restart-failed') markFailed();
+      },
+    });
+    const tiny = await new TensorflowLoader(pool).load('tiny', 1, dir, signal);
+    expect(closeTo(await answer(tiny))).toBe(true);
+    expect(pool.lostWorkers()).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
+    await pool.killWorker(0);
+    await failed;
+    expect(pool.lostWorkers()).toEqual([0]);
+    expect(events.map((e) => e.type)).toEqual(['worker-died', 'worker-restart-failed']);
+    await expect(answer(tiny)).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/inference worker 0 could not be restarted/) as unknown });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -43,11 +43,15 @@ const RESTART_ATTEMPTS = 3;
  *
  * A worker that dies fails its pending calls with UNAVAILABLE and is replaced: a new thread starts
  * and every model the pool holds is loaded into it again, while calls go to the other workers (or
- * wait for the replacement when there are none).
+ * wait for the replacement when there are none). A worker that cannot be replaced after
+ * RESTART_ATTEMPTS tries is reported by lostWorkers(), so the server can fail its liveness check
+ * and be restarted rather than keep failing calls.
  */
 export class InferencePool {
   private readonly models = new Set<PooledModel>();
   private readonly slots: Slot[] = [];
+  /** Workers whose replacement failed every attempt: their calls fail until the process restarts. */
+  private readonly lost = new Set<number>();
   private closed = false;
 
   private constructor(private readonly options: InferencePoolOptions) {}
@@ -114,6 +118,11 @@ export class InferencePool {
     await this.unloadSessions(model);
   }
 
+  /** Indexes of workers that died and could not be replaced (the server is then not healthy). */
+  lostWorkers(): number[] {
+    return [...this.lost].sort((a, b) => a - b);
+  }
+
   /** Kills worker `index` as a crash would; the pool replaces it. For fault drills and tests. */
   async killWorker(index: number): Promise<void> {
     await this.slots[index]?.worker?.kill();
@@ -164,6 +173,7 @@ export class InferencePool {
         await worker?.close();
       }
     }
+    if (!this.closed) this.lost.add(index);
     this.options.onWorkerEvent?.({ type: 'worker-restart-failed', index, error: lastError });
     throw new ServingError('UNAVAILABLE', `inference worker ${index} could not be restarted: ${lastError.message}`, { cause: lastError });
   }

@@ -27,6 +27,8 @@ export interface RestBackend {
   isReady(): boolean;
   /** Models without an available version, for /readyz's answer. */
   unreadyModels(): string[];
+  /** Why the process cannot recover by itself (then /healthz fails), or undefined when healthy. */
+  livenessProblem(): string | undefined;
 }
 
 export interface RestServerOptions {
@@ -71,10 +73,15 @@ async function handle(req: http.IncomingMessage, backend: RestBackend, options: 
   const method = req.method ?? 'GET';
   const { pathname } = new URL(req.url ?? '/', 'http://localhost');
   switch (pathname) {
-    case '/healthz':
-      return { status: 200, body: 'ok\n', contentType: 'text/plain' };
-    case '/readyz':
+    case '/healthz': {
+      const problem = backend.livenessProblem();
+      return problem === undefined ? { status: 200, body: 'ok\n', contentType: 'text/plain' } : { status: 503, body: `unhealthy: ${problem}\n`, contentType: 'text/plain' };
+    }
+    case '/readyz': {
+      const problem = backend.livenessProblem();
+      if (problem !== undefined) return json(503, { ready: false, error: problem });
       return backend.isReady() ? json(200, { ready: true }) : json(503, { ready: false, waiting_for: backend.unreadyModels() });
+    }
     case '/metrics':
     case '/monitoring/prometheus/metrics':
       return { status: 200, body: await backend.metrics.registry.metrics(), contentType: backend.metrics.registry.contentType };
