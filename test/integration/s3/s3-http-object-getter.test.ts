@@ -195,7 +195,7 @@ describe('virtual-host addressing', () => {
   });
 
   test('objects are fetched from http://<bucket>.localhost:<port>/<key> when path-style is off', async () => {
-    // `<bucket>.localhost` resolves nowhere here: the agents map every name to loopback.
+    // `<bucket>.localhost` resolves nowhere here: the getter maps every name to loopback.
     const lookup: net.LookupFunction = (_host, options, callback) => {
       if ((options as { all?: boolean }).all) (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: '127.0.0.1', family: 4 }]);
       else callback(null, '127.0.0.1', 4);
@@ -215,6 +215,7 @@ describe('virtual-host addressing', () => {
       credentials: () => client.config.credentials(),
       httpAgent: new http.Agent(agentOptions),
       httpsAgent: new https.Agent(agentOptions),
+      lookup,
       fallback: sdkObjectGetter(client),
       now: Date.now,
       sleep: (ms, signal) => sleep(ms, undefined, { signal }),
@@ -234,7 +235,7 @@ describe('against a stand-in server', () => {
   beforeAll(async () => {
     server = http.createServer((req, res) => {
       requests++;
-      const a = answers.shift() ?? { status: 200, body: 'payload', headers: { etag: '"e1"' } };
+      const a = answers.shift() ?? { status: 200, body: 'payload', headers: { etag: '"e1"', 'content-length': '7' } };
       res.writeHead(a.status, a.headers ?? {});
       res.end(a.body);
     });
@@ -267,6 +268,18 @@ describe('against a stand-in server', () => {
     const e = await failure(getterFor(SECRET_KEY, endpoint), { bucket: 'b', key: 'k', etag: 'e1', range: { start: 4, length: 3 } });
     expect(e.code).toBe('UNAVAILABLE');
     expect(e.message).toMatch(/ignored the Range/);
+  });
+
+  test('a store answering without Content-Length (chunked) is read through node:http from then on', async () => {
+    const getter = getterFor(SECRET_KEY, endpoint);
+    answers = [{ status: 200, body: 'chunked payload', headers: { etag: '"e1"' } }, { status: 200, body: 'chunked payload', headers: { etag: '"e1"' } }];
+    requests = 0;
+    expect((await body(getter, { bucket: 'b', key: 'k', etag: 'e1' })).data.toString()).toBe('chunked payload');
+    // The first GET is repeated once by the general-purpose client.
+    expect(requests).toBe(2);
+    answers = [{ status: 200, body: 'chunked again', headers: { etag: '"e1"' } }];
+    expect((await body(getter, { bucket: 'b', key: 'k', etag: 'e1' })).data.toString()).toBe('chunked again');
+    expect(requests).toBe(3);
   });
 
   test('an error without an XML body is named after its status', async () => {

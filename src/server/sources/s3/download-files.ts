@@ -108,6 +108,8 @@ async function fetchParts(
       await fh.close();
     }
   }
+  // One write at a time per file: parallel pwrites to one file spin on its inode lock.
+  const serial = serialWriter();
   let remaining = ids.filter((id) => !options.done.has(id)).length;
   const finished = (): void => {
     if (--remaining === 0) options.done.add(file.path);
@@ -121,7 +123,7 @@ async function fetchParts(
     track(
       options.limiter.run(async () => {
         signal.throwIfAborted();
-        await fetchRange(options, signal, file, target, start, length, 'r+');
+        await fetchRange(options, signal, file, target, start, length, 'r+', serial);
         options.done.add(id);
         finished();
       }),
@@ -137,10 +139,11 @@ async function fetchRange(
   start: number,
   length: number,
   flags: 'w' | 'r+',
+  serial: SerialWriter = (write) => write(),
 ): Promise<void> {
   signal.throwIfAborted();
   const whole = start === 0 && length === file.size;
-  const { stream, etag } = await options.getter.get(
+  const { stream, etag, recycle } = await options.getter.get(
     { bucket: options.bucket, key: file.key, etag: file.etag, ...(whole ? {} : { range: { start, length } }) },
     signal,
   );
@@ -166,7 +169,7 @@ async function fetchRange(
     } else {
       const fh = await open(target, flags);
       try {
-        written = await streamToFile(stream, fh, start, length, tooMuch, options.onBytes);
+        written = await streamToFile(stream, fh, start, length, tooMuch, options.onBytes, recycle, serial);
       } finally {
         await fh.close();
       }
@@ -191,7 +194,16 @@ const WRITE_BATCH_BYTES = 1024 * 1024;
  * per network chunk, and the socket pauses only when more than WRITE_BATCH_BYTES wait for the
  * disk. Returns the bytes received (the caller compares them with the length it asked for).
  */
-function streamToFile(stream: Readable, fh: FileHandle, position: number, length: number, tooMuch: () => Error, onBytes: (n: number) => void): Promise<number> {
+function streamToFile(
+  stream: Readable,
+  fh: FileHandle,
+  position: number,
+  length: number,
+  tooMuch: () => Error,
+  onBytes: (n: number) => void,
+  recycle: ((chunk: Buffer) => void) | undefined,
+  serial: SerialWriter,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     let pending: Buffer[] = [];
     let pendingBytes = 0;
@@ -216,7 +228,9 @@ function streamToFile(stream: Readable, fh: FileHandle, position: number, length
       pending = [];
       pendingBytes = 0;
       writing = true;
-      writeAll(fh, buffers, bytes, position).then(() => {
+      serial(() => writeAll(fh, buffers, position)).then(() => {
+        // Written: the getter may reuse these chunks' memory for the next ones.
+        if (recycle !== undefined) for (const b of buffers) recycle(b);
         position += bytes;
         writing = false;
         onBytes(bytes);
@@ -240,15 +254,28 @@ function streamToFile(stream: Readable, fh: FileHandle, position: number, length
   });
 }
 
+type SerialWriter = (write: () => Promise<void>) => Promise<void>;
+
+/** Runs the writes given to it one after another, in order. */
+function serialWriter(): SerialWriter {
+  let tail: Promise<void> = Promise.resolve();
+  return (write) => {
+    const run = tail.then(write);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
 /** writev until every byte is written (it may write less, e.g. past IOV_MAX buffers). */
-async function writeAll(fh: FileHandle, buffers: Buffer[], bytes: number, position: number): Promise<void> {
-  let { bytesWritten } = await fh.writev(buffers, position);
-  if (bytesWritten === bytes) return;
-  const rest = Buffer.concat(buffers, bytes).subarray(bytesWritten);
-  let offset = 0;
-  while (offset < rest.length) {
-    ({ bytesWritten } = await fh.write(rest, offset, rest.length - offset, position + bytesWritten + offset));
-    offset += bytesWritten;
+async function writeAll(fh: FileHandle, buffers: readonly Buffer[], position: number): Promise<void> {
+  const bytes = buffers.reduce((n, b) => n + b.length, 0);
+  let done = (await fh.writev(buffers as Buffer[], position)).bytesWritten;
+  if (done === bytes) return;
+  const all = Buffer.concat(buffers, bytes);
+  while (done < bytes) {
+    const { bytesWritten } = await fh.write(all, done, bytes - done, position + done);
+    if (bytesWritten === 0) throw new Error('the disk accepted no bytes');
+    done += bytesWritten;
   }
 }
 

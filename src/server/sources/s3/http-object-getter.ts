@@ -1,8 +1,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import type { Readable } from 'node:stream';
 import { ServingError } from '../../../shared/errors.js';
 import type { ObjectBody, ObjectGetter, ObjectRequest } from './object-getter.js';
+import { RawHttpClient, UnframedResponseError } from './raw-http-client.js';
 import { SigV4Signer, encodeKeyPath, type SigningCredentials } from './sigv4.js';
 
 /** Where a bucket's objects live and how requests to it are signed. */
@@ -16,8 +19,11 @@ export interface HttpObjectGetterOptions {
   readonly resolveBucket: (bucket: string) => Promise<BucketEndpoint>;
   /** Current credentials; asked on every GET (providers cache, and rotated files are seen). */
   readonly credentials: () => Promise<SigningCredentials>;
-  readonly httpAgent: http.Agent;
   readonly httpsAgent: https.Agent;
+  /** For plain-HTTP stores whose answers RawHttpClient cannot read (no Content-Length). */
+  readonly httpAgent: http.Agent;
+  /** Name resolution for plain-HTTP endpoints (default: the system's). */
+  readonly lookup?: LookupFunction | undefined;
   /** Used for buckets the getter cannot sign for. */
   readonly fallback: ObjectGetter;
   readonly now: () => number;
@@ -44,9 +50,10 @@ const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
 const RETRYABLE_NETWORK = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED', 'EAI_AGAIN', 'ENOTFOUND', 'TimeoutError']);
 
 /**
- * GETs object bodies with SigV4-signed requests over keep-alive node:http(s) agents: what the
- * S3 SDK sends, without its per-request middleware stack (about 2 ms of CPU per GET here, which
- * capped small-object downloads). Listing stays with the SDK.
+ * GETs object bodies with SigV4-signed requests: what the S3 SDK sends, without its per-request
+ * middleware stack (about 2 ms of CPU per GET here, which capped small-object downloads). Plain
+ * `http:` endpoints go through RawHttpClient (keep-alive sockets reading into reused buffers, a
+ * third of node:http's CPU per byte); `https:` through node:https's keep-alive agent.
  *
  * Every GET carries `If-Match` (S3 answers 412 when the object changed since it was listed) and,
  * for parts, `Range` (a 200 to a ranged GET is refused rather than written at the wrong offset).
@@ -57,8 +64,13 @@ export class HttpObjectGetter implements ObjectGetter {
   readonly kind = 'http';
   private readonly signer = new SigV4Signer();
   private readonly buckets = new Map<string, Promise<BucketEndpoint>>();
+  private readonly raw: RawHttpClient;
+  /** Plain-HTTP origins that answered without Content-Length: served by node:http from then on. */
+  private readonly unframedOrigins = new Set<string>();
 
-  constructor(private readonly o: HttpObjectGetterOptions) {}
+  constructor(private readonly o: HttpObjectGetterOptions) {
+    this.raw = new RawHttpClient(o.lookup);
+  }
 
   async get(request: ObjectRequest, signal: AbortSignal): Promise<ObjectBody> {
     const endpoint = await this.endpointOf(request.bucket);
@@ -100,18 +112,35 @@ export class HttpObjectGetter implements ObjectGetter {
       this.signer.sign({ method: 'GET', host: url.host, path, payloadHash: 'UNSIGNED-PAYLOAD', region: endpoint.signingRegion, now: this.o.now() }, credentials),
     );
     headers.host = url.host;
+    const response = await this.send(url, path, headers, signal);
+    const status = response.statusCode;
+    if (status === 200 || status === 206) {
+      if (request.range !== undefined && status !== 206) {
+        response.body.destroy();
+        throw new ServingError('UNAVAILABLE', `S3 ignored the Range of a GET of ${request.key} (HTTP ${status}); set --s3_part_size_mb above the largest object or S3_DISABLE_MULTI_PART_DOWNLOAD=1`);
+      }
+      const etag = response.headers.etag;
+      return { etag: etag === undefined ? undefined : etag.replace(/^W\//, '').replace(/"/g, ''), stream: response.body, recycle: response.recycle };
+    }
+    throw await errorOf(status, response.body, request.key);
+  }
+
+  /** Plain HTTP through RawHttpClient (cheapest per byte); HTTPS, and stores it cannot read, through node's agents. */
+  private async send(url: URL, path: string, headers: Record<string, string>, signal: AbortSignal): Promise<SentResponse> {
+    const hostname = url.hostname.replace(/^\[|\]$/g, '');
     const secure = url.protocol === 'https:';
+    const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
+    const origin = `${hostname}:${port}`;
+    if (!secure && !this.unframedOrigins.has(origin)) {
+      try {
+        return await this.raw.get({ hostname, port, path, headers, signal, connectTimeoutMs: this.o.connectTimeoutMs, idleTimeoutMs: this.o.requestTimeoutMs });
+      } catch (error) {
+        if (!(error instanceof UnframedResponseError)) throw error;
+        this.unframedOrigins.add(origin);
+      }
+    }
     const response = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = (secure ? https : http).request({
-        protocol: url.protocol,
-        hostname: url.hostname.replace(/^\[|\]$/g, ''),
-        port: url.port === '' ? (secure ? 443 : 80) : Number(url.port),
-        path,
-        method: 'GET',
-        headers,
-        agent: secure ? this.o.httpsAgent : this.o.httpAgent,
-        signal,
-      });
+      const req = (secure ? https : http).request({ protocol: url.protocol, hostname, port, path, method: 'GET', headers, agent: secure ? this.o.httpsAgent : this.o.httpAgent, signal });
       req.once('response', resolve);
       req.once('error', reject);
       if (this.o.requestTimeoutMs !== undefined) {
@@ -129,17 +158,16 @@ export class HttpObjectGetter implements ObjectGetter {
       }
       req.end();
     });
-    const status = response.statusCode ?? 0;
-    if (status === 200 || status === 206) {
-      if (request.range !== undefined && status !== 206) {
-        response.destroy();
-        throw new ServingError('UNAVAILABLE', `S3 ignored the Range of a GET of ${request.key} (HTTP ${status}); set --s3_part_size_mb above the largest object or S3_DISABLE_MULTI_PART_DOWNLOAD=1`);
-      }
-      const etag = response.headers.etag;
-      return { etag: etag === undefined ? undefined : etag.replace(/^W\//, '').replace(/"/g, ''), stream: response };
-    }
-    throw await errorOf(response, request.key);
+    const etag = response.headers.etag;
+    return { statusCode: response.statusCode ?? 0, headers: etag === undefined ? {} : { etag }, body: response };
   }
+}
+
+interface SentResponse {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body: Readable;
+  readonly recycle?: ((chunk: Buffer) => void) | undefined;
 }
 
 function timeoutError(message: string): Error {
@@ -155,11 +183,10 @@ function retryable(error: unknown): boolean {
 }
 
 /** Reads S3's XML error document (small; capped) into an S3ResponseError. */
-async function errorOf(response: IncomingMessage, key: string): Promise<Error> {
-  const status = response.statusCode ?? 0;
+async function errorOf(status: number, body: Readable, key: string): Promise<Error> {
   let text = '';
   try {
-    for await (const chunk of response as AsyncIterable<Buffer>) {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
       if (text.length < 16 * 1024) text += chunk.toString('utf8');
     }
   } catch {

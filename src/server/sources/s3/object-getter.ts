@@ -17,6 +17,8 @@ export interface ObjectBody {
   /** The ETag the response carries (unquoted), when it carries one. */
   readonly etag: string | undefined;
   readonly stream: Readable;
+  /** Takes back a chunk of `stream` the consumer no longer refers to, for reuse (optional). */
+  readonly recycle?: ((chunk: Buffer) => void) | undefined;
 }
 
 /**

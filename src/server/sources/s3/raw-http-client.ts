@@ -21,19 +21,38 @@ export interface RawResponse {
   readonly headers: Readonly<Record<string, string>>;
   /** The body, delivered in blocks of up to BODY_BLOCK_BYTES. */
   readonly body: Readable;
+  /**
+   * Hands a body chunk back for reuse once nothing refers to it any more (e.g. after it was
+   * written). Optional: chunks that are not handed back are simply collected.
+   */
+  readonly recycle: (chunk: Buffer) => void;
 }
 
 /** Socket reads land in one reused buffer of this size per connection. */
 const READ_BUFFER_BYTES = 64 * 1024;
-/** Body bytes are copied out of the read buffer into blocks of this size. */
+/**
+ * Body bytes are copied out of the read buffer into blocks of this size. Blocks are recycled
+ * (RawResponse.recycle): fresh 1 MiB allocations are fresh pages from the kernel (malloc maps
+ * them), and faulting those in cost more system time than the download here.
+ */
 const BODY_BLOCK_BYTES = 1024 * 1024;
 const MAX_HEAD_BYTES = 64 * 1024;
 const MAX_IDLE_PER_ORIGIN = 64;
+/** Free blocks kept for reuse (memory held while idle: this many MiB). */
+const MAX_FREE_BLOCKS = 32;
 
 function codedError(message: string, code: string): Error {
   const e = new Error(message) as NodeJS.ErrnoException;
   e.code = code;
   return e;
+}
+
+/** A successful answer framed other than by Content-Length (chunked): use another HTTP client. */
+export class UnframedResponseError extends Error {
+  constructor(readonly statusCode: number, transferEncoding: string | undefined) {
+    super(`S3 answered HTTP ${statusCode} without a Content-Length (transfer-encoding ${transferEncoding ?? 'none'})`);
+    this.name = 'UnframedResponseError';
+  }
 }
 
 function timeoutError(message: string): Error {
@@ -57,12 +76,13 @@ class Connection {
   readonly socket: net.Socket;
   closed = false;
 
-  constructor(hostname: string, port: number, onClosed: (c: Connection) => void) {
+  constructor(hostname: string, port: number, lookup: net.LookupFunction | undefined, onClosed: (c: Connection) => void) {
     const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
     this.socket = net.connect({
       host: hostname,
       port,
       noDelay: true,
+      ...(lookup !== undefined ? { lookup } : {}),
       onread: {
         buffer,
         callback: (length: number, bytes: Uint8Array) => {
@@ -96,10 +116,25 @@ class Connection {
  *
  * It understands what S3 answers to a GET: a status line, headers, and a body framed by
  * Content-Length. A response framed otherwise (chunked) is read to its end only when it is an
- * error (for its message); a successful one is refused with a clear error.
+ * error (for its message); a successful one is refused with UnframedResponseError, for the
+ * caller to repeat the GET with a general-purpose client.
  */
 export class RawHttpClient {
   private readonly idle = new Map<string, Connection[]>();
+  private readonly freeBlocks: Buffer[] = [];
+  private readonly recycle = (chunk: Buffer): void => {
+    // Only whole blocks this client allocated (a final, shorter block is a view of one).
+    if (chunk.buffer.byteLength !== BODY_BLOCK_BYTES || this.freeBlocks.length >= MAX_FREE_BLOCKS) return;
+    this.freeBlocks.push(Buffer.from(chunk.buffer, 0, BODY_BLOCK_BYTES));
+  };
+
+  private block(size: number): Buffer {
+    if (size < BODY_BLOCK_BYTES) return Buffer.allocUnsafe(size);
+    return this.freeBlocks.pop() ?? Buffer.allocUnsafeSlow(BODY_BLOCK_BYTES);
+  }
+
+  /** `lookup` replaces DNS resolution (as node:http agents accept it). */
+  constructor(private readonly lookup?: net.LookupFunction) {}
 
   async get(request: RawGet): Promise<RawResponse> {
     request.signal.throwIfAborted();
@@ -114,7 +149,8 @@ export class RawHttpClient {
       }
     }
     const reused = connection !== undefined;
-    connection ??= new Connection(request.hostname, request.port, (c) => this.forget(origin, c));
+    connection?.socket.ref();
+    connection ??= new Connection(request.hostname, request.port, this.lookup, (c) => this.forget(origin, c));
     if (!reused) await this.connected(connection, request);
     return this.exchange(connection, origin, request);
   }
@@ -141,6 +177,8 @@ export class RawHttpClient {
       connection.socket.destroy();
       return;
     }
+    // An idle connection must not keep the process alive (as node:http's agents do).
+    connection.socket.unref();
     pool.push(connection);
     this.idle.set(origin, pool);
   }
@@ -216,7 +254,7 @@ export class RawHttpClient {
       const takeBody = (bytes: Uint8Array, from: number, to: number): void => {
         let at = from;
         while (at < to && remaining > 0) {
-          block ??= Buffer.allocUnsafe(Math.min(remaining + filled, BODY_BLOCK_BYTES));
+          block ??= this.block(Math.min(remaining + filled, BODY_BLOCK_BYTES));
           const n = Math.min(to - at, block.length - filled, remaining);
           block.set(bytes.subarray(at, at + n), filled);
           filled += n;
@@ -237,7 +275,7 @@ export class RawHttpClient {
         const length = headers['content-length'];
         const framed = length !== undefined && /^\d+$/.test(length);
         if (!framed && statusCode >= 200 && statusCode < 300) {
-          finish(codedError(`S3 answered HTTP ${statusCode} without a Content-Length (transfer-encoding ${headers['transfer-encoding'] ?? 'none'}); set TENSORFLEET_S3_SDK_GET=1 for this store`, 'EPROTO'));
+          finish(new UnframedResponseError(statusCode, headers['transfer-encoding']));
           return;
         }
         if (headers['connection']?.toLowerCase() === 'close') reusable = false;
@@ -257,7 +295,7 @@ export class RawHttpClient {
             callback(error);
           },
         });
-        resolve({ statusCode, headers, body: bodyStream });
+        resolve({ statusCode, headers, body: bodyStream, recycle: this.recycle });
         if (framed) {
           remaining = Number(length);
           if (remaining === 0) finish();
