@@ -247,6 +247,9 @@ function streamToFile(
       flush();
     });
     stream.once('error', fail);
+    // The body may have failed or closed while the file was being opened, before these listeners.
+    if (stream.errored) fail(stream.errored);
+    else if (stream.destroyed && !stream.readableEnded) fail(new Error('the response body closed before it was read'));
   });
 }
 

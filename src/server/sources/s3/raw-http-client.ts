@@ -296,6 +296,9 @@ export class RawHttpClient {
             callback(error);
           },
         });
+        // A failure can come before the consumer listens (it may still be opening its file): it
+        // must not be an uncaught 'error'. The consumer then finds it in `body.errored`.
+        bodyStream.on('error', () => undefined);
         resolve({ statusCode, headers, body: bodyStream, recycle: this.recycle });
         if (framed) {
           remaining = Number(length);

@@ -162,6 +162,18 @@ describe('RawHttpClient', () => {
     await expect(readAll(response.body)).rejects.toMatchObject({ code: 'ECONNRESET' });
   });
 
+  test('a body that fails before anyone listens is no uncaught error: it waits in `errored`', async () => {
+    const server = await listen(
+      http.createServer((_req, res) => {
+        res.writeHead(200, { 'content-length': 1024 * 1024 });
+        res.write(Buffer.alloc(1024), () => res.destroy());
+      }),
+    );
+    const response = await get(client(), server.port);
+    await sleep(100);
+    expect(response.body.errored).toMatchObject({ code: 'ECONNRESET' });
+  });
+
   test('a server that closes a kept-alive connection while it is idle costs nothing: the next GET connects again', async () => {
     // The server drops each connection shortly after answering, as an idle timeout would.
     const server = await listen(http.createServer((req, res) => res.writeHead(200, { 'content-length': 2 }).end('ok', () => setTimeout(() => req.socket.destroy(), 30))));
