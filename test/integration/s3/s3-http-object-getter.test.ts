@@ -194,7 +194,7 @@ describe('virtual-host addressing', () => {
     rmSync(data, { recursive: true, force: true });
   });
 
-  test('objects are fetched from http://<bucket>.localhost:<port>/<key> when path-style is off', async () => {
+  test('objects are fetched from http://<bucket>.localhost:<port>/<key> and listed from http://<bucket>.localhost:<port>/ when path-style is off', async () => {
     // `<bucket>.localhost` resolves nowhere here: the getter maps every name to loopback.
     const lookup: net.LookupFunction = (_host, options, callback) => {
       if ((options as { all?: boolean }).all) (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: '127.0.0.1', family: 4 }]);
@@ -222,6 +222,8 @@ describe('virtual-host addressing', () => {
     });
     const got = await body(getter, { bucket: 'vhost', key: 'k/one two.bin', etag: await pathStyle.etag('vhost', 'k/one two.bin') });
     expect(got.data.toString()).toBe('over virtual host');
+    const listed = await getter.list({ bucket: 'vhost', prefix: 'k/' }, new AbortController().signal);
+    expect(listed.objects.map((o) => o.key)).toEqual(['k/one two.bin']);
     pathStyle.destroy();
   });
 });

@@ -8,12 +8,14 @@ import { ServingError } from '../../../shared/errors.js';
 import { fileCredentialsProvider } from './file-credentials.js';
 import { HttpObjectGetter, sdkBucketResolver } from './http-object-getter.js';
 import { attachObjectGetter, sdkObjectGetter } from './object-getter.js';
+import { attachObjectLister, sdkObjectLister } from './object-lister.js';
 import type { S3Settings } from './s3-settings.js';
 
 /**
  * Builds the one S3 client of the process (model-server assembly calls this, once), and next to
- * it the lean object getter the source downloads with (same agents, endpoint rules and
- * credentials; see http-object-getter.ts), unless `settings.sdkGet` asks for the SDK's GetObject.
+ * it the lean object getter the source downloads and lists with (same agents, endpoint rules and
+ * credentials; see http-object-getter.ts), unless `settings.sdkGet` asks for the SDK's GetObject
+ * and ListObjectsV2.
  */
 export function createS3Client(settings: S3Settings, now: () => number, sleep: (ms: number, signal: AbortSignal) => Promise<void> = (ms, signal) => delay(ms, undefined, { signal })): S3Client {
   let ca: string[] | undefined;
@@ -48,20 +50,20 @@ export function createS3Client(settings: S3Settings, now: () => number, sleep: (
     maxAttempts: 3,
   });
   if (!settings.sdkGet) {
-    attachObjectGetter(
-      client,
-      new HttpObjectGetter({
-        resolveBucket: sdkBucketResolver(client, settings),
-        credentials: () => client.config.credentials(),
-        httpAgent,
-        httpsAgent,
-        fallback: sdkObjectGetter(client),
-        now,
-        sleep,
-        connectTimeoutMs: settings.connectTimeoutMs,
-        requestTimeoutMs: settings.requestTimeoutMs,
-      }),
-    );
+    const getter = new HttpObjectGetter({
+      resolveBucket: sdkBucketResolver(client, settings),
+      credentials: () => client.config.credentials(),
+      httpAgent,
+      httpsAgent,
+      fallback: sdkObjectGetter(client),
+      fallbackLister: sdkObjectLister(client),
+      now,
+      sleep,
+      connectTimeoutMs: settings.connectTimeoutMs,
+      requestTimeoutMs: settings.requestTimeoutMs,
+    });
+    attachObjectGetter(client, getter);
+    attachObjectLister(client, getter);
   }
   return client;
 }

@@ -1,4 +1,4 @@
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ServingError, toServingError } from '../../../shared/errors.js';
@@ -9,9 +9,11 @@ import type { SourceListing, SourceVersion, VersionSource } from '../../core/ver
 import { isCompleteSavedModel, parseVersionDirName } from '../saved-model-directory.js';
 import { downloadFiles, s3Error, type TransferSettings } from './download-files.js';
 import { Limiter } from './limiter.js';
+import type { ListPage } from './list-bucket-result.js';
 import { objectGetterFor, type ObjectGetter } from './object-getter.js';
+import { objectListerFor, type ObjectLister } from './object-lister.js';
 import { ModelStore, manifestOf, type VersionManifest } from './model-store.js';
-import { judgeVersion, normalizeEtag, type ListedObject, type RemoteVersion } from './remote-version.js';
+import { judgeVersion, type ListedObject, type RemoteVersion } from './remote-version.js';
 import { formatS3Uri, parseS3Uri, type S3Location } from './s3-uri.js';
 
 /** Prometheus-shaped sinks (prom-client Counters/Gauges fit); all optional. */
@@ -24,10 +26,12 @@ export interface S3SyncMetrics {
 }
 
 export interface S3VersionSourceOptions {
-  /** Lists buckets; downloads go through the getter createS3Client attached to it (or `objectGetter`). */
+  /** Lists and downloads through the lister and getter createS3Client attached to it (or the SDK's). */
   readonly client: S3Client;
   /** Overrides how object bodies are fetched (default: objectGetterFor(client)). */
   readonly objectGetter?: ObjectGetter;
+  /** Overrides how buckets are listed (default: objectListerFor(client)). */
+  readonly objectLister?: ObjectLister;
   /** The local model store (`--model_store`). */
   readonly storeDir: string;
   readonly logger: Logger;
@@ -110,6 +114,7 @@ export class S3VersionSource implements VersionSource {
   private readonly o: S3VersionSourceOptions;
   private readonly limiter: Limiter;
   private readonly getter: ObjectGetter;
+  private readonly lister: ObjectLister;
   private readonly transfer: TransferSettings;
   private readonly confirmDelayMs: number;
   private readonly models = new Map<string, ModelState>();
@@ -119,6 +124,7 @@ export class S3VersionSource implements VersionSource {
     this.o = options;
     this.limiter = new Limiter(options.concurrency ?? 16);
     this.getter = options.objectGetter ?? objectGetterFor(options.client);
+    this.lister = options.objectLister ?? objectListerFor(options.client);
     this.transfer = options.transfer ?? DEFAULT_TRANSFER;
     this.confirmDelayMs = options.confirmDelayMs ?? 1000;
   }
@@ -230,8 +236,8 @@ export class S3VersionSource implements VersionSource {
   private async listRemote(state: ModelState, policy: VersionPolicy, signal: AbortSignal): Promise<{ versions: Map<number, RemoteVersion>; names: Set<number> }> {
     const byVersion = new Map<number, string[]>();
     for await (const page of this.pages(state.location.bucket, state.location.prefix, '/', signal)) {
-      for (const p of page.CommonPrefixes ?? []) {
-        const name = (p.Prefix ?? '').slice(state.location.prefix.length, -1);
+      for (const p of page.prefixes) {
+        const name = p.slice(state.location.prefix.length, -1);
         const v = parseVersionDirName(name);
         if (typeof v !== 'number') continue;
         byVersion.set(v, [...(byVersion.get(v) ?? []), name]);
@@ -268,23 +274,17 @@ export class S3VersionSource implements VersionSource {
     const prefix = `${state.location.prefix}${dirName}/`;
     const objects: ListedObject[] = [];
     for await (const page of this.pages(state.location.bucket, prefix, undefined, signal)) {
-      for (const o of page.Contents ?? []) {
-        if (o.Key === undefined) continue;
-        objects.push({ key: o.Key, size: o.Size ?? 0, etag: normalizeEtag(o.ETag) });
-      }
+      objects.push(...page.objects);
     }
     return judgeVersion(version, prefix, objects, this.o.completionMarker);
   }
 
-  private async *pages(bucket: string, prefix: string, delimiter: string | undefined, signal: AbortSignal) {
+  private async *pages(bucket: string, prefix: string, delimiter: string | undefined, signal: AbortSignal): AsyncGenerator<ListPage> {
     let token: string | undefined;
     do {
-      const page = await this.o.client.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, ...(delimiter !== undefined ? { Delimiter: delimiter } : {}) }),
-        { abortSignal: signal },
-      );
+      const page = await this.lister.list({ bucket, prefix, delimiter, continuationToken: token }, signal);
       yield page;
-      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+      token = page.nextToken;
     } while (token !== undefined);
   }
 

@@ -86,8 +86,10 @@ export class SigV4Signer {
  * the RFC 3986 unreserved characters percent-encoded, `/` kept as the separator.
  */
 export function encodeKeyPath(key: string): string {
-  return key
-    .split('/')
-    .map((segment) => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
-    .join('/');
+  return key.split('/').map(uriEncode).join('/');
+}
+
+/** SigV4's URI encoding: every byte but the RFC 3986 unreserved characters percent-encoded (upper-case hex). */
+export function uriEncode(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }

@@ -1,6 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, test } from 'vitest';
-import { S3ResponseError, sdkBucketResolver } from '../../../../../src/server/sources/s3/http-object-getter.js';
+import { S3ResponseError, canonicalQuery, sdkBucketResolver } from '../../../../../src/server/sources/s3/http-object-getter.js';
 import { s3Error } from '../../../../../src/server/sources/s3/download-files.js';
 import { resolveS3Settings } from '../../../../../src/server/sources/s3/s3-settings.js';
 
@@ -26,6 +26,21 @@ describe('sdkBucketResolver addresses buckets as the SDK does', () => {
     expect(endpoint.kind).toBe('unsupported');
     expect(endpoint.kind === 'unsupported' ? endpoint.reason : '').toMatch(/sigv4a/);
     client.destroy();
+  });
+});
+
+describe('canonicalQuery (signed and sent as is)', () => {
+  test.each([
+    { what: 'a first page', params: [['list-type', '2'], ['prefix', 'models/mnist/']], query: 'list-type=2&prefix=models%2Fmnist%2F' },
+    { what: 'names sorted, the delimiter encoded', params: [['prefix', 'm/'], ['list-type', '2'], ['delimiter', '/']], query: 'delimiter=%2F&list-type=2&prefix=m%2F' },
+    {
+      what: 'a continuation token with +, / and = (RFC 3986: only unreserved characters stay)',
+      params: [['list-type', '2'], ['continuation-token', 'a+b/c=='], ['max-keys', '2']],
+      query: 'continuation-token=a%2Bb%2Fc%3D%3D&list-type=2&max-keys=2',
+    },
+    { what: "a prefix with space, !*'() and non-ASCII", params: [['prefix', "a b!*'()é~._-"]], query: 'prefix=a%20b%21%2A%27%28%29%C3%A9~._-' },
+  ] as { what: string; params: [string, string][]; query: string }[])('$what', ({ params, query }) => {
+    expect(canonicalQuery(params)).toBe(query);
   });
 });
 
