@@ -193,6 +193,25 @@ test('a deleted version leaves the listing, an older one takes its place, and th
   expect(readdirSync(join(h.store, 'm')).filter((n) => !n.startsWith('.')).sort()).toEqual(['1', '2']);
 });
 
+test('right after its download, a version deleted from S3 leaves the listing, and one changed in S3 (not loaded) is synced again', async () => {
+  await upload('fresh', 1);
+  const h = harness();
+  const config = model('fresh', { kind: 'latest', numVersions: 1 });
+  const signal = new AbortController().signal;
+  await h.source.list(config, signal);
+  await h.source.idle();
+  // The next listing reuses the objects the download just checked, but the version prefix is listed.
+  await deletePrefix(admin, BUCKET, 'fresh/1/');
+  expect([...(await h.source.list(config, signal)).keys()]).toEqual([]);
+
+  await upload('fresh', 1);
+  expect(await settle(h, config)).toEqual([1]);
+  const changed = Buffer.concat([readFileSync(join(FIXTURES, '1', 'saved_model.pb')), Buffer.from([0])]);
+  await putObject(admin, BUCKET, 'fresh/1/saved_model.pb', changed);
+  expect(await settle(h, config)).toEqual([1]);
+  expect(sha(join(h.store, 'm', '1', 'saved_model.pb'))).toBe(createHash('sha256').update(changed).digest('hex'));
+});
+
 test('a partially uploaded version is offered only once complete and unchanged', async () => {
   await upload('partial', 1);
   const h = harness();

@@ -21,7 +21,7 @@ export interface S3Settings {
   readonly multipartThresholdBytes: number;
   /** Object (relative to a version prefix) whose presence marks the version complete. */
   readonly completionMarker: string | undefined;
-  /** Download with the SDK's GetObject instead of the lean signed GETs (a fallback; slower). */
+  /** Download and list with the SDK's GetObject and ListObjectsV2 instead of the lean signed GETs (a fallback; slower). */
   readonly sdkGet: boolean;
 }
 
@@ -67,8 +67,8 @@ function envPositiveInt(value: string | undefined): number | undefined {
  * - transfer: S3_DISABLE_MULTI_PART_DOWNLOAD=1, S3_MULTI_PART_DOWNLOAD_CHUNK_SIZE (bytes)
  * - credentials: TENSORFLEET_S3_CREDENTIALS_DIR (else the AWS SDK's chain reads its own
  *   variables, shared config files and web identity token)
- * - TENSORFLEET_S3_SDK_GET=1: download through the SDK's GetObject (fallback for a store that
- *   rejects the lean signed GETs)
+ * - TENSORFLEET_S3_SDK_GET=1: download and list through the SDK's GetObject and ListObjectsV2
+ *   (fallback for a store that rejects the lean signed GETs)
  * Path-style addressing defaults to on when an endpoint is set (what S3-compatible stores
  * expect, and what TF Serving did) and off for AWS.
  */
@@ -111,6 +111,6 @@ export function describeS3Settings(s: S3Settings): Record<string, unknown> {
     concurrency: s.concurrency,
     partSizeBytes: s.partSizeBytes,
     completionMarker: s.completionMarker,
-    downloads: s.sdkGet ? 'SDK GetObject' : 'signed GETs over keep-alive agents',
+    downloads: s.sdkGet ? 'SDK GetObject and ListObjectsV2' : 'signed GETs over keep-alive agents',
   };
 }

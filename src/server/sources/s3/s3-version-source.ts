@@ -76,6 +76,11 @@ interface ModelState {
   readonly broken: Set<number>;
   /** The signature each version had at the previous listing (a version is complete when it repeats). */
   readonly seen: Map<number, string>;
+  /**
+   * Versions downloaded since the last listing, with the listing they were downloaded from: the
+   * next listing takes that instead of listing them again (see listRemote).
+   */
+  readonly synced: Map<number, RemoteVersion>;
   /** Versions in the listing last returned to the manager. */
   offered: Set<number>;
   sync?: Promise<void>;
@@ -213,6 +218,7 @@ export class S3VersionSource implements VersionSource {
       stored: new Map(),
       broken: new Set(),
       seen: new Map(),
+      synced: new Map(),
       offered: new Set(existing?.offered ?? []),
       listBackoff: { failures: 0, nextAt: 0 },
       syncBackoff: { failures: 0, nextAt: 0 },
@@ -256,7 +262,12 @@ export class S3VersionSource implements VersionSource {
         this.warnOnce(state, `dup:${dirNames.join(',')}`, { model: state.model, version: v, prefixes: dirNames }, 'version prefixes ignored: several names for one version');
         continue;
       }
-      const r = await this.listVersion(state, v, dirNames[0]!, signal);
+      // A version just downloaded needs no second listing of its objects: every one of them was
+      // fetched with If-Match on the listed ETag and checked for its listed size, which is a
+      // newer look at them than a listing; a change after that is one after the load (served
+      // copy kept; the next listing sees it). The version prefix itself was listed just now.
+      const downloaded = state.synced.get(v);
+      const r = downloaded?.prefix === `${state.location.prefix}${dirNames[0]!}/` ? downloaded : await this.listVersion(state, v, dirNames[0]!, signal);
       versions.set(v, r);
       if (this.isComplete(state, r)) completeCount++;
       else if (r.problem === undefined && !state.seen.has(v)) unsettled.push(r);
@@ -267,6 +278,7 @@ export class S3VersionSource implements VersionSource {
       await this.o.sleep(this.confirmDelayMs, signal);
       for (const r of unsettled) versions.set(r.version, await this.listVersion(state, r.version, byVersion.get(r.version)![0]!, signal));
     }
+    state.synced.clear();
     return { versions, names };
   }
 
@@ -386,6 +398,7 @@ export class S3VersionSource implements VersionSource {
       await verifyStaging(staging, r);
       const final = await state.store.commit(staging, manifestOf(state.uri, r));
       state.stored.set(r.version, manifestOf(state.uri, r));
+      state.synced.set(r.version, r);
       state.broken.delete(r.version);
       state.resume.delete(staging);
       const seconds = (this.o.now() - started) / 1000;
