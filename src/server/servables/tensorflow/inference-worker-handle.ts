@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startSiblingWorker } from '../../../shared/sibling-worker.js';
 import { ServingError } from '../../../shared/errors.js';
 import type { WorkerRequest, WorkerResponse, WorkerResult } from './inference-protocol.js';
 
@@ -26,17 +27,7 @@ export class InferenceWorkerHandle {
 
   /** Starts a worker thread; `onFailure` runs once if it later dies (not after close()). */
   static async start(niceness: number, onFailure: (error: Error) => void): Promise<InferenceWorkerHandle> {
-    // Under vitest/tsx the sources are TypeScript; compiled builds run the .js next to this file.
-    const fromSource = import.meta.url.endsWith('.ts');
-    const url = new URL(fromSource ? './inference-worker.ts' : './inference-worker.js', import.meta.url);
-    const workerData = { niceness };
-    const worker = fromSource
-      ? // Node 20 workers ignore --import, so register tsx inside the thread before importing.
-        new Worker(
-          `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`,
-          { eval: true, workerData },
-        )
-      : new Worker(url, { workerData });
+    const worker = startSiblingWorker(import.meta.url, 'inference-worker', { niceness });
     await new Promise<void>((resolve, reject) => {
       worker.once('message', () => resolve());
       worker.once('error', reject);

@@ -4,6 +4,8 @@ import { setMaxListeners } from 'node:events';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ServingError } from '../../../shared/errors.js';
+import { WRITE_PIECE_BYTES } from './disk-write-protocol.js';
+import { DiskWriter, sharedDiskWriter } from './disk-writer.js';
 import type { Limiter } from './limiter.js';
 import type { ObjectGetter } from './object-getter.js';
 import type { RemoteFile } from './remote-version.js';
@@ -241,17 +243,20 @@ function streamToFile(
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     let received = 0;
-    let writing = false;
+    let writing: Promise<void> | undefined;
     let ended = false;
     let failed = false;
     const fail = (error: unknown): void => {
       if (failed) return;
       failed = true;
       stream.destroy();
-      reject(error instanceof Error ? error : new Error(String(error)));
+      const rejection = error instanceof Error ? error : new Error(String(error));
+      // The caller closes the file once this settles: never while a write to it is under way.
+      if (writing === undefined) reject(rejection);
+      else writing.then(() => reject(rejection), () => reject(rejection));
     };
     const flush = (): void => {
-      if (failed || writing) return;
+      if (failed || writing !== undefined) return;
       if (pending.length === 0) {
         if (ended) resolve(received);
         return;
@@ -260,16 +265,23 @@ function streamToFile(
       const bytes = pendingBytes;
       pending = [];
       pendingBytes = 0;
-      writing = true;
-      writeAll(fh, buffers, position).then(() => {
-        // Written: the getter may reuse these chunks' memory for the next ones.
-        if (recycle !== undefined) for (const b of buffers) recycle(b);
-        position += bytes;
-        writing = false;
-        onBytes(bytes);
-        if (stream.isPaused() && !ended) stream.resume();
-        flush();
-      }, fail);
+      const write = writeBatch(fh, buffers, position);
+      writing = write;
+      write.then(
+        () => {
+          writing = undefined;
+          // Written: the getter may reuse these chunks' memory for the next ones.
+          if (recycle !== undefined) for (const b of buffers) recycle(b);
+          position += bytes;
+          onBytes(bytes);
+          if (stream.isPaused() && !ended) stream.resume();
+          flush();
+        },
+        (error: unknown) => {
+          writing = undefined;
+          fail(error);
+        },
+      );
     };
     stream.on('data', (chunk: Buffer) => {
       received += chunk.length;
@@ -290,15 +302,12 @@ function streamToFile(
   });
 }
 
-/**
- * Bytes per write call. A large write makes the kernel allocate large page-cache folios, and on
- * VMs that hand free memory back to the host (this one) those must be faulted in again: the
- * 1 GiB sync took 2.6-5 s in most runs with 1 MiB writes, 1.6-2.1 s in every run with 32 KiB
- * ones (s5cmd's size). Smaller writes cost more calls; larger ones brought the slow runs back.
- */
-const WRITE_PIECE_BYTES = 32 * 1024;
+/** Writes `buffers` at `position`: on the writer thread when they are in shared memory. */
+function writeBatch(fh: FileHandle, buffers: readonly Buffer[], position: number): Promise<void> {
+  return DiskWriter.accepts(buffers) ? sharedDiskWriter().write(fh.fd, buffers, position) : writeAll(fh, buffers, position);
+}
 
-/** Writes `buffers` at `position` in calls of WRITE_PIECE_BYTES, retrying short writes. */
+/** Writes `buffers` at `position` through the thread pool in calls of WRITE_PIECE_BYTES, retrying short writes. */
 async function writeAll(fh: FileHandle, buffers: readonly Buffer[], position: number): Promise<void> {
   for (const buffer of buffers) {
     for (let at = 0; at < buffer.length; ) {

@@ -131,7 +131,8 @@ export class RawHttpClient {
 
   private block(size: number): Buffer {
     if (size < BODY_BLOCK_BYTES) return Buffer.allocUnsafe(size);
-    return this.freeBlocks.pop() ?? Buffer.allocUnsafeSlow(BODY_BLOCK_BYTES);
+    // Shared memory, so the disk writer thread can write the block without a copy (DiskWriter).
+    return this.freeBlocks.pop() ?? Buffer.from(new SharedArrayBuffer(BODY_BLOCK_BYTES));
   }
 
   /** `lookup` replaces DNS resolution (as node:http agents accept it). */
