@@ -79,7 +79,6 @@ test.each([
     signal: new AbortController().signal,
     onBytes: (n) => void (reported += n),
     done,
-    now: Date.now,
   });
   for (const [name, body] of bodies) expect({ name, sha: sha(readFileSync(join(dir, name))) }).toEqual({ name, sha: sha(body) });
   expect(reported).toBe(Object.values(SIZES).reduce((a, b) => a + b, 0));

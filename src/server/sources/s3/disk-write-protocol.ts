@@ -1,12 +1,10 @@
 /** Messages between DiskWriter (main thread) and its writer thread. */
 
-/** Write `pieces`, one after another, into the open file `fd` from `position` on. */
-export interface DiskWriteRequest {
-  readonly id: number;
-  readonly fd: number;
-  readonly position: number;
-  readonly pieces: readonly Uint8Array[];
-}
+export type DiskWriteRequest =
+  /** Write `pieces`, one after another, into the open file `fd` from `position` on. */
+  | { readonly kind: 'write'; readonly id: number; readonly fd: number; readonly position: number; readonly pieces: readonly Uint8Array[] }
+  /** Create (or truncate) the file `path` holding `data`. */
+  | { readonly kind: 'create'; readonly id: number; readonly path: string; readonly data: Uint8Array };
 
 export type DiskWriteResponse =
   | { readonly id: number; readonly ok: true }

@@ -1,5 +1,4 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { setMaxListeners } from 'node:events';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -33,21 +32,14 @@ export interface DownloadFilesOptions {
    * download adds to it, so a retry after a fault fetches only what is missing.
    */
   readonly done: Set<string>;
-  /** Clock (ms) that times synchronous writes of small objects (see SYNC_WRITE_BYTES). */
-  readonly now: () => number;
-}
-
-/** Per download: whether small objects are still written synchronously. */
-interface WriteMode {
-  sync: boolean;
 }
 
 /**
  * Downloads a version's objects into `dir`. Every GET carries `If-Match` with the listed ETag
  * (S3 refuses it if the object changed since it was listed) and the received byte count is
  * checked against the listed size, so a file is written whole or the download fails. Small
- * objects are written in one call; larger bodies are streamed to disk in batches (memory stays
- * bounded by the number of GETs in flight).
+ * objects are created by the writer thread in one message (DiskWriter); larger bodies are
+ * streamed to disk in batches (memory stays bounded by the number of GETs in flight).
  * The first failure aborts the rest and is thrown as a ServingError naming the object.
  */
 export async function downloadFiles(options: DownloadFilesOptions): Promise<void> {
@@ -59,7 +51,6 @@ export async function downloadFiles(options: DownloadFilesOptions): Promise<void
   if (options.signal.aborted) onAbort();
   else options.signal.addEventListener('abort', onAbort, { once: true });
   const dirs = new Set(files.map((f) => dirname(join(dir, f.path))));
-  const mode: WriteMode = { sync: true };
   try {
     for (const d of [...dirs].sort()) await mkdir(d, { recursive: true });
     const tasks: Promise<void>[] = [];
@@ -76,9 +67,9 @@ export async function downloadFiles(options: DownloadFilesOptions): Promise<void
       const target = join(dir, file.path);
       if (options.done.has(file.path)) continue;
       if (file.size === 0) {
-        track(writeFile(target, '').then(() => void options.done.add(file.path)));
+        track(sharedDiskWriter().createFile(target, Buffer.alloc(0)).then(() => void options.done.add(file.path)));
       } else if (file.size <= transfer.multipartThresholdBytes) {
-        track(options.limiter.run(() => fetchRange(options, mode, controller.signal, file, target, 0, file.size, 'w')).then(() => void options.done.add(file.path)));
+        track(options.limiter.run(() => fetchRange(options, controller.signal, file, target, 0, file.size, 'w')).then(() => void options.done.add(file.path)));
       } else {
         track(fetchParts(options, controller.signal, file, target, track));
       }
@@ -132,7 +123,7 @@ async function fetchParts(
     track(
       options.limiter.run(async () => {
         signal.throwIfAborted();
-        await fetchRange(options, { sync: false }, signal, file, target, start, length, 'r+');
+        await fetchRange(options, signal, file, target, start, length, 'r+');
         options.done.add(id);
         finished();
       }),
@@ -142,7 +133,6 @@ async function fetchParts(
 
 async function fetchRange(
   options: DownloadFilesOptions,
-  mode: WriteMode,
   signal: AbortSignal,
   file: RemoteFile,
   target: string,
@@ -172,7 +162,7 @@ async function fetchRange(
         if (received > length) throw tooMuch();
         chunks.push(chunk);
       }
-      if (received === length) await writeSmall(options, mode, target, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
+      if (received === length) await sharedDiskWriter().createFile(target, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
       written = received;
       options.onBytes(received);
     } else {
@@ -192,35 +182,8 @@ async function fetchRange(
   }
 }
 
-/** Objects up to this size are received into memory and written with one call. */
+/** Objects up to this size are received into memory and handed to the writer thread whole. */
 const BUFFERED_OBJECT_BYTES = 1024 * 1024;
-/**
- * Objects up to this size are written with synchronous calls on the event loop. Through the
- * thread pool, open + write + close are three hand-offs between threads, which on this 2-core VM
- * cost about 0.35 ms per file (500 x 16 KiB: 300 ms of a 420 ms sync); synchronously they take
- * about 25 us (page cache). Larger objects stay in the pool, where a write's length cannot
- * stall the event loop.
- */
-const SYNC_WRITE_BYTES = 64 * 1024;
-/** A synchronous write this slow (ms; a slow or network disk) sends the download's later writes to the pool. */
-const SYNC_WRITE_SLOW_MS = 5;
-
-/** Writes a whole small object: synchronously while that stays fast, else through the pool. */
-async function writeSmall(options: DownloadFilesOptions, mode: WriteMode, target: string, data: Buffer): Promise<void> {
-  if (!mode.sync || data.length > SYNC_WRITE_BYTES) return writeFile(target, data);
-  const started = options.now();
-  const fd = openSync(target, 'w');
-  try {
-    for (let at = 0; at < data.length; ) {
-      const n = writeSync(fd, data, at, data.length - at);
-      if (n === 0) throw new Error('the disk accepted no bytes');
-      at += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  if (options.now() - started >= SYNC_WRITE_SLOW_MS) mode.sync = false;
-}
 /** Received data waiting for the disk beyond this pauses the socket (per GET). */
 const WRITE_BATCH_BYTES = 1024 * 1024;
 

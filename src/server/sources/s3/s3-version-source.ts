@@ -393,7 +393,6 @@ export class S3VersionSource implements VersionSource {
         signal,
         onBytes,
         done,
-        now: this.o.now,
       });
       await verifyStaging(staging, r);
       const final = await state.store.commit(staging, manifestOf(state.uri, r));

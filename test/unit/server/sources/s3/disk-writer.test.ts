@@ -57,13 +57,30 @@ describe('DiskWriter', () => {
     expect(readFileSync(target, 'utf8')).toBe('still writing');
   });
 
+  test('creates whole files from shared memory and from slices of ordinary buffers', async () => {
+    const slab = randomBytes(64 * 1024);
+    const slice = slab.subarray(1000, 1000 + 16 * 1024);
+    await Promise.all([
+      writer.createFile(join(dir, 'from-slice.bin'), slice),
+      writer.createFile(join(dir, 'from-shared.bin'), shared(slab)),
+      writer.createFile(join(dir, 'empty.bin'), Buffer.alloc(0)),
+    ]);
+    expect(readFileSync(join(dir, 'from-slice.bin')).equals(slice)).toBe(true);
+    expect(readFileSync(join(dir, 'from-shared.bin')).equals(slab)).toBe(true);
+    expect(readFileSync(join(dir, 'empty.bin')).length).toBe(0);
+    // The caller's buffer is still usable: only a copy went to the thread.
+    expect(slab.length).toBe(64 * 1024);
+    await expect(writer.createFile(join(dir, 'no-such-dir', 'x.bin'), slice)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   test('a thread that dies fails its pending writes; the next write starts a new one', async () => {
     const own = new DiskWriter();
     const target = join(dir, 'restart.bin');
     const fh = await open(target, 'w');
     const pending = own.write(fh.fd, [shared(randomBytes(8 * 1024 * 1024))], 0);
+    const failed = expect(pending).rejects.toThrow(/exited/);
     await own.close();
-    await expect(pending).rejects.toThrow(/exited/);
+    await failed;
     await own.write(fh.fd, [shared(Buffer.from('again'))], 0);
     await fh.close();
     expect(readFileSync(target).subarray(0, 5).toString()).toBe('again');
