@@ -203,9 +203,13 @@ async function rawGets(getter: ObjectGetter, admin: S3Client, m: Model, partSize
       const range = parts === 1 ? undefined : { start: i * partSize, length: Math.min(partSize, o.size - i * partSize) };
       jobs.push(
         limiter.run(async () => {
-          const { stream } = await getter.get({ bucket: BUCKET, key: o.key, etag: o.etag, ...(range ? { range } : {}) }, signal);
+          const { stream, recycle } = await getter.get({ bucket: BUCKET, key: o.key, etag: o.etag, ...(range ? { range } : {}) }, signal);
           let n = 0;
-          for await (const chunk of stream as AsyncIterable<Buffer>) n += chunk.length;
+          // Handed back as the sync hands back written blocks, so both reuse the same memory.
+          for await (const chunk of stream as AsyncIterable<Buffer>) {
+            n += chunk.length;
+            recycle?.(chunk);
+          }
           if (n !== (range?.length ?? o.size)) throw new Error(`short body for ${o.key}`);
         }),
       );
