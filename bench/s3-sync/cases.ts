@@ -15,7 +15,7 @@ import { createS3Client } from '../../src/server/sources/s3/create-s3-client.js'
 import { Limiter } from '../../src/server/sources/s3/limiter.js';
 import { objectGetterFor, type ObjectGetter } from '../../src/server/sources/s3/object-getter.js';
 import { S3VersionSource } from '../../src/server/sources/s3/s3-version-source.js';
-import { resolveS3Settings } from '../../src/server/sources/s3/s3-settings.js';
+import { DEFAULT_PART_SIZE_MIB, resolveS3Settings } from '../../src/server/sources/s3/s3-settings.js';
 import { ACCESS_KEY, SECRET_KEY, createBucket, putObject } from '../../test/helpers/s3/s3-server.js';
 import { cpuOfStat, type BenchGateway } from './gateway.js';
 
@@ -95,7 +95,7 @@ export interface CaseContext {
  */
 export async function runCase(ctx: CaseContext, name: string, m: Model): Promise<CaseResult> {
   const [c, tuning] = name.split('@') as [string, string | undefined];
-  const [concurrency, partMb] = tuning === undefined ? [16, 8] : (tuning.split('x').map(Number) as [number, number]);
+  const [concurrency, partMb] = tuning === undefined ? [16, DEFAULT_PART_SIZE_MIB] : (tuning.split('x').map(Number) as [number, number]);
   const dest = join(ctx.work, `${c}-${m}`);
   rmSync(dest, { recursive: true, force: true });
   mkdirSync(dest);
@@ -140,7 +140,7 @@ export function benchSource(endpoint: string, store: string, options: { concurre
   // Credentials as the operator mounts them (files), so the SDK chain needs no environment.
   writeCredentials(dir);
   const settings = resolveS3Settings(
-    { s3_endpoint: endpoint, s3_completion_marker: MARKER, s3_credentials_dir: dir, s3_download_concurrency: options.concurrency ?? 16, s3_part_size_mb: options.partMb ?? 8 },
+    { s3_endpoint: endpoint, s3_completion_marker: MARKER, s3_credentials_dir: dir, s3_download_concurrency: options.concurrency ?? 16, s3_part_size_mb: options.partMb ?? DEFAULT_PART_SIZE_MIB },
     options.sdkGet === true ? { TENSORFLEET_S3_SDK_GET: '1' } : {},
   );
   const client = createS3Client(settings, Date.now);

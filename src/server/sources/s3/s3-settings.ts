@@ -41,6 +41,13 @@ export interface S3Flags {
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 const MiB = 1024 * 1024;
+/**
+ * Ranged GET size. 16 MiB rather than the 8 of aws-cli: in the 1 GiB benchmark (16 GETs in
+ * flight, versitygw on loopback) 16 MiB parts took 0.80-0.83 s against 0.94-1.07 s for 8 MiB, with
+ * half the client user CPU; 32 MiB was no faster. Larger parts also mean fewer requests to pay
+ * for on AWS. The cost: objects under 32 MiB come in one GET, and a failed part repeats up to 16 MiB.
+ */
+export const DEFAULT_PART_SIZE_MIB = 16;
 
 const set = (value: string | undefined): string | undefined => (value === undefined || value.trim() === '' ? undefined : value.trim());
 
@@ -81,7 +88,7 @@ export function resolveS3Settings(flags: S3Flags, env: Environment): S3Settings 
   endpoint ??= set(env.AWS_ENDPOINT_URL_S3) ?? set(env.AWS_ENDPOINT_URL);
   const disableMultipart = envBool(env.S3_DISABLE_MULTI_PART_DOWNLOAD) === true;
   const partSizeBytes =
-    flags.s3_part_size_mb !== undefined ? flags.s3_part_size_mb * MiB : (envPositiveInt(env.S3_MULTI_PART_DOWNLOAD_CHUNK_SIZE) ?? 8 * MiB);
+    flags.s3_part_size_mb !== undefined ? flags.s3_part_size_mb * MiB : (envPositiveInt(env.S3_MULTI_PART_DOWNLOAD_CHUNK_SIZE) ?? DEFAULT_PART_SIZE_MIB * MiB);
   return {
     endpoint,
     region: set(flags.s3_region) ?? set(env.AWS_REGION) ?? set(env.AWS_DEFAULT_REGION) ?? 'us-east-1',
