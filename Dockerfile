@@ -58,6 +58,7 @@ COPY --from=build /src/node_modules ./node_modules
 RUN mkdir -p /var/lib/tensorfleet/models && chown 10001:10001 /var/lib/tensorfleet/models
 USER 10001:10001
 EXPOSE 8500 8501 8080
-# --max-semi-space-size: short young-generation GC pauses for the event loop (docs/decisions/0005).
-ENTRYPOINT ["node", "--max-semi-space-size=8", "bin/tensorfleet.js"]
+# --max-semi-space-size: short young-generation GC pauses for the event loop (docs/decisions/0005);
+# --heap-growing-percent: no back-to-back old-generation GCs under load (docs/decisions/0006).
+ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=300", "bin/tensorfleet.js"]
 CMD ["--help"]

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=300
 // Entry point. In a fresh checkout (after `npm install`, whose scripts are off: see .npmrc) the
 // first run prepares native TensorFlow and compiles the sources; afterwards this is two stat calls.
 // The shebang's V8 flag keeps young-generation GC pauses short (docs/decisions/0005).
