@@ -4,6 +4,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type http from 'node:http';
 import type { Logger } from 'pino';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { ServingError } from '../shared/errors.js';
 import type { ModelServerConfig } from './config/model-config.js';
 import { parseModelConfig, singleModelConfig } from './config/parse-model-config.js';
@@ -19,7 +20,7 @@ import type { ServeOptions } from './serve-options.js';
 import { InferencePool } from './servables/tensorflow/inference-pool.js';
 import { TensorflowLoader } from './servables/tensorflow/tensorflow-servable.js';
 import { DirectorySource } from './sources/directory-source.js';
-import { createS3Client } from './sources/s3/create-s3-client.js';
+import { closeS3Client, createS3Client } from './sources/s3/create-s3-client.js';
 import { S3VersionSource } from './sources/s3/s3-version-source.js';
 import { describeS3Settings, resolveS3Settings, type S3Settings } from './sources/s3/s3-settings.js';
 import { VersionSourceRouter, unsupportedBasePath } from './sources/version-source-router.js';
@@ -127,6 +128,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
   };
   const isReady = (): boolean => livenessProblem() === undefined && manager.isReady();
   let s3Source: S3VersionSource | undefined;
+  let s3Client: S3Client | undefined;
   const source: VersionSourceRouter = new VersionSourceRouter({
     directory: new DirectorySource({ logger: logger.child({ component: 'source' }), now: env.now }),
     s3: (): S3VersionSource => {
@@ -135,7 +137,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
       const s3Logger = logger.child({ component: 's3-source' });
       s3Logger.info({ ...describeS3Settings(settings), store: storeDir }, 'S3 source configured');
       s3Source = new S3VersionSource({
-        client: createS3Client(settings, env.now),
+        client: (s3Client = createS3Client(settings, env.now)),
         storeDir,
         logger: s3Logger,
         now: env.now,
@@ -252,6 +254,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
       await Promise.all([shutdownGrpcServer(grpcServer, graceMs), closeHttp(restServer, graceMs)]);
       await manager.stop();
       await s3Source?.close();
+      if (s3Client !== undefined) closeS3Client(s3Client);
       await pool.close();
       logger.info('server stopped');
     })());

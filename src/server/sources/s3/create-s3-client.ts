@@ -7,7 +7,7 @@ import { rootCertificates } from 'node:tls';
 import { ServingError } from '../../../shared/errors.js';
 import { fileCredentialsProvider } from './file-credentials.js';
 import { HttpObjectGetter, sdkBucketResolver } from './http-object-getter.js';
-import { attachObjectGetter, sdkObjectGetter } from './object-getter.js';
+import { attachObjectGetter, objectGetterFor, sdkObjectGetter } from './object-getter.js';
 import { attachObjectLister, sdkObjectLister } from './object-lister.js';
 import type { S3Settings } from './s3-settings.js';
 
@@ -66,4 +66,10 @@ export function createS3Client(settings: S3Settings, now: () => number, sleep: (
     attachObjectLister(client, getter);
   }
   return client;
+}
+
+/** Closes what createS3Client opened: the getter's idle connections and the SDK client's agents. */
+export function closeS3Client(client: S3Client): void {
+  objectGetterFor(client).close?.();
+  client.destroy();
 }

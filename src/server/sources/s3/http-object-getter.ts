@@ -76,6 +76,11 @@ export class HttpObjectGetter implements ObjectGetter, ObjectLister {
     this.raw = new RawHttpClient(o.lookup);
   }
 
+  /** Closes the idle keep-alive connections of plain-HTTP GETs (node:http(s)'s belong to the agents). */
+  close(): void {
+    this.raw.close();
+  }
+
   async get(request: ObjectRequest, signal: AbortSignal): Promise<ObjectBody> {
     const endpoint = await this.endpointOf(request.bucket);
     if (endpoint.kind === 'unsupported') return this.o.fallback.get(request, signal);

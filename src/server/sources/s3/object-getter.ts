@@ -29,6 +29,8 @@ export interface ObjectGetter {
   /** What the getter is, for logs: `http` (SigV4 over node:http(s)) or `sdk`. */
   readonly kind: string;
   get(request: ObjectRequest, signal: AbortSignal): Promise<ObjectBody>;
+  /** Closes connections kept open for reuse (optional: the SDK's live in its client). */
+  close?(): void;
 }
 
 /** The S3 SDK's GetObject: works with any client, costs about 2 ms of CPU per GET. */
