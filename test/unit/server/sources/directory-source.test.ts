@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../../../src/server/config/model-config.js';
 import type { Logger } from '../../../../src/server/core/logger.js';
 import { DirectorySource } from '../../../../src/server/sources/directory-source.js';
-import { isCompleteSavedModel, parseVersionDirName } from '../../../../src/server/sources/saved-model-directory.js';
+import { fingerprintDirectory, isCompleteSavedModel, parseVersionDirName } from '../../../../src/server/sources/saved-model-directory.js';
 import { ServingError } from '../../../../src/shared/errors.js';
 
 /** Records warnings so tests can check what was reported. */
@@ -127,8 +127,9 @@ describe('DirectorySource', () => {
 
   it('offers fresh content without waiting once it is older than the settle time', async () => {
     await writeVersion(join(base, '1'), { old: false });
-    // From the clock after the write (not the one set before it), so slow disks cannot make it younger.
-    now = Date.now() + 10_000;
+    // From the files' own mtimes, not the wall clock: a VM clock that steps back after the write
+    // (seen in CI right after a machine resume) must not make the content look younger.
+    now = (await fingerprintDirectory(join(base, '1'))).newestMtimeMs + 10_000;
     expect(await list()).toEqual([1]);
   });
 
