@@ -12,10 +12,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ModelConfig } from '../../src/server/config/model-config.js';
 import { silentLogger, type Logger } from '../../src/server/core/logger.js';
 import { createS3Client } from '../../src/server/sources/s3/create-s3-client.js';
+import { partSizeFor, type TransferSettings } from '../../src/server/sources/s3/download-files.js';
 import { Limiter } from '../../src/server/sources/s3/limiter.js';
 import { objectGetterFor, type ObjectGetter } from '../../src/server/sources/s3/object-getter.js';
 import { S3VersionSource } from '../../src/server/sources/s3/s3-version-source.js';
-import { DEFAULT_PART_SIZE_MIB, resolveS3Settings } from '../../src/server/sources/s3/s3-settings.js';
+import { resolveS3Settings } from '../../src/server/sources/s3/s3-settings.js';
 import { ACCESS_KEY, SECRET_KEY, createBucket, putObject } from '../../test/helpers/s3/s3-server.js';
 import { cpuOfStat, type BenchGateway } from './gateway.js';
 
@@ -90,12 +91,14 @@ export interface CaseContext {
  * Cases: `tensorfleet` (S3VersionSource: list, download, verify, manifest, rename, list again),
  * `tensorfleet-sdk` (the same through the SDK's GetObject), `raw` (the same GETs, bodies
  * dropped: no disk), `aws` (aws s3 sync), `s5cmd` (s5cmd cp). `@CxP` sets C GETs in flight and
- * P MiB parts for TensorFleet cases (default 16x8). Every run starts with the page cache's dirty
- * data written out (`sync`), so one run's writeback does not slow the next.
+ * P MiB parts for TensorFleet cases (default: the server's, 16 GETs and parts sized by
+ * partSizeFor). Every run starts with the page cache's dirty data written out (`sync`), so one
+ * run's writeback does not slow the next.
  */
 export async function runCase(ctx: CaseContext, name: string, m: Model): Promise<CaseResult> {
   const [c, tuning] = name.split('@') as [string, string | undefined];
-  const [concurrency, partMb] = tuning === undefined ? [16, DEFAULT_PART_SIZE_MIB] : (tuning.split('x').map(Number) as [number, number]);
+  // Without @CxP: the server's defaults (16 GETs in flight, parts sized by partSizeFor).
+  const [concurrency, partMb] = tuning === undefined ? [16, undefined] : (tuning.split('x').map(Number) as [number, number]);
   const dest = join(ctx.work, `${c}-${m}`);
   rmSync(dest, { recursive: true, force: true });
   mkdirSync(dest);
@@ -134,13 +137,17 @@ function runTool(ctx: CaseContext, tool: 'aws' | 's5cmd', m: Model, dest: string
 }
 
 /** S3VersionSource options as the server builds them, for the benchmark's gateway. */
-export function benchSource(endpoint: string, store: string, options: { concurrency?: number; partMb?: number; sdkGet?: boolean; logger?: Logger } = {}): { source: S3VersionSource; client: S3Client; config: (m: string) => ModelConfig } {
+export function benchSource(
+  endpoint: string,
+  store: string,
+  options: { concurrency?: number; partMb?: number | undefined; sdkGet?: boolean; logger?: Logger } = {},
+): { source: S3VersionSource; client: S3Client; config: (m: string) => ModelConfig; transfer: TransferSettings } {
   const dir = join(store, '..', `${store.split('/').pop()}-credentials`);
   mkdirSync(dir, { recursive: true });
   // Credentials as the operator mounts them (files), so the SDK chain needs no environment.
   writeCredentials(dir);
   const settings = resolveS3Settings(
-    { s3_endpoint: endpoint, s3_completion_marker: MARKER, s3_credentials_dir: dir, s3_download_concurrency: options.concurrency ?? 16, s3_part_size_mb: options.partMb ?? DEFAULT_PART_SIZE_MIB },
+    { s3_endpoint: endpoint, s3_completion_marker: MARKER, s3_credentials_dir: dir, s3_download_concurrency: options.concurrency ?? 16, s3_part_size_mb: options.partMb },
     options.sdkGet === true ? { TENSORFLEET_S3_SDK_GET: '1' } : {},
   );
   const client = createS3Client(settings, Date.now);
@@ -153,11 +160,11 @@ export function benchSource(endpoint: string, store: string, options: { concurre
     sleep: (ms, signal) => sleep(ms, undefined, { signal }),
     isInUse: () => false,
     concurrency: settings.concurrency,
-    transfer: { partSizeBytes: settings.partSizeBytes, multipartThresholdBytes: settings.multipartThresholdBytes },
+    transfer: settings.transfer,
     completionMarker: MARKER,
   });
   const config = (m: string): ModelConfig => ({ name: m, basePath: `s3://${BUCKET}/${m}`, versionPolicy: { kind: 'latest', numVersions: 1 }, versionLabels: {}, routing: {} });
-  return { source, client, config };
+  return { source, client, config, transfer: settings.transfer };
 }
 
 function writeCredentials(dir: string): void {
@@ -165,15 +172,15 @@ function writeCredentials(dir: string): void {
   writeFileSync(join(dir, 'secretAccessKey'), SECRET_KEY);
 }
 
-async function runOurs(ctx: CaseContext, c: string, m: Model, dest: string, concurrency: number, partMb: number): Promise<number> {
+async function runOurs(ctx: CaseContext, c: string, m: Model, dest: string, concurrency: number, partMb: number | undefined): Promise<number> {
   const store = join(dest, 'store');
   const t0 = process.hrtime.bigint();
   const trace = ctx.trace;
   const logger: Logger | undefined =
     trace === undefined ? undefined : { ...silentLogger, info: (_o: object | string, msg?: string) => trace(`${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(1)} ms ${msg ?? ''}`), child: () => logger! };
-  const { source, client, config } = benchSource(ctx.gateway.endpoint, store, { concurrency, partMb, sdkGet: c === 'tensorfleet-sdk' || c === 'raw-sdk', ...(logger ? { logger } : {}) });
+  const { source, client, config, transfer } = benchSource(ctx.gateway.endpoint, store, { concurrency, partMb, sdkGet: c === 'tensorfleet-sdk' || c === 'raw-sdk', ...(logger ? { logger } : {}) });
   try {
-    if (c === 'raw' || c === 'raw-sdk') return await rawGets(objectGetterFor(client), ctx.admin, m, partMb * 1024 * 1024, concurrency);
+    if (c === 'raw' || c === 'raw-sdk') return await rawGets(objectGetterFor(client), ctx.admin, m, transfer, concurrency);
     const signal = new AbortController().signal;
     const t = process.hrtime.bigint();
     await source.list(config(m), signal);
@@ -189,7 +196,7 @@ async function runOurs(ctx: CaseContext, c: string, m: Model, dest: string, conc
 }
 
 /** The GETs a sync of `m` makes (same limiter, same parts), bodies counted and dropped. */
-async function rawGets(getter: ObjectGetter, admin: S3Client, m: Model, partSize: number, concurrency: number): Promise<number> {
+async function rawGets(getter: ObjectGetter, admin: S3Client, m: Model, transfer: TransferSettings, concurrency: number): Promise<number> {
   const page = await admin.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${m}/1/` }));
   const objects = (page.Contents ?? []).filter((o) => !o.Key!.endsWith(MARKER)).map((o) => ({ key: o.Key!, size: o.Size!, etag: o.ETag!.replace(/"/g, '') }));
   const limiter = new Limiter(concurrency);
@@ -198,7 +205,8 @@ async function rawGets(getter: ObjectGetter, admin: S3Client, m: Model, partSize
   const t = process.hrtime.bigint();
   const jobs: Promise<void>[] = [];
   for (const o of objects) {
-    const parts = o.size > 2 * partSize ? Math.ceil(o.size / partSize) : 1;
+    const partSize = partSizeFor(o.size, transfer, concurrency);
+    const parts = o.size > transfer.multipartThresholdBytes ? Math.ceil(o.size / partSize) : 1;
     for (let i = 0; i < parts; i++) {
       const range = parts === 1 ? undefined : { start: i * partSize, length: Math.min(partSize, o.size - i * partSize) };
       jobs.push(

@@ -144,7 +144,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
         sleep: (ms, signal) => sleep(ms, undefined, { signal }),
         isInUse: (model: string, version: number): boolean => inUse(manager, model, version),
         concurrency: settings.concurrency,
-        transfer: { partSizeBytes: settings.partSizeBytes, multipartThresholdBytes: settings.multipartThresholdBytes },
+        transfer: settings.transfer,
         ...(settings.completionMarker !== undefined ? { completionMarker: settings.completionMarker } : {}),
         metrics: {
           bytes: metrics.s3SyncBytes,

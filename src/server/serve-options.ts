@@ -43,7 +43,7 @@ export const SERVE_FLAGS = {
   s3_ca_file: { type: 'string', default: undefined, help: '[TensorFleet] PEM CA bundle trusted for S3 TLS, added to the system roots (else env S3_CA_FILE, AWS_CA_BUNDLE).' },
   s3_verify_ssl: { type: 'bool', default: undefined, help: '[TensorFleet] Verify S3 TLS certificates (else env S3_VERIFY_SSL; default true).' },
   s3_download_concurrency: { type: 'int', default: undefined, help: '[TensorFleet] S3 GETs in flight at once, over all models (default 16).' },
-  s3_part_size_mb: { type: 'int', default: undefined, help: '[TensorFleet] Size of one ranged GET; objects over twice this are fetched in parallel parts (default 16, or env S3_MULTI_PART_DOWNLOAD_CHUNK_SIZE in bytes).' },
+  s3_part_size_mb: { type: 'int', default: undefined, help: '[TensorFleet] Size of one ranged GET; objects over twice this are fetched in parallel parts (or env S3_MULTI_PART_DOWNLOAD_CHUNK_SIZE in bytes). Unset: 16, and a big object\'s parts grow up to 64 so it takes about one GET per --s3_download_concurrency slot.' },
   s3_completion_marker: { type: 'string', default: undefined, help: '[TensorFleet] Object name (relative to a version prefix, e.g. .complete) that marks an S3 version complete; unset: complete once two listings agree.' },
   log_level: { type: 'string', default: 'info', help: '[TensorFleet] trace, debug, info, warn, error.' },
 } as const satisfies Record<string, FlagSpec>;

@@ -60,9 +60,11 @@ afterAll(async () => {
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 test.each([
-  { concurrency: 1, label: 'one GET at a time' },
-  { concurrency: 8, label: 'eight GETs in flight' },
-])('every size class arrives byte for byte ($label, 1 MiB parts)', async ({ concurrency }) => {
+  { concurrency: 1, maxPartMiB: 1, bigParts: 6, label: 'one GET at a time, 1 MiB parts' },
+  { concurrency: 8, maxPartMiB: 1, bigParts: 6, label: 'eight GETs in flight, 1 MiB parts' },
+  // 5 MiB + 3 over 2 slots: parts grow to 3 MiB, so two GETs.
+  { concurrency: 2, maxPartMiB: 4, bigParts: 2, label: 'two GETs in flight, parts growing up to 4 MiB' },
+])('every size class arrives byte for byte ($label)', async ({ concurrency, maxPartMiB, bigParts }) => {
   const page = await admin.send(new ListObjectsV2Command({ Bucket: 'downloads', Prefix: 'v/1/' }));
   const files: RemoteFile[] = (page.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size!, etag: o.ETag!.replace(/"/g, ''), path: o.Key!.slice('v/1/'.length) }));
   expect(files).toHaveLength(Object.keys(SIZES).length);
@@ -75,7 +77,7 @@ test.each([
     files,
     dir,
     limiter: new Limiter(concurrency),
-    transfer: { partSizeBytes: MiB, multipartThresholdBytes: 2 * MiB },
+    transfer: { partSizeBytes: MiB, maxPartSizeBytes: maxPartMiB * MiB, multipartThresholdBytes: 2 * MiB },
     signal: new AbortController().signal,
     onBytes: (n) => void (reported += n),
     done,
@@ -83,4 +85,5 @@ test.each([
   for (const [name, body] of bodies) expect({ name, sha: sha(readFileSync(join(dir, name))) }).toEqual({ name, sha: sha(body) });
   expect(reported).toBe(Object.values(SIZES).reduce((a, b) => a + b, 0));
   expect([...done].filter((id) => !id.includes('#')).sort()).toEqual(Object.keys(SIZES).sort());
+  expect([...done].filter((id) => id.startsWith('deep/parts.bin#'))).toHaveLength(bigParts);
 });

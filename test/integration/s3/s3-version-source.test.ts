@@ -85,7 +85,7 @@ function harness(options: { endpoint?: string; store?: string; credentials?: str
     sleep: (ms, signal) => sleep(ms, undefined, { signal }),
     isInUse: (_m, v) => inUse.has(v),
     concurrency: 8,
-    transfer: { partSizeBytes: settings.partSizeBytes, multipartThresholdBytes: settings.multipartThresholdBytes },
+    transfer: settings.transfer,
     confirmDelayMs: 100,
     retryInitialMs: options.retryInitialMs ?? 100,
     retryMaxMs: 500,

@@ -12,8 +12,25 @@ import type { RemoteFile } from './remote-version.js';
 export interface TransferSettings {
   /** Objects larger than this are fetched as parallel ranged GETs. */
   readonly multipartThresholdBytes: number;
-  /** Size of one ranged GET. */
+  /** Size of one ranged GET (the smallest one, when maxPartSizeBytes is larger). */
   readonly partSizeBytes: number;
+  /** Big objects get parts up to this size (see partSizeFor); default partSizeBytes. */
+  readonly maxPartSizeBytes?: number;
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * The ranged-GET size for an object: large enough that the object needs about one GET per slot
+ * of the limiter, within [partSizeBytes, maxPartSizeBytes], in whole MiB. Every GET costs a
+ * request and, on a store that closes each connection, a connect plus TCP's receive-window
+ * ramp-up; fewer, larger GETs for a big object keep all slots busy with less of that.
+ */
+export function partSizeFor(objectBytes: number, transfer: TransferSettings, slots: number): number {
+  const base = transfer.partSizeBytes;
+  const max = Math.max(base, transfer.maxPartSizeBytes ?? base);
+  const perSlot = Math.ceil(objectBytes / Math.max(1, slots) / MiB) * MiB;
+  return Math.min(max, Math.max(base, perSlot));
 }
 
 export interface DownloadFilesOptions {
@@ -98,7 +115,7 @@ async function fetchParts(
   target: string,
   track: (p: Promise<void>) => void,
 ): Promise<void> {
-  const partSize = options.transfer.partSizeBytes;
+  const partSize = partSizeFor(file.size, options.transfer, options.limiter.limit);
   const count = Math.ceil(file.size / partSize);
   const ids = Array.from({ length: count }, (_, i) => `${file.path}#${i}`);
   if (!ids.some((id) => options.done.has(id))) {

@@ -3,7 +3,7 @@ export class Limiter {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly limit: number) {
+  constructor(readonly limit: number) {
     if (!(limit >= 1)) throw new RangeError(`limit must be at least 1, got ${limit}`);
   }
 

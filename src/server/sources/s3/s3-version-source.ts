@@ -14,6 +14,7 @@ import { objectGetterFor, type ObjectGetter } from './object-getter.js';
 import { objectListerFor, type ObjectLister } from './object-lister.js';
 import { ModelStore, manifestOf, type VersionManifest } from './model-store.js';
 import { judgeVersion, type ListedObject, type RemoteVersion } from './remote-version.js';
+import { DEFAULT_TRANSFER } from './s3-settings.js';
 import { formatS3Uri, parseS3Uri, type S3Location } from './s3-uri.js';
 
 /** Prometheus-shaped sinks (prom-client Counters/Gauges fit); all optional. */
@@ -91,8 +92,6 @@ interface ModelState {
   readonly warned: Set<string>;
   retired: boolean;
 }
-
-const DEFAULT_TRANSFER: TransferSettings = { partSizeBytes: 8 * 1024 * 1024, multipartThresholdBytes: 16 * 1024 * 1024 };
 
 /**
  * A VersionSource for `s3://bucket/prefix` base paths that keeps a local model store in step

@@ -59,14 +59,15 @@ test.each(['s3://', 's3:///x', 's3://bkt/a//c', 's3://bkt/../x', 's3://b/x'])('p
 });
 
 test.each([
-  [{}, {}, { endpoint: undefined, region: 'us-east-1', forcePathStyle: false, verifyTls: true, partSizeBytes: 16 * 1024 * 1024, multipartThresholdBytes: 32 * 1024 * 1024 }],
+  [{}, {}, { endpoint: undefined, region: 'us-east-1', forcePathStyle: false, verifyTls: true, transfer: { partSizeBytes: 16 * 1024 * 1024, maxPartSizeBytes: 64 * 1024 * 1024, multipartThresholdBytes: 32 * 1024 * 1024 } }],
   [{}, { S3_ENDPOINT: 'minio:9000', S3_USE_HTTPS: '0', AWS_REGION: 'eu-west-1', S3_VERIFY_SSL: '0' }, { endpoint: 'http://minio:9000', region: 'eu-west-1', forcePathStyle: true, verifyTls: false }],
   [{}, { S3_ENDPOINT: 'minio:9000' }, { endpoint: 'https://minio:9000' }],
   [{ s3_endpoint: 'http://a:1' }, { TENSORFLEET_S3_ENDPOINT: 'http://b:2', S3_ENDPOINT: 'c:3' }, { endpoint: 'http://a:1' }],
   [{}, { TENSORFLEET_S3_ENDPOINT: 'http://b:2', S3_ENDPOINT: 'c:3' }, { endpoint: 'http://b:2' }],
   [{ s3_path_style: false }, { S3_ENDPOINT: 'c:3' }, { forcePathStyle: false }],
-  [{}, { S3_DISABLE_MULTI_PART_DOWNLOAD: '1' }, { multipartThresholdBytes: Number.POSITIVE_INFINITY }],
-  [{}, { S3_MULTI_PART_DOWNLOAD_CHUNK_SIZE: String(8 * 1024 * 1024) }, { partSizeBytes: 8 * 1024 * 1024, multipartThresholdBytes: 16 * 1024 * 1024 }],
+  [{}, { S3_DISABLE_MULTI_PART_DOWNLOAD: '1' }, { transfer: { multipartThresholdBytes: Number.POSITIVE_INFINITY } }],
+  [{}, { S3_MULTI_PART_DOWNLOAD_CHUNK_SIZE: String(8 * 1024 * 1024) }, { transfer: { partSizeBytes: 8 * 1024 * 1024, maxPartSizeBytes: 8 * 1024 * 1024, multipartThresholdBytes: 16 * 1024 * 1024 } }],
+  [{ s3_part_size_mb: 32 }, { S3_MULTI_PART_DOWNLOAD_CHUNK_SIZE: '1024' }, { transfer: { partSizeBytes: 32 * 1024 * 1024, maxPartSizeBytes: 32 * 1024 * 1024, multipartThresholdBytes: 64 * 1024 * 1024 } }],
   [{}, { TENSORFLEET_S3_CREDENTIALS_DIR: '/var/run/secrets/tensorfleet/s3', AWS_CA_BUNDLE: '/ca.pem' }, { credentialsDir: '/var/run/secrets/tensorfleet/s3', caFile: '/ca.pem' }],
 ])('resolveS3Settings(%j, %j)', (flags, env, expected) => {
   expect(resolveS3Settings(flags, env)).toMatchObject(expected);
