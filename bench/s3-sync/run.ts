@@ -2,8 +2,9 @@
  * S3 sync benchmark on one local S3 server (versitygw on loopback): download of one ~1 GiB
  * version and of a version of 500 small files by TensorFleet's S3 source, by the same GETs with
  * the bodies dropped (what the network path alone allows), by `aws s3 sync` (awscli) and by
- * `s5cmd cp`; each the median of BENCH_S3_RUNS runs (default 3), with the server's HTTP
- * keep-alive off (versitygw's default) and on (what AWS S3 does); plus TensorFleet's no-change
+ * `s5cmd cp`; each the median of BENCH_S3_RUNS runs (default 5; fewer are too noisy on a shared
+ * VM), with the server's HTTP keep-alive off (versitygw's default) and on (what AWS S3 does);
+ * plus TensorFleet's no-change
  * re-sync (same process, and a restart on a full store). Writes the `s3-sync` section of
  * docs/benchmarks.md.
  *   flock /tmp/tensorfleet-bench.lock npm run bench -- s3-sync     (BENCH_S3_BIG_MB=1024 by default)
@@ -18,7 +19,7 @@ import { BenchGateway } from './gateway.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const BIG_MB = Number(process.env.BENCH_S3_BIG_MB ?? 1024);
-const RUNS = Number(process.env.BENCH_S3_RUNS ?? 3);
+const RUNS = Number(process.env.BENCH_S3_RUNS ?? 5);
 const MODELS: readonly Model[] = ['big', 'small'];
 
 interface Summary {
@@ -42,9 +43,12 @@ async function main(): Promise<void> {
     for (const keepAlive of [false, true]) {
       await gateway.restart(keepAlive);
       for (const m of MODELS) {
+        // Rounds of one run per case, so every case sees the same history: on this disk creating
+        // files right after many were deleted is slower, so back-to-back runs of one case skew it.
+        const runsOf = new Map<string, CaseResult[]>(cases.map((c) => [c, []]));
+        for (let i = 0; i < RUNS; i++) for (const c of cases) runsOf.get(c)!.push(await runCase({ gateway, admin, work, tools }, c, m));
         for (const c of cases) {
-          const runs: CaseResult[] = [];
-          for (let i = 0; i < RUNS; i++) runs.push(await runCase({ gateway, admin, work, tools }, c, m));
+          const runs = runsOf.get(c)!;
           const s = { seconds: median(runs.map((r) => r.seconds)), clientCpu: median(runs.map((r) => r.clientCpu)), serverCpu: median(runs.map((r) => r.serverCpu)) };
           results.set(`${keepAlive}:${m}:${c}`, s);
           console.log(`keep-alive ${keepAlive ? 'on' : 'off'} ${m} ${c}: ${JSON.stringify(s)} [${runs.map((r) => r.seconds.toFixed(3)).join(', ')}]`);
@@ -84,7 +88,7 @@ async function main(): Promise<void> {
       ];
     };
     const body = [
-      `Median of ${RUNS} runs, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}; versitygw (posix backend) on loopback, same disk. Machine load (1/5/15 min) before: ${loadBefore.replace('load average: ', '')}; after: ${loadAfter.replace('load average: ', '')} (other engineers share the machine: above ~1 the numbers are noisy).`,
+      `Median of ${RUNS} runs (in rounds: one run of every case per round), ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}; versitygw (posix backend) on loopback, same disk. Machine load (1/5/15 min) before: ${loadBefore.replace('load average: ', '')}; after: ${loadAfter.replace('load average: ', '')} (other engineers share the machine: above ~1 the numbers are noisy).`,
       'TensorFleet: `S3VersionSource` with the server defaults (16 GETs in flight; ranged parts of 16 MiB, growing up to 64 MiB so a big object takes about one GET per slot: 64 MiB for 1 GiB), signed GETs over keep-alive agents, completion marker (so the time is the download, not the settle wait), including listing, verification, manifest, rename and the listing that returns the version. "Same GETs, no disk": the same requests through the same getter and limiter, bodies counted and dropped: the ceiling of the network path here.',
       'Peers: `aws s3 sync` (awscli v1, default settings) and `s5cmd cp` (default: 256 workers). "Speed-up" = peer time / TensorFleet time (higher is better for TensorFleet). CPU = client + server CPU seconds (user + system) for the run; the box has 2 cores, so client + server CPU above ~2 s per second of run time means the cores, not the network, set the pace. Each run starts after `sync` (no dirty pages left from the previous run).',
       '',
