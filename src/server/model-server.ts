@@ -25,6 +25,7 @@ import { S3VersionSource } from './sources/s3/s3-version-source.js';
 import { describeS3Settings, resolveS3Settings, type S3Settings } from './sources/s3/s3-settings.js';
 import { VersionSourceRouter, unsupportedBasePath } from './sources/version-source-router.js';
 import { GrpcHealth, addReflection, bindGrpcServer, createGrpcServer, shutdownGrpcServer } from './transports/grpc/grpc-server.js';
+import { installStreamTables } from './transports/grpc/install-stream-tables.js';
 import { modelServiceHandlers } from './transports/grpc/model-service-handlers.js';
 import { predictionHandlers } from './transports/grpc/prediction-handlers.js';
 import { loadTensorflowServingGrpc } from './transports/grpc/proto-loader.js';
@@ -223,6 +224,12 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
   health.addToServer(grpcServer);
   addReflection(grpcServer, grpcApi.packageDefinition);
   const grpcPort = await bindGrpcServer(grpcServer, options.grpc_bind_address, options.port);
+  let streamTableProblem = false;
+  installStreamTables(grpcServer, (reason) => {
+    if (streamTableProblem) return;
+    streamTableProblem = true;
+    logger.warn({ reason }, 'HTTP/2 stream registry left as is: expect longer GC pauses under load');
+  });
 
   let restServer: http.Server | undefined;
   let restPort: number | undefined;
