@@ -1,5 +1,6 @@
 import { ServingError } from '../../shared/errors.js';
-import type { HostTensor } from '../core/host-tensor.js';
+import { copyBytes, type HostTensor, type NumericHostTensor } from '../core/host-tensor.js';
+import type { RowBlocks } from '../core/row-blocks.js';
 import type { RunOptions, Servable, ServableLoader } from '../core/servable.js';
 import type { SignatureDef, SignatureMap, TensorInfo } from '../core/signature.js';
 import type { BatchScheduler, BatchTask } from './batch-scheduler.js';
@@ -74,12 +75,10 @@ export class BatchingServable implements Servable {
       // A batch of one unpadded request runs as is: no copies, no splitting.
       const first = tasks[0]!;
       const alone = tasks.length === 1 && first.rows === paddedRows;
-      const inputs: Record<string, HostTensor> = {};
-      keys.forEach((key, i) => {
-        inputs[key] = alone ? first.payload.tensors[i]! : concatRows(tasks.map((t) => t.payload.tensors[i]!), paddedRows);
-      });
-      // Joined inputs are our own copies; a lone request's inputs belong to its caller.
-      const outputs = await this.inner.run(signatureName, inputs, outputNames, { consumeInputs: alone ? first.payload.consume : true });
+      const outputs = alone
+        ? // A lone request's inputs belong to its caller.
+          await this.inner.run(signatureName, Object.fromEntries(keys.map((key, i) => [key, first.payload.tensors[i]!])), outputNames, { consumeInputs: first.payload.consume })
+        : await this.runJoined(signatureName, keys, outputNames, tasks, paddedRows);
       if (alone) return first.resolve(outputs);
       const perTask: Outputs[] = tasks.map(() => ({}));
       const rows = tasks.map((t) => t.rows);
@@ -98,6 +97,33 @@ export class BatchingServable implements Servable {
     } catch (error) {
       for (const task of tasks) task.reject(error as Error);
     }
+  }
+
+  /**
+   * Runs the batch's rows as one tensor per input. When the servable can join numeric rows itself
+   * (in its inference thread), they go as row blocks and this thread copies nothing but the
+   * blocks of callers that read their inputs again; otherwise they are joined here.
+   */
+  private runJoined(signatureName: string, keys: readonly string[], outputNames: readonly string[], tasks: readonly Task[], paddedRows: number): Promise<Outputs> {
+    const partsOf = (i: number): HostTensor[] => tasks.map((t) => t.payload.tensors[i]!);
+    if (this.inner.runRowBlocks === undefined) {
+      // Joined inputs are our own copies.
+      const inputs = Object.fromEntries(keys.map((key, i) => [key, concatRows(partsOf(i), paddedRows)]));
+      return this.inner.run(signatureName, inputs, outputNames, { consumeInputs: true });
+    }
+    const inputs = Object.fromEntries(
+      keys.map((key, i): [string, HostTensor | RowBlocks] => {
+        const parts = partsOf(i);
+        const first = parts[0]!;
+        if (first.dtype === 'DT_STRING') return [key, concatRows(parts, paddedRows)];
+        const blocks = parts.map((part, t) => {
+          const { bytes } = part as NumericHostTensor;
+          return tasks[t]!.payload.consume ? bytes : copyBytes(bytes);
+        });
+        return [key, { kind: 'row-blocks', dtype: first.dtype, shape: [paddedRows, ...first.shape.slice(1)], blocks }];
+      }),
+    );
+    return this.inner.runRowBlocks(signatureName, inputs, outputNames);
   }
 
   unload(): Promise<void> {

@@ -1,4 +1,5 @@
 import { DTYPES, elementCount, type HostTensor } from '../core/host-tensor.js';
+import { joinRowBlocks } from '../core/row-blocks.js';
 
 /**
  * Row-wise concatenation and splitting of HostTensors along dimension 0, the batch dimension.
@@ -26,15 +27,7 @@ export function concatRows(parts: readonly HostTensor[], totalRows: number): Hos
     for (let row = filled; row < totalRows; row++) strings.push(...firstRow);
     return { dtype: 'DT_STRING', shape, strings };
   }
-  const rowBytes = perRow * DTYPES[first.dtype].width;
-  const bytes = new Uint8Array(totalRows * rowBytes);
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set((part as typeof first).bytes, offset);
-    offset += (part as typeof first).bytes.byteLength;
-  }
-  for (let row = filled; row < totalRows; row++) bytes.copyWithin(row * rowBytes, 0, rowBytes);
-  return { dtype: first.dtype, shape, bytes };
+  return joinRowBlocks({ kind: 'row-blocks', dtype: first.dtype, shape, blocks: parts.map((part) => (part as typeof first).bytes) });
 }
 
 /**

@@ -49,6 +49,14 @@ export const INTEGER_RANGES: Partial<Record<DType, readonly [number, number]>> =
   DT_UINT32: [0, 4294967295],
 };
 
+/**
+ * A copy of `bytes` in a buffer of its own. Not `bytes.slice()`: tensors decoded from gRPC are
+ * Node Buffers, whose `slice` returns a view of the same memory.
+ */
+export function copyBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(bytes);
+}
+
 export function elementCount(shape: readonly number[]): number {
   let count = 1;
   for (const dim of shape) count *= dim;

@@ -1,4 +1,5 @@
 import type { HostTensor } from './host-tensor.js';
+import type { RowBlocks } from './row-blocks.js';
 import type { SignatureMap } from './signature.js';
 
 export interface RunOptions {
@@ -22,6 +23,16 @@ export interface Servable {
     inputs: Readonly<Record<string, HostTensor>>,
     outputNames: readonly string[] | undefined,
     options?: RunOptions,
+  ): Promise<Record<string, HostTensor>>;
+  /**
+   * Optional: `run` for a batch whose numeric inputs may still be row blocks, joined where the
+   * tensor is built instead of on the caller's thread (row-blocks.ts). The batcher uses it when
+   * present. The inputs count as consumed: their buffers may move away.
+   */
+  runRowBlocks?(
+    signatureName: string,
+    inputs: Readonly<Record<string, HostTensor | RowBlocks>>,
+    outputNames: readonly string[] | undefined,
   ): Promise<Record<string, HostTensor>>;
   /** Frees the version. Called only after every in-flight run has finished. */
   unload(): Promise<void>;

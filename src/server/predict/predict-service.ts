@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ServingError, invalidArgument, notFound } from '../../shared/errors.js';
-import type { HostTensor } from '../core/host-tensor.js';
+import { copyBytes, type HostTensor } from '../core/host-tensor.js';
 import { CLASSIFY_METHOD, DEFAULT_SIGNATURE, REGRESS_METHOD, type SignatureDef, type SignatureMap } from '../core/signature.js';
 import type { ServerMetrics } from '../metrics/server-metrics.js';
 import { compareOutputs, route, shadowDecision } from '../routing/index.js';
@@ -242,7 +242,7 @@ function examplesTensor(examples: readonly Uint8Array[]): HostTensor {
 
 function floatsOf(tensor: HostTensor): Float32Array {
   if (tensor.dtype === 'DT_STRING') throw new ServingError('FAILED_PRECONDITION', 'expected a float tensor');
-  const bytes = tensor.bytes.byteOffset % 4 === 0 ? tensor.bytes : tensor.bytes.slice();
+  const bytes = tensor.bytes.byteOffset % 4 === 0 ? tensor.bytes : copyBytes(tensor.bytes);
   return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
 }
 

@@ -1,6 +1,6 @@
 import { ServingError } from '../../../shared/errors.js';
 import type { HostTensor } from '../../core/host-tensor.js';
-import { postableTensors } from './inference-protocol.js';
+import { postableTensors, type RunInput } from './inference-protocol.js';
 import { InferenceWorkerHandle } from './inference-worker-handle.js';
 
 export interface InferencePoolOptions {
@@ -92,7 +92,7 @@ export class InferencePool {
   async run(
     pooled: PooledSession,
     inputNames: readonly string[],
-    inputs: readonly HostTensor[],
+    inputs: readonly RunInput[],
     outputNames: readonly string[],
     consumeInputs = false,
   ): Promise<HostTensor[]> {

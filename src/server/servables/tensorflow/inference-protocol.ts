@@ -1,5 +1,7 @@
 import type { ErrorCode } from '../../../shared/errors.js';
-import type { HostTensor } from '../../core/host-tensor.js';
+import { copyBytes, type HostTensor } from '../../core/host-tensor.js';
+import { isWholeMessageBuffer } from '../../core/message-buffers.js';
+import { isRowBlocks, type RowBlocks } from '../../core/row-blocks.js';
 
 /** Messages between the main thread and an inference worker. */
 export type WorkerRequest =
@@ -10,7 +12,7 @@ export type WorkerRequest =
       readonly session: number;
       /** Graph tensor names ("serving_default_x:0"), aligned with `inputs`. */
       readonly inputNames: readonly string[];
-      readonly inputs: readonly HostTensor[];
+      readonly inputs: readonly RunInput[];
       readonly outputNames: readonly string[];
     }
   | { readonly kind: 'unload'; readonly id: number; readonly session: number };
@@ -35,25 +37,36 @@ export function transferablesOf(tensors: readonly HostTensor[]): ArrayBuffer[] {
   return buffers;
 }
 
+/** An input of a run: a tensor, or a batch's row blocks the worker joins (row-blocks.ts). */
+export type RunInput = HostTensor | RowBlocks;
+
 /**
- * Prepares tensors for posting to a worker with at most one copy. A view into a larger buffer is
- * copied out (posting it would clone the whole buffer) and the copy is transferred. A tensor
- * owning its whole buffer is transferred when the caller consumes its inputs, else cloned by
- * postMessage, so a caller that reads its inputs again (a shadow copy) never sees them detached.
+ * Prepares inputs for posting to a worker with at most one copy, and none when it can:
+ * - a tensor owning its whole buffer, or a view into a buffer that holds only its request's
+ *   message (message-buffers.ts), moves with its buffer when the caller consumes its inputs;
+ * - a view into a larger, shared buffer is copied out (posting it would clone the whole buffer)
+ *   and the copy moves;
+ * - otherwise postMessage clones it, so a caller that reads its inputs again (a shadow copy)
+ *   never sees them detached.
+ * Row blocks are always consumed: the batcher hands over copies of any block it must keep.
  */
-export function postableTensors(tensors: readonly HostTensor[], consume: boolean): { tensors: HostTensor[]; transfer: ArrayBuffer[] } {
+export function postableTensors(inputs: readonly RunInput[], consume: boolean): { tensors: RunInput[]; transfer: ArrayBuffer[] } {
   const transfer = new Set<ArrayBuffer>();
-  const out = tensors.map((tensor) => {
-    if (tensor.dtype === 'DT_STRING') return tensor;
-    const { bytes } = tensor;
-    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-    if (whole) {
-      if (consume && bytes.buffer instanceof ArrayBuffer) transfer.add(bytes.buffer);
-      return tensor;
+  const postable = (bytes: Uint8Array, consumed: boolean): Uint8Array => {
+    const { buffer } = bytes;
+    const whole = bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength;
+    if (whole || isWholeMessageBuffer(buffer)) {
+      if (consumed && buffer instanceof ArrayBuffer) transfer.add(buffer);
+      if (consumed || whole) return bytes;
     }
-    const copy = bytes.slice();
+    const copy = copyBytes(bytes);
     transfer.add(copy.buffer);
-    return { ...tensor, bytes: copy };
+    return copy;
+  };
+  const tensors = inputs.map((input): RunInput => {
+    if (isRowBlocks(input)) return { ...input, blocks: input.blocks.map((block) => postable(block, true)) };
+    if (input.dtype === 'DT_STRING') return input;
+    return { ...input, bytes: postable(input.bytes, consume) };
   });
-  return { tensors: out, transfer: [...transfer] };
+  return { tensors, transfer: [...transfer] };
 }

@@ -1,5 +1,7 @@
 import { ServingError } from '../../../shared/errors.js';
 import type { HostTensor } from '../../core/host-tensor.js';
+import { isRowBlocks, joinRowBlocks } from '../../core/row-blocks.js';
+import type { RunInput } from './inference-protocol.js';
 import { TensorBridge } from './tensor-bridge.js';
 import type { TfBinding } from './tf-binding.js';
 
@@ -25,10 +27,10 @@ export class SessionRunner {
     this.binding.deleteSavedModel(session);
   }
 
-  run(session: number, inputNames: readonly string[], inputs: readonly HostTensor[], outputNames: readonly string[]): HostTensor[] {
+  run(session: number, inputNames: readonly string[], inputs: readonly RunInput[], outputNames: readonly string[]): HostTensor[] {
     const inputIds: number[] = [];
     try {
-      for (const input of inputs) inputIds.push(this.bridge.create(input));
+      for (const input of inputs) inputIds.push(this.bridge.create(isRowBlocks(input) ? joinRowBlocks(input) : input));
       let outputs;
       try {
         outputs = this.binding.runSavedModel(session, inputIds, inputNames.join(','), outputNames.join(','));

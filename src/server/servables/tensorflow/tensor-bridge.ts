@@ -1,4 +1,4 @@
-import { DTYPES, elementCount, type DType, type HostTensor } from '../../core/host-tensor.js';
+import { DTYPES, copyBytes, elementCount, type DType, type HostTensor } from '../../core/host-tensor.js';
 import type { TensorMetadata, TfBinding } from './tf-binding.js';
 
 /**
@@ -15,7 +15,7 @@ export function dtypeName(tfEnum: number): DType {
 
 /** A typed view of `bytes`, copying only when the offset is not aligned for the element type. */
 function alignedView<T>(bytes: Uint8Array, width: number, make: (buffer: ArrayBufferLike, offset: number, length: number) => T): T {
-  const source = bytes.byteOffset % width === 0 ? bytes : bytes.slice();
+  const source = bytes.byteOffset % width === 0 ? bytes : copyBytes(bytes);
   return make(source.buffer, source.byteOffset, source.byteLength / width);
 }
 

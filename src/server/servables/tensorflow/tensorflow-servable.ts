@@ -3,6 +3,7 @@ import type { HostTensor } from '../../core/host-tensor.js';
 import type { RunOptions, Servable, ServableLoader } from '../../core/servable.js';
 import type { SignatureMap } from '../../core/signature.js';
 import type { InferencePool, PooledSession } from './inference-pool.js';
+import type { RunInput } from './inference-protocol.js';
 import { readSignatures } from './saved-model-metadata.js';
 
 const SERVE_TAGS = ['serve'];
@@ -15,11 +16,24 @@ export class TensorflowServable implements Servable {
     readonly signatures: SignatureMap,
   ) {}
 
-  async run(
+  run(
     signatureName: string,
     inputs: Readonly<Record<string, HostTensor>>,
     outputNames: readonly string[] | undefined,
     options: RunOptions = {},
+  ): Promise<Record<string, HostTensor>> {
+    return this.runInputs(signatureName, inputs, outputNames, options.consumeInputs ?? false);
+  }
+
+  runRowBlocks(signatureName: string, inputs: Readonly<Record<string, RunInput>>, outputNames: readonly string[] | undefined): Promise<Record<string, HostTensor>> {
+    return this.runInputs(signatureName, inputs, outputNames, true);
+  }
+
+  private async runInputs(
+    signatureName: string,
+    inputs: Readonly<Record<string, RunInput>>,
+    outputNames: readonly string[] | undefined,
+    consumeInputs: boolean,
   ): Promise<Record<string, HostTensor>> {
     const signature = this.signatures[signatureName];
     if (!signature) throw notFound(`signature "${signatureName}" not found`);
@@ -30,7 +44,7 @@ export class TensorflowServable implements Servable {
       inputKeys.map((key) => signature.inputs[key]!.name),
       inputKeys.map((key) => inputs[key]!),
       outputKeys.map((key) => signature.outputs[key]!.name),
-      options.consumeInputs ?? false,
+      consumeInputs,
     );
     const outputs: Record<string, HostTensor> = {};
     outputKeys.forEach((key, i) => (outputs[key] = results[i]!));

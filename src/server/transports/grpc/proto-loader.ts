@@ -16,6 +16,7 @@
  */
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { noteRequestMessage } from '../../core/message-buffers.js';
 import { readPredictRequest } from '../../servables/tensorflow/codecs/predict-request-wire.js';
 import { serializePredictResponse } from '../../servables/tensorflow/codecs/tensor-proto-wire.js';
 import { protoDir, protoFilePaths, protoType } from '../../servables/tensorflow/proto-root.js';
@@ -60,7 +61,10 @@ export function loadTensorflowServingGrpc(): TensorflowServingGrpc {
       ...prediction,
       Predict: {
         ...predict,
-        requestDeserialize: (bytes: Buffer) => readPredictRequest(bytes),
+        requestDeserialize: (bytes: Buffer) => {
+          noteRequestMessage(bytes);
+          return readPredictRequest(bytes);
+        },
         responseSerialize: (value: object) => serializePredictResponse(value),
       },
     },

@@ -3,6 +3,7 @@ import { BatchScheduler } from '../../../../src/server/batching/batch-scheduler.
 import { defaultBatchingParameters } from '../../../../src/server/batching/batching-parameters.js';
 import { BatchingServable } from '../../../../src/server/batching/batching-servable.js';
 import type { HostTensor } from '../../../../src/server/core/host-tensor.js';
+import { isRowBlocks, joinRowBlocks, type RowBlocks } from '../../../../src/server/core/row-blocks.js';
 import type { Servable } from '../../../../src/server/core/servable.js';
 import type { SignatureMap } from '../../../../src/server/core/signature.js';
 import { FakeClock } from '../core/manager-test-kit.js';
@@ -81,4 +82,37 @@ test('a failed run fails every caller in its batch with the model error, and the
   expect(failed).toEqual(['bad things', 'bad things']);
   inner.failWith = undefined;
   expect(rowsOf((await servable.run('double', { x: floats([[1, 2]]) }, undefined)).y)).toEqual([[2, 4]]);
+});
+
+/** The same model, but it also takes row blocks and joins them itself, as TensorflowServable does in its worker. */
+class BlockJoiningServable extends ArithmeticServable {
+  readonly blockRuns: RowBlocks[] = [];
+  runRowBlocks(signature: string, inputs: Readonly<Record<string, HostTensor | RowBlocks>>): Promise<Record<string, HostTensor>> {
+    const x = inputs.x!;
+    if (!isRowBlocks(x)) throw new Error('expected row blocks');
+    this.blockRuns.push(x);
+    return this.run(signature, { x: joinRowBlocks(x) });
+  }
+}
+
+test('a servable that joins rows itself gets the callers\' own buffers as row blocks, and copies only of inputs their caller keeps', async () => {
+  const joining = new BlockJoiningServable();
+  const scheduler = new BatchScheduler({ ...defaultBatchingParameters(1), batchTimeoutMicros: 0, maxBatchSize: 16, allowedBatchSizes: [4, 16] }, new FakeClock());
+  const batching = new BatchingServable(joining, scheduler);
+  const inputs = [floats([[1, 2]]), floats([[3, 4]]), floats([[5, 6]]), floats([[7, 8]])];
+  const calls = inputs.map((x, i) => batching.run('double', { x }, undefined, { consumeInputs: i !== 2 }));
+  const outputs = await Promise.all(calls);
+  expect(outputs.map((o) => rowsOf(o.y))).toEqual([[[2, 4]], [[6, 8]], [[10, 12]], [[14, 16]]]);
+  // The first ran as soon as it came, padded to 4 rows; the other three then went as one batch, also padded to 4.
+  expect(joining.blockRuns.map((b) => b.shape)).toEqual([
+    [4, 2],
+    [4, 2],
+  ]);
+  expect(joining.blockRuns[0]!.blocks[0]).toBe((inputs[0] as { bytes: Uint8Array }).bytes);
+  const blocks = joining.blockRuns[1]!;
+  expect(blocks.blocks[0]).toBe((inputs[1] as { bytes: Uint8Array }).bytes);
+  expect(blocks.blocks[1]).not.toBe((inputs[2] as { bytes: Uint8Array }).bytes); // its caller keeps it: a copy
+  expect([...blocks.blocks[1]!]).toEqual([...(inputs[2] as { bytes: Uint8Array }).bytes]);
+  expect(blocks.blocks[2]).toBe((inputs[3] as { bytes: Uint8Array }).bytes);
+  expect(joining.runs.map((r) => r.rows)).toEqual([4, 4]);
 });
