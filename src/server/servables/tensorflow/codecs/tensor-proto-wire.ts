@@ -16,9 +16,11 @@ const WIRE_BYTES = 2;
 
 const utf8 = new TextEncoder();
 
+/** V8 keeps typed arrays up to this size on its heap, far cheaper than a separate store. */
+const ON_HEAP_BYTES = 64;
+
 class Out {
-  // 64 bytes: V8 keeps typed arrays this small on its heap, far cheaper than a separate store.
-  buf = new Uint8Array(64);
+  buf = new Uint8Array(ON_HEAP_BYTES);
   pos = 0;
 
   ensure(extra: number): void {
@@ -63,12 +65,20 @@ class Out {
     this.pos += data.length;
   }
 
+  /**
+   * The bytes written. A view of a small on-heap array would make V8 move it to a store of its
+   * own (allocated, copied, tracked); copying the few bytes is cheaper. A big array is already
+   * in its own store, so a view is free.
+   */
   result(): Uint8Array {
-    return this.buf.subarray(0, this.pos);
+    return this.buf.length <= ON_HEAP_BYTES ? this.buf.slice(0, this.pos) : this.buf.subarray(0, this.pos);
   }
 }
 
 function int64Halves(value: Int64Like): [number, number] {
+  // Versions and most int64 values are small non-negative integers: no BigInt needed.
+  const small = typeof value === 'number' ? value : typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : -1;
+  if (Number.isSafeInteger(small) && small >= 0) return [small >>> 0, Math.floor(small / 2 ** 32)];
   const v = BigInt.asUintN(64, typeof value === 'bigint' ? value : BigInt(value));
   return [Number(v & 0xffffffffn), Number(v >> 32n)];
 }
@@ -261,5 +271,9 @@ export function serializePredictResponse(response: PredictResponseObject): Buffe
   }
   if (response.model_spec !== undefined && response.model_spec !== null) out.bytes(2, encodeModelSpec(response.model_spec));
   const bytes = out.result();
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.byteLength > ON_HEAP_BYTES) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Small: into Node's pooled memory rather than giving the on-heap bytes a store of their own.
+  const small = Buffer.allocUnsafe(bytes.byteLength);
+  small.set(bytes);
+  return small;
 }
