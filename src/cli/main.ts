@@ -8,6 +8,7 @@ import { toServingError } from '../shared/errors.js';
 import { exampleRequest } from '../server/example-request.js';
 import { startModelServer } from '../server/model-server.js';
 import { OptionsError, parseServeOptions, serveHelp } from '../server/serve-options.js';
+import { tensorflowThreadEnv } from '../server/servables/tensorflow/thread-env.js';
 import { resolveS3Settings } from '../server/sources/s3/s3-settings.js';
 import { OPERATOR_HELP, parseOperatorArgs } from './operator-command.js';
 
@@ -47,10 +48,10 @@ async function serve(args: readonly string[]): Promise<number> {
     return 0;
   }
   const options = parseServeOptions(args);
-  // TensorFlow reads its thread pool sizes from the environment when the first session starts.
-  if (options.tensorflow_intra_op_parallelism > 0) process.env.TF_NUM_INTRAOP_THREADS = String(options.tensorflow_intra_op_parallelism);
-  if (options.tensorflow_inter_op_parallelism > 0) process.env.TF_NUM_INTEROP_THREADS = String(options.tensorflow_inter_op_parallelism);
+  Object.assign(process.env, tensorflowThreadEnv(options));
   const logger = createRootLogger({ name: 'tensorfleet-serve', level: options.log_level });
+  const { TF_NUM_INTEROP_THREADS: interOp = 'default', TF_NUM_INTRAOP_THREADS: intraOp = 'default' } = process.env;
+  logger.info({ interOp: interOp.startsWith('-') ? 'inline' : interOp, intraOp }, 'tensorflow thread pools');
   const signal = stopSignal();
   const s3 = resolveS3Settings(options, process.env);
   const server = await startModelServer(options, { logger, now: Date.now, rng: routingRandom(), s3 });

@@ -8,6 +8,8 @@ interface FlagSpec {
   readonly type: FlagType;
   readonly default: string | number | boolean | undefined;
   readonly help: string;
+  /** Smallest accepted value of an int or number flag (default 0). */
+  readonly min?: number;
 }
 
 export const SERVE_FLAGS = {
@@ -26,7 +28,12 @@ export const SERVE_FLAGS = {
   num_load_threads: { type: 'int', default: 1, help: 'Versions loaded at the same time.' },
   allow_version_labels_for_unavailable_models: { type: 'bool', default: false, help: 'Allow labels to point at versions that are not yet available.' },
   tensorflow_intra_op_parallelism: { type: 'int', default: 0, help: 'Threads one TensorFlow op may use; 0 lets TensorFlow choose (the cores).' },
-  tensorflow_inter_op_parallelism: { type: 'int', default: 0, help: 'Threads running independent TensorFlow ops; 0 lets TensorFlow choose. 1 saves CPU on small models.' },
+  tensorflow_inter_op_parallelism: {
+    type: 'int',
+    default: 0,
+    min: -1,
+    help: 'Threads running independent TensorFlow ops; 0 lets TensorFlow choose. -1 runs every op on the inference thread itself, with no hand-off per op: about twice the throughput for small models without batching (docs/benchmarks.md), but independent ops of one request no longer run side by side.',
+  },
   enable_batching: { type: 'bool', default: false, help: 'Merge concurrent requests to the same model signature into batches (signatures whose tensors all have a variable first dimension).' },
   batching_parameters_file: { type: 'string', default: undefined, help: 'BatchingParameters in text format (max_batch_size, batch_timeout_micros, max_enqueued_batches, num_batch_threads, allowed_batch_sizes); implies nothing without --enable_batching.' },
   inference_threads: { type: 'int', default: 1, help: '[TensorFleet] Worker threads running TensorFlow; every version is loaded in each.' },
@@ -72,8 +79,10 @@ function parseValue(name: string, spec: FlagSpec, raw: string | undefined, probl
     case 'int':
     case 'number': {
       const value = Number(raw);
-      if (raw === undefined || raw.trim() === '' || !Number.isFinite(value) || (spec.type === 'int' && !Number.isInteger(value)) || value < 0) {
-        problems.push(`--${name} takes a non-negative ${spec.type === 'int' ? 'integer' : 'number'}, got "${raw ?? ''}"`);
+      const min = spec.min ?? 0;
+      if (raw === undefined || raw.trim() === '' || !Number.isFinite(value) || (spec.type === 'int' && !Number.isInteger(value)) || value < min) {
+        const kind = spec.type === 'int' ? 'integer' : 'number';
+        problems.push(`--${name} takes ${min === 0 ? `a non-negative ${kind}` : `an ${kind} of at least ${min}`}, got "${raw ?? ''}"`);
         return undefined;
       }
       return value;

@@ -31,6 +31,13 @@ describe('parseServeOptions', () => {
     }
   });
 
+  it('takes -1 for --tensorflow_inter_op_parallelism (ops inline) and nothing lower; other numbers stay non-negative', () => {
+    expect(parseServeOptions(['--model_base_path=/m', '--tensorflow_inter_op_parallelism', '-1']).tensorflow_inter_op_parallelism).toBe(-1);
+    expect(() => parseServeOptions(['--model_base_path=/m', '--tensorflow_inter_op_parallelism=-2', '--tensorflow_intra_op_parallelism=-1'])).toThrowError(
+      /--tensorflow_inter_op_parallelism takes an integer of at least -1, got "-2"\n {2}--tensorflow_intra_op_parallelism takes a non-negative integer, got "-1"/,
+    );
+  });
+
   it('refuses both ways of naming models, and equal ports', () => {
     expect(() => parseServeOptions(['--model_base_path=/m', '--model_config_file=/c', '--port=1', '--rest_api_port=1'])).toThrowError(
       /exclude each other[\s\S]*must differ/,
