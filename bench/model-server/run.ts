@@ -64,6 +64,8 @@ async function benchModel(label: string, name: string, basePath: string, shape: 
 interface CeilingRow {
   readonly model: BenchModel;
   readonly mode: 'session-runner' | 'tfjs';
+  /** TensorFlow ran every op on the calling thread (TF_NUM_INTEROP_THREADS=-1). */
+  readonly opsInline: boolean;
   readonly rps: number;
   readonly latency: LatencySummary;
   readonly firstOutput: number[];
@@ -87,11 +89,17 @@ interface ServerVariant {
   readonly models: readonly string[];
 }
 
+/** A variant with this flag is compared with the ceiling that runs ops inline too. */
+const OPS_INLINE_FLAG = '--tensorflow_inter_op_parallelism=-1';
+
 const SERVER_VARIANTS: readonly ServerVariant[] = [
   { name: 'server, 1 inference thread', threads: 1, flags: [], models: ['tiny', 'MobileNetV2'] },
-  { name: 'server, 2 inference threads', threads: 2, flags: [], models: ['tiny'] },
+  { name: 'server, ops inline', threads: 1, flags: [OPS_INLINE_FLAG], models: ['tiny', 'MobileNetV2'] },
   { name: 'server, batching', threads: 1, flags: ['--enable_batching=true'], models: ['tiny', 'MobileNetV2'] },
 ];
+
+/** Whether the server rows under this path ran TensorFlow's ops inline (the floor runs no TensorFlow). */
+const opsInlineFor = (path: string): boolean => SERVER_VARIANTS.find((v) => v.name === path)?.flags.includes(OPS_INLINE_FLAG) ?? false;
 
 /** How one phase loads the target: `connections` HTTP/2 connections, `concurrency` calls outstanding. */
 interface LoadShape {
@@ -288,25 +296,33 @@ async function main(): Promise<void> {
 
   // 1. Ceilings, with no server alive.
   const ceilings: CeilingRow[] = [];
+  const ceilingKinds = [
+    { mode: 'session-runner', opsInline: false },
+    { mode: 'session-runner', opsInline: true },
+    { mode: 'tfjs', opsInline: false },
+  ] as const;
   for (const model of models) {
-    for (const mode of ['session-runner', 'tfjs'] as const) {
-      const r = await measureCeiling({
-        mode,
-        savedModelDir: join(model.basePath, '1'),
-        input: model.input,
-        output: model.output,
-        shape: model.shape,
-        warmupMs: model.warmupMs,
-        durationMs: model.durationMs,
-      });
+    for (const { mode, opsInline } of ceilingKinds) {
+      const r = await measureCeiling(
+        {
+          mode,
+          savedModelDir: join(model.basePath, '1'),
+          input: model.input,
+          output: model.output,
+          shape: model.shape,
+          warmupMs: model.warmupMs,
+          durationMs: model.durationMs,
+        },
+        opsInline,
+      );
       const latency = summarize(r.latenciesMs);
       const cores = r.cpuMs / r.wallMs;
       const otherCores = Math.max(0, (r.machineMs - r.cpuMs) / r.wallMs);
-      ceilings.push({ model, mode, rps: latency.count / (model.durationMs / 1000), latency, firstOutput: r.firstOutput, cores, otherCores });
-      log(`${model.label} ceiling ${mode}: ${fmt(latency.count / (model.durationMs / 1000))} calls/s p50 ${fmt(latency.p50)} ms p99 ${fmt(latency.p99)} ms`);
+      ceilings.push({ model, mode, opsInline, rps: latency.count / (model.durationMs / 1000), latency, firstOutput: r.firstOutput, cores, otherCores });
+      log(`${model.label} ceiling ${mode}${opsInline ? ' (ops inline)' : ''}: ${fmt(latency.count / (model.durationMs / 1000))} calls/s p50 ${fmt(latency.p50)} ms p99 ${fmt(latency.p99)} ms`);
     }
   }
-  const ceilingOf = (model: BenchModel): CeilingRow => ceilings.find((c) => c.model === model && c.mode === 'session-runner')!;
+  const ceilingOf = (model: BenchModel): CeilingRow => sessionCeiling(ceilings, model, false);
 
   // 2. The server variants: every model of each at every Go shape; the reference variant also
   //    with the grpc-js client and idle probes; every variant is probed during its last Go shape.
@@ -375,14 +391,27 @@ interface Report {
   readonly mobilenet: BenchModel;
 }
 
+/** The SessionRunner ceiling of `model`, with TensorFlow's default threading or ops inline. */
+function sessionCeiling(ceilings: readonly CeilingRow[], model: BenchModel, opsInline: boolean): CeilingRow {
+  const found = ceilings.find((c) => c.model === model && c.mode === 'session-runner' && c.opsInline === opsInline);
+  if (!found) throw new Error(`no session-runner ceiling for ${model.label} (ops inline: ${opsInline})`);
+  return found;
+}
+
+function ceilingLabel(c: CeilingRow): string {
+  if (c.mode === 'tfjs') return 'in-process `tf.node.loadSavedModel().predict()` loop';
+  return c.opsInline ? '**ceiling, ops inline**: the same loop with `TF_NUM_INTEROP_THREADS=-1`' : '**ceiling**: in-process SessionRunner loop';
+}
+
 function report(r: Report): string {
-  const ceiling = (m: BenchModel): number => r.ceilings.find((c) => c.model === m && c.mode === 'session-runner')!.rps;
+  /** The ceiling a row is judged against: the one with the same TensorFlow threading. */
+  const ceiling = (m: BenchModel, path = ''): number => sessionCeiling(r.ceilings, m, opsInlineFor(path)).rps;
   const measured: string[][] = [];
   for (const m of [r.tiny, r.mobilenet]) {
     for (const c of r.ceilings.filter((x) => x.model === m)) {
       measured.push([
         m.label,
-        c.mode === 'session-runner' ? '**ceiling**: in-process SessionRunner loop' : 'in-process `tf.node.loadSavedModel().predict()` loop',
+        ceilingLabel(c),
         '—',
         '1 (sequential)',
         fmt(c.rps),
@@ -395,13 +424,13 @@ function report(r: Report): string {
         '0',
       ]);
     }
-    for (const row of r.rows.filter((x) => x.model === m)) measured.push(serverRowCells(row, ceiling(m)));
+    for (const row of r.rows.filter((x) => x.model === m)) measured.push(serverRowCells(row, ceiling(m, row.path)));
   }
   // Targets are judged on the Go client's rows: the grpc-js rows show what a heavier client costs.
   const ratios = (m: BenchModel): { name: string; ratio: number }[] =>
     SERVER_VARIANTS.filter((v) => v.models.includes(m.label)).map((v) => ({
       name: v.name,
-      ratio: Math.max(...r.rows.filter((x) => x.model === m && x.path === v.name && x.shape.client === 'go').map((x) => x.load.rps)) / ceiling(m),
+      ratio: Math.max(...r.rows.filter((x) => x.model === m && x.path === v.name && x.shape.client === 'go').map((x) => x.load.rps)) / ceiling(m, v.name),
     }));
   const ratioCell = (m: BenchModel): string => ratios(m).map((x) => `${fmtRatio(x.ratio)} (${x.name})`).join(', ');
   const bestRatio = (m: BenchModel): number => Math.max(...ratios(m).map((x) => x.ratio));
@@ -447,7 +476,10 @@ function report(r: Report): string {
     '**Ceiling** = our `SessionRunner` (the code inside the inference worker: tfjs-node\'s native binding,',
     'TensorFlow C session API) called in a plain loop on one thread in a process of its own: the same',
     'TensorFlow work the server does, minus gRPC, codecs, routing and the thread hop, so the ratio is',
-    'exactly what serving costs. The public tfjs-node API (`tf.node.loadSavedModel` + `predict` +',
+    'exactly what serving costs. It runs with TensorFlow\'s default threading, as tfjs-node does; the',
+    '"ops inline" variant (`--tensorflow_inter_op_parallelism=-1`) is compared with the same loop run',
+    'with ops inline too (**ceiling, ops inline**), so its ratio is also only what serving costs.',
+    'The public tfjs-node API (`tf.node.loadSavedModel` + `predict` +',
     '`dataSync`) is shown for reference. Before the load, each server\'s answer is checked against the',
     'ceiling\'s (same input). The **floor** rows are the same clients against a bare grpc-js server that',
     'answers every Predict with the real response bytes without decoding anything: what the transport',
