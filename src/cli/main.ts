@@ -3,12 +3,13 @@
  * root logger, clocks and random source, and turns signals into a graceful stop.
  */
 import { randomInt } from 'node:crypto';
-import { createRootLogger } from '../shared/logger.js';
+import { createRootLogger, type Logger } from '../shared/logger.js';
 import { toServingError } from '../shared/errors.js';
 import { exampleRequest } from '../server/example-request.js';
 import { startModelServer } from '../server/model-server.js';
 import { OptionsError, parseServeOptions, serveHelp } from '../server/serve-options.js';
-import { tensorflowThreadEnv } from '../server/servables/tensorflow/thread-env.js';
+import { cpuQuotaCores } from '../server/servables/tensorflow/cpu-quota.js';
+import { threadEnvOfThisProcess } from '../server/servables/tensorflow/thread-env.js';
 import { resolveS3Settings } from '../server/sources/s3/s3-settings.js';
 import { OPERATOR_HELP, parseOperatorArgs } from './operator-command.js';
 
@@ -48,10 +49,9 @@ async function serve(args: readonly string[]): Promise<number> {
     return 0;
   }
   const options = parseServeOptions(args);
-  Object.assign(process.env, tensorflowThreadEnv(options));
+  Object.assign(process.env, threadEnvOfThisProcess(options));
   const logger = createRootLogger({ name: 'tensorfleet-serve', level: options.log_level });
-  const { TF_NUM_INTEROP_THREADS: interOp = 'default', TF_NUM_INTRAOP_THREADS: intraOp = 'default' } = process.env;
-  logger.info({ interOp: interOp.startsWith('-') ? 'inline' : interOp, intraOp }, 'tensorflow thread pools');
+  logTensorflowThreads(logger);
   const signal = stopSignal();
   const s3 = resolveS3Settings(options, process.env);
   const server = await startModelServer(options, { logger, now: Date.now, rng: routingRandom(), s3 });
@@ -65,6 +65,11 @@ async function serve(args: readonly string[]): Promise<number> {
   await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   await server.stop();
   return 0;
+}
+
+function logTensorflowThreads(logger: Logger): void {
+  const { TF_NUM_INTEROP_THREADS: interOp = 'default', TF_NUM_INTRAOP_THREADS: intraOp = 'default' } = process.env;
+  logger.info({ interOp: interOp.startsWith('-') ? 'inline' : interOp, intraOp, cpuQuotaCores: cpuQuotaCores() ?? 'none' }, 'tensorflow thread pools');
 }
 
 function printExamples(restPort: number, manager: Awaited<ReturnType<typeof startModelServer>>['manager']): void {

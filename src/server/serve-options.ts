@@ -27,12 +27,16 @@ export const SERVE_FLAGS = {
   load_retry_interval_micros: { type: 'int', default: 60_000_000, help: 'First delay between load retries (doubles each retry).' },
   num_load_threads: { type: 'int', default: 1, help: 'Versions loaded at the same time.' },
   allow_version_labels_for_unavailable_models: { type: 'bool', default: false, help: 'Allow labels to point at versions that are not yet available.' },
-  tensorflow_intra_op_parallelism: { type: 'int', default: 0, help: 'Threads one TensorFlow op may use; 0 lets TensorFlow choose (the cores).' },
+  tensorflow_intra_op_parallelism: {
+    type: 'int',
+    default: 0,
+    help: 'Threads one TensorFlow op may use; 0: the container\'s CPU limit (cgroup quota, rounded up) if it has one, else TensorFlow\'s choice (the cores it sees).',
+  },
   tensorflow_inter_op_parallelism: {
     type: 'int',
     default: 0,
     min: -1,
-    help: 'Threads running independent TensorFlow ops; 0 lets TensorFlow choose. -1 runs every op on the inference thread itself, with no hand-off per op: about twice the throughput for small models without batching (docs/benchmarks.md), but independent ops of one request no longer run side by side.',
+    help: 'Threads running independent TensorFlow ops; 0 as for --tensorflow_intra_op_parallelism. -1 runs every op on the inference thread itself, with no hand-off per op: about twice the throughput for small models without batching (docs/benchmarks.md), but independent ops of one request no longer run side by side.',
   },
   enable_batching: { type: 'bool', default: false, help: 'Merge concurrent requests to the same model signature into batches (signatures whose tensors all have a variable first dimension).' },
   batching_parameters_file: { type: 'string', default: undefined, help: 'BatchingParameters in text format (max_batch_size, batch_timeout_micros, max_enqueued_batches, num_batch_threads, allowed_batch_sizes); implies nothing without --enable_batching.' },
