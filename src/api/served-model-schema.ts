@@ -16,6 +16,7 @@ const MAX_VERSIONS = 64;
 const MAX_LABELS = 32;
 const MAX_VARIANTS = 16;
 const MAX_ALLOWED_BATCH_SIZES = 64;
+const MAX_TENSORFLOW_THREADS = 1024;
 const INT32_MAX = 2 ** 31 - 1;
 
 const version = (description: string): Schema => ({
@@ -269,6 +270,31 @@ const batchingSchema: Schema = {
   ],
 };
 
+/** The model server's TensorFlow thread flags (decision 0008); changing them rolls the pods. */
+const tensorflowSchema: Schema = {
+  type: 'object',
+  description:
+    "TensorFlow's thread pools in the model server. Unset: the container's CPU limit (rounded up) if it has one, else the node's cores. Changing them rolls the pods.",
+  properties: {
+    intraOpParallelism: {
+      type: 'integer',
+      format: 'int32',
+      minimum: 0,
+      maximum: MAX_TENSORFLOW_THREADS,
+      description: 'Threads one op may use (--tensorflow_intra_op_parallelism); 0 as unset.',
+    },
+    interOpParallelism: {
+      type: 'integer',
+      format: 'int32',
+      minimum: -1,
+      maximum: MAX_TENSORFLOW_THREADS,
+      description:
+        'Threads running independent ops (--tensorflow_inter_op_parallelism); 0 as unset. -1 runs every op on the inference thread: ' +
+        'about twice the throughput of small models without batching, but the independent ops of one request no longer run side by side.',
+    },
+  },
+};
+
 /** Rules that relate several fields of the spec. */
 const specRules = [
   {
@@ -315,6 +341,7 @@ const specSchema: Schema = {
     },
     routing: routingSchema,
     batching: batchingSchema,
+    tensorflow: tensorflowSchema,
     replicas: { type: 'integer', format: 'int32', minimum: 0, default: 1, description: 'Model server pods.' },
     image: { type: 'string', minLength: 1, maxLength: 512, description: "Model server image; default: the operator's." },
     resources: {

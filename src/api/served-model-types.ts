@@ -81,6 +81,14 @@ export interface BatchingSpec {
  */
 export const BATCHING_DEFAULTS = { maxBatchSize: 64, batchTimeout: '0s', maxEnqueuedBatches: 64 } as const;
 
+/** TensorFlow's thread pools in the model server (decision 0008); unset or 0: sized from the CPU limit, else TensorFlow's choice. */
+export interface TensorflowSpec {
+  /** --tensorflow_intra_op_parallelism: threads one op may use. */
+  readonly intraOpParallelism?: number;
+  /** --tensorflow_inter_op_parallelism: threads running independent ops; -1 runs every op on the inference thread. */
+  readonly interOpParallelism?: number;
+}
+
 export interface ResourceList {
   readonly [name: string]: string | number;
 }
@@ -92,6 +100,8 @@ export interface ServedModelSpec {
   readonly routing?: RoutingSpec;
   /** Absent: no batching. Changing it rolls the pods (the server reads it at start). */
   readonly batching?: BatchingSpec;
+  /** Changing it rolls the pods (the server reads it at start). */
+  readonly tensorflow?: TensorflowSpec;
   readonly replicas?: number;
   /** Overrides the operator's default model server image. */
   readonly image?: string;

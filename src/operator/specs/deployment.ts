@@ -33,6 +33,10 @@ function serverArgs(sm: ServedModel): string[] {
   if (poll) args.push(`--file_system_poll_wait_seconds=${Math.max(1, Math.ceil(parseDurationMs(poll) / 1000))}`);
   // The ConfigMap, mounted whole at CONFIG_DIR, carries the file (see config-map.ts).
   if (sm.spec.batching) args.push('--enable_batching', `--batching_parameters_file=${CONFIG_DIR}/${BATCHING_PARAMETERS_KEY}`);
+  const { intraOpParallelism, interOpParallelism } = sm.spec.tensorflow ?? {};
+  // 0 is the server's default: leaving it out keeps the pod spec (and its hash) as before.
+  if (intraOpParallelism) args.push(`--tensorflow_intra_op_parallelism=${intraOpParallelism}`);
+  if (interOpParallelism) args.push(`--tensorflow_inter_op_parallelism=${interOpParallelism}`);
   return args;
 }
 

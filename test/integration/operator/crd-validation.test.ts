@@ -95,6 +95,9 @@ const invalid: { name: string; spec: Record<string, unknown>; message: string }[
     spec: { source, batching: { allowedBatchSizes: [8, 32] } },
     message: 'batching.allowedBatchSizes must end with maxBatchSize (64 when not set)',
   },
+  { name: 'inter-op threads below -1', spec: { source, tensorflow: { interOpParallelism: -2 } }, message: 'spec.tensorflow.interOpParallelism in body should be greater than or equal to -1' },
+  { name: 'negative intra-op threads', spec: { source, tensorflow: { intraOpParallelism: -1 } }, message: 'spec.tensorflow.intraOpParallelism in body should be greater than or equal to 0' },
+  { name: 'an unknown tensorflow field', spec: { source, tensorflow: { interOpThreads: 2 } }, message: 'unknown field "spec.tensorflow.interOpThreads"' },
   { name: 'an unknown batching field', spec: { source, batching: { batch_timeout_micros: 5 } }, message: 'unknown field "spec.batching.batch_timeout_micros"' },
 ];
 
@@ -143,6 +146,14 @@ describe.skipIf(k8sTestsSkipped())('ServedModel CRD on a real kube-apiserver', (
     const result = await kubectl(cp.adminKubeconfig, ['apply', '--dry-run=server', '-f', '-'], manifest);
     expect(result.stderr).toBe('');
     expect(result.stdout).toContain('servedmodel.tensorfleet.dev/batched created (server dry run)');
+  });
+
+  it('accepts TensorFlow thread settings, ops inline included (server-side dry run)', async () => {
+    const spec = { source, tensorflow: { intraOpParallelism: 2, interOpParallelism: -1 } };
+    const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'inline', namespace: 'default' }, spec });
+    const result = await kubectl(cp.adminKubeconfig, ['apply', '--dry-run=server', '-f', '-'], manifest);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain('servedmodel.tensorfleet.dev/inline created (server dry run)');
   });
 
   it('fills in the batching defaults, and leaves the thread count to the server', async () => {

@@ -71,6 +71,16 @@ describe('buildDeployment', () => {
     });
   });
 
+  it.each([
+    ['without spec.tensorflow', {}, []],
+    ['with zeros (the server default)', { tensorflow: { intraOpParallelism: 0, interOpParallelism: 0 } }, []],
+    ['with ops inline', { tensorflow: { interOpParallelism: -1 } }, ['--tensorflow_inter_op_parallelism=-1']],
+    ['with both pools', { tensorflow: { intraOpParallelism: 2, interOpParallelism: 1 } }, ['--tensorflow_intra_op_parallelism=2', '--tensorflow_inter_op_parallelism=1']],
+  ] as const)('passes the TensorFlow thread flags that differ from the default (%s)', (_name, spec, flags) => {
+    const args = buildDeployment(servedModel(spec), DEFAULT_RENDER_CONFIG).spec?.template.spec?.containers[0]?.args ?? [];
+    expect(args.filter((a) => a.startsWith('--tensorflow_'))).toEqual(flags);
+  });
+
   it('keeps the restart hash of a ServedModel without batching (upgrading the operator rolls no pods)', () => {
     // The pod-spec-only hash from before batching existed, for this fixture.
     expect(hash({})).toBe(HASH_WITHOUT_BATCHING);
@@ -96,6 +106,8 @@ describe('buildDeployment', () => {
     ['image', { image: 'other:1' }, true],
     ['resources', { resources: { limits: { memory: '1Gi' } } }, true],
     ['store size', { modelStoreSizeLimit: '1Gi' }, true],
+    ['TensorFlow threads', { tensorflow: { interOpParallelism: -1 } }, true],
+    ['TensorFlow threads set to their default', { tensorflow: { interOpParallelism: 0 } }, false],
   ] as const)('a change of %s %s the restart hash', (_what, spec, rolls) => {
     expect(hash(spec as never) !== hash({})).toBe(rolls);
   });
