@@ -36,6 +36,8 @@ const READ_BUFFER_BYTES = 64 * 1024;
  * them), and faulting those in cost more system time than the download here.
  */
 const BODY_BLOCK_BYTES = 1024 * 1024;
+/** Bodies with at least this much left are read straight into their blocks; less is copied from the read buffer. */
+const DIRECT_READ_MIN_BYTES = 64 * 1024;
 const MAX_HEAD_BYTES = 64 * 1024;
 const MAX_IDLE_PER_ORIGIN = 64;
 /** Free blocks kept for reuse (memory held while idle: this many MiB). */
@@ -65,11 +67,14 @@ function timeoutError(message: string): Error {
 interface Exchange {
   onBytes(bytes: Uint8Array, length: number): void;
   onClose(error: Error): void;
+  /** Where the next socket read should land: the body's place in its block, or undefined for the connection's buffer. */
+  readTarget(): Uint8Array | undefined;
 }
 
 /**
- * A keep-alive connection whose socket reads into one static buffer (`onread`), so receiving a
- * body allocates nothing per network chunk and emits no per-chunk events.
+ * A keep-alive connection whose socket reads (`onread`) into one static buffer, or, while a body
+ * is under way, straight into the body's block (Exchange.readTarget): receiving a body then
+ * allocates nothing per network chunk, emits no per-chunk events and copies nothing in user space.
  */
 class Connection {
   exchange: Exchange | undefined;
@@ -84,7 +89,8 @@ class Connection {
       noDelay: true,
       ...(lookup !== undefined ? { lookup } : {}),
       onread: {
-        buffer,
+        // Asked after every read for the next read's buffer.
+        buffer: () => this.exchange?.readTarget() ?? buffer,
         callback: (length: number, bytes: Uint8Array) => {
           if (this.exchange === undefined) {
             // Bytes nobody asked for: the connection is out of step; never reuse it.
@@ -111,9 +117,9 @@ class Connection {
  * GETs over plain HTTP/1.1 with keep-alive, for S3 endpoints on `http:`. node:http parses every
  * 64 KiB socket chunk through its parser, allocates a Buffer for it and emits events; for big
  * objects that cost ~1.5 CPU-seconds per GiB here, as much as the rest of the download. This
- * client reads into a reused buffer and hands the body on in 1 MiB blocks. With bodies dropped,
- * 1 GiB took 0.3-0.5 CPU-seconds against node:http's 1.1-2.0; through a Readable, as downloads
- * consume it, 0.95 against 1.2-1.3 (`raw` in bench/s3-sync/probe.ts).
+ * client has the socket read the body straight into 1 MiB blocks and hands those on. Through a
+ * Readable, as downloads consume it, 1 GiB takes ~0.3 CPU-seconds, against 0.9 when the body was
+ * copied out of a reused read buffer and 1.2-1.3 with node:http (`raw` in bench/s3-sync/probe.ts).
  *
  * It understands what S3 answers to a GET: a status line, headers, and a body framed by
  * Content-Length. A response framed otherwise (chunked) is read to its end only when it is an
@@ -253,6 +259,21 @@ export class RawHttpClient {
         // Past the stream's high-water mark: stop reading until the consumer catches up.
         if (!bodyStream!.push(out)) socket.pause();
       };
+      /** The rest of the current block, for the socket to read the body into (see Connection). */
+      const readTarget = (): Uint8Array | undefined => {
+        if (response === undefined || readUntilClose || settled || remaining < DIRECT_READ_MIN_BYTES) return undefined;
+        block ??= this.block(Math.min(remaining, BODY_BLOCK_BYTES));
+        return block.subarray(filled, filled + Math.min(block.length - filled, remaining));
+      };
+      /** Body bytes the socket read straight into `block` at `filled`. */
+      const tookInPlace = (bytes: Uint8Array, length: number): boolean => {
+        if (block === undefined || bytes.buffer !== block.buffer || bytes.byteOffset !== block.byteOffset + filled) return false;
+        filled += length;
+        remaining -= length;
+        if (filled === block.length || remaining === 0) flushBlock();
+        if (remaining === 0) finish();
+        return true;
+      };
       const takeBody = (bytes: Uint8Array, from: number, to: number): void => {
         let at = from;
         while (at < to && remaining > 0) {
@@ -351,8 +372,9 @@ export class RawHttpClient {
             }
             return;
           }
-          takeBody(bytes, 0, length);
+          if (!tookInPlace(bytes, length)) takeBody(bytes, 0, length);
         },
+        readTarget,
         onClose: (error) => {
           if (readUntilClose) finish();
           else finish(error);

@@ -114,6 +114,31 @@ describe('RawHttpClient', () => {
     expect(server.connections()).toBe(1);
   });
 
+  test('a body trickling in uneven pieces, headers sharing a packet with its start, arrives byte for byte, twice over one connection', async () => {
+    // Bodies are read straight into their blocks while 64 KiB or more are left; the first bytes
+    // (after the headers) and the tail are copied. Pieces of odd sizes cross the block edges.
+    const payload = randomBytes(2 * 1024 * 1024 + 70_000 + 7);
+    const server = await listen(
+      net.createServer((socket) => {
+        socket.on('data', () => {
+          const head = Buffer.from(`HTTP/1.1 200 OK\r\ncontent-length: ${payload.length}\r\n\r\n`, 'latin1');
+          socket.write(Buffer.concat([head, payload.subarray(0, 100)]));
+          let at = 100;
+          const next = (): void => {
+            if (at >= payload.length) return;
+            const size = Math.min(payload.length - at, 1 + ((at * 7919) % (200 * 1024)));
+            socket.write(payload.subarray(at, at + size), () => setImmediate(next));
+            at += size;
+          };
+          next();
+        });
+      }),
+    );
+    const c = client();
+    for (let i = 0; i < 2; i++) expect(sha((await readAll((await get(c, server.port)).body)).bytes)).toBe(sha(payload));
+    expect(server.connections()).toBe(1);
+  });
+
   test('`connection: close` and an empty body', async () => {
     const server = await listen(http.createServer((_req, res) => res.writeHead(200, { 'content-length': 0, connection: 'close' }).end()));
     const c = client();
