@@ -246,7 +246,11 @@ export class RawHttpClient {
           return;
         }
         if (reusable) this.release(origin, connection);
-        else socket.destroy();
+        else {
+          // Done with: its close is no news (and building an error for it costs a stack trace).
+          connection.exchange = undefined;
+          socket.destroy();
+        }
         bodyStream?.push(null);
       };
       const onAbort = (): void => finish(request.signal.reason instanceof Error ? request.signal.reason : new Error(String(request.signal.reason)));
