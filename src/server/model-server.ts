@@ -24,6 +24,7 @@ import { closeS3Client, createS3Client } from './sources/s3/create-s3-client.js'
 import { S3VersionSource } from './sources/s3/s3-version-source.js';
 import { describeS3Settings, resolveS3Settings, type S3Settings } from './sources/s3/s3-settings.js';
 import { VersionSourceRouter, unsupportedBasePath } from './sources/version-source-router.js';
+import { parseChannelArguments } from './transports/grpc/channel-arguments.js';
 import { GrpcHealth, addReflection, bindGrpcServer, createGrpcServer, shutdownGrpcServer } from './transports/grpc/grpc-server.js';
 import { installStreamTables } from './transports/grpc/install-stream-tables.js';
 import { modelServiceHandlers } from './transports/grpc/model-service-handlers.js';
@@ -215,6 +216,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
     port: options.port,
     maxMessageBytes: options.max_request_bytes,
     maxConnectionAgeSeconds: options.max_connection_age_seconds,
+    channelArguments: parseChannelArguments(options.grpc_channel_arguments ?? '').arguments,
   });
   grpcServer.addService(grpcApi.predictionService, predictionHandlers(predict, limits));
   grpcServer.addService(

@@ -2,6 +2,8 @@
  * Flags of `tensorfleet serve`. Names follow tensorflow_model_server's where one exists, so an
  * existing command line keeps working; TensorFleet's own flags are marked in the help text.
  */
+import { parseChannelArguments } from './transports/grpc/channel-arguments.js';
+
 type FlagType = 'string' | 'int' | 'number' | 'bool';
 
 interface FlagSpec {
@@ -44,6 +46,13 @@ export const SERVE_FLAGS = {
   inference_thread_niceness: { type: 'int', default: 10, help: '[TensorFleet] Linux nice value of the inference threads and TensorFlow\'s pools, so that under load the event loop (I/O, health, status) gets the CPU first; 0 leaves them at the server\'s priority.' },
   max_request_bytes: { type: 'int', default: 64 * 1024 * 1024, help: '[TensorFleet] Largest request message (gRPC or REST body).' },
   max_tensor_elements: { type: 'int', default: 50_000_000, help: '[TensorFleet] Largest number of elements in one request tensor.' },
+  grpc_channel_arguments: {
+    type: 'string',
+    default: undefined,
+    help:
+      'Comma-separated key=value arguments for the gRPC server, as in TF Serving (e.g. grpc.max_concurrent_streams=8: at most 8 calls in flight per connection, ' +
+      'which keeps status and health calls fast while Predict saturates the server; clients queue the rest).',
+  },
   max_connection_age_seconds: { type: 'int', default: 300, help: '[TensorFleet] Close gRPC connections after this long so clients rebalance across pods; 0 keeps them.' },
   shutdown_grace_seconds: { type: 'int', default: 30, help: '[TensorFleet] On SIGTERM, time to finish in-flight calls.' },
   model_store: { type: 'string', default: undefined, help: '[TensorFleet] Local directory for versions synced from S3 (default: <tmpdir>/tensorfleet-model-store).' },
@@ -130,6 +139,7 @@ export function parseServeOptions(argv: readonly string[]): ServeOptions {
   if (values.s3_download_concurrency === 0) problems.push('--s3_download_concurrency must be at least 1');
   if (values.s3_part_size_mb === 0) problems.push('--s3_part_size_mb must be at least 1');
   if (values.port === values.rest_api_port && values.port !== 0) problems.push('--port and --rest_api_port must differ');
+  if (typeof values.grpc_channel_arguments === 'string') problems.push(...parseChannelArguments(values.grpc_channel_arguments).problems);
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(String(values.log_level))) {
     problems.push(`--log_level must be one of trace, debug, info, warn, error, got "${String(values.log_level)}"`);
   }

@@ -38,6 +38,13 @@ describe('parseServeOptions', () => {
     );
   });
 
+  it('checks --grpc_channel_arguments', () => {
+    expect(parseServeOptions(['--model_base_path=/m', '--grpc_channel_arguments=grpc.max_concurrent_streams=8']).grpc_channel_arguments).toBe('grpc.max_concurrent_streams=8');
+    expect(() => parseServeOptions(['--model_base_path=/m', '--grpc_channel_arguments=grpc.max_concurrent_streams'])).toThrowError(
+      '--grpc_channel_arguments: "grpc.max_concurrent_streams" is not key=value',
+    );
+  });
+
   it('refuses both ways of naming models, and equal ports', () => {
     expect(() => parseServeOptions(['--model_base_path=/m', '--model_config_file=/c', '--port=1', '--rest_api_port=1'])).toThrowError(
       /exclude each other[\s\S]*must differ/,

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from 'grpc-health-check';
 import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
+import type { ChannelArguments } from './channel-arguments.js';
 
 export interface GrpcServerOptions {
   readonly host: string;
@@ -9,9 +10,11 @@ export interface GrpcServerOptions {
   readonly maxMessageBytes: number;
   /** 0 keeps connections open; otherwise clients reconnect (and rebalance) after this long. */
   readonly maxConnectionAgeSeconds: number;
+  /** `--grpc_channel_arguments`: applied last, so they override the settings above. */
+  readonly channelArguments?: ChannelArguments;
 }
 
-/** Server-wide gRPC settings: message limits, connection aging, keepalive. */
+/** Server-wide gRPC settings: message limits, connection aging, keepalive, then the user's arguments. */
 export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
   const channelOptions: grpc.ChannelOptions = {
     'grpc.max_receive_message_length': options.maxMessageBytes,
@@ -26,7 +29,7 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
     // Calls running when a connection ages out get this long to finish.
     channelOptions['grpc.max_connection_age_grace_ms'] = 30_000;
   }
-  return new grpc.Server(channelOptions);
+  return new grpc.Server({ ...channelOptions, ...options.channelArguments });
 }
 
 export function bindGrpcServer(server: grpc.Server, host: string, port: number): Promise<number> {
