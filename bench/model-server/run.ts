@@ -96,6 +96,8 @@ const SERVER_VARIANTS: readonly ServerVariant[] = [
   { name: 'server, 1 inference thread', threads: 1, flags: [], models: ['tiny', 'MobileNetV2'] },
   { name: 'server, ops inline', threads: 1, flags: [OPS_INLINE_FLAG], models: ['tiny', 'MobileNetV2'] },
   { name: 'server, batching', threads: 1, flags: ['--enable_batching=true'], models: ['tiny', 'MobileNetV2'] },
+  // Admission control: the clients' 16 calls per connection wait in the clients beyond 8.
+  { name: 'server, ops inline, 8 calls per connection', threads: 1, flags: [OPS_INLINE_FLAG, '--grpc_channel_arguments=grpc.max_concurrent_streams=8'], models: ['tiny'] },
 ];
 
 /** Whether the server rows under this path ran TensorFlow's ops inline (the floor runs no TensorFlow). */
