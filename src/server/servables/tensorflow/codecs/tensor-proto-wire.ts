@@ -10,6 +10,7 @@
 import { DTYPES } from '../../../core/host-tensor.js';
 import { protoType } from '../proto-root.js';
 import type { Int64Like, TensorProtoObject, TensorShapeObject } from './tensor-proto.js';
+import { utf8Name } from './utf8-names.js';
 
 const WIRE_VARINT = 0;
 const WIRE_BYTES = 2;
@@ -244,7 +245,7 @@ export interface PredictResponseObject {
 /** ModelSpec: name = 1, version = 2 (google.protobuf.Int64Value), signature_name = 3, version_label = 4. */
 function encodeModelSpec(spec: ModelSpecObject): Uint8Array {
   const out = new Out();
-  if (spec.name) out.bytes(1, utf8.encode(spec.name));
+  if (spec.name) out.bytes(1, utf8Name(spec.name));
   if (spec.version !== undefined && spec.version !== null) {
     const wrapper = new Out();
     const value = spec.version.value ?? 0;
@@ -255,7 +256,7 @@ function encodeModelSpec(spec: ModelSpecObject): Uint8Array {
     }
     out.bytes(2, wrapper.result());
   }
-  if (spec.signature_name) out.bytes(3, utf8.encode(spec.signature_name));
+  if (spec.signature_name) out.bytes(3, utf8Name(spec.signature_name));
   if (spec.version_label) out.bytes(4, utf8.encode(spec.version_label));
   return out.result();
 }
@@ -265,7 +266,7 @@ export function serializePredictResponse(response: PredictResponseObject): Buffe
   const out = new Out();
   for (const [key, tensor] of Object.entries(response.outputs ?? {})) {
     const entry = new Out();
-    entry.bytes(1, utf8.encode(key));
+    entry.bytes(1, utf8Name(key));
     entry.bytes(2, encodeTensorProtoWire(tensor));
     out.bytes(1, entry.result());
   }
