@@ -49,9 +49,10 @@ async function serve(args: readonly string[]): Promise<number> {
     return 0;
   }
   const options = parseServeOptions(args);
-  Object.assign(process.env, threadEnvOfThisProcess(options));
+  const quotaCores = cpuQuotaCores();
+  Object.assign(process.env, threadEnvOfThisProcess(options, quotaCores));
   const logger = createRootLogger({ name: 'tensorfleet-serve', level: options.log_level });
-  logTensorflowThreads(logger);
+  logTensorflowThreads(logger, quotaCores);
   const signal = stopSignal();
   const s3 = resolveS3Settings(options, process.env);
   const server = await startModelServer(options, { logger, now: Date.now, rng: routingRandom(), s3 });
@@ -67,9 +68,9 @@ async function serve(args: readonly string[]): Promise<number> {
   return 0;
 }
 
-function logTensorflowThreads(logger: Logger): void {
+function logTensorflowThreads(logger: Logger, quotaCores: number | undefined): void {
   const { TF_NUM_INTEROP_THREADS: interOp = 'default', TF_NUM_INTRAOP_THREADS: intraOp = 'default' } = process.env;
-  logger.info({ interOp: interOp.startsWith('-') ? 'inline' : interOp, intraOp, cpuQuotaCores: cpuQuotaCores() ?? 'none' }, 'tensorflow thread pools');
+  logger.info({ interOp: interOp.startsWith('-') ? 'inline' : interOp, intraOp, cpuQuotaCores: quotaCores ?? 'none' }, 'tensorflow thread pools');
 }
 
 function printExamples(restPort: number, manager: Awaited<ReturnType<typeof startModelServer>>['manager']): void {

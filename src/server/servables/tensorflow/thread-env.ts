@@ -38,6 +38,6 @@ export function tensorflowThreadEnv({ flags, env, quotaCores, visibleCores }: Th
 }
 
 /** tensorflowThreadEnv for this process: its environment, its cgroup's CPU quota, the cores it sees. */
-export function threadEnvOfThisProcess(flags: ThreadFlags): Record<string, string> {
-  return tensorflowThreadEnv({ flags, env: process.env, quotaCores: cpuQuotaCores(), visibleCores: availableParallelism() });
+export function threadEnvOfThisProcess(flags: ThreadFlags, quotaCores = cpuQuotaCores()): Record<string, string> {
+  return tensorflowThreadEnv({ flags, env: process.env, quotaCores, visibleCores: availableParallelism() });
 }

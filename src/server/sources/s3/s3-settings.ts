@@ -110,10 +110,7 @@ export function resolveS3Settings(flags: S3Flags, env: Environment): S3Settings 
   const disableMultipart = envBool(env.S3_DISABLE_MULTI_PART_DOWNLOAD) === true;
   // A part size the user set is used as is; the default one grows for big objects.
   const setPartBytes = flags.s3_part_size_mb !== undefined ? flags.s3_part_size_mb * MiB : envPositiveInt(env.S3_MULTI_PART_DOWNLOAD_CHUNK_SIZE);
-  const transfer =
-    setPartBytes !== undefined
-      ? transferSettings(setPartBytes, setPartBytes, disableMultipart)
-      : transferSettings(DEFAULT_PART_SIZE_MIB * MiB, DEFAULT_MAX_PART_SIZE_MIB * MiB, disableMultipart);
+  const transfer = transferSettings(setPartBytes ?? DEFAULT_PART_SIZE_MIB * MiB, setPartBytes ?? DEFAULT_MAX_PART_SIZE_MIB * MiB, disableMultipart);
   return {
     endpoint,
     region: set(flags.s3_region) ?? set(env.AWS_REGION) ?? set(env.AWS_DEFAULT_REGION) ?? 'us-east-1',
