@@ -21,12 +21,22 @@ export function grpcLoadBinary(): string {
   return binary;
 }
 
+export interface GoLatencyStats {
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly mean: number;
+  readonly max: number;
+}
+
 /** The JSON object bench/load-go prints (see result.go). */
 export interface GoLoadResult {
   readonly count: number;
   readonly rps: number;
   readonly windowMs: number;
-  readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly mean: number; readonly max: number };
+  readonly latencyMs: GoLatencyStats;
+  /** With -socket-timestamps: start of each call -> the kernel's receive time of its answer. */
+  readonly socketLatencyMs?: GoLatencyStats;
   readonly errors: number;
   readonly firstError?: string;
   /** CPU (user+system, all threads) the process used inside the window, ms. */
@@ -53,6 +63,7 @@ export function goLoadArgs(job: LoadJob, requestFile: string, connections: numbe
     '-wait-go',
   ];
   if (job.pauseMs !== undefined) args.push(`-pause=${job.pauseMs}ms`);
+  if (job.socketTimestamps) args.push('-socket-timestamps');
   if (target.stickyKey)
     args.push(`-sticky-header=${target.stickyKey.header}`, `-sticky-prefix=${target.stickyKey.prefix}`, `-sticky-keys=${target.stickyKey.keys}`);
   return args;

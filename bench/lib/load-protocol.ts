@@ -23,6 +23,11 @@ export interface LoadJob {
   readonly durationMs: number;
   /** When set, a single sequential caller pausing this long between calls (a probe). */
   readonly pauseMs?: number;
+  /**
+   * Go client only: also time each call to the kernel's receive time of its answer
+   * (SO_TIMESTAMPNS), leaving out the client's own wait for a CPU. One caller per connection.
+   */
+  readonly socketTimestamps?: boolean;
 }
 
 export interface LoadResult {

@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { GoLoadProcess, type GoLoadResult } from './load-go-process.js';
+import { GoLoadProcess, type GoLatencyStats, type GoLoadResult } from './load-go-process.js';
 import type { FromLoadProcess, LoadJob, LoadResult, ToLoadProcess } from './load-protocol.js';
 import { summarize, type LatencySummary } from './stats.js';
 
@@ -30,6 +30,8 @@ export interface GroupResult extends LatencySummary {
   readonly firstError?: string;
   /** CPU the group's load processes used, in cores (1 = one core busy for the whole window). */
   readonly clientCores: number;
+  /** With `job.socketTimestamps`: latency to the kernel's receive time of each answer. */
+  readonly toSocket?: LatencySummary;
 }
 
 const LOAD_PROCESS = fileURLToPath(new URL('./load-process.ts', import.meta.url));
@@ -99,20 +101,20 @@ function member(group: LoadGroup): GroupMember {
 }
 
 function fromGo(r: GoLoadResult): GroupResult {
-  const l = r.latencyMs;
-  const none = r.count === 0; // JSON has no NaN: Go reports zeros for an empty window
   return {
-    count: r.count,
-    p50: none ? Number.NaN : l.p50,
-    p90: none ? Number.NaN : l.p90,
-    p99: none ? Number.NaN : l.p99,
-    mean: none ? Number.NaN : l.mean,
-    max: none ? Number.NaN : l.max,
+    ...goLatencies(r.count, r.latencyMs),
+    ...(r.socketLatencyMs ? { toSocket: goLatencies(r.count, r.socketLatencyMs) } : {}),
     rps: r.rps,
     errors: r.errors,
     firstError: r.firstError,
     clientCores: r.cpuMs / r.windowMs,
   };
+}
+
+function goLatencies(count: number, l: GoLatencyStats): LatencySummary {
+  const none = count === 0; // JSON has no NaN: Go reports zeros for an empty window
+  const value = (v: number): number => (none ? Number.NaN : v);
+  return { count, p50: value(l.p50), p90: value(l.p90), p99: value(l.p99), mean: value(l.mean), max: value(l.max) };
 }
 
 function merge(results: readonly LoadResult[], job: LoadJob): GroupResult {

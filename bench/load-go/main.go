@@ -19,6 +19,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"runtime"
 	"strings"
@@ -46,6 +47,8 @@ type config struct {
 	timeout     time.Duration
 	procs       int
 	waitGo      bool
+	// socketTimestamps: also time each call to the kernel's receive time of its answer.
+	socketTimestamps bool
 }
 
 func parseFlags(args []string) (config, error) {
@@ -72,6 +75,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.timeout, "timeout", time.Minute, "calls still running this long after the window closes fail (also bounds the first calls)")
 	fs.IntVar(&c.procs, "procs", 0, "GOMAXPROCS (0: Go's default, the number of cores)")
 	fs.BoolVar(&c.waitGo, "wait-go", false, "after connecting print \"ready\" and wait for a line on stdin before starting")
+	fs.BoolVar(&c.socketTimestamps, "socket-timestamps", false, "also report latency to the kernel's receive time of each answer (socketLatencyMs; Linux; at most one caller per connection)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -91,6 +95,9 @@ func parseFlags(args []string) (config, error) {
 	if c.duration <= 0 || c.warmup < 0 {
 		problems = append(problems, "-duration must be positive and -warmup not negative")
 	}
+	if c.socketTimestamps && (c.concurrency > c.connections || !socketTimestampsSupported) {
+		problems = append(problems, "-socket-timestamps needs Linux and at most one caller per connection (-concurrency <= -connections)")
+	}
 	if c.sticky.header != "" && c.sticky.keys < 1 {
 		problems = append(problems, "-sticky-keys must be at least 1")
 	}
@@ -107,25 +114,40 @@ type stickyKey struct {
 	keys   int
 }
 
-func dial(c *config) ([]*grpc.ClientConn, error) {
-	conns := make([]*grpc.ClientConn, 0, c.connections)
+// dial opens the connections; with -socket-timestamps, stamps[i] holds connection i's current
+// TCP connection (replaced if grpc-go reconnects).
+func dial(c *config) (conns []*grpc.ClientConn, stamps []*atomic.Pointer[stampedConn], err error) {
+	conns = make([]*grpc.ClientConn, 0, c.connections)
 	for range c.connections {
+		var extra []grpc.DialOption
+		if c.socketTimestamps {
+			stamp := &atomic.Pointer[stampedConn]{}
+			stamps = append(stamps, stamp)
+			extra = append(extra, grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+				sc, err := dialStamped(ctx, addr)
+				if err != nil {
+					return nil, err
+				}
+				stamp.Store(sc)
+				return sc, nil
+			}))
+		}
 		// passthrough: the address is used as is (no resolver); each ClientConn is its own connection.
-		conn, err := grpc.NewClient("passthrough:///"+c.addr,
+		conn, err := grpc.NewClient("passthrough:///"+c.addr, append(extra,
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
 			// Static flow-control windows: they turn off grpc-go's BDP estimator, which otherwise
 			// keeps one PING in flight whenever data arrives, work the server under test does for
 			// this client only (grpc-js clients send none).
 			grpc.WithInitialWindowSize(4<<20), grpc.WithInitialConnWindowSize(16<<20),
 			grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{}), grpc.MaxCallRecvMsgSize(1<<30), grpc.MaxCallSendMsgSize(1<<30)),
-		)
+		)...)
 		if err != nil {
 			closeAll(conns)
-			return nil, err
+			return nil, nil, err
 		}
 		conns = append(conns, conn)
 	}
-	return conns, nil
+	return conns, stamps, nil
 }
 
 func closeAll(conns []*grpc.ClientConn) {
@@ -182,27 +204,46 @@ func (w *window) fail(err error) {
 	w.firstError.CompareAndSwap(nil, &msg)
 }
 
-// lane keeps one call outstanding until the window closes and returns the latencies of the calls
-// that completed inside the window (completion-based, so calls still running at the end of a
-// long-latency window are not silently dropped from one side only).
-func lane(c *caller, conn *grpc.ClientConn, w *window, pause time.Duration) []time.Duration {
-	latencies := make([]time.Duration, 0, 1024)
+// laneResult: latencies of the calls that completed inside the window; with socket timestamps,
+// also each one's latency to the kernel's receive time of its answer.
+type laneResult struct {
+	latencies, toSocket []time.Duration
+}
+
+// lane keeps one call outstanding until the window closes (completion-based, so calls still
+// running at the end of a long-latency window are not silently dropped from one side only).
+// stamp is nil unless the connection records receive times.
+func lane(c *caller, conn *grpc.ClientConn, stamp *atomic.Pointer[stampedConn], w *window, pause time.Duration) laneResult {
+	r := laneResult{latencies: make([]time.Duration, 0, 1024)}
 	for {
 		t0 := time.Now()
 		if !t0.Before(w.stopAt) {
-			return latencies
+			return r
 		}
 		err := c.call(conn)
 		t1 := time.Now()
 		if err != nil {
 			w.fail(err)
 		} else if !t1.Before(w.recordFrom) && !t1.After(w.stopAt) {
-			latencies = append(latencies, t1.Sub(t0))
+			r.latencies = append(r.latencies, t1.Sub(t0))
+			if sc := stampOf(stamp); sc != nil {
+				// The newest bytes read when the call returned ended its answer (one caller per connection).
+				if received := time.Unix(0, sc.lastReceived.Load()); received.After(t0) {
+					r.toSocket = append(r.toSocket, received.Sub(t0))
+				}
+			}
 		}
 		if pause > 0 {
 			time.Sleep(pause)
 		}
 	}
+}
+
+func stampOf(p *atomic.Pointer[stampedConn]) *stampedConn {
+	if p == nil {
+		return nil
+	}
+	return p.Load()
 }
 
 func cpuTime() time.Duration {
@@ -213,7 +254,7 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func run(cfg *config, request []byte, conns []*grpc.ClientConn) result {
+func run(cfg *config, request []byte, conns []*grpc.ClientConn, stamps []*atomic.Pointer[stampedConn]) result {
 	start := time.Now()
 	w := &window{recordFrom: start.Add(cfg.warmup), stopAt: start.Add(cfg.warmup + cfg.duration)}
 	c, cancel := newCaller(cfg, request, w.stopAt.Add(cfg.timeout))
@@ -228,22 +269,27 @@ func run(cfg *config, request []byte, conns []*grpc.ClientConn) result {
 		cpuTo = cpuTime()
 		close(cpuDone)
 	}()
-	perLane := make([][]time.Duration, cfg.concurrency)
+	perLane := make([]laneResult, cfg.concurrency)
 	var wg sync.WaitGroup
 	for i := range cfg.concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			perLane[i] = lane(c, conns[i%len(conns)], w, cfg.pause)
+			var stamp *atomic.Pointer[stampedConn]
+			if stamps != nil {
+				stamp = stamps[i%len(stamps)]
+			}
+			perLane[i] = lane(c, conns[i%len(conns)], stamp, w, cfg.pause)
 		}()
 	}
 	wg.Wait()
 	<-cpuDone
-	var all []time.Duration
+	var all, toSocket []time.Duration
 	for _, l := range perLane {
-		all = append(all, l...)
+		all = append(all, l.latencies...)
+		toSocket = append(toSocket, l.toSocket...)
 	}
-	r := summarize(all, cfg.duration)
+	r := summarize(all, cfg.duration).withSocketLatencies(toSocket)
 	r.Errors = w.errors.Load()
 	if p := w.firstError.Load(); p != nil {
 		r.FirstError = *p
@@ -277,7 +323,7 @@ func mainErr(cfg *config) error {
 	if err != nil {
 		return fmt.Errorf("reading the request: %w", err)
 	}
-	conns, err := dial(cfg)
+	conns, stamps, err := dial(cfg)
 	if err != nil {
 		return fmt.Errorf("creating clients for %s: %w", cfg.addr, err)
 	}
@@ -296,7 +342,7 @@ func mainErr(cfg *config) error {
 			return fmt.Errorf("waiting for go on stdin: %w", err)
 		}
 	}
-	out, err := json.Marshal(run(cfg, request, conns))
+	out, err := json.Marshal(run(cfg, request, conns, stamps))
 	if err != nil {
 		return err
 	}

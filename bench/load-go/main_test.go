@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net"
 	"os"
 	"path/filepath"
@@ -76,12 +77,12 @@ func testConfig(t *testing.T, addr string, extra ...string) (config, []byte) {
 
 func runAgainst(t *testing.T, cfg config, request []byte) result {
 	t.Helper()
-	conns, err := dial(&cfg)
+	conns, stamps, err := dial(&cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer closeAll(conns)
-	return run(&cfg, request, conns)
+	return run(&cfg, request, conns, stamps)
 }
 
 func TestRunKeepsCallsOutstandingAndCountsTheWindow(t *testing.T) {
@@ -134,6 +135,58 @@ func TestRunReportsErrors(t *testing.T) {
 	// -pause 10ms: one lane makes at most ~20 calls in 200 ms.
 	if r.Errors > 21 {
 		t.Errorf("errors = %d: the pause between calls was not applied", r.Errors)
+	}
+}
+
+func TestSocketTimestampsTimeTheAnswerToTheSocket(t *testing.T) {
+	s := &testServer{delay: 5 * time.Millisecond}
+	cfg, request := testConfig(t, startTestServer(t, s), "-warmup", "0s", "-duration", "300ms", "-socket-timestamps")
+	r := runAgainst(t, cfg, request)
+	if r.SocketLatency == nil {
+		t.Fatalf("no socketLatencyMs in %+v", r)
+	}
+	// The answer reaches the socket after the server's 5 ms and before the call returns.
+	if r.SocketLatency.P50 < 5 || r.SocketLatency.P50 > r.Latency.P50 || r.SocketLatency.Max > r.Latency.Max {
+		t.Errorf("socket latencies %+v, call latencies %+v: want 5 ms <= socket <= call", *r.SocketLatency, r.Latency)
+	}
+}
+
+func TestStampedConnKeepsTheKernelsReceiveTime(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lis.Close()
+	sent := make(chan time.Time, 1)
+	dialed := make(chan struct{})
+	go func() {
+		c, err := lis.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		<-dialed // the kernel stamps only what arrives after the option is on
+		sent <- time.Now()
+		_, _ = c.Write([]byte("answer"))
+		time.Sleep(time.Second)
+	}()
+	sc, err := dialStamped(context.Background(), lis.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	close(dialed)
+	sentAt := <-sent
+	time.Sleep(100 * time.Millisecond) // the client reads late, as a busy client would
+	buf := make([]byte, 16)
+	n, err := sc.Read(buf)
+	readAt := time.Now()
+	if err != nil || string(buf[:n]) != "answer" {
+		t.Fatalf("read %q, %v", buf[:n], err)
+	}
+	received := time.Unix(0, sc.lastReceived.Load())
+	if received.Before(sentAt) || readAt.Sub(received) < 90*time.Millisecond {
+		t.Errorf("receive time %v: want just after the write at %v, not near the read at %v", received, sentAt, readAt)
 	}
 }
 

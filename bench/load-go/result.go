@@ -8,15 +8,18 @@ import (
 
 // result is what grpc-load prints: one JSON object. Latencies are in milliseconds.
 type result struct {
-	Count       int          `json:"count"`
-	RPS         float64      `json:"rps"`
-	WindowMs    float64      `json:"windowMs"`
-	Latency     latencyStats `json:"latencyMs"`
-	Errors      int64        `json:"errors"`
-	FirstError  string       `json:"firstError,omitempty"`
-	CPUMs       float64      `json:"cpuMs"`
-	Connections int          `json:"connections"`
-	Concurrency int          `json:"concurrency"`
+	Count    int          `json:"count"`
+	RPS      float64      `json:"rps"`
+	WindowMs float64      `json:"windowMs"`
+	Latency  latencyStats `json:"latencyMs"`
+	// SocketLatency: from the start of each call to the kernel's receive time of its answer
+	// (-socket-timestamps only), so without the client's own wait for a CPU after that.
+	SocketLatency *latencyStats `json:"socketLatencyMs,omitempty"`
+	Errors        int64         `json:"errors"`
+	FirstError    string        `json:"firstError,omitempty"`
+	CPUMs         float64       `json:"cpuMs"`
+	Connections   int           `json:"connections"`
+	Concurrency   int           `json:"concurrency"`
 }
 
 type latencyStats struct {
@@ -35,17 +38,33 @@ func summarize(latencies []time.Duration, window time.Duration) result {
 	if len(latencies) == 0 {
 		return r
 	}
+	r.Latency = statsOf(latencies)
+	return r
+}
+
+// statsOf summarizes ascending-sorted, non-empty latencies.
+func statsOf(sorted []time.Duration) latencyStats {
 	var sum time.Duration
-	for _, l := range latencies {
+	for _, l := range sorted {
 		sum += l
 	}
-	r.Latency = latencyStats{
-		P50:  ms(percentile(latencies, 0.5)),
-		P90:  ms(percentile(latencies, 0.9)),
-		P99:  ms(percentile(latencies, 0.99)),
-		Mean: ms(sum) / float64(len(latencies)),
-		Max:  ms(latencies[len(latencies)-1]),
+	return latencyStats{
+		P50:  ms(percentile(sorted, 0.5)),
+		P90:  ms(percentile(sorted, 0.9)),
+		P99:  ms(percentile(sorted, 0.99)),
+		Mean: ms(sum) / float64(len(sorted)),
+		Max:  ms(sorted[len(sorted)-1]),
 	}
+}
+
+// withSocketLatencies adds the socket-level summary; an empty list (no timestamps) adds nothing.
+func (r result) withSocketLatencies(latencies []time.Duration) result {
+	if len(latencies) == 0 {
+		return r
+	}
+	slices.Sort(latencies)
+	s := statsOf(latencies)
+	r.SocketLatency = &s
 	return r
 }
 

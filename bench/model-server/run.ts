@@ -155,12 +155,16 @@ function predictGroup(server: { readonly grpcAddress: string }, model: BenchMode
   };
 }
 
-/** A sequential probe, one call every ~10 ms, from the Go client (gRPC). */
+/**
+ * A sequential probe, one call every ~10 ms, from the Go client (gRPC). It also times each call to
+ * the kernel's receive time of the answer: on these 2 cores the probe itself waits for a CPU once
+ * the answer is in, and that wait is the machine's, not the server's.
+ */
 function grpcProbe(address: string, method: string, request: Buffer, warmupMs: number, durationMs: number): LoadGroup {
   return {
     client: 'go',
     processes: 1,
-    job: { target: { kind: 'grpc', address, method, requestBase64: request.toString('base64') }, concurrency: 1, pauseMs: 10, warmupMs, durationMs },
+    job: { target: { kind: 'grpc', address, method, requestBase64: request.toString('base64') }, concurrency: 1, pauseMs: 10, socketTimestamps: true, warmupMs, durationMs },
   };
 }
 
@@ -437,17 +441,27 @@ function report(r: Report): string {
   const ratioCell = (m: BenchModel): string => ratios(m).map((x) => `${fmtRatio(x.ratio)} (${x.name})`).join(', ');
   const bestRatio = (m: BenchModel): number => Math.max(...ratios(m).map((x) => x.ratio));
   const saturated = r.rows.filter((x) => x.status !== undefined);
-  const probeCells = (status: GroupResult, healthz: GroupResult): string[] =>
-    [status, healthz].map((g) => `${fmt(g.p50)} / ${fmt(g.p99)}${g.errors ? ` (${g.errors} errors)` : ''}`);
+  const latencyCell = (g: LatencySummary | undefined, errors = 0): string => (g ? `${fmt(g.p50)} / ${fmt(g.p99)}${errors ? ` (${errors} errors)` : ''}` : '—');
+  const probeCells = (status: GroupResult, healthz: GroupResult): string[] => [
+    latencyCell(status, status.errors),
+    latencyCell(status.toSocket),
+    latencyCell(healthz, healthz.errors),
+  ];
   const statusTable = table(
-    ['while', 'GetModelStatus (gRPC, Go client) p50 / p99 (ms)', 'GET /healthz (REST, Node client) p50 / p99 (ms)'],
+    [
+      'while',
+      'GetModelStatus (gRPC, Go client) p50 / p99 (ms)',
+      "GetModelStatus to the client's socket (kernel receive time) p50 / p99 (ms)",
+      'GET /healthz (REST, Node client) p50 / p99 (ms)',
+    ],
     [
       ['idle (reference variant)', ...probeCells(r.idle.status, r.idle.healthz)],
       ...saturated.map((x) => [`${x.path}: ${x.model.label} saturated, c=${x.shape.concurrency}`, ...probeCells(x.status!, x.healthz!)]),
-      ['floor: unary call to the bare grpc-js server, idle (Go client)', `${fmt(r.floorProbe.p50)} / ${fmt(r.floorProbe.p99)}`, '—'],
+      ['floor: unary call to the bare grpc-js server, idle (Go client)', latencyCell(r.floorProbe), latencyCell(r.floorProbe.toSocket), '—'],
     ],
   );
   const worstStatusP99 = Math.max(...saturated.map((x) => x.status!.p99));
+  const worstSocketP99 = Math.max(...saturated.map((x) => x.status!.toSocket?.p99 ?? Number.NaN));
   const worstHealthP99 = Math.max(...saturated.map((x) => x.healthz!.p99));
   const met = (ok: boolean): string => (ok ? 'met' : '**missed**');
   const targets = table(
@@ -455,7 +469,11 @@ function report(r: Report): string {
     [
       ['tiny: server throughput ≥ 0.5x ceiling', ratioCell(r.tiny), met(bestRatio(r.tiny) >= 0.5)],
       ['MobileNetV2: server throughput ≥ 0.9x ceiling', ratioCell(r.mobilenet), met(bestRatio(r.mobilenet) >= 0.9)],
-      ['GetModelStatus p99 < 5 ms with the model saturated', `${fmt(worstStatusP99)} ms (worst saturated phase)`, met(worstStatusP99 < 5)],
+      [
+        'GetModelStatus p99 < 5 ms with the model saturated',
+        `${fmt(worstStatusP99)} ms at the client, worst saturated phase (to the client's socket: ${fmt(worstSocketP99)} ms)`,
+        met(worstStatusP99 < 5),
+      ],
       ['(also) /healthz p99 under saturation', `${fmt(worstHealthP99)} ms`, 'no target'],
     ],
   );
@@ -510,7 +528,9 @@ function report(r: Report): string {
     ),
     '',
     `Status and health latency, one call every ~10 ms each from processes of their own (GetModelStatus`,
-    `of the loaded model); the saturated rows run during each variant's Go c=${GO_SHAPES[GO_SHAPES.length - 1]!.concurrency} phases above:`,
+    `of the loaded model); the saturated rows run during each variant's Go c=${GO_SHAPES[GO_SHAPES.length - 1]!.concurrency} phases above. "To the client's`,
+    `socket" ends each status call when the kernel received its answer (SO_TIMESTAMPNS), before the probe's own`,
+    `threads got a CPU again; the target is judged on the client's number:`,
     '',
     statusTable,
     '',
