@@ -19,14 +19,16 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, createReadStream, mkdtempSync, openSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { readSignatures } from '../../src/server/servables/tensorflow/saved-model-metadata.js';
 import { benchInput } from '../lib/inputs.js';
 import { runLoad } from '../lib/load-runner.js';
 import { freePort } from '../lib/machine.js';
+import { ensureMobilenet } from '../lib/mobilenet.js';
 import { parsePerfScript } from '../lib/perf-trace.js';
 import { GET_MODEL_STATUS_METHOD, PREDICT_METHOD, predictRequestBytes, statusRequestBytes } from '../lib/requests.js';
 import { startServer } from '../lib/server-process.js';
@@ -35,9 +37,10 @@ import { exchangesByConnection, probeExchanges } from '../lib/tcp-exchanges.js';
 import { threadTimeline, timeByState } from '../lib/thread-timeline.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
+/** Base path (exported on first use for MobileNetV2) and the batch-1 input shape. */
 const MODELS = {
-  tiny: { base: join(REPO, 'test/fixtures/models/tiny'), input: 'x', shape: [1, 4] },
-  mobilenet: { base: join(process.env.TENSORFLEET_CACHE_DIR ?? join(homedir(), '.cache/tensorfleet'), 'bench/mobilenet_v2'), input: 'images', shape: [1, 224, 224, 3] },
+  tiny: { base: () => join(REPO, 'test/fixtures/models/tiny'), shape: [1, 4] },
+  mobilenet: { base: () => ensureMobilenet(process.env, console.log), shape: [1, 224, 224, 3] },
 } as const;
 const WARMUP_MS = 2000;
 
@@ -81,15 +84,18 @@ async function main(): Promise<void> {
   const { model, seconds, slowMs, listSlow, nodeArgs, serveArgs } = options(process.argv.slice(2));
   checkPerf();
   const spec = MODELS[model];
+  const base = spec.base();
+  const input = Object.keys((await readSignatures(join(base, '1'))).signatures['serving_default']?.inputs ?? {})[0];
+  if (!input) throw new Error(`${base}/1 has no serving_default input`);
   const dir = mkdtempSync(join(tmpdir(), 'tensorfleet-status-tail-'));
   const config = join(dir, 'models.yaml');
-  writeFileSync(config, `model_config_list:\n  - {name: m, base_path: ${JSON.stringify(spec.base)}}\n`);
+  writeFileSync(config, `model_config_list:\n  - {name: m, base_path: ${JSON.stringify(base)}}\n`);
   const grpcPort = await freePort();
   const server = await startServer({ configFile: config, grpcPort, restPort: await freePort(), serveArgs, nodeArgs, logFile: join(dir, 'server.log') });
   console.log(`server log and trace in ${dir}`);
   const traceFile = join(dir, 'perf.data');
   try {
-    const request = predictRequestBytes({ model: 'm', inputs: { [spec.input]: { shape: spec.shape, values: benchInput(spec.shape) } } });
+    const request = predictRequestBytes({ model: 'm', inputs: { [input]: { shape: spec.shape, values: benchInput(spec.shape) } } });
     const target = (method: string, body: Buffer) => ({ kind: 'grpc' as const, address: server.grpcAddress, method, requestBase64: body.toString('base64') });
     const durationMs = seconds * 1000;
     const loads = runLoad([
