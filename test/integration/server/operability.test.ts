@@ -45,10 +45,18 @@ afterAll(async () => {
 });
 
 const healthOf = async (service: string): Promise<string> => (await clients.health.call<{ status: string }>('Check', { service })).response.status;
+const availableVersions = async (name: string): Promise<string[]> => {
+  const { response } = await clients.model.call<{ model_version_status: { version: string; state: string }[] }>('GetModelStatus', { model_spec: { name } });
+  return response.model_version_status.filter((s) => s.state === 'AVAILABLE').map((s) => s.version).sort();
+};
 
 test('live at once; not ready (503, HTTP and gRPC health) until every model has a version', async () => {
   expect((await rest(server.restUrl, '/healthz')).status).toBe(200);
-  await eventually(async () => expect(await healthOf('versioned')).toBe('SERVING'));
+  // The models with versions load one after another; on a busy machine that takes a while.
+  await eventually(async () => {
+    expect(await healthOf('versioned')).toBe('SERVING');
+    expect(await healthOf('mnist')).toBe('SERVING');
+  }, 60_000);
   const notReady = await rest(server.restUrl, '/readyz');
   expect(notReady.status).toBe(503);
   expect(notReady.json).toEqual({ ready: false, waiting_for: ['late'] });
@@ -65,6 +73,8 @@ test('live at once; not ready (503, HTTP and gRPC health) until every model has 
 });
 
 test('metrics carry TF Serving names and per-version labels', async () => {
+  // Ready means one version of each model; the calls below need all three of this one.
+  await eventually(async () => expect(await availableVersions('versioned')).toEqual(['1', '2', '3']), 60_000);
   for (let i = 0; i < 3; i++) await predictVersioned(clients, 'versioned', i, { version: 2 });
   await restPredictVersioned(server.restUrl, 'versioned', 1);
   await statusOf(predictVersioned(clients, 'versioned', 1, { version: 9 }));
