@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { eventually } from '../../helpers/k8s/eventually.js';
 import { listServicesByReflection, statusOf, tfsClients, type TfsClients } from '../../helpers/server/grpc-client.js';
 import { fixtureVersionDir, publishVersion, tempDir, type TempDir } from '../../helpers/server/model-dirs.js';
+import { waitForAvailable } from '../../helpers/server/model-status.js';
 import { metricSum, rest } from '../../helpers/server/rest-client.js';
 import { startServer, type ServerProcess } from '../../helpers/server/server-process.js';
 import { predictVersioned, restPredictVersioned } from '../../helpers/server/versioned-calls.js';
@@ -45,10 +46,6 @@ afterAll(async () => {
 });
 
 const healthOf = async (service: string): Promise<string> => (await clients.health.call<{ status: string }>('Check', { service })).response.status;
-const availableVersions = async (name: string): Promise<string[]> => {
-  const { response } = await clients.model.call<{ model_version_status: { version: string; state: string }[] }>('GetModelStatus', { model_spec: { name } });
-  return response.model_version_status.filter((s) => s.state === 'AVAILABLE').map((s) => s.version).sort();
-};
 
 test('live at once; not ready (503, HTTP and gRPC health) until every model has a version', async () => {
   expect((await rest(server.restUrl, '/healthz')).status).toBe(200);
@@ -74,7 +71,7 @@ test('live at once; not ready (503, HTTP and gRPC health) until every model has 
 
 test('metrics carry TF Serving names and per-version labels', async () => {
   // Ready means one version of each model; the calls below need all three of this one.
-  await eventually(async () => expect(await availableVersions('versioned')).toEqual(['1', '2', '3']), 60_000);
+  await waitForAvailable(clients.model, 'versioned', [1, 2, 3], 60_000);
   for (let i = 0; i < 3; i++) await predictVersioned(clients, 'versioned', i, { version: 2 });
   await restPredictVersioned(server.restUrl, 'versioned', 1);
   await statusOf(predictVersioned(clients, 'versioned', 1, { version: 9 }));
