@@ -157,33 +157,46 @@ func TestStampedConnKeepsTheKernelsReceiveTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lis.Close()
-	sent := make(chan time.Time, 1)
-	dialed := make(chan struct{})
+	// Each value on send makes the server write it and report when it did.
+	send := make(chan string)
+	sent := make(chan time.Time)
 	go func() {
 		c, err := lis.Accept()
 		if err != nil {
 			return
 		}
 		defer c.Close()
-		<-dialed // the kernel stamps only what arrives after the option is on
-		sent <- time.Now()
-		_, _ = c.Write([]byte("answer"))
-		time.Sleep(time.Second)
+		for msg := range send {
+			sent <- time.Now()
+			_, _ = c.Write([]byte(msg))
+		}
 	}()
+	defer close(send)
 	sc, err := dialStamped(context.Background(), lis.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sc.Close()
-	close(dialed)
-	sentAt := <-sent
-	time.Sleep(100 * time.Millisecond) // the client reads late, as a busy client would
 	buf := make([]byte, 16)
-	n, err := sc.Read(buf)
-	readAt := time.Now()
-	if err != nil || string(buf[:n]) != "answer" {
-		t.Fatalf("read %q, %v", buf[:n], err)
+	exchange := func(msg string, readAfter time.Duration) (sentAt, readAt time.Time) {
+		send <- msg
+		sentAt = <-sent
+		time.Sleep(readAfter)
+		n, err := sc.Read(buf)
+		if err != nil || string(buf[:n]) != msg {
+			t.Fatalf("read %q, %v; want %q", buf[:n], err, msg)
+		}
+		return sentAt, time.Now()
 	}
+	// Linux turns receive timestamps on for the whole machine a little after the first socket asks
+	// for them (a deferred static key), so the first segments may come unstamped.
+	for i := 0; sc.lastReceived.Load() == 0; i++ {
+		if i == 100 {
+			t.Fatal("no receive timestamp after 100 reads: SO_TIMESTAMPNS does not work here")
+		}
+		exchange("warm-up", 10*time.Millisecond)
+	}
+	sentAt, readAt := exchange("answer", 100*time.Millisecond) // read late, as a busy client would
 	received := time.Unix(0, sc.lastReceived.Load())
 	if received.Before(sentAt) || readAt.Sub(received) < 90*time.Millisecond {
 		t.Errorf("receive time %v: want just after the write at %v, not near the read at %v", received, sentAt, readAt)
