@@ -59,7 +59,6 @@ RUN mkdir -p /var/lib/tensorfleet/models && chown 10001:10001 /var/lib/tensorfle
 USER 10001:10001
 EXPOSE 8500 8501 8080
 # --max-semi-space-size: short young-generation GC pauses for the event loop (docs/decisions/0005);
-# --heap-growing-percent: no back-to-back old-generation GCs under load (docs/decisions/0006);
-# --v8-pool-size: one V8 helper thread, not four, competing with the event loop (docs/decisions/0010).
-ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=300", "--v8-pool-size=1", "bin/tensorfleet.js"]
+# --heap-growing-percent: no back-to-back old-generation GCs under load (docs/decisions/0006).
+ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=300", "bin/tensorfleet.js"]
 CMD ["--help"]

@@ -1,7 +1,7 @@
-#!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=300 --v8-pool-size=1
+#!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=300
 // Entry point. In a fresh checkout (after `npm install`, whose scripts are off: see .npmrc) the
 // first run prepares native TensorFlow and compiles the sources; afterwards this is two stat calls.
-// The shebang's flags keep GC pauses short and rare and V8's helper threads few (docs/decisions/0005, 0006, 0010).
+// The shebang's V8 flags keep GC pauses short and rare (docs/decisions/0005, 0006).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';

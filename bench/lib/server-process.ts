@@ -31,10 +31,9 @@ const BIN = fileURLToPath(new URL('../../bin/tensorfleet.js', import.meta.url));
 /** Starts `tensorfleet serve` (the built dist/) and waits until GET /readyz answers 200. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const args = [
-    // As the image's ENTRYPOINT and the bin's shebang run it (docs/decisions/0005, 0006, 0010).
+    // As the image's ENTRYPOINT and the bin's shebang run it (docs/decisions/0005, 0006).
     '--max-semi-space-size=8',
     '--heap-growing-percent=300',
-    '--v8-pool-size=1',
     ...(options.nodeArgs ?? []),
     BIN,
     'serve',
