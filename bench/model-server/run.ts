@@ -100,8 +100,8 @@ const SERVER_VARIANTS: readonly ServerVariant[] = [
   { name: 'server, batching', threads: 1, flags: ['--enable_batching=true'], models: ['tiny', 'MobileNetV2'] },
   // Admission control: the clients' 16 calls per connection wait in the clients beyond 8.
   { name: 'server, ops inline, 8 calls per connection', threads: 1, flags: [OPS_INLINE_FLAG, '--grpc_channel_arguments=grpc.max_concurrent_streams=8'], models: ['tiny'] },
-  // Decision 0010, side by side: one V8 helper thread instead of Node's four (not adopted so far).
-  { name: 'server, ops inline, 1 V8 helper', threads: 1, flags: [OPS_INLINE_FLAG], nodeArgs: ['--v8-pool-size=1'], models: ['tiny', 'MobileNetV2'] },
+  // Decision 0011, side by side: trailers sent Node's way, after the rest of the event-loop turn.
+  { name: "server, ops inline, Node's trailers", threads: 1, flags: [OPS_INLINE_FLAG, '--grpc_prompt_trailers=false'], models: ['tiny', 'MobileNetV2'] },
 ];
 
 /** Whether the server rows under this path ran TensorFlow's ops inline (the floor runs no TensorFlow). */

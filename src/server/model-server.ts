@@ -26,7 +26,7 @@ import { describeS3Settings, resolveS3Settings, type S3Settings } from './source
 import { VersionSourceRouter, unsupportedBasePath } from './sources/version-source-router.js';
 import { parseChannelArguments } from './transports/grpc/channel-arguments.js';
 import { GrpcHealth, addReflection, bindGrpcServer, createGrpcServer, shutdownGrpcServer } from './transports/grpc/grpc-server.js';
-import { installStreamTables } from './transports/grpc/install-stream-tables.js';
+import { installHttp2Tuning } from './transports/grpc/http2-tuning.js';
 import { modelServiceHandlers } from './transports/grpc/model-service-handlers.js';
 import { predictionHandlers } from './transports/grpc/prediction-handlers.js';
 import { loadTensorflowServingGrpc } from './transports/grpc/proto-loader.js';
@@ -226,12 +226,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
   health.addToServer(grpcServer);
   addReflection(grpcServer, grpcApi.packageDefinition);
   const grpcPort = await bindGrpcServer(grpcServer, options.grpc_bind_address, options.port);
-  let streamTableProblem = false;
-  installStreamTables(grpcServer, (reason) => {
-    if (streamTableProblem) return;
-    streamTableProblem = true;
-    logger.warn({ reason }, 'HTTP/2 stream registry left as is: expect longer GC pauses under load');
-  });
+  installHttp2Tuning(grpcServer, { promptTrailers: options.grpc_prompt_trailers }, logger);
 
   let restServer: http.Server | undefined;
   let restPort: number | undefined;

@@ -53,6 +53,11 @@ export const SERVE_FLAGS = {
       'Comma-separated key=value arguments for the gRPC server, as in TF Serving (e.g. grpc.max_concurrent_streams=8: at most 8 calls in flight per connection, ' +
       'which keeps status and health calls fast while Predict saturates the server; clients queue the rest).',
   },
+  grpc_prompt_trailers: {
+    type: 'bool',
+    default: true,
+    help: '[TensorFleet] Send each gRPC answer\'s trailers (its status) as soon as HTTP/2 asks for them; false leaves them to Node, which sends them after the rest of the event-loop turn (decision 0011).',
+  },
   max_connection_age_seconds: { type: 'int', default: 300, help: '[TensorFleet] Close gRPC connections after this long so clients rebalance across pods; 0 keeps them.' },
   shutdown_grace_seconds: { type: 'int', default: 30, help: '[TensorFleet] On SIGTERM, time to finish in-flight calls.' },
   model_store: { type: 'string', default: undefined, help: '[TensorFleet] Local directory for versions synced from S3 (default: <tmpdir>/tensorfleet-model-store).' },

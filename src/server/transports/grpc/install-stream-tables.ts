@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { EventEmitter } from 'node:events';
+import { grpcHttp2Servers } from './grpc-http2-servers.js';
 import { StreamTable } from './stream-table.js';
 
 export interface StreamTableInstall {
@@ -16,12 +16,12 @@ export interface StreamTableInstall {
  */
 export function installStreamTables(server: grpc.Server, onProblem: (reason: string) => void): StreamTableInstall {
   const install: StreamTableInstall = { sessions: 0 };
-  const http2Servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
-  if (!(http2Servers instanceof Map)) {
-    onProblem('grpc-js has no http2Servers map (bind the server first)');
+  const http2Servers = grpcHttp2Servers(server);
+  if (typeof http2Servers === 'string') {
+    onProblem(http2Servers);
     return install;
   }
-  for (const http2Server of http2Servers.keys() as IterableIterator<EventEmitter>) {
+  for (const http2Server of http2Servers) {
     http2Server.on('session', (session: object) => {
       const problem = replaceStreamRegistry(session);
       if (problem === undefined) install.sessions++;
