@@ -3,6 +3,9 @@
  * given concurrency, stops it and prints a summary of each profile (main thread and workers).
  *
  *   node --import tsx bench/model-server/profile.ts [--concurrency=32] [--seconds=10] [--threads=1] [--model=tiny|mobilenet]
+ *     [--client=go|grpc-js] [-- more serve flags]
+ *
+ * The Go client (the default) is the benchmark's own; grpc-js clients take more of the two cores.
  */
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +29,10 @@ async function main(): Promise<void> {
   const seconds = Number(flag('seconds', '10'));
   const threads = Number(flag('threads', '1'));
   const mobilenet = flag('model', 'tiny') === 'mobilenet';
+  const client = flag('client', 'go');
+  if (client !== 'go' && client !== 'grpc-js') throw new Error(`--client must be go or grpc-js, not ${client}`);
+  const dashes = process.argv.indexOf('--');
+  const serveArgs = dashes === -1 ? [] : process.argv.slice(dashes + 1);
   const dir = mkdtempSync(join(tmpdir(), 'tensorfleet-profile-'));
   const base = mobilenet ? ensureMobilenet(process.env, console.log) : join(REPO, 'test/fixtures/models/tiny');
   const config = join(dir, 'models.yaml');
@@ -35,6 +42,7 @@ async function main(): Promise<void> {
     grpcPort: await freePort(),
     restPort: await freePort(),
     inferenceThreads: threads,
+    serveArgs,
     nodeArgs: process.argv.includes('--no-cpu-prof') ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`],
     logFile: join(dir, 'server.log'),
   });
@@ -46,6 +54,7 @@ async function main(): Promise<void> {
     const before = threadCpuMs(server.pid);
     const [r] = await runLoad([
       {
+        client,
         processes,
         job: {
           target: { kind: 'grpc', address: server.grpcAddress, method: PREDICT_METHOD, requestBase64: request.toString('base64') },
