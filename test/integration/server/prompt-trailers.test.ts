@@ -10,7 +10,7 @@ import http2 from 'node:http2';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, expect, it } from 'vitest';
-import { installPromptTrailers } from '../../../src/server/transports/grpc/prompt-trailers.js';
+import { installPromptTrailers, sendTrailersPromptly } from '../../../src/server/transports/grpc/prompt-trailers.js';
 import { REPO_ROOT } from '../../helpers/server/build-check.js';
 import { UnaryClient } from '../../helpers/server/grpc-client.js';
 import { checkServing, startHealthGrpcServer } from '../../helpers/server/health-grpc-server.js';
@@ -63,3 +63,36 @@ async function startBusyServer(mode: 'node' | 'prompt'): Promise<number> {
   if (!Number.isInteger(port) || port <= 0) throw new Error(`busy-http2-server printed ${line.toString()}`);
   return port;
 }
+
+it('records the trailers it sent, and refuses to send them twice as Node does', async () => {
+  const server = http2.createServer();
+  const seen: { sentTrailers?: unknown; secondCall?: string } = {};
+  server.on('stream', (stream) => {
+    expect(sendTrailersPromptly(stream)).toBeUndefined();
+    stream.resume();
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+    stream.once('wantTrailers', () => {
+      stream.sendTrailers({ 'grpc-status': 0 });
+      seen.sentTrailers = stream.sentTrailers;
+      try {
+        stream.sendTrailers({ 'grpc-status': 2 });
+      } catch (error) {
+        seen.secondCall = (error as { code?: string }).code;
+      }
+    });
+    stream.end(Buffer.from([0, 0, 0, 0, 0]));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const session = http2.connect(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+  cleanups.push(() => {
+    session.destroy();
+    server.close();
+  });
+  const request = session.request({ ':method': 'POST', ':path': '/test.Service/Call' });
+  request.end();
+  request.resume();
+  const [trailers] = (await once(request, 'trailers')) as [http2.IncomingHttpHeaders];
+  expect(trailers['grpc-status']).toBe('0');
+  expect(seen).toEqual({ sentTrailers: { 'grpc-status': 0 }, secondCall: 'ERR_HTTP2_TRAILERS_ALREADY_SENT' });
+});

@@ -23,11 +23,11 @@ export interface PromptTrailersInstall {
 /** Node's STREAM_FLAGS_HAS_TRAILERS: the stream was opened with waitForTrailers, none sent yet. */
 const HAS_TRAILERS = 0x20;
 const PATCHED = Symbol('tensorfleet.promptTrailers');
-const SENT = Symbol('tensorfleet.trailersSent');
 
 interface NodeStream {
   destroyed: boolean;
   closed: boolean;
+  readonly sentTrailers?: unknown;
   destroy(error?: Error): void;
   [key: symbol]: unknown;
 }
@@ -74,14 +74,19 @@ export function sendTrailersPromptly(stream: object): string | undefined {
   if (typeof internals === 'string') return internals;
 
   const sendTrailersNow = function (this: NodeStream, trailers: Record<string, unknown>): void {
+    // Sent by this method before: Node would not know (its own record of sent trailers is private).
+    if (Object.hasOwn(this, 'sentTrailers')) {
+      throw Object.assign(new Error('Trailing headers have already been sent'), { code: 'ERR_HTTP2_TRAILERS_ALREADY_SENT' });
+    }
     const list = typeof trailers === 'object' && trailers !== null ? nativeTrailerList(trailers) : undefined;
     const state = this[internals.state] as { flags: number; trailersReady?: boolean } | undefined;
-    if (this[SENT] === true) throw Object.assign(new Error('Trailing headers have already been sent'), { code: 'ERR_HTTP2_TRAILERS_ALREADY_SENT' });
     // Anything unusual goes to Node's own method, with its checks and errors.
-    if (list === undefined || state?.trailersReady !== true || (state.flags & HAS_TRAILERS) === 0 || this.destroyed || this.closed) {
+    if (list === undefined || state?.trailersReady !== true || (state.flags & HAS_TRAILERS) === 0 || this.destroyed || this.closed || this.sentTrailers !== undefined) {
       (original as (this: NodeStream, trailers: unknown) => void).call(this, trailers);
       return;
     }
+    // What Node's `sentTrailers` getter would report.
+    Object.defineProperty(this, 'sentTrailers', { value: trailers, configurable: true });
     submitTrailers(this, list, state, internals);
   };
   Object.defineProperty(prototype, 'sendTrailers', { value: sendTrailersNow, writable: true, configurable: true });
@@ -91,7 +96,6 @@ export function sendTrailersPromptly(stream: object): string | undefined {
 
 /** What Node's finishSendTrailers does, without waiting for a setImmediate. */
 function submitTrailers(stream: NodeStream, list: NativeHeaderList, state: { flags: number }, internals: Internals): void {
-  stream[SENT] = true;
   state.flags &= ~HAS_TRAILERS;
   const handle = stream[internals.handle] as { trailers(list: NativeHeaderList): number };
   const code = handle.trailers(list);

@@ -25,6 +25,7 @@ describe('nativeTrailerList', () => {
     ['a value with a newline', { 'grpc-message': 'a\nb' }],
     ['a value with a NUL', { 'grpc-message': 'a\0b' }],
     ['an object value', { 'grpc-status': { code: 0 } }],
+    ['a connection-specific field', { 'grpc-status': 0, connection: 'close' }],
   ])('leaves %s to Node', (_what, trailers) => {
     expect(nativeTrailerList(trailers)).toBeUndefined();
   });
