@@ -199,7 +199,10 @@ async function serverPhase(
   withProbes: boolean,
 ): Promise<ServerRow> {
   const groups = [predictGroup(server, model, shape)];
-  if (withProbes && 'restUrl' in server) groups.push(...probeGroups(server, model.name, model.warmupMs, model.durationMs));
+  if (withProbes) {
+    // The bare floor server answers every call like a Predict: its probe is the same small unary call.
+    groups.push(...('restUrl' in server ? probeGroups(server, model.name, model.warmupMs, model.durationMs) : [grpcProbe(server.grpcAddress, PREDICT_METHOD, statusRequestBytes(model.name), model.warmupMs, model.durationMs)]));
+  }
   const cpuBefore = server.cpuMs();
   const threadsBefore = threadCpuMs(server.pid);
   const machineBefore = machineBusyMs();
@@ -231,7 +234,8 @@ async function serverPhase(
     `${model.label} ${path} [${shape.client} c=${shape.concurrency}/${shape.connections} conn]: ${fmt(load!.rps)} req/s p50 ${fmt(load!.p50)} ms p99 ${fmt(load!.p99)} ms` +
       ` errors ${load!.errors}${load!.firstError ? ` (${load!.firstError})` : ''}; server ${serverCores.toFixed(2)} cores, client ${load!.clientCores.toFixed(2)}` +
       ` (${fmt(clientUsPerCall(load!))} µs/call), rest of machine ${otherCores.toFixed(2)}` +
-      (status ? `; status p99 ${fmt(status.p99)} ms, healthz p99 ${fmt(healthz!.p99)} ms` : ''),
+      (status ? `; status p99 ${fmt(status.p99)} ms` : '') +
+      (healthz ? `, healthz p99 ${fmt(healthz.p99)} ms` : ''),
   );
   return row;
 }
@@ -371,7 +375,10 @@ async function main(): Promise<void> {
     const echo = await startEchoServer(responses.get(model)!);
     try {
       const target = { ...echo, cpuMs: () => processCpuMs(echo.pid) };
-      for (const shape of model === tiny ? [...GO_SHAPES, GRPC_JS_SHAPE(model)] : GO_SHAPES.slice(0, 1)) rows.push(await serverPhase(target, FLOOR, model, shape, false));
+      // tiny's saturated Go phase carries a probe too: the tail of the transport alone.
+      for (const shape of model === tiny ? [...GO_SHAPES, GRPC_JS_SHAPE(model)] : GO_SHAPES.slice(0, 1)) {
+        rows.push(await serverPhase(target, FLOOR, model, shape, model === tiny && shape === GO_SHAPES[GO_SHAPES.length - 1]));
+      }
       if (model === tiny) {
         // The status probe against the bare server: the floor of one idle unary call.
         [floorProbe] = await runLoad([grpcProbe(echo.grpcAddress, PREDICT_METHOD, statusRequestBytes(tiny.name), ms(1000), ms(5000))]);
@@ -444,7 +451,8 @@ function report(r: Report): string {
     }));
   const ratioCell = (m: BenchModel): string => ratios(m).map((x) => `${fmtRatio(x.ratio)} (${x.name})`).join(', ');
   const bestRatio = (m: BenchModel): number => Math.max(...ratios(m).map((x) => x.ratio));
-  const saturated = r.rows.filter((x) => x.status !== undefined);
+  const saturated = r.rows.filter((x) => x.status !== undefined && !x.floor);
+  const floorSaturated = r.rows.filter((x) => x.status !== undefined && x.floor);
   const latencyCell = (g: LatencySummary | undefined, errors = 0): string => (g ? `${fmt(g.p50)} / ${fmt(g.p99)}${errors ? ` (${errors} errors)` : ''}` : '—');
   const probeCells = (status: GroupResult, healthz: GroupResult): string[] => [
     latencyCell(status, status.errors),
@@ -462,6 +470,12 @@ function report(r: Report): string {
       ['idle (reference variant)', ...probeCells(r.idle.status, r.idle.healthz)],
       ...saturated.map((x) => [`${x.path}: ${x.model.label} saturated, c=${x.shape.concurrency}`, ...probeCells(x.status!, x.healthz!)]),
       ['floor: unary call to the bare grpc-js server, idle (Go client)', latencyCell(r.floorProbe), latencyCell(r.floorProbe.toSocket), '—'],
+      ...floorSaturated.map((x) => [
+        `floor: the same call while the bare grpc-js server is saturated (${x.model.label}, c=${x.shape.concurrency})`,
+        latencyCell(x.status, x.status!.errors),
+        latencyCell(x.status!.toSocket),
+        '—',
+      ]),
     ],
   );
   const worstStatusP99 = Math.max(...saturated.map((x) => x.status!.p99));
@@ -534,7 +548,8 @@ function report(r: Report): string {
     ),
     '',
     `Status and health latency, one call every ~10 ms each from processes of their own (GetModelStatus`,
-    `of the loaded model); the saturated rows run during each variant's Go c=${GO_SHAPES[GO_SHAPES.length - 1]!.concurrency} phases above. "To the client's`,
+    `of the loaded model; the bare floor server answers it like any call); the saturated rows run during each variant's Go c=${GO_SHAPES[GO_SHAPES.length - 1]!.concurrency}`,
+    `phases above, and the floor's for tiny. "To the client's`,
     `socket" ends each status call when the kernel received its answer (SO_TIMESTAMPNS), before the probe's own`,
     `threads got a CPU again; the target is judged on the client's number:`,
     '',
