@@ -4,7 +4,10 @@ import { nativeTrailerList } from '../../../../../src/server/transports/grpc/nat
 
 /** What this Node's own header encoder (internal/http2/util mapToHeaders) makes of the same trailers. */
 function nodesOwnList(trailers: Record<string, unknown>): unknown {
-  const script = `const { mapToHeaders } = require('internal/http2/util'); process.stdout.write(JSON.stringify(mapToHeaders(${JSON.stringify(trailers)})));`;
+  const script =
+    "const { mapToHeaders } = require('internal/http2/util');" +
+    "if (typeof mapToHeaders !== 'function') throw new Error(`Node ${process.version} has no internal mapToHeaders: check prompt trailers' header format on it (docs/decisions/0011-prompt-trailers.md)`);" +
+    `process.stdout.write(JSON.stringify(mapToHeaders(${JSON.stringify(trailers)})));`;
   return JSON.parse(execFileSync(process.execPath, ['--expose-internals', '-e', script], { encoding: 'utf8' }));
 }
 
