@@ -1,7 +1,8 @@
 /**
  * Node's HTTP/2 binding takes header blocks as `[entries, count]`, where `entries` concatenates
  * `name \0 value \0 flags` for each header and `flags` is one character (here NGHTTP2_NV_FLAG_NONE).
- * This is the format Node's own `mapToHeaders` builds; prompt-trailers.ts hands it to the binding.
+ * This is the format Node's own encoder builds (`mapToHeaders` in Node 20, `buildNgHeaderString`
+ * in 22 and 24); prompt-trailers.ts hands it to the binding.
  */
 export type NativeHeaderList = [entries: string, count: number];
 

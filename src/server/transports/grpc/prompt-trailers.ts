@@ -67,7 +67,8 @@ export function sendTrailersPromptly(stream: object): string | undefined {
   const original = prototype.sendTrailers;
   if (typeof original !== 'function') return "Node's HTTP/2 stream has no sendTrailers method";
   const source = Function.prototype.toString.call(original);
-  if (!source.includes('setImmediate(finishSendTrailers') || !source.includes('mapToHeaders(headers')) {
+  // Node 20 builds the list with mapToHeaders, Node 22 and 24 with buildNgHeaderString: same format.
+  if (!source.includes('setImmediate(finishSendTrailers') || !/\b(mapToHeaders|buildNgHeaderString)\(\s*headers\b/.test(source)) {
     return "Node's sendTrailers is not the deferred one this replaces";
   }
   const internals = findInternals(stream);

@@ -2,12 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { nativeTrailerList } from '../../../../../src/server/transports/grpc/native-header-list.js';
 
-/** What this Node's own header encoder (internal/http2/util mapToHeaders) makes of the same trailers. */
+/** What this Node's own header encoder (in internal/http2/util) makes of the same trailers. */
 function nodesOwnList(trailers: Record<string, unknown>): unknown {
+  // Node 20's encoder is mapToHeaders; Node 22 and 24 renamed it buildNgHeaderString.
   const script =
-    "const { mapToHeaders } = require('internal/http2/util');" +
-    "if (typeof mapToHeaders !== 'function') throw new Error(`Node ${process.version} has no internal mapToHeaders: check prompt trailers' header format on it (docs/decisions/0011-prompt-trailers.md)`);" +
-    `process.stdout.write(JSON.stringify(mapToHeaders(${JSON.stringify(trailers)})));`;
+    "const util = require('internal/http2/util'); const encode = util.buildNgHeaderString ?? util.mapToHeaders;" +
+    "if (typeof encode !== 'function') throw new Error(`Node ${process.version} has no internal header encoder we know: check prompt trailers' header format on it (docs/decisions/0011-prompt-trailers.md)`);" +
+    `process.stdout.write(JSON.stringify(encode(${JSON.stringify(trailers)})));`;
   return JSON.parse(execFileSync(process.execPath, ['--expose-internals', '-e', script], { encoding: 'utf8' }));
 }
 
