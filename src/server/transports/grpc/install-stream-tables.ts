@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { grpcHttp2Servers } from './grpc-http2-servers.js';
+import { eachGrpcHttp2Server } from './grpc-http2-servers.js';
 import { StreamTable } from './stream-table.js';
 
 export interface StreamTableInstall {
@@ -16,18 +16,13 @@ export interface StreamTableInstall {
  */
 export function installStreamTables(server: grpc.Server, onProblem: (reason: string) => void): StreamTableInstall {
   const install: StreamTableInstall = { sessions: 0 };
-  const http2Servers = grpcHttp2Servers(server);
-  if (typeof http2Servers === 'string') {
-    onProblem(http2Servers);
-    return install;
-  }
-  for (const http2Server of http2Servers) {
+  eachGrpcHttp2Server(server, onProblem, (http2Server) =>
     http2Server.on('session', (session: object) => {
       const problem = replaceStreamRegistry(session);
       if (problem === undefined) install.sessions++;
       else onProblem(problem);
-    });
-  }
+    }),
+  );
   return install;
 }
 

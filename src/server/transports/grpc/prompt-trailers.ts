@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { grpcHttp2Servers } from './grpc-http2-servers.js';
+import { eachGrpcHttp2Server } from './grpc-http2-servers.js';
 import { nativeTrailerList, type NativeHeaderList } from './native-header-list.js';
 
 /*
@@ -41,18 +41,13 @@ interface Internals {
 /** Sends trailers promptly on every server stream of a bound grpc-js server, from its first call on. */
 export function installPromptTrailers(server: grpc.Server, onProblem: (reason: string) => void): PromptTrailersInstall {
   const install: PromptTrailersInstall = { installed: false };
-  const http2Servers = grpcHttp2Servers(server);
-  if (typeof http2Servers === 'string') {
-    onProblem(http2Servers);
-    return install;
-  }
-  for (const http2Server of http2Servers) {
+  eachGrpcHttp2Server(server, onProblem, (http2Server) =>
     http2Server.prependOnceListener('stream', (stream: object) => {
       const problem = sendTrailersPromptly(stream);
       if (problem === undefined) install.installed = true;
       else onProblem(problem);
-    });
-  }
+    }),
+  );
   return install;
 }
 
