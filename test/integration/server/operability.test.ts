@@ -5,7 +5,6 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { eventually } from '../../helpers/k8s/eventually.js';
 import { listServicesByReflection, statusOf, tfsClients, type TfsClients } from '../../helpers/server/grpc-client.js';
@@ -122,16 +121,22 @@ test('SIGTERM lets in-flight calls finish, then the process exits 0', async () =
   const batch = 1000;
   const images = { dtype: 'DT_FLOAT', tensor_shape: { dim: [batch, 28, 28, 1].map((d) => ({ size: String(d) })) }, tensor_content: Buffer.alloc(batch * 784 * 4, 1) };
   const request = { model_spec: { name: 'mnist', signature_name: 'predict_images' }, inputs: { images } };
-  const started = Date.now();
   await clients.prediction.call('Predict', request);
-  const oneCallMs = Date.now() - started;
-  // Six calls queue on the one inference thread (about 6 x oneCallMs of work); SIGTERM comes
-  // after about one call's time, when all have arrived and several are still running or queued.
+  // Six calls queue on the one inference thread. SIGTERM comes as soon as the first of them
+  // answers, so the other five are still running or queued. (Timing the signal from a measured
+  // call instead flaked: a slow warm-up call let all six finish before the signal.)
   const finishedAt: number[] = [];
+  let firstAnswered: () => void = () => {};
+  const firstAnswer = new Promise<void>((resolve) => (firstAnswered = resolve));
   const inFlight = Array.from({ length: 6 }, () =>
-    clients.prediction.call<{ outputs: { scores: { float_val: number[] } } }>('Predict', request).finally(() => finishedAt.push(Date.now())),
+    clients.prediction
+      .call<{ outputs: { scores: { float_val: number[] } } }>('Predict', request)
+      .finally(() => {
+        finishedAt.push(Date.now());
+        firstAnswered();
+      }),
   );
-  await sleep(Math.max(20, oneCallMs));
+  await firstAnswer;
   const signalledAt = Date.now();
   const exit = server.stop();
   const results = await Promise.allSettled(inFlight);
