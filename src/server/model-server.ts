@@ -17,6 +17,7 @@ import { ServerMetrics } from './metrics/server-metrics.js';
 import type { ModelCatalog } from './predict/model-catalog.js';
 import { PredictService } from './predict/predict-service.js';
 import type { ServeOptions } from './serve-options.js';
+import { UtilizationMeter } from './servables/tensorflow/utilization-meter.js';
 import { InferencePool } from './servables/tensorflow/inference-pool.js';
 import { TensorflowLoader } from './servables/tensorflow/tensorflow-servable.js';
 import { DirectorySource } from './sources/directory-source.js';
@@ -24,7 +25,7 @@ import { closeS3Client, createS3Client } from './sources/s3/create-s3-client.js'
 import { S3VersionSource } from './sources/s3/s3-version-source.js';
 import { describeS3Settings, resolveS3Settings, type S3Settings } from './sources/s3/s3-settings.js';
 import { VersionSourceRouter, unsupportedBasePath } from './sources/version-source-router.js';
-import { parseChannelArguments } from './transports/grpc/channel-arguments.js';
+import { flowControlOptions, parseChannelArguments } from './transports/grpc/channel-arguments.js';
 import { GrpcHealth, addReflection, bindGrpcServer, createGrpcServer, shutdownGrpcServer } from './transports/grpc/grpc-server.js';
 import { installHttp2Tuning } from './transports/grpc/http2-tuning.js';
 import { modelServiceHandlers } from './transports/grpc/model-service-handlers.js';
@@ -80,6 +81,13 @@ async function readBatchingParameters(options: ServeOptions): Promise<BatchingPa
   });
   return parseBatchingParameters(text, defaults);
 }
+
+/**
+ * Inference threads busy this much of the last interval mean the server, not the network, limits
+ * throughput: gRPC receive windows then stay small (flow-control.ts).
+ */
+const SATURATED_UTILIZATION = 0.95;
+const UTILIZATION_INTERVAL_MS = 100;
 
 /** With --enable_batching, every loaded version runs through one shared batch scheduler. */
 function batchingLoader(loader: ServableLoader, params: BatchingParameters, metrics: ServerMetrics, clock: ManagerClock): ServableLoader {
@@ -163,6 +171,8 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
   const tensorflow = new TensorflowLoader(pool);
   // Batching waits are often below a millisecond, so its clock is the monotonic one.
   const loader = batching ? batchingLoader(tensorflow, batching, metrics, { now: () => performance.now(), ...timers }) : tensorflow;
+  const inferenceUtilization = new UtilizationMeter(() => pool.busyMs(), () => pool.size, () => performance.now());
+  const utilizationTimer = setInterval(() => inferenceUtilization.sample(), UTILIZATION_INTERVAL_MS).unref();
   if (batching) logger.info({ batching }, 'batching enabled');
   const manager: ModelManager = new ModelManager({
     loader,
@@ -211,12 +221,13 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
   }
 
   const grpcApi = loadTensorflowServingGrpc();
+  const channelArguments = parseChannelArguments(options.grpc_channel_arguments ?? '').arguments;
   const grpcServer = createGrpcServer({
     host: options.grpc_bind_address,
     port: options.port,
     maxMessageBytes: options.max_request_bytes,
     maxConnectionAgeSeconds: options.max_connection_age_seconds,
-    channelArguments: parseChannelArguments(options.grpc_channel_arguments ?? '').arguments,
+    channelArguments,
   });
   grpcServer.addService(grpcApi.predictionService, predictionHandlers(predict, limits));
   grpcServer.addService(
@@ -226,7 +237,8 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
   health.addToServer(grpcServer);
   addReflection(grpcServer, grpcApi.packageDefinition);
   const grpcPort = await bindGrpcServer(grpcServer, options.grpc_bind_address, options.port);
-  installHttp2Tuning(grpcServer, { promptTrailers: options.grpc_prompt_trailers }, logger);
+  const flowControl = { ...flowControlOptions(channelArguments), serverSaturated: () => inferenceUtilization.recent >= SATURATED_UTILIZATION };
+  installHttp2Tuning(grpcServer, { promptTrailers: options.grpc_prompt_trailers, flowControl }, logger);
 
   let restServer: http.Server | undefined;
   let restPort: number | undefined;
@@ -254,6 +266,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
       logger.info({ graceSeconds: options.shutdown_grace_seconds }, 'server stopping');
       health.update(false, new Map());
       lifetime.abort();
+      clearInterval(utilizationTimer);
       const graceMs = options.shutdown_grace_seconds * 1000;
       await Promise.all([shutdownGrpcServer(grpcServer, graceMs), closeHttp(restServer, graceMs)]);
       await manager.stop();

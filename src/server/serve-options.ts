@@ -51,7 +51,9 @@ export const SERVE_FLAGS = {
     default: undefined,
     help:
       'Comma-separated key=value arguments for the gRPC server, as in TF Serving (e.g. grpc.max_concurrent_streams=8: at most 8 calls in flight per connection, ' +
-      'which keeps status and health calls fast while Predict saturates the server; clients queue the rest).',
+      'which keeps status and health calls fast while Predict saturates the server; clients queue the rest). ' +
+      'HTTP/2 receive windows: grpc.http2.bdp_probe=0 stops them from growing with the network\'s bandwidth-delay product (on by default, as in gRPC servers); ' +
+      'grpc.http2.lookahead_bytes=N starts each call\'s window at N bytes instead of 64 KiB.',
   },
   grpc_prompt_trailers: {
     type: 'bool',

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { trackSocketPair } from '../socket-pair.js';
 
 /**
  * A loopback TCP proxy in front of the S3 test server that injects the faults a real network
@@ -34,13 +35,7 @@ export class FaultProxy {
 
   handle(client: net.Socket, targetPort: number): void {
     const upstream = net.connect(targetPort, '127.0.0.1');
-    this.sockets.add(client).add(upstream);
-    const drop = (): void => {
-      client.destroy();
-      upstream.destroy();
-      this.sockets.delete(client);
-      this.sockets.delete(upstream);
-    };
+    const drop = trackSocketPair(this.sockets, client, upstream);
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
     client.on('data', (d: Buffer) => upstream.write(d));

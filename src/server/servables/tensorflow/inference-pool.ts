@@ -118,6 +118,17 @@ export class InferencePool {
     await this.unloadSessions(model);
   }
 
+  /** Milliseconds of work summed over the live threads, for utilization over an interval. */
+  busyMs(): number {
+    let busy = 0;
+    for (const slot of this.slots) if (slot.worker) busy += slot.worker.busyMs();
+    return busy;
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
   /** Indexes of workers that died and could not be replaced (the server is then not healthy). */
   lostWorkers(): number[] {
     return [...this.lost].sort((a, b) => a - b);

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import { startSiblingWorker } from '../../../shared/sibling-worker.js';
 import { ServingError } from '../../../shared/errors.js';
@@ -36,6 +37,14 @@ export class InferenceWorkerHandle {
     return new InferenceWorkerHandle(worker, onFailure);
   }
 
+  private busyBefore = 0;
+  private busySince = 0;
+
+  /** Milliseconds this thread has had work, from its start until now. */
+  busyMs(): number {
+    return this.busyBefore + (this.pending.size > 0 ? performance.now() - this.busySince : 0);
+  }
+
   get load(): number {
     return this.pending.size;
   }
@@ -48,6 +57,7 @@ export class InferenceWorkerHandle {
     if (this.failure) return Promise.reject(new ServingError('UNAVAILABLE', `inference worker is down: ${this.failure.message}`));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      if (this.pending.size === 0) this.busySince = performance.now();
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ ...body, id }, transfer);
     });
@@ -67,6 +77,7 @@ export class InferenceWorkerHandle {
     const pending = this.pending.get(response.id);
     if (!pending) return;
     this.pending.delete(response.id);
+    if (this.pending.size === 0) this.busyBefore += performance.now() - this.busySince;
     if (response.ok) pending.resolve(response.result);
     else pending.reject(new ServingError(response.code, response.message));
   }

@@ -1,3 +1,5 @@
+import type { FlowControlOptions } from './flow-control.js';
+
 /** gRPC server arguments as `--grpc_channel_arguments` gives them: values that are integers become numbers. */
 export type ChannelArguments = Readonly<Record<string, string | number>>;
 
@@ -23,5 +25,26 @@ export function parseChannelArguments(text: string): { arguments: ChannelArgumen
     }
     args[key] = /^-?\d+$/.test(value) && Number.isSafeInteger(Number(value)) ? Number(value) : value;
   }
+  problems.push(...flowControlProblems(args));
   return { arguments: args, problems };
+}
+
+/** The arguments gRPC servers take for HTTP/2 flow control, which grpc-js ignores and we apply. */
+export function flowControlOptions(args: ChannelArguments): FlowControlOptions {
+  const lookahead = args[LOOKAHEAD_BYTES];
+  return { initialWindowBytes: typeof lookahead === 'number' ? lookahead : undefined, bdpProbe: args[BDP_PROBE] !== 0 };
+}
+
+const LOOKAHEAD_BYTES = 'grpc.http2.lookahead_bytes';
+const BDP_PROBE = 'grpc.http2.bdp_probe';
+
+function flowControlProblems(args: ChannelArguments): string[] {
+  const problems: string[] = [];
+  const lookahead = args[LOOKAHEAD_BYTES];
+  if (lookahead !== undefined && !(typeof lookahead === 'number' && lookahead >= 1 && lookahead <= 2 ** 31 - 1)) {
+    problems.push(`--grpc_channel_arguments: ${LOOKAHEAD_BYTES} must be a whole number of bytes from 1 to 2147483647 (an HTTP/2 window), not "${lookahead}"`);
+  }
+  const bdp = args[BDP_PROBE];
+  if (bdp !== undefined && bdp !== 0 && bdp !== 1) problems.push(`--grpc_channel_arguments: ${BDP_PROBE} must be 0 or 1, not "${bdp}"`);
+  return problems;
 }

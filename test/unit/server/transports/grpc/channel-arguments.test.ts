@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseChannelArguments } from '../../../../../src/server/transports/grpc/channel-arguments.js';
+import { flowControlOptions, parseChannelArguments } from '../../../../../src/server/transports/grpc/channel-arguments.js';
 
 describe('parseChannelArguments', () => {
   it('reads key=value pairs as TF Serving does: integers become numbers, the rest stays text', () => {
@@ -26,5 +26,22 @@ describe('parseChannelArguments', () => {
       '--grpc_channel_arguments: "b=" is not key=value',
       '--grpc_channel_arguments: c is given twice',
     ]);
+  });
+
+  it('checks the HTTP/2 flow-control arguments it applies itself', () => {
+    expect(parseChannelArguments('grpc.http2.lookahead_bytes=4194304,grpc.http2.bdp_probe=0').problems).toEqual([]);
+    expect(parseChannelArguments('grpc.http2.lookahead_bytes=0,grpc.http2.bdp_probe=yes').problems).toEqual([
+      '--grpc_channel_arguments: grpc.http2.lookahead_bytes must be a whole number of bytes from 1 to 2147483647 (an HTTP/2 window), not "0"',
+      '--grpc_channel_arguments: grpc.http2.bdp_probe must be 0 or 1, not "yes"',
+    ]);
+    expect(parseChannelArguments('grpc.http2.lookahead_bytes=2147483648').problems).toHaveLength(1);
+  });
+});
+
+describe('flowControlOptions', () => {
+  it('probes the bandwidth-delay product unless told not to, from Node\'s window unless given one', () => {
+    expect(flowControlOptions({})).toEqual({ initialWindowBytes: undefined, bdpProbe: true });
+    expect(flowControlOptions({ 'grpc.http2.bdp_probe': 1 })).toEqual({ initialWindowBytes: undefined, bdpProbe: true });
+    expect(flowControlOptions({ 'grpc.http2.bdp_probe': 0, 'grpc.http2.lookahead_bytes': 1 << 20 })).toEqual({ initialWindowBytes: 1 << 20, bdpProbe: false });
   });
 });

@@ -1,0 +1,33 @@
+/**
+ * How busy the inference threads were lately: the share of the last sampling interval in which
+ * they had work, from 0 to 1. The server samples it on a timer; readers take `recent` for free.
+ */
+export class UtilizationMeter {
+  private lastBusyMs: number;
+  private lastAt: number;
+  private utilization = 0;
+
+  constructor(
+    private readonly busyMs: () => number,
+    private readonly threads: () => number,
+    private readonly now: () => number,
+  ) {
+    this.lastBusyMs = busyMs();
+    this.lastAt = now();
+  }
+
+  /** Closes an interval (call it every ~100 ms). */
+  sample(): void {
+    const at = this.now();
+    const busy = this.busyMs();
+    const elapsed = (at - this.lastAt) * this.threads();
+    // A replaced thread starts counting from 0 again, so busy time can go down.
+    if (elapsed > 0) this.utilization = Math.min(1, Math.max(0, (busy - this.lastBusyMs) / elapsed));
+    this.lastBusyMs = busy;
+    this.lastAt = at;
+  }
+
+  get recent(): number {
+    return this.utilization;
+  }
+}

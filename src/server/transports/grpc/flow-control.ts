@@ -1,0 +1,77 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { Http2Session } from 'node:http2';
+import { performance } from 'node:perf_hooks';
+import { BdpEstimator } from './bdp-estimator.js';
+import { eachGrpcHttp2Server } from './grpc-http2-servers.js';
+
+/*
+ * grpc-js leaves Node's HTTP/2 receive windows at 64 KiB per stream and per connection, so a
+ * client may send only 64 KiB of request per round trip on each connection: a 3.2 MB tensor
+ * took ~50 round trips. gRPC's own servers (TF Serving's) start there too but grow the windows
+ * with BDP pings; this does the same for ours (docs/decisions/0012-http2-flow-control-windows.md).
+ */
+
+export interface FlowControlOptions {
+  /** `grpc.http2.lookahead_bytes`: each stream's receive window from the start (Node's default otherwise). */
+  readonly initialWindowBytes?: number;
+  /** `grpc.http2.bdp_probe`: grow the windows with BDP pings (on unless 0). */
+  readonly bdpProbe: boolean;
+  /** True while requests wait for inference: the server, not the network, is the bottleneck then. */
+  readonly serverSaturated?: () => boolean;
+}
+
+/** The HTTP/2 default, which Node keeps: 2^16 - 1. */
+export const DEFAULT_WINDOW_BYTES = 65_535;
+/** BDP probing grows a stream's window up to this: 1 Gbit/s over a 128 ms round trip. */
+export const MAX_PROBED_WINDOW_BYTES = 16 << 20;
+const MAX_WINDOW_BYTES = 2 ** 31 - 1;
+
+/** Applies the options to every HTTP/2 session of a bound grpc-js server. */
+export function installFlowControl(server: grpc.Server, options: FlowControlOptions, onProblem: (reason: string) => void): void {
+  if (!options.bdpProbe && options.initialWindowBytes === undefined) return;
+  eachGrpcHttp2Server(server, onProblem, (http2Server) => http2Server.on('session', (session: Http2Session) => manageWindows(session, options)));
+}
+
+function manageWindows(session: Http2Session, options: FlowControlOptions): void {
+  const initial = options.initialWindowBytes ?? DEFAULT_WINDOW_BYTES;
+  if (initial !== DEFAULT_WINDOW_BYTES) advertiseWindow(session, initial);
+  if (!options.bdpProbe) return;
+  const estimator = new BdpEstimator(initial, MAX_PROBED_WINDOW_BYTES);
+  let probing = false;
+  let notBefore = 0;
+  // A new call is the cue: the first on a connection, then at most one per back-off delay. While
+  // the window keeps growing, each probe's answer starts the next (one long upload grows too).
+  const probe = (): void => {
+    if (probing || session.destroyed || session.closed || performance.now() < notBefore) return;
+    const bytesBefore = session.socket.bytesRead;
+    const answered = (error: Error | null): void => {
+      probing = false;
+      if (error !== null || session.destroyed) return;
+      const window = estimator.sample(session.socket.bytesRead - bytesBefore, options.serverSaturated?.() ?? false);
+      notBefore = performance.now() + estimator.nextProbeDelayMs;
+      if (window === undefined) return;
+      advertiseWindow(session, window);
+      if (estimator.nextProbeDelayMs === 0) probe();
+    };
+    probing = sendPing(session, answered);
+  };
+  session.on('stream', probe);
+}
+
+function sendPing(session: Http2Session, answered: (error: Error | null) => void): boolean {
+  try {
+    return session.ping(answered);
+  } catch {
+    return false; // closing, or too many pings unanswered: try again with a later call
+  }
+}
+
+/** Streams get `window`, the connection twice that, so one slow stream cannot hold up the rest. */
+function advertiseWindow(session: Http2Session, window: number): void {
+  try {
+    session.settings({ initialWindowSize: window });
+    session.setLocalWindowSize(Math.min(MAX_WINDOW_BYTES, 2 * window));
+  } catch {
+    // The session is closing, or the client has not acknowledged earlier settings: keep the window.
+  }
+}
