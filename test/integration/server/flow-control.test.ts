@@ -86,24 +86,35 @@ describe('by default (BDP probing)', () => {
     });
   });
 
-  test('while inference is saturated the window stays small; once the load stops it grows', async () => {
+  test('saturated inference takes a grown window back to 64 KiB; once the load stops it grows again', async () => {
     const clients = tfsClients(server.grpcTarget);
     const images = { dtype: 'DT_FLOAT', tensor_shape: { dim: [1000, 28, 28, 1].map((d) => ({ size: String(d) })) }, tensor_content: Buffer.alloc(1000 * 784 * 4, 1) };
-    let loading = true;
+    let loading = false;
+    let load: Promise<void>[] = [];
     const saturate = async (): Promise<void> => {
       while (loading) await clients.prediction.call('Predict', { model_spec: { name: 'mnist', signature_name: 'predict_images' }, inputs: { images } });
     };
-    const load = [saturate(), saturate(), saturate()];
+    // Probes back off while nothing changes (100 ms, doubling), so each step calls until it sees
+    // the change, up to a limit.
+    const callUntil = async (session: http2.ClientHttp2Session, done: () => boolean): Promise<void> => {
+      for (let i = 0; i < 20 && !done(); i++) await largeCalls(session, 1);
+    };
     try {
-      await sleep(500);
       await withSession(proxy.target, async (session) => {
-        await largeCalls(session, 3);
+        await callUntil(session, () => session.remoteSettings.initialWindowSize >= 4 * NODE_DEFAULT_WINDOW);
+        expect(session.remoteSettings.initialWindowSize).toBeGreaterThanOrEqual(4 * NODE_DEFAULT_WINDOW);
+
+        loading = true;
+        load = [saturate(), saturate(), saturate()];
+        await sleep(500);
+        await callUntil(session, () => session.remoteSettings.initialWindowSize === NODE_DEFAULT_WINDOW);
         expect(session.remoteSettings.initialWindowSize).toBe(NODE_DEFAULT_WINDOW);
+        // The connection is back to 64 KiB too: what the client may send unacknowledged.
+        expect(session.state.remoteWindowSize).toBeLessThanOrEqual(NODE_DEFAULT_WINDOW);
+
         loading = false;
         await Promise.all(load);
-        // The probes backed off while nothing changed (100 ms, doubling): wait that out.
-        await sleep(1500);
-        await largeCalls(session, 3);
+        await callUntil(session, () => session.remoteSettings.initialWindowSize >= 4 * NODE_DEFAULT_WINDOW);
         expect(session.remoteSettings.initialWindowSize).toBeGreaterThanOrEqual(4 * NODE_DEFAULT_WINDOW);
       });
     } finally {

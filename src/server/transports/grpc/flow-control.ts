@@ -66,11 +66,15 @@ function sendPing(session: Http2Session, answered: (error: Error | null) => void
   }
 }
 
-/** Streams get `window`, the connection twice that, so one slow stream cannot hold up the rest. */
+/**
+ * Streams get `window`. A grown window gives the connection twice that, so one slow stream cannot
+ * hold up the rest; at Node's default the connection keeps its own 64 KiB, whose admission control
+ * the saturated server relies on (decision 0012).
+ */
 function advertiseWindow(session: Http2Session, window: number): void {
   try {
     session.settings({ initialWindowSize: window });
-    session.setLocalWindowSize(Math.min(MAX_WINDOW_BYTES, 2 * window));
+    session.setLocalWindowSize(window <= DEFAULT_WINDOW_BYTES ? DEFAULT_WINDOW_BYTES : Math.min(MAX_WINDOW_BYTES, 2 * window));
   } catch {
     // The session is closing, or the client has not acknowledged earlier settings: keep the window.
   }
