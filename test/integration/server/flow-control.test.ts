@@ -101,7 +101,7 @@ describe('by default (BDP probing)', () => {
     };
     try {
       await withSession(proxy.target, async (session) => {
-        await callUntil(session, () => session.remoteSettings.initialWindowSize >= 4 * NODE_DEFAULT_WINDOW);
+        await callUntil(session, () => (session.remoteSettings.initialWindowSize ?? 0) >= 4 * NODE_DEFAULT_WINDOW);
         expect(session.remoteSettings.initialWindowSize).toBeGreaterThanOrEqual(4 * NODE_DEFAULT_WINDOW);
 
         loading = true;
@@ -114,7 +114,7 @@ describe('by default (BDP probing)', () => {
 
         loading = false;
         await Promise.all(load);
-        await callUntil(session, () => session.remoteSettings.initialWindowSize >= 4 * NODE_DEFAULT_WINDOW);
+        await callUntil(session, () => (session.remoteSettings.initialWindowSize ?? 0) >= 4 * NODE_DEFAULT_WINDOW);
         expect(session.remoteSettings.initialWindowSize).toBeGreaterThanOrEqual(4 * NODE_DEFAULT_WINDOW);
       });
     } finally {
