@@ -82,11 +82,7 @@ async function readBatchingParameters(options: ServeOptions): Promise<BatchingPa
   return parseBatchingParameters(text, defaults);
 }
 
-/**
- * Inference threads busy this much of the last interval mean the server, not the network, limits
- * throughput: gRPC receive windows then stay small (flow-control.ts).
- */
-const SATURATED_UTILIZATION = 0.95;
+/** Saturated inference threads keep gRPC receive windows small (flow-control.ts, decision 0012). */
 const UTILIZATION_INTERVAL_MS = 100;
 
 /** With --enable_batching, every loaded version runs through one shared batch scheduler. */
@@ -237,7 +233,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
   health.addToServer(grpcServer);
   addReflection(grpcServer, grpcApi.packageDefinition);
   const grpcPort = await bindGrpcServer(grpcServer, options.grpc_bind_address, options.port);
-  const flowControl = { ...flowControlOptions(channelArguments), serverSaturated: () => inferenceUtilization.recent >= SATURATED_UTILIZATION };
+  const flowControl = { ...flowControlOptions(channelArguments), serverSaturated: () => inferenceUtilization.saturated };
   installHttp2Tuning(grpcServer, { promptTrailers: options.grpc_prompt_trailers, flowControl }, logger);
 
   let restServer: http.Server | undefined;

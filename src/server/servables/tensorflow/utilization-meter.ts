@@ -3,9 +3,15 @@
  * they had work, from 0 to 1. The server samples it on a timer; readers take `recent` for free.
  */
 export class UtilizationMeter {
+  /** Saturated from this share of busy time on... */
+  static readonly SATURATED_FROM = 0.95;
+  /** ...until it falls below this: a band, so that a short dip does not flip the state. */
+  static readonly SATURATED_UNTIL = 0.8;
+
   private lastBusyMs: number;
   private lastAt: number;
   private utilization = 0;
+  private saturatedNow = false;
 
   constructor(
     private readonly busyMs: () => number,
@@ -29,5 +35,11 @@ export class UtilizationMeter {
 
   get recent(): number {
     return this.utilization;
+  }
+
+  /** Whether the threads are saturated, by the last interval and the band above. */
+  get saturated(): boolean {
+    this.saturatedNow = this.utilization >= (this.saturatedNow ? UtilizationMeter.SATURATED_UNTIL : UtilizationMeter.SATURATED_FROM);
+    return this.saturatedNow;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Sizes an HTTP/2 receive window from bandwidth-delay-product samples, as gRPC's own servers do
  * with BDP pings: send a PING, count the bytes that arrive until its ACK. When those bytes fill
- * most of the window, the window, not the network, was the limit, so it doubles past them.
+ * half the window or more, the window, not the network, was the limit, so it doubles past them.
  * While requests already wait for inference, receiving more of them sooner cannot help, so the
  * window goes back to where it started and requests queue in the clients instead of the server.
  * Pure logic; flow-control.ts does the pinging.
@@ -34,7 +34,9 @@ export class BdpEstimator {
       this.delayMs = shrunk === undefined ? this.backedOff() : BdpEstimator.FIRST_DELAY_MS;
       return shrunk;
     }
-    if (bytesDuringPing * 3 < this.window * 2 || this.window >= this.maxWindow) {
+    // The receiver returns credit when half the window is used, so a flow held back by the
+    // window moves between half and all of it per round trip: half is the test.
+    if (bytesDuringPing * 2 < this.window || this.window >= this.maxWindow) {
       this.delayMs = this.backedOff();
       return undefined;
     }

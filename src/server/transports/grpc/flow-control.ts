@@ -40,7 +40,8 @@ function manageWindows(session: Http2Session, options: FlowControlOptions): void
   let probing = false;
   let notBefore = 0;
   // A new call is the cue: the first on a connection, then at most one per back-off delay. While
-  // the window keeps growing, each probe's answer starts the next (one long upload grows too).
+  // the window keeps growing, the next probe starts once the client has acknowledged the new
+  // window (earlier, it would still measure the old one), so one long upload grows too.
   const probe = (): void => {
     if (probing || session.destroyed || session.closed || performance.now() < notBefore) return;
     const bytesBefore = session.socket.bytesRead;
@@ -50,8 +51,14 @@ function manageWindows(session: Http2Session, options: FlowControlOptions): void
       const window = estimator.sample(session.socket.bytesRead - bytesBefore, options.serverSaturated?.() ?? false);
       notBefore = performance.now() + estimator.nextProbeDelayMs;
       if (window === undefined) return;
-      advertiseWindow(session, window);
-      if (estimator.nextProbeDelayMs === 0) probe();
+      if (estimator.nextProbeDelayMs > 0) {
+        advertiseWindow(session, window);
+        return;
+      }
+      probing = advertiseWindow(session, window, () => {
+        probing = false;
+        probe();
+      });
     };
     probing = sendPing(session, answered);
   };
@@ -69,13 +76,16 @@ function sendPing(session: Http2Session, answered: (error: Error | null) => void
 /**
  * Streams get `window`. A grown window gives the connection twice that, so one slow stream cannot
  * hold up the rest; at Node's default the connection keeps its own 64 KiB, whose admission control
- * the saturated server relies on (decision 0012).
+ * the saturated server relies on (decision 0012). `acknowledged` runs once the client has the
+ * new settings. Returns false if the session could not take them (it is closing, or the client
+ * has not acknowledged earlier settings): the window then stays as it was.
  */
-function advertiseWindow(session: Http2Session, window: number): void {
+function advertiseWindow(session: Http2Session, window: number, acknowledged?: () => void): boolean {
   try {
-    session.settings({ initialWindowSize: window });
+    session.settings({ initialWindowSize: window }, (error) => (error ? undefined : acknowledged?.()));
     session.setLocalWindowSize(window <= DEFAULT_WINDOW_BYTES ? DEFAULT_WINDOW_BYTES : Math.min(MAX_WINDOW_BYTES, 2 * window));
+    return true;
   } catch {
-    // The session is closing, or the client has not acknowledged earlier settings: keep the window.
+    return false;
   }
 }

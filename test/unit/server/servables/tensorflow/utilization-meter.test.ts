@@ -35,4 +35,17 @@ describe('UtilizationMeter', () => {
     meter.sample();
     expect(meter.recent).toBe(1);
   });
+
+  it('is saturated from 95% busy until it falls below 80%, so a short dip does not flip it', () => {
+    let now = 0;
+    let busy = 0;
+    const meter = new UtilizationMeter(() => busy, () => 1, () => now);
+    const step = (busyMs: number): boolean => {
+      now += 100;
+      busy += busyMs;
+      meter.sample();
+      return meter.saturated;
+    };
+    expect([step(90), step(96), step(85), step(80), step(79), step(94), step(95)]).toEqual([false, true, true, true, false, false, true]);
+  });
 });

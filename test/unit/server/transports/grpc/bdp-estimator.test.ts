@@ -13,9 +13,13 @@ describe('BdpEstimator', () => {
     expect(estimator.nextProbeDelayMs).toBe(0);
   });
 
-  it('keeps the window when a round trip carried less than two thirds of it, and backs off', () => {
+  it('grows from half a window a round trip: the receiver returns credit by halves', () => {
+    expect(new BdpEstimator(64 * KIB, 16 * 1024 * KIB).sample(32 * KIB, false)).toBe(128 * KIB);
+  });
+
+  it('keeps the window when a round trip carried less than half of it, and backs off', () => {
     const estimator = new BdpEstimator(64 * KIB, 16 * 1024 * KIB);
-    expect(estimator.sample(40 * KIB, false)).toBeUndefined();
+    expect(estimator.sample(31 * KIB, false)).toBeUndefined();
     expect(estimator.window).toBe(64 * KIB);
     const delays = [estimator.nextProbeDelayMs];
     for (let i = 0; i < 10; i++) {
