@@ -29,6 +29,7 @@ export class UtilizationMeter {
     const elapsed = (at - this.lastAt) * this.threads();
     // A replaced thread starts counting from 0 again, so busy time can go down.
     if (elapsed > 0) this.utilization = Math.min(1, Math.max(0, (busy - this.lastBusyMs) / elapsed));
+    this.saturatedNow = this.utilization >= (this.saturatedNow ? UtilizationMeter.SATURATED_UNTIL : UtilizationMeter.SATURATED_FROM);
     this.lastBusyMs = busy;
     this.lastAt = at;
   }
@@ -37,9 +38,8 @@ export class UtilizationMeter {
     return this.utilization;
   }
 
-  /** Whether the threads are saturated, by the last interval and the band above. */
+  /** Whether the threads are saturated, by the intervals so far and the band above. */
   get saturated(): boolean {
-    this.saturatedNow = this.utilization >= (this.saturatedNow ? UtilizationMeter.SATURATED_UNTIL : UtilizationMeter.SATURATED_FROM);
     return this.saturatedNow;
   }
 }

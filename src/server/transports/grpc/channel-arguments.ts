@@ -1,4 +1,4 @@
-import type { FlowControlOptions } from './flow-control.js';
+import { MAX_WINDOW_BYTES, type FlowControlOptions } from './flow-control.js';
 
 /** gRPC server arguments as `--grpc_channel_arguments` gives them: values that are integers become numbers. */
 export type ChannelArguments = Readonly<Record<string, string | number>>;
@@ -41,8 +41,8 @@ const BDP_PROBE = 'grpc.http2.bdp_probe';
 function flowControlProblems(args: ChannelArguments): string[] {
   const problems: string[] = [];
   const lookahead = args[LOOKAHEAD_BYTES];
-  if (lookahead !== undefined && !(typeof lookahead === 'number' && lookahead >= 1 && lookahead <= 2 ** 31 - 1)) {
-    problems.push(`--grpc_channel_arguments: ${LOOKAHEAD_BYTES} must be a whole number of bytes from 1 to 2147483647 (an HTTP/2 window), not "${lookahead}"`);
+  if (lookahead !== undefined && !(typeof lookahead === 'number' && lookahead >= 1 && lookahead <= MAX_WINDOW_BYTES)) {
+    problems.push(`--grpc_channel_arguments: ${LOOKAHEAD_BYTES} must be a whole number of bytes from 1 to ${MAX_WINDOW_BYTES} (an HTTP/2 window), not "${lookahead}"`);
   }
   const bdp = args[BDP_PROBE];
   if (bdp !== undefined && bdp !== 0 && bdp !== 1) problems.push(`--grpc_channel_arguments: ${BDP_PROBE} must be 0 or 1, not "${bdp}"`);

@@ -24,7 +24,8 @@ export interface FlowControlOptions {
 export const DEFAULT_WINDOW_BYTES = 65_535;
 /** BDP probing grows a stream's window up to this: 1 Gbit/s over a 128 ms round trip. */
 export const MAX_PROBED_WINDOW_BYTES = 16 << 20;
-const MAX_WINDOW_BYTES = 2 ** 31 - 1;
+/** The largest window HTTP/2 allows: 2^31 - 1. */
+export const MAX_WINDOW_BYTES = 2 ** 31 - 1;
 
 /** Applies the options to every HTTP/2 session of a bound grpc-js server. */
 export function installFlowControl(server: grpc.Server, options: FlowControlOptions, onProblem: (reason: string) => void): void {
