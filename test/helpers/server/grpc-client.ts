@@ -66,21 +66,23 @@ export interface TfsClients {
   close(): void;
 }
 
-const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+const SHARED_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': 256 * 1024 * 1024,
   'grpc.max_send_message_length': 256 * 1024 * 1024,
 };
 
 /** Clients of TF Serving's services built from our protos (the server's own definitions) and grpc.health.v1. */
-export function tfsClients(target: string): TfsClients {
+export function tfsClients(target: string, options: { ownConnection?: boolean } = {}): TfsClients {
   const api = loadTensorflowServingGrpc();
   const credentials = grpc.credentials.createInsecure();
+  // grpc-js shares one connection among clients with equal options; ownConnection opens new ones.
+  const channelOptions = options.ownConnection ? { ...SHARED_CHANNEL_OPTIONS, 'grpc.use_local_subchannel_pool': 1 } : SHARED_CHANNEL_OPTIONS;
   const Prediction = grpc.makeGenericClientConstructor(api.predictionService, 'PredictionService');
   const Model = grpc.makeGenericClientConstructor(api.modelService, 'ModelService');
   const Health = grpc.makeGenericClientConstructor(healthService, 'Health');
-  const prediction = new UnaryClient(new Prediction(target, credentials, CHANNEL_OPTIONS));
-  const model = new UnaryClient(new Model(target, credentials, CHANNEL_OPTIONS));
-  const health = new UnaryClient(new Health(target, credentials, CHANNEL_OPTIONS));
+  const prediction = new UnaryClient(new Prediction(target, credentials, channelOptions));
+  const model = new UnaryClient(new Model(target, credentials, channelOptions));
+  const health = new UnaryClient(new Health(target, credentials, channelOptions));
   const reflection = new (reflectionConstructor())(target, credentials);
   return {
     prediction,
