@@ -5,6 +5,9 @@ import { isWholeMessageBuffer, noteRequestMessage } from '../../../../../src/ser
 import { joinRowBlocks, type RowBlocks } from '../../../../../src/server/core/row-blocks.js';
 import { postableTensors, type RunInput } from '../../../../../src/server/servables/tensorflow/inference-protocol.js';
 
+/** Larger than Node's buffer pool, whose size changes between versions (8 KiB in 20, 64 KiB in 24). */
+const LARGE = Buffer.poolSize + 20_000;
+
 /** A request message as grpc-js hands it to the deserializer: its own buffer, after 5 bytes of framing. */
 function framedMessage(bytes: number): Buffer {
   const framed = Buffer.alloc(bytes + 5);
@@ -24,15 +27,15 @@ async function roundTrip(inputs: RunInput[], transfer: ArrayBuffer[]): Promise<R
 
 describe('noteRequestMessage', () => {
   it('notes a message that fills its own buffer after the framing', () => {
-    const message = framedMessage(20_000);
+    const message = framedMessage(LARGE);
     noteRequestMessage(message);
     expect(isWholeMessageBuffer(message.buffer)).toBe(true);
   });
 
   it.each([
     ['a small message (Node pools small buffers)', Buffer.from('small message')],
-    ['a view that stops before the end of its buffer', framedMessage(20_000).subarray(0, 10_000)],
-    ['a view that starts past the framing', framedMessage(20_000).subarray(100)],
+    ['a view that stops before the end of its buffer', framedMessage(LARGE).subarray(0, 10_000)],
+    ['a view that starts past the framing', framedMessage(LARGE).subarray(100)],
     ['a message no larger than the pool', framedMessage(Buffer.poolSize - 5)],
   ])('ignores %s', (_name, message) => {
     noteRequestMessage(message);
@@ -44,7 +47,7 @@ describe('postableTensors', () => {
   const floatsIn = (bytes: Uint8Array): HostTensor => ({ dtype: 'DT_FLOAT', shape: [bytes.byteLength / 4], bytes });
 
   it('moves a consumed tensor that is a view into its own request message: no copy, same view on the other side', async () => {
-    const message = framedMessage(40_000);
+    const message = framedMessage(2 * LARGE);
     noteRequestMessage(message);
     const view = message.subarray(1000, 1000 + 4 * 4000);
     const { tensors, transfer } = postableTensors([floatsIn(view)], true);
@@ -57,7 +60,7 @@ describe('postableTensors', () => {
   });
 
   it('copies such a view when the caller keeps its inputs, and leaves the message alone', async () => {
-    const message = framedMessage(40_000);
+    const message = framedMessage(2 * LARGE);
     noteRequestMessage(message);
     const view = message.subarray(1000, 1400);
     const { tensors, transfer } = postableTensors([floatsIn(view)], false);
@@ -65,7 +68,7 @@ describe('postableTensors', () => {
     expect(copy).not.toBe(view);
     expect(transfer).toEqual([copy.buffer]);
     await roundTrip(tensors, transfer);
-    expect(message.buffer.byteLength).toBe(40_005);
+    expect(message.buffer.byteLength).toBe(2 * LARGE + 5);
   });
 
   it('copies a view into a buffer it cannot prove belongs to the request alone, even when consumed', () => {
@@ -77,7 +80,7 @@ describe('postableTensors', () => {
   });
 
   it('moves row blocks with their message buffers, and the worker joins and pads them', async () => {
-    const messages = [framedMessage(20_000), framedMessage(20_000)];
+    const messages = [framedMessage(LARGE), framedMessage(LARGE)];
     messages.forEach(noteRequestMessage);
     const rowBytes = 8;
     const blocks = [messages[0]!.subarray(100, 100 + rowBytes), messages[1]!.subarray(200, 200 + 2 * rowBytes)];
