@@ -7,6 +7,7 @@ import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import type { FromLoadProcess, LoadJob, LoadResult, LoadTarget, ToLoadProcess } from './load-protocol.js';
+import { rawBytesMethod } from './raw-bytes-method.js';
 
 type Call = () => Promise<void>;
 
@@ -15,21 +16,7 @@ function send(message: FromLoadProcess): void {
 }
 
 function grpcCaller(target: Extract<LoadTarget, { kind: 'grpc' }>): { call: Call; close(): void } {
-  const identity = (b: Buffer): Buffer => b;
-  const Client = grpc.makeGenericClientConstructor(
-    {
-      Call: {
-        path: target.method,
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: identity,
-        requestDeserialize: identity,
-        responseSerialize: identity,
-        responseDeserialize: identity,
-      },
-    },
-    'BenchService',
-  );
+  const Client = grpc.makeGenericClientConstructor({ Call: rawBytesMethod(target.method) }, 'BenchService');
   const client = new Client(target.address, grpc.credentials.createInsecure(), {
     'grpc.max_receive_message_length': 256 * 1024 * 1024,
     'grpc.max_send_message_length': 256 * 1024 * 1024,

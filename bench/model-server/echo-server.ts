@@ -6,22 +6,14 @@
  *   node --import tsx bench/model-server/echo-server.ts RESPONSE_BASE64
  */
 import * as grpc from '@grpc/grpc-js';
+import { rawBytesMethod } from '../lib/raw-bytes-method.js';
 import { PREDICT_METHOD } from '../lib/requests.js';
 
 const response = Buffer.from(process.argv[2] ?? '', 'base64');
-const identity = (b: Buffer): Buffer => b;
 const server = new grpc.Server({ 'grpc.max_receive_message_length': 256 * 1024 * 1024 });
 server.addService(
   {
-    Predict: {
-      path: PREDICT_METHOD,
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: identity,
-      requestDeserialize: identity,
-      responseSerialize: identity,
-      responseDeserialize: identity,
-    },
+    Predict: rawBytesMethod(PREDICT_METHOD),
   },
   { Predict: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, response) },
 );
