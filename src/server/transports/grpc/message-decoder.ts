@@ -11,15 +11,18 @@
  * plus marking steps of up to 8 ms (docs/decisions/0013-grpc-message-assembly.md). Here each
  * chunk is copied into the message's buffer as it arrives, so the read buffers die young.
  *
- * The buffer grows with what has arrived (to twice the bytes received, at least 64 KiB, never past
- * the declared length) rather than being sized from the prefix at once: a client that declares a
- * large message and sends little of it reserves little memory.
+ * The buffer grows with what has arrived (to four times the bytes received, at least 16 KiB, never
+ * past the declared length) rather than being sized from the prefix at once: a client that declares
+ * a large message and sends little of it reserves little memory. Growing by four rather than two
+ * took as few young-generation collections as grpc-js's decoder (one copy fewer per large message).
  */
 
 /** Bytes of gRPC framing before each message: compressed flag and length. */
 export const MESSAGE_PREFIX_BYTES = 5;
-/** The smallest buffer a message being assembled starts with (one HTTP/2 window's worth). */
-const MIN_ASSEMBLY_BYTES = 64 * 1024;
+/** The smallest buffer a message being assembled starts with: one HTTP/2 DATA frame of the default maximum size. */
+const MIN_ASSEMBLY_BYTES = 16 * 1024;
+/** How far ahead of what has arrived a message's buffer may grow. */
+const GROWTH_FACTOR = 4;
 
 export class GrpcMessageDecoder {
   private readonly prefix = Buffer.alloc(MESSAGE_PREFIX_BYTES);
@@ -81,7 +84,7 @@ export class GrpcMessageDecoder {
   }
 
   private capacityFor(needed: number): number {
-    return Math.min(this.messageBytes, Math.max(2 * needed, MIN_ASSEMBLY_BYTES));
+    return Math.min(this.messageBytes, Math.max(GROWTH_FACTOR * needed, MIN_ASSEMBLY_BYTES));
   }
 
   /** Grows the message's buffer to hold `needed` bytes, copying what it has. */
