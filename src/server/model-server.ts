@@ -168,6 +168,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
   // Batching waits are often below a millisecond, so its clock is the monotonic one.
   const loader = batching ? batchingLoader(tensorflow, batching, metrics, { now: () => performance.now(), ...timers }) : tensorflow;
   const inferenceUtilization = new UtilizationMeter(() => pool.busyMs(), () => pool.size, () => performance.now());
+  metrics.observeInferenceThreads(pool);
   const utilizationTimer = setInterval(() => inferenceUtilization.sample(), UTILIZATION_INTERVAL_MS).unref();
   if (batching) logger.info({ batching }, 'batching enabled');
   const manager: ModelManager = new ModelManager({

@@ -157,6 +157,32 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  /**
+   * Busy time and count of the inference threads, read when Prometheus scrapes:
+   * rate(busy) / threads is their utilization, the signal to scale replicas on.
+   */
+  observeInferenceThreads(threads: { busyMs(): number; readonly size: number }): void {
+    let countedMs = 0;
+    new Counter({
+      name: 'tensorfleet_inference_busy_seconds_total',
+      help: 'Time the inference threads had work (a call posted and not yet answered), summed over threads.',
+      registers: [this.registry],
+      collect() {
+        const busyMs = threads.busyMs();
+        if (busyMs > countedMs) this.inc((busyMs - countedMs) / 1000);
+        countedMs = Math.max(countedMs, busyMs);
+      },
+    });
+    new Gauge({
+      name: 'tensorfleet_inference_threads',
+      help: 'Inference threads (--inference_threads); rate(tensorfleet_inference_busy_seconds_total) divided by this is their utilization.',
+      registers: [this.registry],
+      collect() {
+        this.set(threads.size);
+      },
+    });
+  }
+
   constructor(options: { processMetrics: boolean } = { processMetrics: true }) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
   }

@@ -85,6 +85,21 @@ test('metrics carry TF Serving names and per-version labels', async () => {
   }
 });
 
+test('metrics report the inference threads and their busy time: it grows with work, never faster than the clock', async () => {
+  await waitForAvailable(clients.model, 'versioned', [1, 2, 3], 60_000);
+  const scrape = async (): Promise<string> => (await rest(server.restUrl, '/metrics')).text;
+  const t0 = performance.now();
+  const before = await scrape();
+  for (let i = 0; i < 20; i++) await predictVersioned(clients, 'versioned', i, { version: 2 });
+  const after = await scrape();
+  const elapsedSeconds = (performance.now() - t0) / 1000;
+  expect(metricSum(after, 'tensorfleet_inference_threads')).toBe(1);
+  expect(after).toMatch(/^# TYPE tensorfleet_inference_busy_seconds_total counter$/m);
+  const busySeconds = metricSum(after, 'tensorfleet_inference_busy_seconds_total') - metricSum(before, 'tensorfleet_inference_busy_seconds_total');
+  expect(busySeconds).toBeGreaterThan(0);
+  expect(busySeconds).toBeLessThanOrEqual(elapsedSeconds);
+});
+
 test('server reflection lists the served services', async () => {
   const services = await listServicesByReflection(clients.reflection);
   expect(services).toEqual(expect.arrayContaining(['tensorflow.serving.PredictionService', 'tensorflow.serving.ModelService', 'grpc.health.v1.Health']));

@@ -47,7 +47,11 @@ test('the only worker dies: calls wait for its replacement, which has every mode
   const events: WorkerEvent[] = [];
   const { tiny, mnist } = await startWith(1, events);
   expect(closeTo(await answer(tiny))).toBe(true);
+  const busyBeforeDeath = pool!.busyMs();
+  expect(busyBeforeDeath).toBeGreaterThan(0);
   await pool!.killWorker(0);
+  // The dead worker's busy time still counts: the busy-time metric is a counter.
+  expect(pool!.busyMs()).toBeGreaterThanOrEqual(busyBeforeDeath);
   // Issued while the replacement starts and reloads both models.
   const results = await Promise.all(Array.from({ length: 5 }, () => answer(tiny)));
   expect(results.every(closeTo), JSON.stringify(results)).toBe(true);

@@ -53,6 +53,8 @@ export class InferencePool {
   /** Workers whose replacement failed every attempt: their calls fail until the process restarts. */
   private readonly lost = new Set<number>();
   private closed = false;
+  /** Busy time of threads that died (busyMs keeps counting it). */
+  private retiredBusyMs = 0;
 
   private constructor(private readonly options: InferencePoolOptions) {}
 
@@ -118,9 +120,12 @@ export class InferencePool {
     await this.unloadSessions(model);
   }
 
-  /** Milliseconds of work summed over the live threads, for utilization over an interval. */
+  /**
+   * Milliseconds the threads had work, summed over them since the pool started (threads that died
+   * included, so it never goes down): for utilization over an interval and the busy-time metric.
+   */
   busyMs(): number {
-    let busy = 0;
+    let busy = this.retiredBusyMs;
     for (const slot of this.slots) if (slot.worker) busy += slot.worker.busyMs();
     return busy;
   }
@@ -158,6 +163,7 @@ export class InferencePool {
     const slot = this.slots[index];
     if (this.closed || !slot) return;
     this.options.onWorkerEvent?.({ type: 'worker-died', index, error });
+    this.retiredBusyMs += slot.worker?.busyMs() ?? 0;
     slot.worker = undefined;
     slot.ready = this.restart(index);
     // Callers waiting on `ready` see the failure; nobody else must see it as unhandled.

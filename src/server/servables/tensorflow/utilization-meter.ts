@@ -27,7 +27,7 @@ export class UtilizationMeter {
     const at = this.now();
     const busy = this.busyMs();
     const elapsed = (at - this.lastAt) * this.threads();
-    // A replaced thread starts counting from 0 again, so busy time can go down.
+    // Clamped: a thread that died while busy stops counting mid-interval.
     if (elapsed > 0) this.utilization = Math.min(1, Math.max(0, (busy - this.lastBusyMs) / elapsed));
     this.saturatedNow = this.utilization >= (this.saturatedNow ? UtilizationMeter.SATURATED_UNTIL : UtilizationMeter.SATURATED_FROM);
     this.lastBusyMs = busy;
