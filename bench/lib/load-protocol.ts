@@ -12,7 +12,12 @@ export type LoadTarget =
       /** Sticky-key metadata: each call sends `header: <prefix><i % keys>` for a rotating i. */
       readonly stickyKey?: { readonly header: string; readonly prefix: string; readonly keys: number };
     }
-  | { readonly kind: 'http'; readonly url: string };
+  | {
+      readonly kind: 'http';
+      readonly url: string;
+      /** POST this body (base64) with this content type; GET when absent. */
+      readonly post?: { readonly bodyBase64: string; readonly contentType: string };
+    };
 
 export interface LoadJob {
   readonly target: LoadTarget;
