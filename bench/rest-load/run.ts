@@ -1,8 +1,8 @@
 /**
  * The event loop under REST load: MobileNetV2 Predict through REST (JSON, row format) against the
- * same calls through gRPC, side by side on one batching server, each with a GetModelStatus probe
- * every ~10 ms. A REST call's JSON is parsed and decoded on the event loop; a gRPC call's tensor
- * bytes are not. Rewrites the `rest-load` section of docs/benchmarks.md.
+ * same calls through gRPC, side by side on batching servers, each with a GetModelStatus probe
+ * every ~10 ms. REST bodies are decoded in a JSON thread as shipped, and on the event loop with
+ * `--rest_json_threads=0` (the comparison). Rewrites the `rest-load` section of docs/benchmarks.md.
  *
  *   npm run bench -- rest-load
  */
@@ -16,7 +16,7 @@ import { freePort, loadAverages, machineLine, today } from '../lib/machine.js';
 import { writeSection } from '../lib/markdown-section.js';
 import { ensureMobilenet } from '../lib/mobilenet.js';
 import { GET_MODEL_STATUS_METHOD, PREDICT_METHOD, predictRequestBytes, statusRequestBytes } from '../lib/requests.js';
-import { startServer } from '../lib/server-process.js';
+import { startServer, type RunningServer } from '../lib/server-process.js';
 import { fmt, table } from '../lib/stats.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -25,6 +25,7 @@ const SHAPE = [1, 224, 224, 3];
 const CONCURRENCY = 8;
 const ROUNDS = 2;
 const log = (line: string): void => console.log(`[rest-load] ${line}`);
+type Label = 'gRPC' | 'REST, JSON thread' | 'REST, on the event loop';
 
 /** The row-format body TF Serving's REST clients send: one nested [224][224][3] instance. */
 function restBody(values: ArrayLike<number>): Buffer {
@@ -48,39 +49,45 @@ async function main(): Promise<void> {
   const values = benchInput(SHAPE);
   const grpcRequest = predictRequestBytes({ model: 'm', inputs: { images: { shape: SHAPE, values } } });
   const body = restBody(values);
-  const server = await startServer({ configFile, grpcPort: await freePort(), restPort: await freePort(), serveArgs: ['--enable_batching=true'], logFile: join(logDir, 'server.log') });
+  const start = async (extra: string[], name: string): Promise<RunningServer> =>
+    startServer({ configFile, grpcPort: await freePort(), restPort: await freePort(), serveArgs: ['--enable_batching=true', ...extra], logFile: join(logDir, `${name}.log`) });
+  const shipped = await start([], 'shipped');
+  const onLoop = await start(['--rest_json_threads=0'], 'on-loop');
   const timing = { warmupMs: 3000, durationMs: 10_000 };
-  const loads: Record<'gRPC' | 'REST', LoadGroup> = {
-    gRPC: { client: 'go', processes: 1, job: { target: { kind: 'grpc', address: server.grpcAddress, method: PREDICT_METHOD, requestBase64: grpcRequest.toString('base64') }, concurrency: CONCURRENCY, ...timing } },
-    REST: {
-      processes: 1,
-      job: { target: { kind: 'http', url: `${server.restUrl}/v1/models/m:predict`, post: { bodyBase64: body.toString('base64'), contentType: 'application/json' } }, concurrency: CONCURRENCY, ...timing },
-    },
-  };
-  const probe: LoadGroup = {
+  const restLoad = (server: RunningServer): LoadGroup => ({
+    processes: 1,
+    job: { target: { kind: 'http', url: `${server.restUrl}/v1/models/m:predict`, post: { bodyBase64: body.toString('base64'), contentType: 'application/json' } }, concurrency: CONCURRENCY, ...timing },
+  });
+  const variants: { label: Label; server: RunningServer; load: LoadGroup }[] = [
+    { label: 'gRPC', server: shipped, load: { client: 'go', processes: 1, job: { target: { kind: 'grpc', address: shipped.grpcAddress, method: PREDICT_METHOD, requestBase64: grpcRequest.toString('base64') }, concurrency: CONCURRENCY, ...timing } } },
+    { label: 'REST, JSON thread', server: shipped, load: restLoad(shipped) },
+    { label: 'REST, on the event loop', server: onLoop, load: restLoad(onLoop) },
+  ];
+  const probe = (server: RunningServer): LoadGroup => ({
     client: 'go',
     processes: 1,
     job: { target: { kind: 'grpc', address: server.grpcAddress, method: GET_MODEL_STATUS_METHOD, requestBase64: statusRequestBytes('m').toString('base64') }, concurrency: 1, pauseMs: 10, ...timing },
-  };
-  const results: { api: 'gRPC' | 'REST'; load: GroupResult; status: GroupResult }[] = [];
+  });
+  const results: { label: Label; round: number; load: GroupResult; status: GroupResult }[] = [];
   try {
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const api of ['gRPC', 'REST'] as const) {
-        const [load, status] = await runLoad([loads[api], probe]);
-        results.push({ api, load: load!, status: status! });
-        log(`${api}: ${fmt(load!.rps)} req/s p99 ${fmt(load!.p99)} ms errors ${load!.errors}; status p50 ${fmt(status!.p50)} p99 ${fmt(status!.p99)} ms`);
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const variant of variants) {
+        const [load, status] = await runLoad([variant.load, probe(variant.server)]);
+        results.push({ label: variant.label, round, load: load!, status: status! });
+        log(`${variant.label}: ${fmt(load!.rps)} req/s p99 ${fmt(load!.p99)} ms errors ${load!.errors}; status p50 ${fmt(status!.p50)} p99 ${fmt(status!.p99)} ms`);
       }
     }
   } finally {
-    await server.stop();
+    await shipped.stop();
+    await onLoop.stop();
   }
   const loadAfter = loadAverages();
   const minutes = ((Date.now() - started) / 60000).toFixed(1);
   log(`done in ${minutes} min; load average ${loadAfter}`);
 
-  const worstStatus = (api: 'gRPC' | 'REST'): number => Math.max(...results.filter((r) => r.api === api).map((r) => r.status.p99));
-  const rows = results.map((r, i) => [
-    `${r.api} (round ${Math.floor(i / 2) + 1})`,
+  const worstStatus = (label: Label): number => Math.max(...results.filter((r) => r.label === label).map((r) => r.status.p99));
+  const rows = results.map((r) => [
+    `${r.label} (round ${r.round})`,
     fmt(r.load.rps),
     `${fmt(r.load.p50)} / ${fmt(r.load.p99)}`,
     `${fmt(r.status.p50)} / ${fmt(r.status.p99)}`,
@@ -91,15 +98,17 @@ async function main(): Promise<void> {
     `Machine: ${machineLine()}. Load average (1/5/15 min) before: ${loadBefore}; after: ${loadAfter}.`,
     'Reproduce: `npm run bench -- rest-load`.',
     '',
-    `MobileNetV2 (weights=None) on one server with \`--enable_batching=true\`, ${CONCURRENCY} Predict calls outstanding,`,
-    `${timing.durationMs / 1000} s after ${timing.warmupMs / 1000} s of warm-up, alternating: gRPC (Go load generator, one connection, the`,
-    `602 KB request as \`tensor_content\`) and REST (\`POST /v1/models/m:predict\`, a ${(body.length / 1e6).toFixed(1)} MB row-format JSON`,
-    'body, from a Node process over keep-alive connections). Meanwhile a Go process calls GetModelStatus',
-    'every ~10 ms.',
+    `MobileNetV2 (weights=None), servers with \`--enable_batching=true\`, ${CONCURRENCY} Predict calls outstanding,`,
+    `${timing.durationMs / 1000} s after ${timing.warmupMs / 1000} s of warm-up, in turn: gRPC (Go load generator, one connection, the`,
+    `602 KB request as \`tensor_content\`); REST (\`POST /v1/models/m:predict\`, a ${(body.length / 1e6).toFixed(1)} MB row-format JSON`,
+    'body, from a Node process over keep-alive connections) to the same server, which decodes it in its JSON',
+    'thread; and REST to a second server started with `--rest_json_threads=0`, which decodes it on the',
+    'event loop as before. Meanwhile a Go process calls GetModelStatus on the loaded server every ~10 ms.',
     '',
     table(['Predict through', 'Predict req/s', 'Predict p50 / p99 (ms)', 'GetModelStatus p50 / p99 (ms)', 'errors'], rows),
     '',
-    `Worst status p99 under REST load: **${fmt(worstStatus('REST') / worstStatus('gRPC'))}x** that under gRPC load (${fmt(worstStatus('REST'))} against ${fmt(worstStatus('gRPC'))} ms).`,
+    `Worst status p99 under REST load: **${fmt(worstStatus('REST, JSON thread') / worstStatus('gRPC'))}x** that under gRPC load with the JSON thread`,
+    `(${fmt(worstStatus('REST, JSON thread'))} against ${fmt(worstStatus('gRPC'))} ms), **${fmt(worstStatus('REST, on the event loop') / worstStatus('gRPC'))}x** when the event loop decodes (${fmt(worstStatus('REST, on the event loop'))} ms).`,
   ].join('\n');
   writeSection(DOC, 'rest-load', '## REST under load', text);
   log(`wrote ${DOC}`);

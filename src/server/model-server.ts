@@ -31,6 +31,7 @@ import { installHttp2Tuning } from './transports/grpc/http2-tuning.js';
 import { modelServiceHandlers } from './transports/grpc/model-service-handlers.js';
 import { predictionHandlers } from './transports/grpc/prediction-handlers.js';
 import { loadTensorflowServingGrpc } from './transports/grpc/proto-loader.js';
+import { JsonDecodePool } from './transports/rest/json-decode-pool.js';
 import { createRestServer } from './transports/rest/rest-server.js';
 
 /** What main.ts hands in: everything that touches the outside world. */
@@ -239,6 +240,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
 
   let restServer: http.Server | undefined;
   let restPort: number | undefined;
+  const jsonDecoder = options.rest_api_port !== 0 && options.rest_json_threads > 0 ? new JsonDecodePool(options.rest_json_threads) : undefined;
   if (options.rest_api_port !== 0) {
     restServer = createRestServer(
       {
@@ -250,7 +252,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
         livenessProblem,
         unreadyModels: () => manager.modelNames().filter((name) => manager.availableVersions(name).length === 0),
       },
-      { maxRequestBytes: options.max_request_bytes, limits, timeoutMs: options.rest_api_timeout_in_ms },
+      { maxRequestBytes: options.max_request_bytes, limits, timeoutMs: options.rest_api_timeout_in_ms, jsonDecoder },
       logger.child({ component: 'rest' }),
     );
     restPort = await listen(restServer, options.rest_api_bind_address, options.rest_api_port);
@@ -266,6 +268,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
       clearInterval(utilizationTimer);
       const graceMs = options.shutdown_grace_seconds * 1000;
       await Promise.all([shutdownGrpcServer(grpcServer, graceMs), closeHttp(restServer, graceMs)]);
+      await jsonDecoder?.close();
       await manager.stop();
       await s3Source?.close();
       if (s3Client !== undefined) closeS3Client(s3Client);

@@ -20,6 +20,11 @@ export const SERVE_FLAGS = {
   rest_api_port: { type: 'int', default: 8501, help: 'HTTP port for the REST API, health and metrics; 0 disables it.' },
   rest_api_bind_address: { type: 'string', default: '0.0.0.0', help: 'Address the REST server binds to.' },
   rest_api_timeout_in_ms: { type: 'int', default: 30000, help: 'Timeout of a REST call.' },
+  rest_json_threads: {
+    type: 'int',
+    default: 1,
+    help: '[TensorFleet] Threads that parse and decode REST predict bodies of 64 KiB or more, so that large JSON inputs do not hold up the event loop (status, health, gRPC); 0 parses every body on the event loop.',
+  },
   model_name: { type: 'string', default: 'default', help: 'Name of the single model served with --model_base_path.' },
   model_base_path: { type: 'string', default: undefined, help: 'Directory (or s3:// URI) holding numbered version directories.' },
   model_config_file: { type: 'string', default: undefined, help: 'Model config file (YAML, JSON or TF Serving text format); replaces --model_name/--model_base_path.' },

@@ -65,18 +65,47 @@ export class PredictService {
   ): Promise<PredictResult> {
     return this.withVersion(spec, call, 'predict', async (handle, served) => {
       const signature = signatureOf(handle.servable.signatures, served.signatureName);
-      const inputs = decodeInputs(signature);
-      checkInputs(served.signatureName, signature, inputs);
-      const outputNames = selectOutputs(served.signatureName, signature, outputFilter);
-      const shadowVersion = this.shadowTarget(spec, served);
-      const started = this.now();
-      const outputs = await handle.servable.run(served.signatureName, inputs, outputNames, {
-        signal: call.signal,
-        consumeInputs: shadowVersion === undefined,
-      });
-      if (shadowVersion !== undefined) this.shadow(spec.name, shadowVersion, served, inputs, outputNames, outputs, this.now() - started, call);
-      return { ...served, outputs };
+      return this.runPredict(spec, handle, served, signature, decodeInputs(signature), outputFilter, call);
     });
+  }
+
+  /**
+   * Predict for a body that names its own signature and is decoded elsewhere (large REST bodies,
+   * parsed in a thread): `decode` gets every signature of the version that will serve, and answers
+   * with the signature the body asks for and, when the version has it, the inputs.
+   */
+  async predictDecoded(
+    spec: ModelSpecInput,
+    decode: (signatures: SignatureMap) => Promise<{ signatureName: string | undefined; inputs?: Record<string, HostTensor> }>,
+    call: CallContext,
+  ): Promise<PredictResult> {
+    return this.withVersion(spec, call, 'predict', async (handle, acquired) => {
+      const decoded = await decode(handle.servable.signatures);
+      const served = { ...acquired, signatureName: decoded.signatureName || DEFAULT_SIGNATURE };
+      const signature = signatureOf(handle.servable.signatures, served.signatureName);
+      return this.runPredict(spec, handle, served, signature, decoded.inputs ?? {}, [], call);
+    });
+  }
+
+  private async runPredict(
+    spec: ModelSpecInput,
+    handle: VersionHandle,
+    served: Served,
+    signature: SignatureDef,
+    inputs: Record<string, HostTensor>,
+    outputFilter: readonly string[],
+    call: CallContext,
+  ): Promise<PredictResult> {
+    checkInputs(served.signatureName, signature, inputs);
+    const outputNames = selectOutputs(served.signatureName, signature, outputFilter);
+    const shadowVersion = this.shadowTarget(spec, served);
+    const started = this.now();
+    const outputs = await handle.servable.run(served.signatureName, inputs, outputNames, {
+      signal: call.signal,
+      consumeInputs: shadowVersion === undefined,
+    });
+    if (shadowVersion !== undefined) this.shadow(spec.name, shadowVersion, served, inputs, outputNames, outputs, this.now() - started, call);
+    return { ...served, outputs };
   }
 
   async metadata(spec: ModelSpecInput, call: CallContext): Promise<Served & { signatures: SignatureMap }> {

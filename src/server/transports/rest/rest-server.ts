@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { ServingError, httpStatusOf, toServingError } from '../../../shared/errors.js';
 import type { ModelVersionStatus } from '../../core/version-state.js';
 import type { ServerMetrics } from '../../metrics/server-metrics.js';
-import type { CallContext, PredictService, Served } from '../../predict/predict-service.js';
+import type { CallContext, ModelSpecInput, PredictService, Served } from '../../predict/predict-service.js';
 import {
   decodePredictJson,
   encodeClassifyJson,
@@ -11,11 +11,13 @@ import {
   encodeRegressJson,
   parseJsonBody,
   requestSignatureName,
+  type JsonPredictFormat,
 } from '../../servables/tensorflow/codecs/json-tensor.js';
 import type { TensorLimits } from '../../servables/tensorflow/codecs/tensor-proto.js';
 import { parseClassifyRegressJson, serializeInputExamples } from '../../servables/tensorflow/codecs/tf-example.js';
 import { signatureDefMapOf } from '../../servables/tensorflow/saved-model-metadata.js';
 import { SERVED_VERSION_METADATA } from '../grpc/prediction-handlers.js';
+import { JsonDecodePool } from './json-decode-pool.js';
 import { parseModelRoute, type ModelRoute } from './rest-routes.js';
 
 export interface RestBackend {
@@ -35,6 +37,8 @@ export interface RestServerOptions {
   readonly maxRequestBytes: number;
   readonly limits: TensorLimits;
   readonly timeoutMs: number;
+  /** Decodes large predict bodies off the event loop; without it, every body is decoded here. */
+  readonly jsonDecoder?: JsonDecodePool;
 }
 
 interface Reply {
@@ -99,7 +103,9 @@ async function handle(req: http.IncomingMessage, backend: RestBackend, options: 
       });
     }
     case 'predict': {
-      const body = parseJsonBody(await readBody(req, options.maxRequestBytes));
+      const bytes = await readBody(req, options.maxRequestBytes);
+      if (options.jsonDecoder && bytes.length >= JsonDecodePool.MIN_BODY_BYTES) return predictInThread(bytes, specOf(route), call, backend, options, options.jsonDecoder);
+      const body = parseJsonBody(bytes.toString('utf8'));
       const spec = { ...specOf(route), signatureName: requestSignatureName(body) };
       let format: 'row' | 'columnar' = 'row';
       const result = await backend.predict.predict(
@@ -116,7 +122,7 @@ async function handle(req: http.IncomingMessage, backend: RestBackend, options: 
     }
     case 'classify':
     case 'regress': {
-      const { signatureName, input } = parseClassifyRegressJson(await readBody(req, options.maxRequestBytes));
+      const { signatureName, input } = parseClassifyRegressJson((await readBody(req, options.maxRequestBytes)).toString('utf8'));
       const spec = { ...specOf(route), signatureName };
       const examples = serializeInputExamples(input);
       if (route.kind === 'classify') {
@@ -156,7 +162,22 @@ function headerValue(req: http.IncomingMessage, name: string): string | undefine
 /** RESOURCE_EXHAUSTED's usual 429 would tell clients to retry; an oversize body never fits. */
 const PAYLOAD_TOO_LARGE = { httpStatus: 413 };
 
-function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
+/** Predict with the body parsed and decoded by a JSON thread (json-decode-pool.ts). */
+async function predictInThread(bytes: Buffer, spec: ModelSpecInput, call: CallContext, backend: RestBackend, options: RestServerOptions, decoder: JsonDecodePool): Promise<Reply> {
+  let format: JsonPredictFormat = 'row';
+  const result = await backend.predict.predictDecoded(
+    spec,
+    async (signatures) => {
+      const { signatureName, decoded } = await decoder.decode(bytes, signatures, options.limits);
+      if (decoded) format = decoded.format;
+      return { signatureName, inputs: decoded?.inputs };
+    },
+    call,
+  );
+  return { status: 200, body: encodePredictJson(result.outputs, format), served: result };
+}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limit) {
@@ -176,7 +197,7 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }

@@ -1,0 +1,37 @@
+/**
+ * A thread that parses REST predict bodies and decodes them into tensors, off the event loop
+ * (json-decode-pool.ts says when and why). Errors go back as codes and messages, exactly those the
+ * event loop would have produced.
+ */
+import { parentPort } from 'node:worker_threads';
+import { ServingError } from '../../../shared/errors.js';
+import { DEFAULT_SIGNATURE } from '../../core/signature.js';
+import { decodePredictJson, parseJsonBody, requestSignatureName } from '../../servables/tensorflow/codecs/json-tensor.js';
+import { transferablesOf } from '../../servables/tensorflow/inference-protocol.js';
+import type { JsonDecodeRequest, JsonDecodeResponse } from './json-decode-protocol.js';
+
+const port = parentPort!;
+const utf8 = new TextDecoder();
+
+function decode(request: JsonDecodeRequest): { response: JsonDecodeResponse; transfer: ArrayBuffer[] } {
+  const body = parseJsonBody(utf8.decode(request.body));
+  const signatureName = requestSignatureName(body);
+  const inputs = request.signatureInputs[signatureName || DEFAULT_SIGNATURE];
+  // An unknown signature is reported by the caller, as for any other request.
+  if (inputs === undefined) return { response: { id: request.id, signatureName }, transfer: [] };
+  const decoded = decodePredictJson(body, inputs, request.limits);
+  return { response: { id: request.id, signatureName, decoded }, transfer: transferablesOf(Object.values(decoded.inputs)) };
+}
+
+port.on('message', (request: JsonDecodeRequest) => {
+  try {
+    const { response, transfer } = decode(request);
+    port.postMessage(response, transfer);
+  } catch (error) {
+    const failure =
+      error instanceof ServingError
+        ? { code: error.code, message: error.message, httpStatus: error.httpStatus }
+        : { code: 'INTERNAL' as const, message: `decoding the request body failed: ${(error as Error).message}` };
+    port.postMessage({ id: request.id, error: failure } satisfies JsonDecodeResponse);
+  }
+});

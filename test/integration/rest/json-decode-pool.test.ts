@@ -1,0 +1,80 @@
+/**
+ * The JSON decode threads (json-decode-pool.ts) on real worker threads: what comes back equals what
+ * the codec gives on this thread, errors included, and bodies move without a copy when they can.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { ServingError } from '../../../src/shared/errors.js';
+import type { SignatureMap } from '../../../src/server/core/signature.js';
+import { decodePredictJson, parseJsonBody } from '../../../src/server/servables/tensorflow/codecs/json-tensor.js';
+import { JsonDecodePool } from '../../../src/server/transports/rest/json-decode-pool.js';
+
+const PREDICT = 'tensorflow/serving/predict';
+const SIGNATURES: SignatureMap = {
+  serving_default: { methodName: PREDICT, inputs: { x: { name: 'x:0', dtype: 'DT_FLOAT', shape: [-1, 4] } }, outputs: { y: { name: 'y:0', dtype: 'DT_FLOAT', shape: [-1, 1] } } },
+  ids: {
+    methodName: PREDICT,
+    inputs: { id: { name: 'id:0', dtype: 'DT_INT64', shape: [-1] }, name: { name: 'name:0', dtype: 'DT_STRING', shape: [-1] } },
+    outputs: {},
+  },
+};
+const LIMITS = { maxElements: 1_000_000 };
+
+const pool = new JsonDecodePool(2);
+afterAll(() => pool.close());
+
+/** The same body decoded on this thread, or the error it gives here. */
+function onThisThread(text: string, signature = 'serving_default'): unknown {
+  try {
+    return decodePredictJson(parseJsonBody(text), SIGNATURES[signature]!.inputs, LIMITS).inputs;
+  } catch (error) {
+    return { code: (error as ServingError).code, message: (error as Error).message };
+  }
+}
+
+describe('JsonDecodePool', () => {
+  it('decodes a body into the tensors this thread would make, and moves the body when it owns its memory', async () => {
+    const text = JSON.stringify({ instances: Array.from({ length: 5000 }, (_, i) => [i, -i, i / 3, 1e-3 * i]) });
+    const body = Buffer.from(text);
+    const result = await pool.decode(body, SIGNATURES, LIMITS);
+    expect(result.signatureName).toBeUndefined();
+    expect(result.decoded?.format).toBe('row');
+    expect(result.decoded?.inputs).toEqual(onThisThread(text));
+    expect(body.buffer.byteLength).toBe(0); // moved to the thread
+  });
+
+  it('decodes a body that shares its memory (copied on the way, left intact here), for a named signature', async () => {
+    // 2^53 + 1 takes the exact parser; the thread must keep every digit as this one does.
+    const text = '{"signature_name": "ids", "inputs": {"id": [9007199254740993, 2], "name": ["a", "b"]}}';
+    const shared = Buffer.from(`xx${text}yy`);
+    const body = shared.subarray(2, 2 + text.length);
+    const result = await pool.decode(body, SIGNATURES, LIMITS);
+    expect(result.signatureName).toBe('ids');
+    expect(result.decoded?.inputs).toEqual(onThisThread(text, 'ids'));
+    expect(shared.toString()).toBe(`xx${text}yy`);
+  });
+
+  it('leaves an unknown signature to the caller: its name, no inputs', async () => {
+    expect(await pool.decode(Buffer.from('{"signature_name": "nope", "instances": []}'), SIGNATURES, LIMITS)).toEqual({ signatureName: 'nope' });
+  });
+
+  it.each([
+    ['malformed JSON', '{"instances": [[1, 2, 3, 4]'],
+    ['not an object', '[1, 2]'],
+    ['wrong dtype', '{"instances": [["a", "b", "c", "d"]]}'],
+    ['ragged instances', '{"instances": [[1, 2, 3, 4], [1, 2]]}'],
+    ['an input the signature lacks', '{"inputs": {"y": [1]}}'],
+    ['too many elements', JSON.stringify({ inputs: { x: Array.from({ length: 300_000 }, () => [1, 2, 3, 4]) } })],
+  ])('%s: the ServingError this thread would throw', async (_name, text) => {
+    const expected = onThisThread(text) as { code?: string };
+    expect(expected.code).toBe('INVALID_ARGUMENT');
+    const error = await pool.decode(Buffer.from(text), SIGNATURES, LIMITS).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ServingError);
+    expect({ code: (error as ServingError).code, message: (error as Error).message }).toEqual(expected);
+  });
+
+  it('refuses work once closed', async () => {
+    const closed = new JsonDecodePool(1);
+    await closed.close();
+    await expect(closed.decode(Buffer.from('{}'), SIGNATURES, LIMITS)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+});

@@ -1,0 +1,88 @@
+/**
+ * Large REST predict bodies are parsed and decoded in a JSON thread (json-decode-pool.ts). Two
+ * real servers get the same bodies: one as shipped, one with --rest_json_threads=0, which decodes
+ * on the event loop as the rest of the suite checks against Python TensorFlow. Every answer, error
+ * or not, must be the same. Bodies are made large with JSON whitespace where the case is small.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JsonDecodePool } from '../../../src/server/transports/rest/json-decode-pool.js';
+import { REPO_ROOT } from '../../helpers/server/build-check.js';
+import { rest, type RestReply } from '../../helpers/server/rest-client.js';
+import { startServer, type ServerProcess } from '../../helpers/server/server-process.js';
+
+const CONFIG = join(REPO_ROOT, 'test/fixtures/model-config.yaml');
+/** Whitespace that takes a small body past the size the JSON thread handles. */
+const PADDING = ' '.repeat(JsonDecodePool.MIN_BODY_BYTES);
+
+let shipped: ServerProcess;
+let onLoop: ServerProcess;
+
+beforeAll(async () => {
+  [shipped, onLoop] = await Promise.all([startServer({ configFile: CONFIG }), startServer({ configFile: CONFIG, args: ['--rest_json_threads=0'] })]);
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([shipped?.stop(), onLoop?.stop()]);
+});
+
+async function both(path: string, body: string): Promise<[RestReply, RestReply]> {
+  expect(body.length).toBeGreaterThanOrEqual(JsonDecodePool.MIN_BODY_BYTES);
+  return Promise.all([rest(shipped.restUrl, path, { body }), rest(onLoop.restUrl, path, { body })]);
+}
+
+const rows = (count: number): number[][] => Array.from({ length: count }, (_, i) => [i, i / 2, -i, i % 7]);
+
+describe('REST predict bodies of 64 KiB or more', () => {
+  it('go to the JSON thread, which starts with the first of them (Linux: threads of the server process)', async () => {
+    const threads = (server: ServerProcess): number => Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))![1]);
+    const before = [threads(shipped), threads(onLoop)];
+    const [thread, loop] = await both('/v1/models/tiny:predict', JSON.stringify({ instances: rows(4000) }));
+    expect([thread.status, loop.status]).toEqual([200, 200]);
+    expect(threads(shipped)).toBeGreaterThan(before[0]!);
+    expect(threads(onLoop)).toBe(before[1]);
+  });
+
+  it.each([
+    ['row format, 4000 instances', 'tiny', { instances: rows(4000) }],
+    ['columnar format', 'tiny', { inputs: { x: rows(4000) } }],
+    ['a named signature (mnist, 40 images)', 'mnist', { signature_name: 'predict_images', instances: Array.from({ length: 40 }, (_, i) => Array.from({ length: 28 }, () => Array.from({ length: 28 }, () => [(i % 10) / 10]))) }],
+  ])('%s: the same answer as on the event loop', async (_name, model, request) => {
+    const [thread, loop] = await both(`/v1/models/${model}:predict`, JSON.stringify(request));
+    expect(thread.status, thread.text.slice(0, 300)).toBe(200);
+    expect(thread.text).toBe(loop.text);
+    expect(thread.headers.get('x-tensorfleet-model-version')).toBe(loop.headers.get('x-tensorfleet-model-version'));
+  });
+
+  it('int64 beyond 2^53 (the exact parser) gives the same exact sum', async () => {
+    const body = `{"signature_name": "add", "inputs": {"a": 9007199254740993, "b": 2}}${PADDING}`;
+    const [thread, loop] = await both('/v1/models/adder:predict', body);
+    expect(thread.status, thread.text).toBe(200);
+    expect(thread.text).toBe(loop.text);
+    expect(thread.text).toContain('9007199254740995');
+  });
+
+  it.each([
+    ['malformed JSON', '/v1/models/tiny:predict', `{"instances": [[1, 2, 3, 4]${PADDING}`, 400],
+    ['a body that is not an object', '/v1/models/tiny:predict', `[1, 2]${PADDING}`, 400],
+    ['an unknown signature', '/v1/models/tiny:predict', `{"signature_name": "nope", "instances": [[1, 2, 3, 4]]}${PADDING}`, 404],
+    ['a string where the signature wants floats', '/v1/models/tiny:predict', `{"instances": [["a", "b", "c", "d"]]}${PADDING}`, 400],
+    ['both instances and inputs', '/v1/models/tiny:predict', `{"instances": [[1, 2, 3, 4]], "inputs": {"x": [[1, 2, 3, 4]]}}${PADDING}`, 400],
+    ['an unknown model', '/v1/models/nope:predict', `{"instances": [[1, 2, 3, 4]]}${PADDING}`, 404],
+  ])('%s: the same error as on the event loop', async (_name, path, body, status) => {
+    const [thread, loop] = await both(path, body);
+    expect(thread.status, thread.text).toBe(status);
+    expect(thread.json).toEqual(loop.json);
+    expect((thread.json as { error?: unknown }).error).toEqual(expect.any(String));
+  });
+
+  it('serves status calls and small bodies while large ones are decoded', async () => {
+    const large = JSON.stringify({ instances: rows(20_000) });
+    const pending = Array.from({ length: 4 }, () => rest(shipped.restUrl, '/v1/models/tiny:predict', { body: large }));
+    const small = await rest(shipped.restUrl, '/v1/models/tiny:predict', { body: { instances: [[1, 2, 3, 4]] } });
+    expect(small.status).toBe(200);
+    expect((await rest(shipped.restUrl, '/v1/models/tiny')).status).toBe(200);
+    for (const reply of await Promise.all(pending)) expect(reply.status).toBe(200);
+  });
+});
