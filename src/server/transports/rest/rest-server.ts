@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { Logger } from 'pino';
-import { ServingError, httpStatusOf, toServingError } from '../../../shared/errors.js';
+import { ServingError, httpStatusOf, invalidArgument, toServingError } from '../../../shared/errors.js';
 import type { ModelVersionStatus } from '../../core/version-state.js';
 import type { ServerMetrics } from '../../metrics/server-metrics.js';
 import type { CallContext, ModelSpecInput, PredictService, Served } from '../../predict/predict-service.js';
@@ -17,6 +17,7 @@ import type { TensorLimits } from '../../servables/tensorflow/codecs/tensor-prot
 import { parseClassifyRegressJson, serializeInputExamples } from '../../servables/tensorflow/codecs/tf-example.js';
 import { signatureDefMapOf } from '../../servables/tensorflow/saved-model-metadata.js';
 import { SERVED_VERSION_METADATA } from '../grpc/prediction-handlers.js';
+import { ByteAssembler } from '../byte-assembler.js';
 import { JsonDecodePool } from './json-decode-pool.js';
 import { parseModelRoute, type ModelRoute } from './rest-routes.js';
 
@@ -185,19 +186,24 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
       reject(new ServingError('RESOURCE_EXHAUSTED', `request body of ${declared} bytes exceeds --max_request_bytes=${limit}`, PAYLOAD_TOO_LARGE));
       return;
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
+    // Assembled as it arrives, so Node's read buffers die young (byte-assembler.ts); Node holds a
+    // body to its declared length, so such a body ends up in a buffer of its own.
+    const declaredLength = Number.isInteger(declared) && declared > 0;
+    const body = new ByteAssembler(declaredLength ? declared : limit);
     req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
+      if (body.length + chunk.length > (declaredLength ? declared : limit)) {
         req.removeAllListeners('data');
         req.resume();
-        reject(new ServingError('RESOURCE_EXHAUSTED', `request body exceeds --max_request_bytes=${limit}`, PAYLOAD_TOO_LARGE));
+        reject(
+          declaredLength
+            ? invalidArgument(`request body is longer than its Content-Length (${declared} bytes)`)
+            : new ServingError('RESOURCE_EXHAUSTED', `request body exceeds --max_request_bytes=${limit}`, PAYLOAD_TOO_LARGE),
+        );
         return;
       }
-      chunks.push(chunk);
+      body.append(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => resolve(body.bytes()));
     req.on('error', reject);
   });
 }
