@@ -26,6 +26,11 @@ export class ByteAssembler {
     return this.filled;
   }
 
+  /** Bytes reserved so far (what arrived plus room to grow). */
+  get capacity(): number {
+    return this.buffer?.length ?? 0;
+  }
+
   /** Copies `chunk` in; the caller keeps the total within `maxBytes`. */
   append(chunk: Uint8Array): void {
     const needed = this.filled + chunk.length;

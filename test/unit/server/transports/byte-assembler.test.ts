@@ -4,7 +4,7 @@ import { ByteAssembler } from '../../../../src/server/transports/byte-assembler.
 const bytes = (length: number, seed: number): Buffer => Buffer.from(Array.from({ length }, (_, i) => (i * 7 + seed) % 256));
 
 describe('ByteAssembler', () => {
-  it('joins chunks in order, into a buffer of its own once it holds maxBytes', () => {
+  it('joins chunks in order, into a buffer of its own once it holds maxBytes (above the size Node pools)', () => {
     const parts = [bytes(10, 1), bytes(70_000, 2), bytes(300_000, 3), bytes(5, 4)];
     const total = parts.reduce((n, p) => n + p.length, 0);
     const assembler = new ByteAssembler(total);
@@ -32,12 +32,14 @@ describe('ByteAssembler', () => {
 
   it('grows with what arrived, not with maxBytes: at most four times the bytes so far, at least 16 KiB', () => {
     const assembler = new ByteAssembler(100_000_000);
+    expect(assembler.capacity).toBe(0);
     assembler.append(bytes(10, 7));
-    expect(assembler.bytes().buffer.byteLength).toBe(16 * 1024);
+    expect(assembler.capacity).toBe(16 * 1024);
     assembler.append(bytes(20_000, 8));
-    expect(assembler.bytes().buffer.byteLength).toBe(4 * 20_010);
+    expect(assembler.capacity).toBe(4 * 20_010);
     assembler.reserve(1_000_000);
-    expect(assembler.bytes().buffer.byteLength).toBe(4_000_000); // room for what is at hand, grown as usual
+    expect(assembler.capacity).toBe(4_000_000); // room for what is at hand, grown as usual
+    expect(new ByteAssembler(500).capacity).toBe(0);
   });
 
   it('refuses a chunk past maxBytes and keeps what it had', () => {
