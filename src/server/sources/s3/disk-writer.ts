@@ -1,11 +1,5 @@
-import type { Worker } from 'node:worker_threads';
-import { startSiblingWorker } from '../../../shared/sibling-worker.js';
+import { LazyWorkerThread } from '../../../shared/lazy-worker-thread.js';
 import type { DiskWriteRequest, DiskWriteResponse } from './disk-write-protocol.js';
-
-interface Pending {
-  resolve(): void;
-  reject(error: Error): void;
-}
 
 /**
  * Writes downloaded bodies on threads of their own. Each write through the libuv pool costs a
@@ -65,57 +59,22 @@ const DEFAULT_THREADS = 2;
 
 /** One writer thread, started on first use and again after it dies. */
 class WriterThread {
-  private worker: Worker | undefined;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
+  private readonly thread = new LazyWorkerThread<DiskWriteRequest, DiskWriteResponse>(import.meta.url, 'disk-writer-thread', 'the disk writer thread');
 
   get load(): number {
-    return this.pending.size;
+    return this.thread.load;
   }
 
-  send(request: (id: number) => DiskWriteRequest, transfer: ArrayBuffer[]): Promise<void> {
-    const worker = (this.worker ??= this.start());
-    const id = this.nextId++;
-    if (this.pending.size === 0) worker.ref();
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      worker.postMessage(request(id), transfer);
-    });
+  async send(request: (id: number) => DiskWriteRequest, transfer: ArrayBuffer[]): Promise<void> {
+    const response = await this.thread.call(request, transfer);
+    if (response.ok) return;
+    const error = new Error(response.message) as NodeJS.ErrnoException;
+    if (response.code !== undefined) error.code = response.code;
+    throw error;
   }
 
-  async close(): Promise<void> {
-    const worker = this.worker;
-    if (worker === undefined) return;
-    this.fail(worker, new Error('the disk writer thread exited: closed'));
-    await worker.terminate();
-  }
-
-  private start(): Worker {
-    const worker = startSiblingWorker(import.meta.url, 'disk-writer-thread', undefined);
-    worker.on('message', (response: DiskWriteResponse) => this.settle(worker, response));
-    worker.on('error', (error) => this.fail(worker, error));
-    worker.on('exit', (code) => this.fail(worker, new Error(`the disk writer thread exited with code ${code}`)));
-    return worker;
-  }
-
-  private settle(worker: Worker, response: DiskWriteResponse): void {
-    const pending = this.pending.get(response.id);
-    if (pending === undefined) return;
-    this.pending.delete(response.id);
-    if (this.pending.size === 0) worker.unref();
-    if (response.ok) pending.resolve();
-    else {
-      const error = new Error(response.message) as NodeJS.ErrnoException;
-      if (response.code !== undefined) error.code = response.code;
-      pending.reject(error);
-    }
-  }
-
-  private fail(worker: Worker, error: Error): void {
-    if (this.worker !== worker) return;
-    this.worker = undefined;
-    for (const p of this.pending.values()) p.reject(error);
-    this.pending.clear();
+  close(): Promise<void> {
+    return this.thread.close();
   }
 }
 
