@@ -1,6 +1,6 @@
-import { invalidArgument } from '../../shared/errors.js';
+import { ServingError, invalidArgument, notFound } from '../../shared/errors.js';
 import type { HostTensor } from '../core/host-tensor.js';
-import type { SignatureDef } from '../core/signature.js';
+import type { SignatureDef, SignatureMap } from '../core/signature.js';
 
 const list = (names: Iterable<string>): string => [...names].sort().join(', ');
 
@@ -52,4 +52,32 @@ export function selectOutputs(signatureName: string, signature: SignatureDef, fi
   const seen = new Set(filter);
   if (seen.size !== filter.length) throw invalidArgument('output_filter names an output more than once');
   return [...filter];
+}
+
+/** The named signature, or NOT_FOUND listing the ones the model has. */
+export function signatureOf(signatures: SignatureMap, name: string): SignatureDef {
+  const signature = signatures[name];
+  if (!signature) {
+    throw notFound(`signature "${name}" not found; the model has: ${Object.keys(signatures).sort().join(', ') || 'none'}`);
+  }
+  return signature;
+}
+
+/** The single DT_STRING input of a classify/regress signature, which takes serialized tf.Examples. */
+export function exampleInputOf(name: string, signature: SignatureDef, method: string): string {
+  if (signature.methodName !== method) {
+    throw invalidArgument(`signature "${name}" is a ${signature.methodName} signature, not ${method}`);
+  }
+  const inputs = Object.entries(signature.inputs);
+  const [first] = inputs;
+  if (inputs.length !== 1 || !first || first[1].dtype !== 'DT_STRING') {
+    throw new ServingError('FAILED_PRECONDITION', `signature "${name}" must take exactly one DT_STRING input of serialized tf.Examples`);
+  }
+  return first[0];
+}
+
+/** Serialized tf.Examples as the DT_STRING tensor a classify/regress signature takes. */
+export function examplesTensor(examples: readonly Uint8Array[]): HostTensor {
+  if (examples.length === 0) throw invalidArgument('the request holds no examples');
+  return { dtype: 'DT_STRING', shape: [examples.length], strings: examples };
 }

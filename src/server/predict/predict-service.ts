@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import { ServingError, invalidArgument, notFound } from '../../shared/errors.js';
+import { ServingError } from '../../shared/errors.js';
 import { copyBytes, type HostTensor } from '../core/host-tensor.js';
 import { CLASSIFY_METHOD, DEFAULT_SIGNATURE, REGRESS_METHOD, type SignatureDef, type SignatureMap } from '../core/signature.js';
 import type { ServerMetrics } from '../metrics/server-metrics.js';
 import { compareOutputs, route, shadowDecision } from '../routing/index.js';
-import { checkInputs, selectOutputs } from './check-inputs.js';
+import { checkInputs, exampleInputOf, examplesTensor, selectOutputs, signatureOf } from './check-inputs.js';
 import type { ModelCatalog, VersionHandle, VersionSelector } from './model-catalog.js';
 
 export type Entrypoint = 'GRPC' | 'REST';
@@ -241,32 +241,6 @@ export class PredictService {
       }
     })();
   }
-}
-
-function signatureOf(signatures: SignatureMap, name: string): SignatureDef {
-  const signature = signatures[name];
-  if (!signature) {
-    throw notFound(`signature "${name}" not found; the model has: ${Object.keys(signatures).sort().join(', ') || 'none'}`);
-  }
-  return signature;
-}
-
-/** The single DT_STRING input of a classify/regress signature, which takes serialized tf.Examples. */
-function exampleInputOf(name: string, signature: SignatureDef, method: string): string {
-  if (signature.methodName !== method) {
-    throw invalidArgument(`signature "${name}" is a ${signature.methodName} signature, not ${method}`);
-  }
-  const inputs = Object.entries(signature.inputs);
-  const [first] = inputs;
-  if (inputs.length !== 1 || !first || first[1].dtype !== 'DT_STRING') {
-    throw new ServingError('FAILED_PRECONDITION', `signature "${name}" must take exactly one DT_STRING input of serialized tf.Examples`);
-  }
-  return first[0];
-}
-
-function examplesTensor(examples: readonly Uint8Array[]): HostTensor {
-  if (examples.length === 0) throw invalidArgument('the request holds no examples');
-  return { dtype: 'DT_STRING', shape: [examples.length], strings: examples };
 }
 
 function floatsOf(tensor: HostTensor): Float32Array {

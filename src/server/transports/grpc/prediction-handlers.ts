@@ -1,9 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { ServingError, invalidArgument } from '../../../shared/errors.js';
-import type { HostTensor } from '../../core/host-tensor.js';
 import type { CallContext, ModelSpecInput, PredictService, Served } from '../../predict/predict-service.js';
-import { decodeTensorProto, encodeTensorProto, type TensorLimits, type TensorProtoObject } from '../../servables/tensorflow/codecs/tensor-proto.js';
-import { serializeInputExamples, type InputObject } from '../../servables/tensorflow/codecs/tf-example.js';
+import { decodeTensorProtoMap, encodeTensorProto, type TensorLimits, type TensorProtoObject } from '../../servables/tensorflow/codecs/tensor-proto.js';
+import { examplesOfInput, type InputObject } from '../../servables/tensorflow/codecs/tf-example.js';
 import { signatureDefMapOf } from '../../servables/tensorflow/saved-model-metadata.js';
 import { parseVersionNumber } from '../model-spec-version.js';
 import { unary } from './grpc-errors.js';
@@ -59,30 +58,12 @@ interface ExamplesRequestMessage {
   input?: InputObject | null;
 }
 
-function decodeInputs(inputs: Record<string, TensorProtoObject>, limits: TensorLimits): Record<string, HostTensor> {
-  const decoded: Record<string, HostTensor> = {};
-  for (const [name, proto] of Object.entries(inputs)) {
-    try {
-      decoded[name] = decodeTensorProto(proto, limits);
-    } catch (error) {
-      if (error instanceof ServingError) throw new ServingError(error.code, `input "${name}": ${error.message}`);
-      throw error;
-    }
-  }
-  return decoded;
-}
-
-function examplesOf(input: InputObject | null | undefined): Uint8Array[] {
-  if (!input) throw invalidArgument('input is required (example_list or example_list_with_context)');
-  return serializeInputExamples(input);
-}
-
 /** tensorflow.serving.PredictionService on the shared predict path. */
 export function predictionHandlers(service: PredictService, limits: TensorLimits): grpc.UntypedServiceImplementation {
   return {
     Predict: unary(async (call: grpc.ServerUnaryCall<PredictRequestMessage, unknown>) => {
       const spec = modelSpecOf(call.request.model_spec);
-      const inputs = decodeInputs(call.request.inputs ?? {}, limits);
+      const inputs = decodeTensorProtoMap(call.request.inputs ?? {}, limits);
       const result = await service.predict(spec, () => inputs, call.request.output_filter ?? [], callContext(call));
       announceVersion(call, result);
       const outputs: Record<string, TensorProtoObject> = {};
@@ -103,7 +84,7 @@ export function predictionHandlers(service: PredictService, limits: TensorLimits
     }),
     Classify: unary(async (call: grpc.ServerUnaryCall<ExamplesRequestMessage, unknown>) => {
       const spec = modelSpecOf(call.request.model_spec);
-      const result = await service.classify(spec, examplesOf(call.request.input), callContext(call));
+      const result = await service.classify(spec, examplesOfInput(call.request.input), callContext(call));
       announceVersion(call, result);
       return {
         model_spec: servedSpec(result),
@@ -112,7 +93,7 @@ export function predictionHandlers(service: PredictService, limits: TensorLimits
     }),
     Regress: unary(async (call: grpc.ServerUnaryCall<ExamplesRequestMessage, unknown>) => {
       const spec = modelSpecOf(call.request.model_spec);
-      const result = await service.regress(spec, examplesOf(call.request.input), callContext(call));
+      const result = await service.regress(spec, examplesOfInput(call.request.input), callContext(call));
       announceVersion(call, result);
       return { model_spec: servedSpec(result), result: { regressions: result.values.map((value) => ({ value })) } };
     }),

@@ -20,7 +20,7 @@
  * little-endian on every platform TensorFlow runs on (checked at load).
  */
 import { DTYPES, INTEGER_RANGES, type DType, type HostTensor, dtypeFromEnum } from '../../../core/host-tensor.js';
-import { invalidArgument } from '../../../../shared/errors.js';
+import { ServingError, invalidArgument } from '../../../../shared/errors.js';
 
 if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('big-endian hosts are not supported');
 
@@ -385,4 +385,18 @@ function varintSize(v: number): number {
     size++;
   }
   return size;
+}
+
+/** Decodes a request's named TensorProtos; an error names the input it is about. */
+export function decodeTensorProtoMap(inputs: Record<string, TensorProtoObject>, limits: TensorLimits): Record<string, HostTensor> {
+  const decoded: Record<string, HostTensor> = {};
+  for (const [name, proto] of Object.entries(inputs)) {
+    try {
+      decoded[name] = decodeTensorProto(proto, limits);
+    } catch (error) {
+      if (error instanceof ServingError) throw new ServingError(error.code, `input "${name}": ${error.message}`);
+      throw error;
+    }
+  }
+  return decoded;
 }

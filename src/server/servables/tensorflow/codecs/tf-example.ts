@@ -153,3 +153,9 @@ export function serializeInputExamples(input: InputObject): Uint8Array[] {
   if (examples.length === 0) throw invalidArgument('Input has no examples');
   return examples.map(encodeExample);
 }
+
+/** The serialized examples of a Classify/Regress request's `input`, which must be present. */
+export function examplesOfInput(input: InputObject | null | undefined): Uint8Array[] {
+  if (!input) throw invalidArgument('input is required (example_list or example_list_with_context)');
+  return serializeInputExamples(input);
+}
