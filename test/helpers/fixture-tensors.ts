@@ -47,7 +47,8 @@ export function hostTensorOf(json: FixtureTensor): HostTensor {
 /** A tensor's values in the fixture JSON's form, for comparison. */
 export function jsonValuesOf(tensor: HostTensor): (number | string | boolean)[] {
   if (tensor.dtype === 'DT_STRING') return tensor.strings.map((s) => Buffer.from(s).toString('base64'));
-  const bytes = tensor.bytes.slice();
+  // A copy that owns its buffer (Buffer#slice would be a view into a shared pool).
+  const bytes = Uint8Array.prototype.slice.call(tensor.bytes);
   const b = bytes.buffer;
   switch (tensor.dtype) {
     case 'DT_FLOAT': return [...new Float32Array(b)];
