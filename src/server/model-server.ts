@@ -165,7 +165,11 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
     },
   });
   const timers = { setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms).unref(), clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout) };
-  const tensorflow = new TensorflowLoader(pool);
+  const limits = { maxElements: options.max_tensor_elements };
+  const warmup = options.enable_model_warmup
+    ? { options: { iterations: Math.max(1, options.num_request_iterations_for_warmup), limits, maxRecordBytes: options.max_request_bytes }, logger: logger.child({ component: 'warmup' }) }
+    : undefined;
+  const tensorflow = new TensorflowLoader(pool, warmup);
   // Batching waits are often below a millisecond, so its clock is the monotonic one.
   const loader = batching ? batchingLoader(tensorflow, batching, metrics, { now: () => performance.now(), ...timers }) : tensorflow;
   const inferenceUtilization = new UtilizationMeter(() => pool.busyMs(), () => pool.size, () => performance.now());
@@ -203,7 +207,6 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
     routing: (model) => manager.modelConfig(model)?.routing,
   };
   const predict = new PredictService(catalog, metrics, logger.child({ component: 'predict' }), env.rng, env.now);
-  const limits = { maxElements: options.max_tensor_elements };
 
   const lifetime = new AbortController();
   const reloadConfig = async (config: ModelServerConfig): Promise<void> => {

@@ -33,6 +33,12 @@ export const SERVE_FLAGS = {
   max_num_load_retries: { type: 'int', default: 5, help: 'Retries of a failed version load.' },
   load_retry_interval_micros: { type: 'int', default: 60_000_000, help: 'First delay between load retries (doubles each retry).' },
   num_load_threads: { type: 'int', default: 1, help: 'Versions loaded at the same time.' },
+  enable_model_warmup: {
+    type: 'bool',
+    default: true,
+    help: 'Replay the requests in a version\'s assets.extra/tf_serving_warmup_requests (a TFRecord file of PredictionLogs) on every inference thread before serving it; a file that cannot be replayed fails the load.',
+  },
+  num_request_iterations_for_warmup: { type: 'int', default: 0, min: 0, help: 'Times each warmup request is replayed; 0 means once.' },
   allow_version_labels_for_unavailable_models: { type: 'bool', default: false, help: 'Allow labels to point at versions that are not yet available.' },
   tensorflow_intra_op_parallelism: {
     type: 'int',

@@ -91,7 +91,7 @@ export class InferencePool {
     return model;
   }
 
-  async run(
+  run(
     pooled: PooledSession,
     inputNames: readonly string[],
     inputs: readonly RunInput[],
@@ -104,7 +104,22 @@ export class InferencePool {
       if (worker?.alive && (index < 0 || worker.load < this.slots[index]!.worker!.load)) index = i;
     }
     // No live worker: wait for the first replacement.
-    if (index < 0) index = 0;
+    return this.runOn(index < 0 ? 0 : index, pooled, inputNames, inputs, outputNames, consumeInputs);
+  }
+
+  /** Runs the inputs once on every worker (model warmup: each thread has a session of its own). */
+  async runOnEveryWorker(pooled: PooledSession, inputNames: readonly string[], inputs: readonly RunInput[], outputNames: readonly string[]): Promise<void> {
+    await Promise.all(this.slots.map((_, index) => this.runOn(index, pooled, inputNames, inputs, outputNames, false)));
+  }
+
+  private async runOn(
+    index: number,
+    pooled: PooledSession,
+    inputNames: readonly string[],
+    inputs: readonly RunInput[],
+    outputNames: readonly string[],
+    consumeInputs: boolean,
+  ): Promise<HostTensor[]> {
     const worker = await this.slots[index]!.ready;
     const postable = postableTensors(inputs, consumeInputs);
     const result = await worker.call(

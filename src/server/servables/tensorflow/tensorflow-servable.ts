@@ -1,15 +1,18 @@
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
 import { notFound } from '../../../shared/errors.js';
 import type { HostTensor } from '../../core/host-tensor.js';
 import type { RunOptions, Servable, ServableLoader } from '../../core/servable.js';
-import type { SignatureMap } from '../../core/signature.js';
+import type { SignatureDef, SignatureMap } from '../../core/signature.js';
 import type { InferencePool, PooledSession } from './inference-pool.js';
 import type { RunInput } from './inference-protocol.js';
 import { readSignatures } from './saved-model-metadata.js';
+import { warmUpVersion, type WarmupOptions, type WarmupTarget } from './warmup/model-warmup.js';
 
 const SERVE_TAGS = ['serve'];
 
 /** One SavedModel version, loaded into the inference pool. */
-export class TensorflowServable implements Servable {
+export class TensorflowServable implements Servable, WarmupTarget {
   constructor(
     private readonly pool: InferencePool,
     private readonly session: PooledSession,
@@ -29,14 +32,30 @@ export class TensorflowServable implements Servable {
     return this.runInputs(signatureName, inputs, outputNames, true);
   }
 
+  async runOnEveryThread(signatureName: string, inputs: Readonly<Record<string, HostTensor>>, outputNames: readonly string[] | undefined): Promise<void> {
+    const signature = this.signatureNamed(signatureName);
+    const inputKeys = Object.keys(inputs);
+    await this.pool.runOnEveryWorker(
+      this.session,
+      inputKeys.map((key) => signature.inputs[key]!.name),
+      inputKeys.map((key) => inputs[key]!),
+      (outputNames ?? Object.keys(signature.outputs)).map((key) => signature.outputs[key]!.name),
+    );
+  }
+
+  private signatureNamed(signatureName: string): SignatureDef {
+    const signature = this.signatures[signatureName];
+    if (!signature) throw notFound(`signature "${signatureName}" not found`);
+    return signature;
+  }
+
   private async runInputs(
     signatureName: string,
     inputs: Readonly<Record<string, RunInput>>,
     outputNames: readonly string[] | undefined,
     consumeInputs: boolean,
   ): Promise<Record<string, HostTensor>> {
-    const signature = this.signatures[signatureName];
-    if (!signature) throw notFound(`signature "${signatureName}" not found`);
+    const signature = this.signatureNamed(signatureName);
     const inputKeys = Object.keys(inputs);
     const outputKeys = outputNames ?? Object.keys(signature.outputs);
     const results = await this.pool.run(
@@ -56,18 +75,39 @@ export class TensorflowServable implements Servable {
   }
 }
 
-/** Loads SavedModel versions (the `serve` meta graph) into an inference pool. */
-export class TensorflowLoader implements ServableLoader {
-  constructor(private readonly pool: InferencePool) {}
+/** Model warmup at load (TF Serving's --enable_model_warmup); `logger` reports each warmed version. */
+export interface LoaderWarmup {
+  readonly options: WarmupOptions;
+  readonly logger: Logger;
+}
 
-  async load(_model: string, _version: number, path: string, signal: AbortSignal): Promise<Servable> {
+/** Loads SavedModel versions (the `serve` meta graph) into an inference pool, then warms them up. */
+export class TensorflowLoader implements ServableLoader {
+  constructor(
+    private readonly pool: InferencePool,
+    private readonly warmup?: LoaderWarmup,
+  ) {}
+
+  async load(model: string, version: number, path: string, signal: AbortSignal): Promise<Servable> {
     const { signatures } = await readSignatures(path);
     signal.throwIfAborted();
     const session = await this.pool.load(path, SERVE_TAGS);
-    if (signal.aborted) {
-      await this.pool.unload(session);
+    const servable = new TensorflowServable(this.pool, session, signatures);
+    try {
       signal.throwIfAborted();
+      if (this.warmup) await this.warmUp(servable, model, version, path, this.warmup, signal);
+    } catch (error) {
+      await servable.unload();
+      throw error;
     }
-    return new TensorflowServable(this.pool, session, signatures);
+    return servable;
+  }
+
+  private async warmUp(servable: TensorflowServable, model: string, version: number, path: string, warmup: LoaderWarmup, signal: AbortSignal): Promise<void> {
+    const started = performance.now();
+    const records = await warmUpVersion(servable, path, warmup.options, signal);
+    if (records === undefined) return;
+    const ms = Math.round(performance.now() - started);
+    warmup.logger.info({ model, version, records, iterations: warmup.options.iterations, threads: this.pool.size, ms }, 'warmed up version');
   }
 }

@@ -31,9 +31,10 @@ const FIXED32 = 5;
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
 /** Malformed input: grpc-js reports a throwing deserializer as INTERNAL, as it did for protobufjs. */
-class WireError extends Error {}
+export class WireError extends Error {}
 
-class Reader {
+/** Reads protobuf wire format from a byte range (also used for PredictionLog, by model warmup). */
+export class Reader {
   pos: number;
   constructor(
     readonly buf: Uint8Array,

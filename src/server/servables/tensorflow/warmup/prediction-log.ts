@@ -1,0 +1,71 @@
+import { ServingError, invalidArgument } from '../../../../shared/errors.js';
+import { Reader, readPredictRequest, type PredictRequestObject } from '../codecs/predict-request-wire.js';
+import type { InputObject } from '../codecs/tf-example.js';
+import { protoType } from '../proto-root.js';
+
+/** One request of a warmup file, in the object shapes the gRPC handlers receive. */
+export type WarmupRequest =
+  | { readonly kind: 'predict'; readonly request: PredictRequestObject }
+  | { readonly kind: 'classify' | 'regress'; readonly request: ExamplesRequestObject };
+
+export interface ExamplesRequestObject {
+  readonly model_spec: { signature_name?: string } | null;
+  readonly input: InputObject | null;
+}
+
+/** tensorflow.serving.PredictionLog's log_type fields (each log's `request` is its field 1). */
+const LOG_FIELDS: Readonly<Record<number, string>> = {
+  2: 'classify_log',
+  3: 'regress_log',
+  4: 'multi_inference_log',
+  5: 'session_run_log',
+  6: 'predict_log',
+  7: 'predict_streamed_log',
+};
+const LENGTH_DELIMITED = 2;
+const REQUEST_TAG = (1 << 3) | LENGTH_DELIMITED;
+
+/** Reads one serialized tensorflow.serving.PredictionLog into the request it logged. */
+export function readPredictionLog(bytes: Uint8Array): WarmupRequest {
+  let field = 0;
+  let request = bytes.subarray(0, 0);
+  const log = new Reader(bytes, 0, bytes.length);
+  while (!log.done) {
+    const tag = log.varint();
+    const number = Math.floor(tag / 8);
+    if (LOG_FIELDS[number] === undefined || tag % 8 !== LENGTH_DELIMITED) {
+      log.skip(tag % 8);
+      continue;
+    }
+    // A oneof: the last member on the wire wins, as protobuf parsers do.
+    field = number;
+    request = bytes.subarray(0, 0);
+    const entry = log.sub();
+    while (!entry.done) {
+      const inner = entry.varint();
+      if (inner !== REQUEST_TAG) {
+        entry.skip(inner % 8);
+        continue;
+      }
+      const [start, end] = entry.span();
+      request = bytes.subarray(start, end);
+    }
+  }
+  switch (field) {
+    case 6:
+      return { kind: 'predict', request: readPredictRequest(request) };
+    case 2:
+      return { kind: 'classify', request: decodeExamplesRequest('tensorflow.serving.ClassificationRequest', request) };
+    case 3:
+      return { kind: 'regress', request: decodeExamplesRequest('tensorflow.serving.RegressionRequest', request) };
+    case 0:
+      throw invalidArgument('the record holds no logged request (predict_log, classify_log or regress_log)');
+    default:
+      throw new ServingError('UNIMPLEMENTED', `${LOG_FIELDS[field]} records cannot be replayed; warmup takes predict_log, classify_log and regress_log`);
+  }
+}
+
+function decodeExamplesRequest(type: string, bytes: Uint8Array): ExamplesRequestObject {
+  const message = protoType(type);
+  return message.toObject(message.decode(bytes), { longs: String, enums: String, defaults: true, oneofs: true }) as ExamplesRequestObject;
+}
