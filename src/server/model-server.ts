@@ -167,7 +167,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
   const timers = { setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms).unref(), clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout) };
   const limits = { maxElements: options.max_tensor_elements };
   const warmup = options.enable_model_warmup
-    ? { options: { iterations: Math.max(1, options.num_request_iterations_for_warmup), limits, maxRecordBytes: options.max_request_bytes }, logger: logger.child({ component: 'warmup' }) }
+    ? { options: { iterations: Math.max(1, options.num_request_iterations_for_warmup), limits, maxRecordBytes: options.max_request_bytes, checkMethodNames: options.enable_signature_method_name_check }, logger: logger.child({ component: 'warmup' }) }
     : undefined;
   const tensorflow = new TensorflowLoader(pool, warmup);
   // Batching waits are often below a millisecond, so its clock is the monotonic one.
@@ -206,7 +206,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
     labels: (model) => manager.labels(model),
     routing: (model) => manager.modelConfig(model)?.routing,
   };
-  const predict = new PredictService(catalog, metrics, logger.child({ component: 'predict' }), env.rng, env.now);
+  const predict = new PredictService(catalog, metrics, logger.child({ component: 'predict' }), env.rng, env.now, { checkMethodNames: options.enable_signature_method_name_check });
 
   const lifetime = new AbortController();
   const reloadConfig = async (config: ModelServerConfig): Promise<void> => {

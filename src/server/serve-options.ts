@@ -38,6 +38,11 @@ export const SERVE_FLAGS = {
     default: true,
     help: 'Replay the requests in a version\'s assets.extra/tf_serving_warmup_requests (a TFRecord file of PredictionLogs) on every inference thread before serving it; a file that cannot be replayed fails the load.',
   },
+  enable_signature_method_name_check: {
+    type: 'bool',
+    default: false,
+    help: 'Classify and Regress take only signatures with the classify and regress method names, Predict only the three standard ones. Off, as in TF Serving: tf.saved_model.save records every signature as predict.',
+  },
   num_request_iterations_for_warmup: { type: 'int', default: 0, min: 0, help: 'Times each warmup request is replayed; 0 means once.' },
   allow_version_labels_for_unavailable_models: { type: 'bool', default: false, help: 'Allow labels to point at versions that are not yet available.' },
   tensorflow_intra_op_parallelism: {

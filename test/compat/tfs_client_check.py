@@ -200,9 +200,9 @@ class Checker:
             if states[v].status.error_code != 0:
                 raise CheckFailed(f"version {v} has error_code {states[v].status.error_code}")
 
-    def check_classify(self, signature, case):
+    def check_classify(self, model, signature, case):
         request = classification_pb2.ClassificationRequest()
-        request.model_spec.name = "census"
+        request.model_spec.name = model
         if signature is not None:
             request.model_spec.signature_name = signature
         fill_examples(request.input.example_list, case["examples"])
@@ -220,9 +220,9 @@ class Checker:
             compare_arrays(f"example {i} scores", np.array([c.score for c in classification.classes], np.float32),
                            scores[i], "DT_FLOAT")
 
-    def check_regress(self, case):
+    def check_regress(self, model, case):
         request = regression_pb2.RegressionRequest()
-        request.model_spec.name = "census"
+        request.model_spec.name = model
         request.model_spec.signature_name = "regress"
         fill_examples(request.input.example_list, case["examples"])
         response = self.predict_stub.Regress(request, timeout=self.timeout)
@@ -268,13 +268,15 @@ class Checker:
             wanted = versions if model == "versioned" else versions[-1:]
             self.check(f"status {model} versions {wanted} AVAILABLE", lambda w=wanted: self.check_status(model, w))
 
-        census = load_expected(self.fixtures_dir, "census")
-        for i, case in enumerate(census["signatures"]["classify"]["cases"]):
-            self.check(f"classify census/classify case {i}", lambda c=case: self.check_classify("classify", c))
-        default_case = census["signatures"]["serving_default"]["cases"][0]
-        self.check("classify census (default signature)", lambda: self.check_classify(None, default_case))
-        for i, case in enumerate(census["signatures"]["regress"]["cases"]):
-            self.check(f"regress census/regress case {i}", lambda c=case: self.check_regress(c))
+        # census_tf2's signatures carry the predict method name (tf.saved_model.save), as TF2 exports do.
+        for model in ("census", "census_tf2"):
+            census = load_expected(self.fixtures_dir, model)
+            for i, case in enumerate(census["signatures"]["classify"]["cases"]):
+                self.check(f"classify {model}/classify case {i}", lambda m=model, c=case: self.check_classify(m, "classify", c))
+            default_case = census["signatures"]["serving_default"]["cases"][0]
+            self.check(f"classify {model} (default signature)", lambda m=model, c=default_case: self.check_classify(m, None, c))
+            for i, case in enumerate(census["signatures"]["regress"]["cases"]):
+                self.check(f"regress {model}/regress case {i}", lambda m=model, c=case: self.check_regress(m, c))
 
         versioned = load_expected(self.fixtures_dir, "versioned")
         by_version = {versioned["version"]: versioned["signatures"]}

@@ -1,6 +1,6 @@
-import { ServingError, invalidArgument, notFound } from '../../shared/errors.js';
+import { invalidArgument, notFound } from '../../shared/errors.js';
 import type { HostTensor } from '../core/host-tensor.js';
-import type { SignatureDef, SignatureMap } from '../core/signature.js';
+import { CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD, type SignatureDef, type SignatureMap } from '../core/signature.js';
 
 const list = (names: Iterable<string>): string => [...names].sort().join(', ');
 
@@ -63,15 +63,34 @@ export function signatureOf(signatures: SignatureMap, name: string): SignatureDe
   return signature;
 }
 
-/** The single DT_STRING input of a classify/regress signature, which takes serialized tf.Examples. */
-export function exampleInputOf(name: string, signature: SignatureDef, method: string): string {
-  if (signature.methodName !== method) {
-    throw invalidArgument(`signature "${name}" is a ${signature.methodName} signature, not ${method}`);
+/**
+ * With TF Serving's --enable_signature_method_name_check (off by default): Predict takes only
+ * signatures with one of the three standard method names.
+ */
+export function checkPredictMethod(name: string, signature: SignatureDef, checkMethodNames: boolean): void {
+  if (!checkMethodNames || STANDARD_METHODS.includes(signature.methodName)) return;
+  throw invalidArgument(
+    `signature "${name}" has method_name "${signature.methodName}"; with --enable_signature_method_name_check, Predict takes only ${STANDARD_METHODS.join(', ')} signatures`,
+  );
+}
+
+const STANDARD_METHODS: readonly string[] = [PREDICT_METHOD, CLASSIFY_METHOD, REGRESS_METHOD];
+
+/**
+ * The single DT_STRING input of a classify/regress signature, which takes serialized tf.Examples.
+ * Its method_name must be `method` only with `checkMethodNames` (TF Serving's
+ * --enable_signature_method_name_check, off by default): tf.saved_model.save records every
+ * signature as predict, so TF2 classifiers and regressors would be refused otherwise.
+ */
+export function exampleInputOf(name: string, signature: SignatureDef, method: string, checkMethodNames: boolean): string {
+  if (checkMethodNames && signature.methodName !== method) {
+    throw invalidArgument(`signature "${name}" is a ${signature.methodName} signature, not ${method} (--enable_signature_method_name_check is on)`);
   }
   const inputs = Object.entries(signature.inputs);
   const [first] = inputs;
   if (inputs.length !== 1 || !first || first[1].dtype !== 'DT_STRING') {
-    throw new ServingError('FAILED_PRECONDITION', `signature "${name}" must take exactly one DT_STRING input of serialized tf.Examples`);
+    const takes = inputs.map(([input, info]) => `${input} ${info.dtype}`).join(', ') || 'no inputs';
+    throw invalidArgument(`signature "${name}" cannot serve ${method}: it must take exactly one DT_STRING input of serialized tf.Examples, and takes ${takes}`);
   }
   return first[0];
 }

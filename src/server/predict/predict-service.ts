@@ -4,7 +4,7 @@ import { copyBytes, type HostTensor } from '../core/host-tensor.js';
 import { CLASSIFY_METHOD, DEFAULT_SIGNATURE, REGRESS_METHOD, type SignatureDef, type SignatureMap } from '../core/signature.js';
 import type { ServerMetrics } from '../metrics/server-metrics.js';
 import { compareOutputs, route, shadowDecision } from '../routing/index.js';
-import { checkInputs, exampleInputOf, examplesTensor, selectOutputs, signatureOf } from './check-inputs.js';
+import { checkInputs, checkPredictMethod, exampleInputOf, examplesTensor, selectOutputs, signatureOf } from './check-inputs.js';
 import type { ModelCatalog, VersionHandle, VersionSelector } from './model-catalog.js';
 
 export type Entrypoint = 'GRPC' | 'REST';
@@ -15,6 +15,11 @@ export interface ModelSpecInput {
   readonly label?: string;
   /** Empty or undefined means serving_default. */
   readonly signatureName?: string;
+}
+
+export interface PredictOptions {
+  /** TF Serving's --enable_signature_method_name_check. */
+  readonly checkMethodNames: boolean;
 }
 
 export interface CallContext {
@@ -51,6 +56,7 @@ export class PredictService {
     private readonly logger: Logger,
     private readonly rng: () => number,
     private readonly now: () => number,
+    private readonly options: PredictOptions = { checkMethodNames: false },
   ) {}
 
   /**
@@ -96,6 +102,7 @@ export class PredictService {
     outputFilter: readonly string[],
     call: CallContext,
   ): Promise<PredictResult> {
+    checkPredictMethod(served.signatureName, signature, this.options.checkMethodNames);
     checkInputs(served.signatureName, signature, inputs);
     const outputNames = selectOutputs(served.signatureName, signature, outputFilter);
     const shadowVersion = this.shadowTarget(spec, served);
@@ -118,7 +125,7 @@ export class PredictService {
   async classify(spec: ModelSpecInput, examples: readonly Uint8Array[], call: CallContext): Promise<Served & { results: Classification[] }> {
     return this.withVersion(spec, call, 'classify', async (handle, served) => {
       const signature = signatureOf(handle.servable.signatures, served.signatureName);
-      const input = exampleInputOf(served.signatureName, signature, CLASSIFY_METHOD);
+      const input = exampleInputOf(served.signatureName, signature, CLASSIFY_METHOD, this.options.checkMethodNames);
       const outputs = await handle.servable.run(served.signatureName, { [input]: examplesTensor(examples) }, undefined, { signal: call.signal, consumeInputs: true });
       return { ...served, results: classificationsOf(outputs, examples.length) };
     });
@@ -128,7 +135,7 @@ export class PredictService {
   async regress(spec: ModelSpecInput, examples: readonly Uint8Array[], call: CallContext): Promise<Served & { values: number[] }> {
     return this.withVersion(spec, call, 'regress', async (handle, served) => {
       const signature = signatureOf(handle.servable.signatures, served.signatureName);
-      const input = exampleInputOf(served.signatureName, signature, REGRESS_METHOD);
+      const input = exampleInputOf(served.signatureName, signature, REGRESS_METHOD, this.options.checkMethodNames);
       const outputs = await handle.servable.run(served.signatureName, { [input]: examplesTensor(examples) }, undefined, { signal: call.signal, consumeInputs: true });
       const values = outputs.outputs;
       if (!values || values.dtype !== 'DT_FLOAT') {

@@ -38,7 +38,7 @@ export interface FixtureModel {
   readonly other_versions?: Record<string, { signatures: Record<string, FixtureSignature> }>;
 }
 
-export const FIXTURE_MODELS = ['adder', 'census', 'dtypes', 'image_flag', 'jpeg_labeler', 'mnist', 'tiny', 'versioned'] as const;
+export const FIXTURE_MODELS = ['adder', 'census', 'census_tf2', 'dtypes', 'image_flag', 'jpeg_labeler', 'mnist', 'tiny', 'versioned'] as const;
 
 export function loadExpected(model: string): FixtureModel {
   return JSON.parse(readFileSync(join(FIXTURES_DIR, 'expected', `${model}.json`), 'utf8')) as FixtureModel;

@@ -213,8 +213,10 @@ function examplesJson(signatureName: string, c: FixtureCase): string {
   return `{"signature_name":${JSON.stringify(signatureName)},"examples":[${examples.join(',')}]}`;
 }
 
-describe('Classify and Regress', () => {
-  const census = loadExpected('census');
+// census: a TF1 SavedModel with the classify/regress method names; census_tf2: the same kind of
+// signatures from tf.saved_model.save, which records them as predict (accepted, as TF Serving does).
+describe.each(['census', 'census_tf2'])('Classify and Regress (%s)', (model) => {
+  const census = loadExpected(model);
   const classifyCases = census.signatures.classify!.cases.map((c, i) => ({ name: `classify #${i}`, c }));
   const regressCases = census.signatures.regress!.cases.map((c, i) => ({ name: `regress #${i}`, c }));
 
@@ -234,7 +236,7 @@ describe('Classify and Regress', () => {
   test.each(classifyCases)('gRPC $name', async ({ c }) => {
     const { response, headers } = await clients.prediction.call<{ result: { classifications: { classes: { label: string; score: number }[] }[] }; model_spec: { version: { value: string } } }>(
       'Classify',
-      { model_spec: { name: 'census', signature_name: 'classify' }, input: { example_list: { examples: examplesOf(c) } } },
+      { model_spec: { name: model, signature_name: 'classify' }, input: { example_list: { examples: examplesOf(c) } } },
     );
     const want = expectedClasses(c);
     const got = response.result.classifications.map((r) => r.classes);
@@ -245,7 +247,7 @@ describe('Classify and Regress', () => {
   });
 
   test.each(classifyCases)('REST $name', async ({ c }) => {
-    const reply = await rest(server.restUrl, '/v1/models/census:classify', {
+    const reply = await rest(server.restUrl, `/v1/models/${model}:classify`, {
       body: examplesJson('classify', c),
     });
     expect(reply.status, reply.text).toBe(200);
@@ -258,7 +260,7 @@ describe('Classify and Regress', () => {
 
   test.each(regressCases)('gRPC $name', async ({ c }) => {
     const { response } = await clients.prediction.call<{ result: { regressions: { value: number }[] } }>('Regress', {
-      model_spec: { name: 'census', signature_name: 'regress' },
+      model_spec: { name: model, signature_name: 'regress' },
       input: { example_list: { examples: examplesOf(c) } },
     });
     const want = c.outputs.outputs!.values.map(Number);
@@ -267,7 +269,7 @@ describe('Classify and Regress', () => {
   });
 
   test.each(regressCases)('REST $name', async ({ c }) => {
-    const reply = await rest(server.restUrl, '/v1/models/census:regress', {
+    const reply = await rest(server.restUrl, `/v1/models/${model}:regress`, {
       body: examplesJson('regress', c),
     });
     expect(reply.status, reply.text).toBe(200);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ServingError, invalidArgument, toServingError } from '../../../../shared/errors.js';
 import type { HostTensor } from '../../../core/host-tensor.js';
 import { CLASSIFY_METHOD, DEFAULT_SIGNATURE, REGRESS_METHOD, type SignatureMap } from '../../../core/signature.js';
-import { checkInputs, exampleInputOf, examplesTensor, selectOutputs, signatureOf } from '../../../predict/check-inputs.js';
+import { checkInputs, checkPredictMethod, exampleInputOf, examplesTensor, selectOutputs, signatureOf } from '../../../predict/check-inputs.js';
 import { WireError } from '../codecs/predict-request-wire.js';
 import { decodeTensorProtoMap, type TensorLimits } from '../codecs/tensor-proto.js';
 import { examplesOfInput } from '../codecs/tf-example.js';
@@ -28,6 +28,8 @@ export interface WarmupOptions {
   readonly limits: TensorLimits;
   /** Largest record accepted (the server's request size limit). */
   readonly maxRecordBytes: number;
+  /** --enable_signature_method_name_check, as for live requests. */
+  readonly checkMethodNames: boolean;
 }
 
 /** A loaded version as warmup sees it: its signatures, and a run on each of its inference threads. */
@@ -55,7 +57,7 @@ export async function warmUpVersion(target: WarmupTarget, versionDir: string, op
     records++;
     if (records > MAX_WARMUP_RECORDS) throw invalidArgument(`${path} holds more than ${MAX_WARMUP_RECORDS} warmup records, the most TF Serving accepts`);
     try {
-      const run = prepare(readPredictionLog(record), target.signatures, options.limits);
+      const run = prepare(readPredictionLog(record), target.signatures, options);
       for (let i = 0; i < options.iterations; i++) await target.runOnEveryThread(run.signatureName, run.inputs, run.outputNames);
     } catch (error) {
       const coded = error instanceof WireError ? invalidArgument(`not a PredictionLog (${error.message})`) : toServingError(error);
@@ -78,14 +80,15 @@ async function isFile(path: string): Promise<boolean> {
 }
 
 /** Checks a logged request against the version, as a live request of its kind would be. */
-function prepare(logged: WarmupRequest, signatures: SignatureMap, limits: TensorLimits): PreparedRun {
+function prepare(logged: WarmupRequest, signatures: SignatureMap, options: WarmupOptions): PreparedRun {
   const signatureName = logged.request.model_spec?.signature_name || DEFAULT_SIGNATURE;
   const signature = signatureOf(signatures, signatureName);
   if (logged.kind === 'predict') {
-    const inputs = decodeTensorProtoMap(logged.request.inputs, limits);
+    checkPredictMethod(signatureName, signature, options.checkMethodNames);
+    const inputs = decodeTensorProtoMap(logged.request.inputs, options.limits);
     checkInputs(signatureName, signature, inputs);
     return { signatureName, inputs, outputNames: selectOutputs(signatureName, signature, logged.request.output_filter) };
   }
-  const input = exampleInputOf(signatureName, signature, logged.kind === 'classify' ? CLASSIFY_METHOD : REGRESS_METHOD);
+  const input = exampleInputOf(signatureName, signature, logged.kind === 'classify' ? CLASSIFY_METHOD : REGRESS_METHOD, options.checkMethodNames);
   return { signatureName, inputs: { [input]: examplesTensor(examplesOfInput(logged.request.input)) }, outputNames: undefined };
 }
