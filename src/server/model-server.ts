@@ -16,7 +16,7 @@ import { ModelManager, type ManagerClock, type ManagerEvent } from './core/model
 import { ServerMetrics } from './metrics/server-metrics.js';
 import type { ModelCatalog } from './predict/model-catalog.js';
 import { PredictService } from './predict/predict-service.js';
-import type { ServeOptions } from './serve-options.js';
+import { savedModelTags, type ServeOptions } from './serve-options.js';
 import { UtilizationMeter } from './servables/tensorflow/utilization-meter.js';
 import { InferencePool } from './servables/tensorflow/inference-pool.js';
 import { TensorflowLoader } from './servables/tensorflow/tensorflow-servable.js';
@@ -169,13 +169,14 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
   const warmup = options.enable_model_warmup
     ? { options: { iterations: Math.max(1, options.num_request_iterations_for_warmup), limits, maxRecordBytes: options.max_request_bytes, checkMethodNames: options.enable_signature_method_name_check }, logger: logger.child({ component: 'warmup' }) }
     : undefined;
-  const tensorflow = new TensorflowLoader(pool, warmup);
+  const tensorflow = new TensorflowLoader(pool, { tags: savedModelTags(options.saved_model_tags), warmup });
   // Batching waits are often below a millisecond, so its clock is the monotonic one.
   const loader = batching ? batchingLoader(tensorflow, batching, metrics, { now: () => performance.now(), ...timers }) : tensorflow;
   const inferenceUtilization = new UtilizationMeter(() => pool.busyMs(), () => pool.size, () => performance.now());
   metrics.observeInferenceThreads(pool);
   const utilizationTimer = setInterval(() => inferenceUtilization.sample(), UTILIZATION_INTERVAL_MS).unref();
   if (batching) logger.info({ batching }, 'batching enabled');
+  for (const { flag, reason } of options.ignoredFlags) logger.warn({ flag, reason }, `ignored TF Serving flag --${flag}`);
   const manager: ModelManager = new ModelManager({
     loader,
     source,

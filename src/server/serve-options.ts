@@ -2,6 +2,7 @@
  * Flags of `tensorfleet serve`. Names follow tensorflow_model_server's where one exists, so an
  * existing command line keeps working; TensorFleet's own flags are marked in the help text.
  */
+import { FLAGS_REFUSED, FLAGS_WITHOUT_EFFECT } from './tf-serving-flags.js';
 import { parseChannelArguments } from './transports/grpc/channel-arguments.js';
 
 type FlagType = 'string' | 'int' | 'number' | 'bool';
@@ -33,6 +34,7 @@ export const SERVE_FLAGS = {
   max_num_load_retries: { type: 'int', default: 5, help: 'Retries of a failed version load.' },
   load_retry_interval_micros: { type: 'int', default: 60_000_000, help: 'First delay between load retries (doubles each retry).' },
   num_load_threads: { type: 'int', default: 1, help: 'Versions loaded at the same time.' },
+  saved_model_tags: { type: 'string', default: 'serve', help: 'Comma-separated tag set of the meta graph to load from each SavedModel.' },
   enable_model_warmup: {
     type: 'bool',
     default: true,
@@ -97,7 +99,15 @@ export type ServeOptions = {
   readonly [K in FlagName]: (typeof SERVE_FLAGS)[K]['default'] extends undefined
     ? ValueOf<(typeof SERVE_FLAGS)[K]['type']> | undefined
     : ValueOf<(typeof SERVE_FLAGS)[K]['type']>;
+} & {
+  /** tensorflow_model_server flags given that have no effect here (tf-serving-flags.ts), to report at start. */
+  readonly ignoredFlags: readonly IgnoredFlag[];
 };
+
+export interface IgnoredFlag {
+  readonly flag: string;
+  readonly reason: string;
+}
 
 export class OptionsError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -129,9 +139,15 @@ function parseValue(name: string, spec: FlagSpec, raw: string | undefined, probl
   }
 }
 
+/** The tag set --saved_model_tags names: comma-separated, blanks and repeats dropped. */
+export function savedModelTags(text: string): string[] {
+  return [...new Set(text.split(',').map((tag) => tag.trim()).filter((tag) => tag !== ''))];
+}
+
 /** Parses and validates `serve` flags; every problem is listed at once. */
 export function parseServeOptions(argv: readonly string[]): ServeOptions {
   const problems: string[] = [];
+  const ignored: IgnoredFlag[] = [];
   const values: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(SERVE_FLAGS)) values[name] = spec.default;
   for (let i = 0; i < argv.length; i++) {
@@ -144,7 +160,12 @@ export function parseServeOptions(argv: readonly string[]): ServeOptions {
     const name = match[1]!.replaceAll('-', '_');
     const spec = (SERVE_FLAGS as Record<string, FlagSpec>)[name];
     if (!spec) {
-      problems.push(`unknown flag --${name} (see --help)`);
+      if (name in FLAGS_WITHOUT_EFFECT) ignored.push({ flag: name, reason: FLAGS_WITHOUT_EFFECT[name]! });
+      else if (name in FLAGS_REFUSED) problems.push(`--${name} is not supported: ${FLAGS_REFUSED[name]!}`);
+      else problems.push(`unknown flag --${name} (see --help)`);
+      // A TF Serving flag written as "--flag value" takes its value with it.
+      const tfServingFlag = name in FLAGS_WITHOUT_EFFECT || name in FLAGS_REFUSED;
+      if (tfServingFlag && match[2] === undefined && i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) i++;
       continue;
     }
     let raw = match[2];
@@ -162,12 +183,13 @@ export function parseServeOptions(argv: readonly string[]): ServeOptions {
   if (values.s3_download_concurrency === 0) problems.push('--s3_download_concurrency must be at least 1');
   if (values.s3_part_size_mb === 0) problems.push('--s3_part_size_mb must be at least 1');
   if (values.port === values.rest_api_port && values.port !== 0) problems.push('--port and --rest_api_port must differ');
+  if (typeof values.saved_model_tags === 'string' && savedModelTags(values.saved_model_tags).length === 0) problems.push('--saved_model_tags must name at least one tag');
   if (typeof values.grpc_channel_arguments === 'string') problems.push(...parseChannelArguments(values.grpc_channel_arguments).problems);
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(String(values.log_level))) {
     problems.push(`--log_level must be one of trace, debug, info, warn, error, got "${String(values.log_level)}"`);
   }
   if (problems.length > 0) throw new OptionsError(problems);
-  return Object.freeze(values) as ServeOptions;
+  return Object.freeze({ ...values, ignoredFlags: Object.freeze(ignored) }) as ServeOptions;
 }
 
 export function serveHelp(): string {
@@ -176,5 +198,9 @@ export function serveHelp(): string {
     const def = spec.default === undefined ? '' : ` (default: ${String(spec.default)})`;
     lines.push(`  --${name}=<${spec.type}>`, `      ${spec.help}${def}`);
   }
+  lines.push('', 'tensorflow_model_server flags accepted without effect (reported at start):');
+  for (const [name, reason] of Object.entries(FLAGS_WITHOUT_EFFECT)) lines.push(`  --${name}: ${reason}`);
+  lines.push('', 'tensorflow_model_server flags refused:');
+  for (const [name, reason] of Object.entries(FLAGS_REFUSED)) lines.push(`  --${name}: ${reason}`);
   return lines.join('\n');
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { OptionsError, SERVE_FLAGS, parseServeOptions, serveHelp } from '../../../src/server/serve-options.js';
+import { OptionsError, SERVE_FLAGS, parseServeOptions, savedModelTags, serveHelp } from '../../../src/server/serve-options.js';
+import { FLAGS_REFUSED, FLAGS_WITHOUT_EFFECT } from '../../../src/server/tf-serving-flags.js';
 
 describe('parseServeOptions', () => {
   it('takes tensorflow_model_server style flags, in both --a=b and --a b forms', () => {
@@ -54,5 +55,44 @@ describe('parseServeOptions', () => {
   it('documents every flag in --help', () => {
     const help = serveHelp();
     for (const name of Object.keys(SERVE_FLAGS)) expect(help).toContain(`--${name}=`);
+  });
+});
+
+describe('tensorflow_model_server flags that are not ours', () => {
+  it('accepts those without effect here, in both forms, and lists them with their reason', () => {
+    const options = parseServeOptions(['--model_base_path=/m', '--grpc_max_threads=8', '--rest_api_num_threads', '4', '--enable_profiler', '--port=9000']);
+    expect(options.port).toBe(9000);
+    expect(options.ignoredFlags).toEqual([
+      { flag: 'grpc_max_threads', reason: FLAGS_WITHOUT_EFFECT.grpc_max_threads },
+      { flag: 'rest_api_num_threads', reason: FLAGS_WITHOUT_EFFECT.rest_api_num_threads },
+      { flag: 'enable_profiler', reason: FLAGS_WITHOUT_EFFECT.enable_profiler },
+    ]);
+    expect(parseServeOptions(['--model_base_path=/m']).ignoredFlags).toEqual([]);
+  });
+
+  it('refuses those it cannot honour, saying what to do instead', () => {
+    expect(() => parseServeOptions(['--model_base_path=/m', '--ssl_config_file', '/etc/ssl.conf', '--platform_config_file=/p'])).toThrowError(
+      /--ssl_config_file is not supported: TLS is not built in; terminate it in front of the server.*\n {2}--platform_config_file is not supported: platform configs/s,
+    );
+  });
+
+  it('names no flag in both lists, nor one of its own', () => {
+    for (const name of Object.keys(FLAGS_WITHOUT_EFFECT)) {
+      expect(FLAGS_REFUSED).not.toHaveProperty(name);
+      expect(SERVE_FLAGS).not.toHaveProperty(name);
+    }
+    for (const name of Object.keys(FLAGS_REFUSED)) expect(SERVE_FLAGS).not.toHaveProperty(name);
+    expect(serveHelp()).toContain('--ssl_config_file: TLS is not built in');
+  });
+});
+
+describe('--saved_model_tags', () => {
+  it('is a comma-separated tag set, serve by default; blanks and repeats are dropped', () => {
+    expect(parseServeOptions(['--model_base_path=/m']).saved_model_tags).toBe('serve');
+    expect(savedModelTags(' gpu, serve,,gpu ')).toEqual(['gpu', 'serve']);
+  });
+
+  it('must name at least one tag', () => {
+    expect(() => parseServeOptions(['--model_base_path=/m', '--saved_model_tags= , '])).toThrowError(/--saved_model_tags must name at least one tag/);
   });
 });

@@ -6,10 +6,8 @@ import type { RunOptions, Servable, ServableLoader } from '../../core/servable.j
 import type { SignatureDef, SignatureMap } from '../../core/signature.js';
 import type { InferencePool, PooledSession } from './inference-pool.js';
 import type { RunInput } from './inference-protocol.js';
-import { readSignatures } from './saved-model-metadata.js';
+import { SERVE_TAG, readSignatures } from './saved-model-metadata.js';
 import { warmUpVersion, type WarmupOptions, type WarmupTarget } from './warmup/model-warmup.js';
-
-const SERVE_TAGS = ['serve'];
 
 /** One SavedModel version, loaded into the inference pool. */
 export class TensorflowServable implements Servable, WarmupTarget {
@@ -81,17 +79,27 @@ export interface LoaderWarmup {
   readonly logger: Logger;
 }
 
-/** Loads SavedModel versions (the `serve` meta graph) into an inference pool, then warms them up. */
+export interface TensorflowLoaderOptions {
+  /** The tag set of the meta graph to load (--saved_model_tags; TF Serving's default is {serve}). */
+  readonly tags: readonly string[];
+  readonly warmup?: LoaderWarmup;
+}
+
+/** Loads SavedModel versions (the meta graph tagged `tags`) into an inference pool, then warms them up. */
 export class TensorflowLoader implements ServableLoader {
+  private readonly warmup: LoaderWarmup | undefined;
+
   constructor(
     private readonly pool: InferencePool,
-    private readonly warmup?: LoaderWarmup,
-  ) {}
+    private readonly options: TensorflowLoaderOptions = { tags: [SERVE_TAG] },
+  ) {
+    this.warmup = options.warmup;
+  }
 
   async load(model: string, version: number, path: string, signal: AbortSignal): Promise<Servable> {
-    const { signatures } = await readSignatures(path);
+    const { signatures } = await readSignatures(path, this.options.tags);
     signal.throwIfAborted();
-    const session = await this.pool.load(path, SERVE_TAGS);
+    const session = await this.pool.load(path, this.options.tags);
     const servable = new TensorflowServable(this.pool, session, signatures);
     try {
       signal.throwIfAborted();

@@ -1,0 +1,31 @@
+/**
+ * tensorflow_model_server flags that `tensorfleet serve` does not take as its own. An existing
+ * TF Serving command line should start here or fail with a reason, never with "unknown flag":
+ * - flags that tune parts this server does not have are accepted, and reported at start;
+ * - flags whose meaning it cannot honour (TLS, other platforms) are refused, because ignoring
+ *   them would change what the server does (e.g. serve in plain text what was meant to be TLS).
+ */
+
+/** Accepted and reported at start: the name, and why it has no effect. */
+export const FLAGS_WITHOUT_EFFECT: Readonly<Record<string, string>> = {
+  grpc_max_threads: 'gRPC calls are handled on the event loop; TensorFlow runs on --inference_threads',
+  rest_api_num_threads: 'REST calls are handled on the event loop; large predict bodies are parsed on --rest_json_threads',
+  num_unload_threads: 'versions are unloaded as soon as their in-flight calls finish',
+  flush_filesystem_caches: 'there are no file system caches to flush after loading',
+  remove_unused_fields_from_bundle_metagraph: 'the meta graph is read for its signatures and not kept',
+  enforce_session_run_timeout: 'calls are bounded by their gRPC deadline or --rest_api_timeout_in_ms, not by a per-run timeout',
+  tensorflow_session_parallelism: 'set --tensorflow_intra_op_parallelism and --tensorflow_inter_op_parallelism instead',
+  per_process_gpu_memory_fraction: 'TensorFleet runs TensorFlow on CPUs',
+  enable_profiler: 'there is no TensorFlow profiler service',
+  monitoring_config_file: 'Prometheus metrics are always served on the REST port, at /metrics and /monitoring/prometheus/metrics',
+};
+
+/** Refused: the name, and what to do instead. */
+export const FLAGS_REFUSED: Readonly<Record<string, string>> = {
+  ssl_config_file: 'TLS is not built in; terminate it in front of the server (a service mesh, a sidecar or an ingress)',
+  use_alts_credentials: 'ALTS is not supported; terminate transport security in front of the server',
+  platform_config_file: 'platform configs are not supported; TensorFleet serves SavedModels, configured by its own flags (see --help)',
+  prefer_tflite_model: 'TensorFlow Lite models are not supported; TensorFleet serves SavedModels',
+  use_tflite_model: 'TensorFlow Lite models are not supported; TensorFleet serves SavedModels',
+  thread_pool_factory_config_file: 'custom thread pool factories are not supported; see --inference_threads and --tensorflow_*_op_parallelism',
+};
