@@ -6,6 +6,7 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { afterEach, expect, test } from 'vitest';
 import type { HostTensor } from '../../../src/server/core/host-tensor.js';
 import type { Servable } from '../../../src/server/core/servable.js';
@@ -130,4 +131,28 @@ test('a worker that cannot be replaced (its model vanished from disk) is reporte
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a replacement worker replays the warmup file of every version it loads again before it serves', async () => {
+  const events: WorkerEvent[] = [];
+  let markRestarted = (): void => undefined;
+  const replaced = new Promise<void>((resolve) => (markRestarted = resolve));
+  pool = await InferencePool.start(1, {
+    onWorkerEvent: (event) => {
+      events.push(event);
+      if (event.type === 'worker-restarted') markRestarted();
+    },
+  });
+  const logged: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) });
+  const loader = new TensorflowLoader(pool, { tags: ['serve'], warmup: { options: { iterations: 1, limits: { maxElements: 1000 }, maxRecordBytes: 1 << 20, checkMethodNames: false }, logger } });
+  const counter = await loader.load('counter', 1, fixtureModelDir('counter'), signal);
+  // `calls` counts the session's runs: the warmup file holds 3 records.
+  const calls = async (): Promise<number> => Number(jsonValuesOf((await counter.run('serving_default', { x: { dtype: 'DT_FLOAT', shape: [1], bytes: new Uint8Array(new Float32Array([1]).buffer) } }, undefined)).calls!)[0]);
+  expect(await calls()).toBe(4);
+  await pool.killWorker(0);
+  await replaced;
+  expect(await calls()).toBe(4);
+  expect(logged.map((l) => l.msg)).toEqual(['warmed up version', 'warmed up version on a replacement inference thread']);
+  expect(events.map((e) => e.type)).toEqual(['worker-died', 'worker-restarted']);
 });

@@ -20,11 +20,16 @@ export interface PooledSession {
   readonly sessions: readonly number[];
 }
 
+/** One run on one session: graph tensor names in, tensors out. */
+export type SessionRun = (inputNames: readonly string[], inputs: readonly RunInput[], outputNames: readonly string[]) => Promise<HostTensor[]>;
+
 /** What the pool remembers of a loaded model, to load it again into a replacement worker. */
 interface PooledModel extends PooledSession {
   readonly path: string;
   readonly tags: readonly string[];
   readonly sessions: number[];
+  /** Runs on the replacement's new session before it serves (model warmup); must not reject. */
+  restore?: (run: SessionRun) => Promise<void>;
 }
 
 interface Slot {
@@ -129,6 +134,14 @@ export class InferencePool {
     return result as HostTensor[];
   }
 
+  /**
+   * `restore` runs whenever a replacement worker has loaded this model again, before it serves,
+   * with a run on that worker's new session. It must not reject.
+   */
+  onRestore(pooled: PooledSession, restore: (run: SessionRun) => Promise<void>): void {
+    (pooled as PooledModel).restore = restore;
+  }
+
   async unload(pooled: PooledSession): Promise<void> {
     const model = pooled as PooledModel;
     this.models.delete(model);
@@ -194,8 +207,16 @@ export class InferencePool {
         for (const model of [...this.models]) {
           const session = (await worker.call({ kind: 'load', path: model.path, tags: model.tags })) as number;
           // Unloaded meanwhile: free it again.
-          if (this.models.has(model)) model.sessions[index] = session;
-          else await worker.call({ kind: 'unload', session });
+          if (!this.models.has(model)) {
+            await worker.call({ kind: 'unload', session });
+            continue;
+          }
+          model.sessions[index] = session;
+          const replacement = worker;
+          await model.restore?.(async (inputNames, inputs, outputNames) => {
+            const postable = postableTensors(inputs, false);
+            return (await replacement.call({ kind: 'run', session, inputNames, inputs: postable.tensors, outputNames }, postable.transfer)) as HostTensor[];
+          });
         }
         this.slots[index]!.worker = worker;
         this.options.onWorkerEvent?.({ type: 'worker-restarted', index, models: this.models.size });

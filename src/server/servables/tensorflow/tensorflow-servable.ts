@@ -3,17 +3,24 @@ import type { Logger } from 'pino';
 import { notFound } from '../../../shared/errors.js';
 import type { HostTensor } from '../../core/host-tensor.js';
 import type { RunOptions, Servable, ServableLoader } from '../../core/servable.js';
-import type { SignatureDef, SignatureMap } from '../../core/signature.js';
-import type { InferencePool, PooledSession } from './inference-pool.js';
+import type { SignatureMap } from '../../core/signature.js';
+import type { InferencePool, PooledSession, SessionRun } from './inference-pool.js';
 import type { RunInput } from './inference-protocol.js';
 import { SERVE_TAG, readSignatures } from './saved-model-metadata.js';
 import { warmUpVersion, type WarmupOptions, type WarmupTarget } from './warmup/model-warmup.js';
+
+interface Feeds {
+  readonly inputNames: string[];
+  readonly inputs: RunInput[];
+  readonly outputKeys: readonly string[];
+  readonly outputNames: string[];
+}
 
 /** One SavedModel version, loaded into the inference pool. */
 export class TensorflowServable implements Servable, WarmupTarget {
   constructor(
     private readonly pool: InferencePool,
-    private readonly session: PooledSession,
+    readonly session: PooledSession,
     readonly signatures: SignatureMap,
   ) {}
 
@@ -31,20 +38,19 @@ export class TensorflowServable implements Servable, WarmupTarget {
   }
 
   async runOnEveryThread(signatureName: string, inputs: Readonly<Record<string, HostTensor>>, outputNames: readonly string[] | undefined): Promise<void> {
-    const signature = this.signatureNamed(signatureName);
-    const inputKeys = Object.keys(inputs);
-    await this.pool.runOnEveryWorker(
-      this.session,
-      inputKeys.map((key) => signature.inputs[key]!.name),
-      inputKeys.map((key) => inputs[key]!),
-      (outputNames ?? Object.keys(signature.outputs)).map((key) => signature.outputs[key]!.name),
-    );
+    const feeds = this.feeds(signatureName, inputs, outputNames);
+    await this.pool.runOnEveryWorker(this.session, feeds.inputNames, feeds.inputs, feeds.outputNames);
   }
 
-  private signatureNamed(signatureName: string): SignatureDef {
-    const signature = this.signatures[signatureName];
-    if (!signature) throw notFound(`signature "${signatureName}" not found`);
-    return signature;
+  /** This version as warmup sees it on one session only (a replacement worker's, through `run`). */
+  onOneSession(run: SessionRun): WarmupTarget {
+    return {
+      signatures: this.signatures,
+      runOnEveryThread: async (signatureName, inputs, outputNames) => {
+        const feeds = this.feeds(signatureName, inputs, outputNames);
+        await run(feeds.inputNames, feeds.inputs, feeds.outputNames);
+      },
+    };
   }
 
   private async runInputs(
@@ -53,19 +59,25 @@ export class TensorflowServable implements Servable, WarmupTarget {
     outputNames: readonly string[] | undefined,
     consumeInputs: boolean,
   ): Promise<Record<string, HostTensor>> {
-    const signature = this.signatureNamed(signatureName);
+    const feeds = this.feeds(signatureName, inputs, outputNames);
+    const results = await this.pool.run(this.session, feeds.inputNames, feeds.inputs, feeds.outputNames, consumeInputs);
+    const outputs: Record<string, HostTensor> = {};
+    feeds.outputKeys.forEach((key, i) => (outputs[key] = results[i]!));
+    return outputs;
+  }
+
+  /** A call's signature keys as the graph's tensor names. */
+  private feeds(signatureName: string, inputs: Readonly<Record<string, RunInput>>, outputNames: readonly string[] | undefined): Feeds {
+    const signature = this.signatures[signatureName];
+    if (!signature) throw notFound(`signature "${signatureName}" not found`);
     const inputKeys = Object.keys(inputs);
     const outputKeys = outputNames ?? Object.keys(signature.outputs);
-    const results = await this.pool.run(
-      this.session,
-      inputKeys.map((key) => signature.inputs[key]!.name),
-      inputKeys.map((key) => inputs[key]!),
-      outputKeys.map((key) => signature.outputs[key]!.name),
-      consumeInputs,
-    );
-    const outputs: Record<string, HostTensor> = {};
-    outputKeys.forEach((key, i) => (outputs[key] = results[i]!));
-    return outputs;
+    return {
+      inputNames: inputKeys.map((key) => signature.inputs[key]!.name),
+      inputs: inputKeys.map((key) => inputs[key]!),
+      outputKeys,
+      outputNames: outputKeys.map((key) => signature.outputs[key]!.name),
+    };
   }
 
   unload(): Promise<void> {
@@ -117,5 +129,14 @@ export class TensorflowLoader implements ServableLoader {
     if (records === undefined) return;
     const ms = Math.round(performance.now() - started);
     warmup.logger.info({ model, version, records, iterations: warmup.options.iterations, threads: this.pool.size, ms }, 'warmed up version');
+    // A worker that dies is replaced and loads the version again: warm that session too.
+    this.pool.onRestore(servable.session, async (run) => {
+      try {
+        await warmUpVersion(servable.onOneSession(run), path, warmup.options, new AbortController().signal);
+        warmup.logger.info({ model, version, records }, 'warmed up version on a replacement inference thread');
+      } catch (error) {
+        warmup.logger.warn({ model, version, err: error }, 'warmup failed on a replacement inference thread; it serves the version cold');
+      }
+    });
   }
 }
