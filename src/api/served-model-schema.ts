@@ -270,11 +270,12 @@ const batchingSchema: Schema = {
   ],
 };
 
-/** The model server's TensorFlow thread flags (decision 0008); changing them rolls the pods. */
+/** The model server's TensorFlow flags (threads: decision 0008; SavedModel loading); changing them rolls the pods. */
 const tensorflowSchema: Schema = {
   type: 'object',
   description:
-    "TensorFlow's thread pools in the model server. Unset: the container's CPU limit (rounded up) if it has one, else the node's cores. Changing them rolls the pods.",
+    "How the model server runs TensorFlow: its thread pools (unset: the container's CPU limit, rounded up, if it has one, else the node's cores), " +
+    'the meta graph it loads, model warmup and the signature method-name check. Changing them rolls the pods.',
   properties: {
     intraOpParallelism: {
       type: 'integer',
@@ -291,6 +292,30 @@ const tensorflowSchema: Schema = {
       description:
         'Threads running independent ops (--tensorflow_inter_op_parallelism); 0 as unset. -1 runs every op on the inference thread: ' +
         'about twice the throughput of small models without batching, but the independent ops of one request no longer run side by side.',
+    },
+    savedModelTags: {
+      type: 'array',
+      description: 'The tag set of the meta graph to load from each SavedModel (--saved_model_tags). Unset: [serve].',
+      minItems: 1,
+      maxItems: 16,
+      items: { type: 'string', pattern: '^[^,\\s]+$', maxLength: 64 },
+    },
+    modelWarmup: {
+      type: 'boolean',
+      description: "Replay a version's assets.extra/tf_serving_warmup_requests on every inference thread before it serves (--enable_model_warmup). Unset: true.",
+    },
+    warmupIterations: {
+      type: 'integer',
+      format: 'int32',
+      minimum: 1,
+      maximum: 1000,
+      description: 'Times each warmup request is replayed (--num_request_iterations_for_warmup). Unset: once.',
+    },
+    signatureMethodNameCheck: {
+      type: 'boolean',
+      description:
+        'Classify and Regress take only signatures with the classify/regress method names (--enable_signature_method_name_check). ' +
+        'Unset: false, as in TF Serving, so classifiers saved with tf.saved_model.save (recorded as predict) work.',
     },
   },
 };

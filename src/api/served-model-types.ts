@@ -87,6 +87,14 @@ export interface TensorflowSpec {
   readonly intraOpParallelism?: number;
   /** --tensorflow_inter_op_parallelism: threads running independent ops; -1 runs every op on the inference thread. */
   readonly interOpParallelism?: number;
+  /** --saved_model_tags: the tag set of the meta graph to load (unset: serve). */
+  readonly savedModelTags?: readonly string[];
+  /** --enable_model_warmup: replay assets.extra/tf_serving_warmup_requests at load (unset: true). */
+  readonly modelWarmup?: boolean;
+  /** --num_request_iterations_for_warmup: times each warmup request is replayed (unset: once). */
+  readonly warmupIterations?: number;
+  /** --enable_signature_method_name_check (unset: false, as in TF Serving). */
+  readonly signatureMethodNameCheck?: boolean;
 }
 
 export interface ResourceList {

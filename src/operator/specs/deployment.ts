@@ -33,10 +33,14 @@ function serverArgs(sm: ServedModel): string[] {
   if (poll) args.push(`--file_system_poll_wait_seconds=${Math.max(1, Math.ceil(parseDurationMs(poll) / 1000))}`);
   // The ConfigMap, mounted whole at CONFIG_DIR, carries the file (see config-map.ts).
   if (sm.spec.batching) args.push('--enable_batching', `--batching_parameters_file=${CONFIG_DIR}/${BATCHING_PARAMETERS_KEY}`);
-  const { intraOpParallelism, interOpParallelism } = sm.spec.tensorflow ?? {};
+  const { intraOpParallelism, interOpParallelism, savedModelTags, modelWarmup, warmupIterations, signatureMethodNameCheck } = sm.spec.tensorflow ?? {};
   // 0 is the server's default: leaving it out keeps the pod spec (and its hash) as before.
   if (intraOpParallelism) args.push(`--tensorflow_intra_op_parallelism=${intraOpParallelism}`);
   if (interOpParallelism) args.push(`--tensorflow_inter_op_parallelism=${interOpParallelism}`);
+  if (savedModelTags?.length) args.push(`--saved_model_tags=${savedModelTags.join(',')}`);
+  if (modelWarmup === false) args.push('--enable_model_warmup=false');
+  if (warmupIterations) args.push(`--num_request_iterations_for_warmup=${warmupIterations}`);
+  if (signatureMethodNameCheck) args.push('--enable_signature_method_name_check=true');
   return args;
 }
 

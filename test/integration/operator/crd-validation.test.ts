@@ -98,6 +98,9 @@ const invalid: { name: string; spec: Record<string, unknown>; message: string }[
   { name: 'inter-op threads below -1', spec: { source, tensorflow: { interOpParallelism: -2 } }, message: 'spec.tensorflow.interOpParallelism in body should be greater than or equal to -1' },
   { name: 'negative intra-op threads', spec: { source, tensorflow: { intraOpParallelism: -1 } }, message: 'spec.tensorflow.intraOpParallelism in body should be greater than or equal to 0' },
   { name: 'an unknown tensorflow field', spec: { source, tensorflow: { interOpThreads: 2 } }, message: 'unknown field "spec.tensorflow.interOpThreads"' },
+  { name: 'a tag with a comma', spec: { source, tensorflow: { savedModelTags: ['serve,gpu'] } }, message: 'spec.tensorflow.savedModelTags[0] in body should match' },
+  { name: 'an empty tag set', spec: { source, tensorflow: { savedModelTags: [] } }, message: 'spec.tensorflow.savedModelTags in body should have at least 1 items' },
+  { name: 'zero warmup iterations', spec: { source, tensorflow: { warmupIterations: 0 } }, message: 'spec.tensorflow.warmupIterations in body should be greater than or equal to 1' },
   { name: 'an unknown batching field', spec: { source, batching: { batch_timeout_micros: 5 } }, message: 'unknown field "spec.batching.batch_timeout_micros"' },
 ];
 
@@ -148,8 +151,8 @@ describe.skipIf(k8sTestsSkipped())('ServedModel CRD on a real kube-apiserver', (
     expect(result.stdout).toContain('servedmodel.tensorfleet.dev/batched created (server dry run)');
   });
 
-  it('accepts TensorFlow thread settings, ops inline included (server-side dry run)', async () => {
-    const spec = { source, tensorflow: { intraOpParallelism: 2, interOpParallelism: -1 } };
+  it('accepts TensorFlow thread settings, ops inline included, and the SavedModel loading settings (server-side dry run)', async () => {
+    const spec = { source, tensorflow: { intraOpParallelism: 2, interOpParallelism: -1, savedModelTags: ['serve', 'gpu'], modelWarmup: false, warmupIterations: 2, signatureMethodNameCheck: true } };
     const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'inline', namespace: 'default' }, spec });
     const result = await kubectl(cp.adminKubeconfig, ['apply', '--dry-run=server', '-f', '-'], manifest);
     expect(result.stderr).toBe('');

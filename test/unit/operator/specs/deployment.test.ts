@@ -81,6 +81,18 @@ describe('buildDeployment', () => {
     expect(args.filter((a) => a.startsWith('--tensorflow_'))).toEqual(flags);
   });
 
+  it.each([
+    ['unset (the server defaults)', {}, []],
+    ['defaults written out', { savedModelTags: ['serve'], modelWarmup: true, signatureMethodNameCheck: false }, ['--saved_model_tags=serve']],
+    ['another tag set', { savedModelTags: ['serve', 'gpu'] }, ['--saved_model_tags=serve,gpu']],
+    ['warmup off', { modelWarmup: false }, ['--enable_model_warmup=false']],
+    ['three warmup iterations', { warmupIterations: 3 }, ['--num_request_iterations_for_warmup=3']],
+    ['the method-name check on', { signatureMethodNameCheck: true }, ['--enable_signature_method_name_check=true']],
+  ] as const)('passes the SavedModel loading flags that are set (%s)', (_name, tensorflow, flags) => {
+    const args = buildDeployment(servedModel({ tensorflow }), DEFAULT_RENDER_CONFIG).spec?.template.spec?.containers[0]?.args ?? [];
+    expect(args.filter((a) => /^--(saved_model_tags|enable_model_warmup|num_request_iterations_for_warmup|enable_signature_method_name_check)=/.test(a))).toEqual(flags);
+  });
+
   it('keeps the restart hash of a ServedModel without batching (upgrading the operator rolls no pods)', () => {
     // The pod-spec-only hash from before batching existed, for this fixture.
     expect(hash({})).toBe(HASH_WITHOUT_BATCHING);
