@@ -10,6 +10,7 @@ import type { ModelServerConfig } from './config/model-config.js';
 import { parseModelConfig, singleModelConfig } from './config/parse-model-config.js';
 import { BatchScheduler } from './batching/batch-scheduler.js';
 import { defaultBatchingParameters, parseBatchingParameters, type BatchingParameters } from './batching/batching-parameters.js';
+import { parseMonitoringConfig, type MonitoringConfig } from './metrics/monitoring-config.js';
 import { BatchingLoader } from './batching/batching-servable.js';
 import type { ServableLoader } from './core/servable.js';
 import { ModelManager, type ManagerClock, type ManagerEvent } from './core/model-manager.js';
@@ -74,6 +75,14 @@ function refuseUnsupportedSources(config: ModelServerConfig): void {
   }
 }
 
+async function readMonitoringConfig(options: ServeOptions): Promise<MonitoringConfig> {
+  if (options.monitoring_config_file === undefined) return { metricsPath: undefined };
+  const text = await readFile(options.monitoring_config_file, 'utf8').catch((error: unknown) => {
+    throw new ServingError('INVALID_ARGUMENT', `cannot read --monitoring_config_file ${options.monitoring_config_file}: ${String(error)}`);
+  });
+  return parseMonitoringConfig(text);
+}
+
 async function readBatchingParameters(options: ServeOptions): Promise<BatchingParameters> {
   const defaults = defaultBatchingParameters(options.inference_threads);
   if (options.batching_parameters_file === undefined) return defaults;
@@ -114,6 +123,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
   refuseUnsupportedSources(initial.config);
   const metrics = new ServerMetrics();
   const batching = options.enable_batching ? await readBatchingParameters(options) : undefined;
+  const monitoring = await readMonitoringConfig(options);
   const poolLogger = logger.child({ component: 'inference-pool' });
   // Set once health reporting exists (below); a worker can only be lost after startup.
   let onWorkerLost = (): void => undefined;
@@ -256,7 +266,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
         livenessProblem,
         unreadyModels: () => manager.modelNames().filter((name) => manager.availableVersions(name).length === 0),
       },
-      { maxRequestBytes: options.max_request_bytes, limits, timeoutMs: options.rest_api_timeout_in_ms, jsonDecoder },
+      { maxRequestBytes: options.max_request_bytes, limits, timeoutMs: options.rest_api_timeout_in_ms, jsonDecoder, metricsPath: monitoring.metricsPath },
       logger.child({ component: 'rest' }),
     );
     restPort = await listen(restServer, options.rest_api_bind_address, options.rest_api_port);

@@ -21,6 +21,11 @@ export const SERVE_FLAGS = {
   rest_api_port: { type: 'int', default: 8501, help: 'HTTP port for the REST API, health and metrics; 0 disables it.' },
   rest_api_bind_address: { type: 'string', default: '0.0.0.0', help: 'Address the REST server binds to.' },
   rest_api_timeout_in_ms: { type: 'int', default: 30000, help: 'Timeout of a REST call.' },
+  monitoring_config_file: {
+    type: 'string',
+    default: undefined,
+    help: 'TF Serving\'s monitoring config (text format, prometheus_config { enable: true, path: "..." }): metrics are also served at its path. They are always served on the REST port at /metrics and /monitoring/prometheus/metrics.',
+  },
   rest_json_threads: {
     type: 'int',
     default: 1,

@@ -17,7 +17,6 @@ export const FLAGS_WITHOUT_EFFECT: Readonly<Record<string, string>> = {
   tensorflow_session_parallelism: 'set --tensorflow_intra_op_parallelism and --tensorflow_inter_op_parallelism instead',
   per_process_gpu_memory_fraction: 'TensorFleet runs TensorFlow on CPUs',
   enable_profiler: 'there is no TensorFlow profiler service',
-  monitoring_config_file: 'Prometheus metrics are always served on the REST port, at /metrics and /monitoring/prometheus/metrics',
 };
 
 /** Refused: the name, and what to do instead. */

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { Logger } from 'pino';
 import { ServingError, httpStatusOf, invalidArgument, toServingError } from '../../../shared/errors.js';
 import type { ModelVersionStatus } from '../../core/version-state.js';
+import { TF_SERVING_METRICS_PATH } from '../../metrics/monitoring-config.js';
 import type { ServerMetrics } from '../../metrics/server-metrics.js';
 import type { CallContext, ModelSpecInput, PredictService, Served } from '../../predict/predict-service.js';
 import {
@@ -40,6 +41,8 @@ export interface RestServerOptions {
   readonly timeoutMs: number;
   /** Decodes large predict bodies off the event loop; without it, every body is decoded here. */
   readonly jsonDecoder?: JsonDecodePool;
+  /** A further path serving the metrics (--monitoring_config_file). */
+  readonly metricsPath?: string;
 }
 
 interface Reply {
@@ -74,6 +77,10 @@ function errorReply(error: unknown, logger: Logger): Reply {
   return json(coded.httpStatus ?? httpStatusOf(coded.code), { error: coded.message });
 }
 
+async function metricsReply(backend: RestBackend): Promise<Reply> {
+  return { status: 200, body: await backend.metrics.registry.metrics(), contentType: backend.metrics.registry.contentType };
+}
+
 async function handle(req: http.IncomingMessage, backend: RestBackend, options: RestServerOptions): Promise<Reply> {
   const method = req.method ?? 'GET';
   const { pathname } = new URL(req.url ?? '/', 'http://localhost');
@@ -88,9 +95,10 @@ async function handle(req: http.IncomingMessage, backend: RestBackend, options: 
       return backend.isReady() ? json(200, { ready: true }) : json(503, { ready: false, waiting_for: backend.unreadyModels() });
     }
     case '/metrics':
-    case '/monitoring/prometheus/metrics':
-      return { status: 200, body: await backend.metrics.registry.metrics(), contentType: backend.metrics.registry.contentType };
+    case TF_SERVING_METRICS_PATH:
+      return metricsReply(backend);
   }
+  if (pathname === options.metricsPath) return metricsReply(backend);
   const route = parseModelRoute(method, pathname);
   const call: CallContext = { entrypoint: 'REST', headers: (name) => headerValue(req, name) };
   switch (route.kind) {
