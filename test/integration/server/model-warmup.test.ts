@@ -108,9 +108,10 @@ async function counterCalls(model: string): Promise<number> {
 }
 
 test('every inference thread replays every record the configured number of times before the version serves', async () => {
-  // Two calls at once go to the two threads (least busy first); each finds its own warmed session.
-  const calls = await Promise.all([counterCalls('counter'), counterCalls('counter')]);
-  expect(calls).toEqual([COUNTER_RECORDS * ITERATIONS + 1, COUNTER_RECORDS * ITERATIONS + 1]);
+  // Calls at once spread over both threads, and every session that answers was warmed: a cold one
+  // would answer 1. (model-warmup-threads.test.ts shows each thread's share deterministically.)
+  const calls = await Promise.all(Array.from({ length: 16 }, () => counterCalls('counter')));
+  expect(Math.min(...calls)).toBe(COUNTER_RECORDS * ITERATIONS + 1);
   const line = await server.waitForLog((l) => l.msg === 'warmed up version' && l.model === 'counter');
   expect(line).toMatchObject({ version: 1, records: COUNTER_RECORDS, iterations: ITERATIONS, threads: 2 });
 });

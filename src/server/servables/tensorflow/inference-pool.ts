@@ -117,7 +117,11 @@ export class InferencePool {
     await Promise.all(this.slots.map((_, index) => this.runOn(index, pooled, inputNames, inputs, outputNames, false)));
   }
 
-  private async runOn(
+  /**
+   * Hands the run to worker `index` in this tick when it is alive, so that its load counts at once
+   * and the next call of the same burst goes to another worker; otherwise after its replacement.
+   */
+  private runOn(
     index: number,
     pooled: PooledSession,
     inputNames: readonly string[],
@@ -125,13 +129,12 @@ export class InferencePool {
     outputNames: readonly string[],
     consumeInputs: boolean,
   ): Promise<HostTensor[]> {
-    const worker = await this.slots[index]!.ready;
-    const postable = postableTensors(inputs, consumeInputs);
-    const result = await worker.call(
-      { kind: 'run', session: pooled.sessions[index]!, inputNames, inputs: postable.tensors, outputNames },
-      postable.transfer,
-    );
-    return result as HostTensor[];
+    const slot = this.slots[index]!;
+    const call = (worker: InferenceWorkerHandle): Promise<HostTensor[]> => {
+      const postable = postableTensors(inputs, consumeInputs);
+      return worker.call({ kind: 'run', session: pooled.sessions[index]!, inputNames, inputs: postable.tensors, outputNames }, postable.transfer) as Promise<HostTensor[]>;
+    };
+    return slot.worker?.alive ? call(slot.worker) : slot.ready.then(call);
   }
 
   /**
