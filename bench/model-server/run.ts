@@ -98,6 +98,8 @@ const SERVER_VARIANTS: readonly ServerVariant[] = [
   { name: 'server, 1 inference thread', threads: 1, flags: [], models: ['tiny', 'MobileNetV2'] },
   { name: 'server, ops inline', threads: 1, flags: [OPS_INLINE_FLAG], models: ['tiny', 'MobileNetV2'] },
   { name: 'server, batching', threads: 1, flags: ['--enable_batching=true'], models: ['tiny', 'MobileNetV2'] },
+  // Two sessions side by side fill the gaps of one run on 2 cores (tiny: the main thread is the limit).
+  { name: 'server, 2 inference threads', threads: 2, flags: [], models: ['MobileNetV2'] },
   // Admission control: the clients' 16 calls per connection wait in the clients beyond 8.
   { name: 'server, ops inline, 8 calls per connection', threads: 1, flags: [OPS_INLINE_FLAG, '--grpc_channel_arguments=grpc.max_concurrent_streams=8'], models: ['tiny'] },
   // Decision 0011, side by side: trailers sent Node's way, after the rest of the event-loop turn.
