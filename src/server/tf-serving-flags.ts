@@ -4,6 +4,7 @@
  * - flags that tune parts this server does not have are accepted, and reported at start;
  * - flags whose meaning it cannot honour (TLS, other platforms) are refused, because ignoring
  *   them would change what the server does (e.g. serve in plain text what was meant to be TLS).
+ * docs/decisions/0015-tf-serving-flags.md says which flag goes where and why.
  */
 
 /** Accepted and reported at start: the name, and why it has no effect. */
