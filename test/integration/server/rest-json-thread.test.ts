@@ -70,6 +70,9 @@ describe('REST predict bodies of 64 KiB or more', () => {
     ['a string where the signature wants floats', '/v1/models/tiny:predict', `{"instances": [["a", "b", "c", "d"]]}${PADDING}`, 400],
     ['both instances and inputs', '/v1/models/tiny:predict', `{"instances": [[1, 2, 3, 4]], "inputs": {"x": [[1, 2, 3, 4]]}}${PADDING}`, 400],
     ['an unknown model', '/v1/models/nope:predict', `{"instances": [[1, 2, 3, 4]]}${PADDING}`, 404],
+    // TF Serving parses the body before it looks up the model.
+    ['malformed JSON for an unknown model', '/v1/models/nope:predict', `{"instances": [[1, 2, 3, 4]${PADDING}`, 400],
+    ['malformed JSON for an unknown version', '/v1/models/tiny/versions/9:predict', `{"instances": [[1, 2, 3, 4]${PADDING}`, 400],
   ])('%s: the same error as on the event loop', async (_name, path, body, status) => {
     const [thread, loop] = await both(path, body);
     expect(thread.status, thread.text).toBe(status);

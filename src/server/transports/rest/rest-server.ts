@@ -174,15 +174,24 @@ const PAYLOAD_TOO_LARGE = { httpStatus: 413 };
 /** Predict with the body parsed and decoded by a JSON thread (json-decode-pool.ts). */
 async function predictInThread(bytes: Buffer, spec: ModelSpecInput, call: CallContext, backend: RestBackend, options: RestServerOptions, decoder: JsonDecodePool): Promise<Reply> {
   let format: JsonPredictFormat = 'row';
-  const result = await backend.predict.predictDecoded(
-    spec,
-    async (signatures) => {
-      const { signatureName, decoded } = await decoder.decode(bytes, signatures, options.limits);
-      if (decoded) format = decoded.format;
-      return { signatureName, inputs: decoded?.inputs };
-    },
-    call,
-  );
+  let decoding = false;
+  const result = await backend.predict
+    .predictDecoded(
+      spec,
+      async (signatures) => {
+        decoding = true;
+        const { signatureName, decoded } = await decoder.decode(bytes, signatures, options.limits);
+        if (decoded) format = decoded.format;
+        return { signatureName, inputs: decoded?.inputs };
+      },
+      call,
+    )
+    .catch(async (error: unknown) => {
+      // As on the event loop (and in TF Serving), a malformed body is INVALID_ARGUMENT even when
+      // the model or version is unknown: parse it (against no signature) before answering NOT_FOUND.
+      if (!decoding && error instanceof ServingError && error.code === 'NOT_FOUND') await decoder.decode(bytes, {}, options.limits);
+      throw error;
+    });
   return { status: 200, body: encodePredictJson(result.outputs, format), served: result };
 }
 
