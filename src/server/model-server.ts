@@ -77,19 +77,20 @@ function refuseUnsupportedSources(config: ModelServerConfig): void {
 
 async function readMonitoringConfig(options: ServeOptions): Promise<MonitoringConfig> {
   if (options.monitoring_config_file === undefined) return { metricsPath: undefined };
-  const text = await readFile(options.monitoring_config_file, 'utf8').catch((error: unknown) => {
-    throw new ServingError('INVALID_ARGUMENT', `cannot read --monitoring_config_file ${options.monitoring_config_file}: ${String(error)}`);
-  });
-  return parseMonitoringConfig(text);
+  return parseMonitoringConfig(await readFlagFile('monitoring_config_file', options.monitoring_config_file));
 }
 
 async function readBatchingParameters(options: ServeOptions): Promise<BatchingParameters> {
   const defaults = defaultBatchingParameters(options.inference_threads);
   if (options.batching_parameters_file === undefined) return defaults;
-  const text = await readFile(options.batching_parameters_file, 'utf8').catch((error: unknown) => {
-    throw new ServingError('INVALID_ARGUMENT', `cannot read --batching_parameters_file ${options.batching_parameters_file}: ${String(error)}`);
+  return parseBatchingParameters(await readFlagFile('batching_parameters_file', options.batching_parameters_file), defaults);
+}
+
+/** The text of a file a flag names; a file that cannot be read is INVALID_ARGUMENT naming the flag. */
+function readFlagFile(flag: string, path: string): Promise<string> {
+  return readFile(path, 'utf8').catch((error: unknown) => {
+    throw new ServingError('INVALID_ARGUMENT', `cannot read --${flag} ${path}: ${String(error)}`);
   });
-  return parseBatchingParameters(text, defaults);
 }
 
 /** Saturated inference threads keep gRPC receive windows small (flow-control.ts, decision 0012). */

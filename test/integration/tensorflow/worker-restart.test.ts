@@ -12,6 +12,7 @@ import type { HostTensor } from '../../../src/server/core/host-tensor.js';
 import type { Servable } from '../../../src/server/core/servable.js';
 import { InferencePool, type WorkerEvent } from '../../../src/server/servables/tensorflow/inference-pool.js';
 import { TensorflowLoader } from '../../../src/server/servables/tensorflow/tensorflow-servable.js';
+import { COUNTER_WARMUP_RECORDS, counterCalls, loaderWarmup } from '../../helpers/counter-model.js';
 import { fixtureModelDir, hostTensorOf, jsonValuesOf, readExpectations } from '../../helpers/fixture-tensors.js';
 
 const signal = new AbortController().signal;
@@ -31,7 +32,8 @@ const closeTo = (values: number[]): boolean => values.length === expected.length
 /** Resolves when the pool reports a replacement serving. */
 let restarted: Promise<void>;
 
-async function startWith(workers: number, events: WorkerEvent[]): Promise<{ tiny: Servable; mnist: Servable }> {
+/** Starts `pool`, recording its worker events; `restarted` resolves with the first replacement. */
+async function startPool(workers: number, events: WorkerEvent[]): Promise<InferencePool> {
   let markRestarted = (): void => undefined;
   restarted = new Promise((resolve) => (markRestarted = resolve));
   pool = await InferencePool.start(workers, {
@@ -40,7 +42,11 @@ async function startWith(workers: number, events: WorkerEvent[]): Promise<{ tiny
       if (event.type === 'worker-restarted') markRestarted();
     },
   });
-  const loader = new TensorflowLoader(pool);
+  return pool;
+}
+
+async function startWith(workers: number, events: WorkerEvent[]): Promise<{ tiny: Servable; mnist: Servable }> {
+  const loader = new TensorflowLoader(await startPool(workers, events));
   return { tiny: await loader.load('tiny', 1, fixtureModelDir('tiny'), signal), mnist: await loader.load('mnist', 1, fixtureModelDir('mnist'), signal) };
 }
 
@@ -135,24 +141,15 @@ test('a worker that cannot be replaced (its model vanished from disk) is reporte
 
 test('a replacement worker replays the warmup file of every version it loads again before it serves', async () => {
   const events: WorkerEvent[] = [];
-  let markRestarted = (): void => undefined;
-  const replaced = new Promise<void>((resolve) => (markRestarted = resolve));
-  pool = await InferencePool.start(1, {
-    onWorkerEvent: (event) => {
-      events.push(event);
-      if (event.type === 'worker-restarted') markRestarted();
-    },
-  });
   const logged: Record<string, unknown>[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) });
-  const loader = new TensorflowLoader(pool, { tags: ['serve'], warmup: { options: { iterations: 1, limits: { maxElements: 1000 }, maxRecordBytes: 1 << 20, checkMethodNames: false }, logger } });
+  const loader = new TensorflowLoader(await startPool(1, events), { tags: ['serve'], warmup: loaderWarmup(1, logger) });
   const counter = await loader.load('counter', 1, fixtureModelDir('counter'), signal);
-  // `calls` counts the session's runs: the warmup file holds 3 records.
-  const calls = async (): Promise<number> => Number(jsonValuesOf((await counter.run('serving_default', { x: { dtype: 'DT_FLOAT', shape: [1], bytes: new Uint8Array(new Float32Array([1]).buffer) } }, undefined)).calls!)[0]);
-  expect(await calls()).toBe(4);
-  await pool.killWorker(0);
-  await replaced;
-  expect(await calls()).toBe(4);
+  // `calls` counts the session's runs, warmup records included.
+  expect(await counterCalls(counter)).toBe(COUNTER_WARMUP_RECORDS + 1);
+  await pool!.killWorker(0);
+  await restarted;
+  expect(await counterCalls(counter)).toBe(COUNTER_WARMUP_RECORDS + 1);
   expect(logged.map((l) => l.msg)).toEqual(['warmed up version', 'warmed up version on a replacement inference thread']);
   expect(events.map((e) => e.type)).toEqual(['worker-died', 'worker-restarted']);
 });

@@ -130,10 +130,8 @@ export class InferencePool {
     consumeInputs: boolean,
   ): Promise<HostTensor[]> {
     const slot = this.slots[index]!;
-    const call = (worker: InferenceWorkerHandle): Promise<HostTensor[]> => {
-      const postable = postableTensors(inputs, consumeInputs);
-      return worker.call({ kind: 'run', session: pooled.sessions[index]!, inputNames, inputs: postable.tensors, outputNames }, postable.transfer) as Promise<HostTensor[]>;
-    };
+    // The session id is read when the call is made: a replacement worker has a new one.
+    const call = (worker: InferenceWorkerHandle): Promise<HostTensor[]> => runSession(worker, pooled.sessions[index]!, inputNames, inputs, outputNames, consumeInputs);
     return slot.worker?.alive ? call(slot.worker) : slot.ready.then(call);
   }
 
@@ -216,10 +214,7 @@ export class InferencePool {
           }
           model.sessions[index] = session;
           const replacement = worker;
-          await model.restore?.(async (inputNames, inputs, outputNames) => {
-            const postable = postableTensors(inputs, false);
-            return (await replacement.call({ kind: 'run', session, inputNames, inputs: postable.tensors, outputNames }, postable.transfer)) as HostTensor[];
-          });
+          await model.restore?.((inputNames, inputs, outputNames) => runSession(replacement, session, inputNames, inputs, outputNames, false));
         }
         this.slots[index]!.worker = worker;
         this.options.onWorkerEvent?.({ type: 'worker-restarted', index, models: this.models.size });
@@ -233,4 +228,17 @@ export class InferencePool {
     this.options.onWorkerEvent?.({ type: 'worker-restart-failed', index, error: lastError });
     throw new ServingError('UNAVAILABLE', `inference worker ${index} could not be restarted: ${lastError.message}`, { cause: lastError });
   }
+}
+
+/** One run on one worker's session; the inputs' buffers move when `consumeInputs` allows it. */
+function runSession(
+  worker: InferenceWorkerHandle,
+  session: number,
+  inputNames: readonly string[],
+  inputs: readonly RunInput[],
+  outputNames: readonly string[],
+  consumeInputs: boolean,
+): Promise<HostTensor[]> {
+  const postable = postableTensors(inputs, consumeInputs);
+  return worker.call({ kind: 'run', session, inputNames, inputs: postable.tensors, outputNames }, postable.transfer) as Promise<HostTensor[]>;
 }
