@@ -11,6 +11,7 @@ import { afterEach, expect, test } from 'vitest';
 import type { HostTensor } from '../../../src/server/core/host-tensor.js';
 import type { Servable } from '../../../src/server/core/servable.js';
 import { InferencePool, type WorkerEvent } from '../../../src/server/servables/tensorflow/inference-pool.js';
+import type { InferenceWorkerHandle, RequestBody } from '../../../src/server/servables/tensorflow/inference-worker-handle.js';
 import { TensorflowLoader } from '../../../src/server/servables/tensorflow/tensorflow-servable.js';
 import { COUNTER_WARMUP_RECORDS, counterCalls, loaderWarmup } from '../../helpers/counter-model.js';
 import { fixtureModelDir, hostTensorOf, jsonValuesOf, readExpectations } from '../../helpers/fixture-tensors.js';
@@ -153,3 +154,49 @@ test('a replacement worker replays the warmup file of every version it loads aga
   expect(logged.map((l) => l.msg)).toEqual(['warmed up version', 'warmed up version on a replacement inference thread']);
   expect(events.map((e) => e.type)).toEqual(['worker-died', 'worker-restarted']);
 });
+
+/**
+ * Fault injection at the one point the pool cannot see coming: worker 0 dies right after it
+ * loaded a new version and before the other worker finished loading it. The version is not yet
+ * registered, so the replacement starts without it; the load must still end with the version on
+ * every serving worker (before the fix, worker 0's slot kept the dead worker's session id).
+ */
+test('a worker that dies right after loading a version, while the load goes on elsewhere, is replaced with that version loaded', async () => {
+  const events: WorkerEvent[] = [];
+  const loader = new TensorflowLoader(await startPool(2, events));
+  const tiny = await loader.load('tiny', 1, fixtureModelDir('tiny'), signal);
+  // The pool's worker handles are private; reach them to kill worker 0 as its load answers, and
+  // to hold worker 1's load until worker 0's replacement serves (a large model loads that long).
+  const [worker0, worker1] = (pool as unknown as { slots: { worker: InferenceWorkerHandle }[] }).slots.map((slot) => slot.worker);
+  let injected = false;
+  intercept(worker0!, async (body) => {
+    if (body.kind !== 'load' || injected) return;
+    injected = true;
+    await worker0!.kill();
+  });
+  intercept(worker1!, async (body) => {
+    if (body.kind === 'load') await restarted;
+  });
+  const mnist = await loader.load('mnist', 1, fixtureModelDir('mnist'), signal);
+  expect(injected).toBe(true);
+  // Issued in one tick, the calls alternate between the two workers (least busy first).
+  const mnistCase = readExpectations('mnist').signatures.predict_images!.cases[0]!;
+  const mnistInputs = Object.fromEntries(Object.entries(mnistCase.inputs).map(([n, t]) => [n, hostTensorOf(t)]));
+  const results = await Promise.allSettled(Array.from({ length: 6 }, () => mnist.run('predict_images', mnistInputs, undefined)));
+  const expectedScores = mnistCase.outputs.scores!.values as number[];
+  const answers = results.map((r) => (r.status === 'fulfilled' ? (jsonValuesOf(r.value.scores!) as number[]).every((v, i) => Math.abs(v - expectedScores[i]!) < 1e-5) : String(r.reason)));
+  expect(answers).toEqual(Array.from({ length: 6 }, () => true));
+  expect(closeTo(await answer(tiny))).toBe(true);
+  expect(events.map((e) => e.type)).toEqual(['worker-died', 'worker-restarted']);
+  expect(events[0]).toMatchObject({ index: 0 });
+});
+
+/** Runs `after` once each call to the worker has answered, before its caller sees the answer. */
+function intercept(worker: InferenceWorkerHandle, after: (body: RequestBody) => Promise<void>): void {
+  const call = worker.call.bind(worker);
+  worker.call = async (body, transfer) => {
+    const result = await call(body, transfer);
+    await after(body);
+    return result;
+  };
+}

@@ -15,9 +15,9 @@ export type WorkerEvent =
   | { readonly type: 'worker-restarted'; readonly index: number; readonly models: number }
   | { readonly type: 'worker-restart-failed'; readonly index: number; readonly error: Error };
 
-/** A SavedModel loaded into every worker of the pool: one session id per worker. */
+/** A SavedModel loaded into every worker of the pool (an opaque handle for runs and unload). */
 export interface PooledSession {
-  readonly sessions: readonly number[];
+  readonly path: string;
 }
 
 /** One run on one session: graph tensor names in, tensors out. */
@@ -25,9 +25,12 @@ export type SessionRun = (inputNames: readonly string[], inputs: readonly RunInp
 
 /** What the pool remembers of a loaded model, to load it again into a replacement worker. */
 interface PooledModel extends PooledSession {
-  readonly path: string;
   readonly tags: readonly string[];
-  readonly sessions: number[];
+  /**
+   * The model's session in each worker that loaded it. Keyed by worker, not by slot: a session id
+   * means nothing to the replacement of the worker that issued it.
+   */
+  readonly sessions: Map<InferenceWorkerHandle, number>;
   /** Runs on the replacement's new session before it serves (model warmup); must not reject. */
   restore?: (run: SessionRun) => Promise<void>;
 }
@@ -80,20 +83,37 @@ export class InferencePool {
     return handle;
   }
 
+  /**
+   * Loads the model into every worker. A worker that dies after loading it, before the model is
+   * registered, is replaced without it (replacements load registered models only), so the load
+   * goes on until every slot's serving worker holds a session; a replacement started after the
+   * registration loads the model itself.
+   */
   async load(path: string, tags: readonly string[]): Promise<PooledSession> {
-    const model: PooledModel = { path, tags, sessions: [] };
-    const results = await Promise.allSettled(
-      this.slots.map(async (slot, i) => {
-        model.sessions[i] = (await (await slot.ready).call({ kind: 'load', path, tags })) as number;
-      }),
-    );
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) {
-      await this.unloadSessions(model);
-      throw failed.reason;
+    const model: PooledModel = { path, tags, sessions: new Map() };
+    for (;;) {
+      // Closing stops replacements, so a dead worker would never be replaced: give up.
+      if (this.closed) throw new ServingError('UNAVAILABLE', `inference pool closed while loading ${path}`);
+      const results = await Promise.allSettled(this.slots.map((slot) => this.loadInto(model, slot)));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) {
+        await this.unloadSessions(model);
+        throw failed.reason;
+      }
+      const serving = new Set(this.slots.map((slot) => slot.worker));
+      if (this.slots.every((slot) => slot.worker?.alive && model.sessions.has(slot.worker))) {
+        for (const worker of model.sessions.keys()) if (!serving.has(worker)) model.sessions.delete(worker);
+        this.models.add(model);
+        return model;
+      }
     }
-    this.models.add(model);
-    return model;
+  }
+
+  /** Loads the model into the slot's serving worker (its replacement while one starts), once. */
+  private async loadInto(model: PooledModel, slot: Slot): Promise<void> {
+    const worker = await slot.ready;
+    if (model.sessions.has(worker)) return;
+    model.sessions.set(worker, (await worker.call({ kind: 'load', path: model.path, tags: model.tags })) as number);
   }
 
   run(
@@ -130,8 +150,11 @@ export class InferencePool {
     consumeInputs: boolean,
   ): Promise<HostTensor[]> {
     const slot = this.slots[index]!;
-    // The session id is read when the call is made: a replacement worker has a new one.
-    const call = (worker: InferenceWorkerHandle): Promise<HostTensor[]> => runSession(worker, pooled.sessions[index]!, inputNames, inputs, outputNames, consumeInputs);
+    const call = (worker: InferenceWorkerHandle): Promise<HostTensor[]> => {
+      const session = (pooled as PooledModel).sessions.get(worker);
+      if (session === undefined) return Promise.reject(new ServingError('UNAVAILABLE', `${pooled.path} is not loaded on inference worker ${index}`));
+      return runSession(worker, session, inputNames, inputs, outputNames, consumeInputs);
+    };
     return slot.worker?.alive ? call(slot.worker) : slot.ready.then(call);
   }
 
@@ -179,20 +202,19 @@ export class InferencePool {
   }
 
   private async unloadSessions(model: PooledModel): Promise<void> {
-    await Promise.allSettled(
-      model.sessions.map(async (session, i) => {
-        const worker = this.slots[i]?.worker;
-        // A dead worker took its sessions with it; a replacement only loads registered models.
-        if (worker?.alive) await worker.call({ kind: 'unload', session });
-      }),
-    );
+    const loaded = [...model.sessions];
+    model.sessions.clear();
+    // A dead worker took its sessions with it.
+    await Promise.allSettled(loaded.filter(([worker]) => worker.alive).map(([worker, session]) => worker.call({ kind: 'unload', session })));
   }
 
   private replace(index: number, error: Error): void {
     const slot = this.slots[index];
     if (this.closed || !slot) return;
     this.options.onWorkerEvent?.({ type: 'worker-died', index, error });
-    this.retiredBusyMs += slot.worker?.busyMs() ?? 0;
+    const dead = slot.worker;
+    this.retiredBusyMs += dead?.busyMs() ?? 0;
+    if (dead) for (const model of this.models) model.sessions.delete(dead);
     slot.worker = undefined;
     slot.ready = this.restart(index);
     // Callers waiting on `ready` see the failure; nobody else must see it as unhandled.
@@ -212,7 +234,7 @@ export class InferencePool {
             await worker.call({ kind: 'unload', session });
             continue;
           }
-          model.sessions[index] = session;
+          model.sessions.set(worker, session);
           const replacement = worker;
           await model.restore?.((inputNames, inputs, outputNames) => runSession(replacement, session, inputNames, inputs, outputNames, false));
         }
