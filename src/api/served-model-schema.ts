@@ -320,6 +320,72 @@ const tensorflowSchema: Schema = {
   },
 };
 
+/** The app.kubernetes.io labels the operator puts on the pods (owned-meta.ts; a unit test keeps the two in step). */
+export const OPERATOR_POD_LABELS = ['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/component', 'app.kubernetes.io/managed-by'] as const;
+
+const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+
+const stringMap = (maxProperties: number, description: string, rules: Schema[] = []): Schema => ({
+  type: 'object',
+  description,
+  maxProperties,
+  additionalProperties: { type: 'string', maxLength: 4096 },
+  ...(rules.length > 0 ? { 'x-kubernetes-validations': rules } : {}),
+});
+
+/** The pods' labels and annotations that the operator sets itself: keys under tensorfleet.dev/ and the ones named. */
+const ownedKeysRule = (field: string, keys: readonly string[] = []): Schema => ({
+  rule: `!self.exists(k, k.startsWith('tensorfleet.dev/')${keys.length > 0 ? ` || k in [${keys.map((k) => `'${k}'`).join(', ')}]` : ''})`,
+  message: `pod.${field} may not set ${['keys under tensorfleet.dev/', ...keys].join(', ')}: the operator sets those`,
+});
+
+const podSchema: Schema = {
+  type: 'object',
+  description:
+    "The model server pods' metadata and scheduling, passed into the Deployment's pod template as given. Changing it rolls the pods. " +
+    'affinity and topologySpreadConstraints are core/v1 objects that the apiserver checks when the operator applies the Deployment; ' +
+    "a rejected one shows in the ServedModel's Degraded condition (reason ApplyFailed).",
+  properties: {
+    annotations: stringMap(64, 'Annotations of the pods (e.g. prometheus.io/scrape for annotation-based scraping).', [ownedKeysRule('annotations')]),
+    labels: stringMap(32, 'Labels of the pods, besides the ones the operator selects them by.', [ownedKeysRule('labels', OPERATOR_POD_LABELS)]),
+    serviceAccountName: {
+      type: 'string',
+      maxLength: 253,
+      pattern: DNS_SUBDOMAIN,
+      description:
+        "The pods' ServiceAccount, e.g. one bound to a cloud role that may read the bucket (EKS IRSA or pod identity, GKE workload identity). Unset: the namespace's default.",
+    },
+    nodeSelector: stringMap(32, 'Nodes the pods may run on, by label.'),
+    tolerations: {
+      type: 'array',
+      maxItems: 32,
+      description: 'Taints the pods tolerate (core/v1 Toleration).',
+      items: {
+        type: 'object',
+        properties: {
+          key: { type: 'string', maxLength: 317 },
+          operator: { type: 'string', enum: ['Exists', 'Equal'] },
+          value: { type: 'string', maxLength: 63 },
+          effect: { type: 'string', enum: ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] },
+          tolerationSeconds: { type: 'integer', format: 'int64' },
+        },
+      },
+    },
+    affinity: {
+      type: 'object',
+      description: 'core/v1 Affinity of the pods (node, pod and pod anti-affinity).',
+      'x-kubernetes-preserve-unknown-fields': true,
+    },
+    topologySpreadConstraints: {
+      type: 'array',
+      maxItems: 8,
+      description: 'core/v1 TopologySpreadConstraints of the pods. Their labelSelector may use the label tensorfleet.dev/served-model: NAME.',
+      items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+    },
+    priorityClassName: { type: 'string', maxLength: 253, pattern: DNS_SUBDOMAIN, description: 'PriorityClass of the pods.' },
+  },
+};
+
 /** Rules that relate several fields of the spec. */
 const specRules = [
   {
@@ -379,6 +445,7 @@ const specSchema: Schema = {
       default: '10Gi',
       description: 'Size limit of the emptyDir that holds downloaded model versions.',
     },
+    pod: podSchema,
   },
   'x-kubernetes-validations': specRules,
 };

@@ -97,6 +97,32 @@ export interface TensorflowSpec {
   readonly signatureMethodNameCheck?: boolean;
 }
 
+/** A core/v1 Toleration. */
+export interface Toleration {
+  readonly key?: string;
+  readonly operator?: 'Exists' | 'Equal';
+  readonly value?: string;
+  readonly effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  readonly tolerationSeconds?: number;
+}
+
+/**
+ * The model server pods' metadata and scheduling, passed into the pod template as given (changing
+ * it rolls the pods). Affinity and spread constraints are core/v1 objects that the apiserver checks
+ * when the operator applies the Deployment.
+ */
+export interface PodSettings {
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly labels?: Readonly<Record<string, string>>;
+  /** E.g. one bound to a cloud role that may read the bucket (IRSA, workload identity). */
+  readonly serviceAccountName?: string;
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  readonly tolerations?: readonly Toleration[];
+  readonly affinity?: Readonly<Record<string, unknown>>;
+  readonly topologySpreadConstraints?: readonly Readonly<Record<string, unknown>>[];
+  readonly priorityClassName?: string;
+}
+
 export interface ResourceList {
   readonly [name: string]: string | number;
 }
@@ -116,6 +142,7 @@ export interface ServedModelSpec {
   readonly resources?: { readonly requests?: ResourceList; readonly limits?: ResourceList };
   /** Size limit of the emptyDir the server keeps model versions in. */
   readonly modelStoreSizeLimit?: string;
+  readonly pod?: PodSettings;
 }
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';

@@ -94,6 +94,7 @@ function podSpec(sm: ServedModel, config: RenderConfig): V1PodSpec {
   if (env.length > 0) container.env = env;
   if (config.imagePullPolicy) container.imagePullPolicy = config.imagePullPolicy;
   return {
+    ...podScheduling(sm),
     containers: [container],
     volumes,
     securityContext: {
@@ -106,6 +107,27 @@ function podSpec(sm: ServedModel, config: RenderConfig): V1PodSpec {
     // The server drains in-flight requests on SIGTERM; give it time.
     terminationGracePeriodSeconds: 30,
   };
+}
+
+/** spec.pod's pod-spec fields, only those set (so pods without them keep their spec and hash). */
+function podScheduling(sm: ServedModel): Partial<V1PodSpec> {
+  const { serviceAccountName, nodeSelector, tolerations, affinity, topologySpreadConstraints, priorityClassName } = sm.spec.pod ?? {};
+  const fields: Partial<V1PodSpec> = {
+    serviceAccountName,
+    nodeSelector,
+    tolerations: tolerations as V1PodSpec['tolerations'],
+    affinity,
+    topologySpreadConstraints: topologySpreadConstraints as V1PodSpec['topologySpreadConstraints'],
+    priorityClassName,
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+}
+
+/** spec.pod's labels and annotations for the pod template; the CRD keeps the operator's own keys out. */
+function podMetadata(sm: ServedModel): { labels?: Record<string, string>; annotations?: Record<string, string> } | undefined {
+  const { labels, annotations } = sm.spec.pod ?? {};
+  if (!labels && !annotations) return undefined;
+  return { ...(labels ? { labels: { ...labels } } : {}), ...(annotations ? { annotations: { ...annotations } } : {}) };
 }
 
 /** Stable JSON (sorted keys) so the hash never depends on property order. */
@@ -122,11 +144,15 @@ function canonical(value: unknown): string {
 export const hashOf = (value: unknown): string => createHash('sha256').update(canonical(value)).digest('hex').slice(0, 16);
 
 /**
- * What the restart hash covers. Without batching it is the pod spec alone, so ServedModels
- * without batching keep the hash (and their pods) they had before batching existed.
+ * What the restart hash covers: the pod spec, plus the batching parameters and spec.pod's labels
+ * and annotations when set. Those left out keep the hash (and the pods) that ServedModels without
+ * them had before the fields existed. The metadata is in it so that a label or annotation removed
+ * from spec.pod changes the template, and the apply then removes it from the pods.
  */
 function restartInputs(sm: ServedModel, spec: V1PodSpec): unknown {
-  return sm.spec.batching ? { pod: spec, batchingParameters: renderBatchingParameters(sm.spec.batching) } : spec;
+  const batchingParameters = sm.spec.batching ? renderBatchingParameters(sm.spec.batching) : undefined;
+  const podMeta = podMetadata(sm);
+  return batchingParameters || podMeta ? { pod: spec, batchingParameters, podMetadata: podMeta } : spec;
 }
 
 export function buildDeployment(sm: ServedModel, config: RenderConfig): V1Deployment {
@@ -142,7 +168,10 @@ export function buildDeployment(sm: ServedModel, config: RenderConfig): V1Deploy
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       revisionHistoryLimit: 5,
       template: {
-        metadata: { labels: ownedLabels(sm), annotations: { [RESTART_HASH_ANNOTATION]: hashOf(restartInputs(sm, spec)) } },
+        metadata: {
+          labels: { ...podMetadata(sm)?.labels, ...ownedLabels(sm) },
+          annotations: { ...podMetadata(sm)?.annotations, [RESTART_HASH_ANNOTATION]: hashOf(restartInputs(sm, spec)) },
+        },
         spec,
       },
     },

@@ -101,6 +101,12 @@ const invalid: { name: string; spec: Record<string, unknown>; message: string }[
   { name: 'a tag with a comma', spec: { source, tensorflow: { savedModelTags: ['serve,gpu'] } }, message: 'spec.tensorflow.savedModelTags[0] in body should match' },
   { name: 'an empty tag set', spec: { source, tensorflow: { savedModelTags: [] } }, message: 'spec.tensorflow.savedModelTags in body should have at least 1 items' },
   { name: 'zero warmup iterations', spec: { source, tensorflow: { warmupIterations: 0 } }, message: 'spec.tensorflow.warmupIterations in body should be greater than or equal to 1' },
+  { name: 'a pod label the operator selects pods by', spec: { source, pod: { labels: { 'app.kubernetes.io/name': 'x' } } }, message: 'pod.labels may not set keys under tensorfleet.dev/, app.kubernetes.io/name' },
+  { name: 'a pod label under tensorfleet.dev/', spec: { source, pod: { labels: { 'tensorfleet.dev/served-model': 'other' } } }, message: 'pod.labels may not set keys under tensorfleet.dev/' },
+  { name: 'the restart-hash pod annotation', spec: { source, pod: { annotations: { 'tensorfleet.dev/restart-hash': 'x' } } }, message: 'pod.annotations may not set keys under tensorfleet.dev/' },
+  { name: 'a service account name with capitals', spec: { source, pod: { serviceAccountName: 'Model_Reader' } }, message: 'spec.pod.serviceAccountName in body should match' },
+  { name: 'a toleration operator that does not exist', spec: { source, pod: { tolerations: [{ key: 'a', operator: 'Is' }] } }, message: 'spec.pod.tolerations[0].operator: Unsupported value: "Is"' },
+  { name: 'an unknown pod field', spec: { source, pod: { hostNetwork: true } }, message: 'unknown field "spec.pod.hostNetwork"' },
   { name: 'an unknown batching field', spec: { source, batching: { batch_timeout_micros: 5 } }, message: 'unknown field "spec.batching.batch_timeout_micros"' },
 ];
 
@@ -157,6 +163,22 @@ describe.skipIf(k8sTestsSkipped())('ServedModel CRD on a real kube-apiserver', (
     const result = await kubectl(cp.adminKubeconfig, ['apply', '--dry-run=server', '-f', '-'], manifest);
     expect(result.stderr).toBe('');
     expect(result.stdout).toContain('servedmodel.tensorfleet.dev/inline created (server dry run)');
+  });
+
+  it('accepts spec.pod with every field, app.kubernetes.io labels the operator does not set included (server-side dry run)', async () => {
+    const pod = {
+      annotations: { 'prometheus.io/scrape': 'true' },
+      labels: { 'app.kubernetes.io/part-of': 'search', team: 'search' },
+      serviceAccountName: 'model-reader',
+      nodeSelector: { 'kubernetes.io/os': 'linux' },
+      tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'inference', effect: 'NoSchedule' }, { operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 }],
+      affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] }] } } },
+      topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway' }],
+      priorityClassName: 'inference',
+    };
+    const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'scheduled', namespace: 'default' }, spec: { source, pod } });
+    const out = await kubectlOk(cp.adminKubeconfig, ['apply', '--dry-run=server', '-o', 'json', '-f', '-'], manifest);
+    expect((JSON.parse(out) as { spec: { pod: unknown } }).spec.pod).toEqual(pod);
   });
 
   it('fills in the batching defaults, and leaves the thread count to the server', async () => {

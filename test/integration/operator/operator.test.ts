@@ -191,6 +191,53 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
     expect((await get(ns, 'cm m-models')).metadata.resourceVersion).toBe(cm2.metadata.resourceVersion);
   });
 
+  it('passes spec.pod into the pods, takes out what is removed from it, and reports a pod field the apiserver rejects', async () => {
+    const ns = await newNamespace();
+    await operator({ resyncMs: 500 });
+    const pod = {
+      annotations: { 'prometheus.io/scrape': 'true', 'example.com/owner': 'search' },
+      labels: { team: 'search' },
+      serviceAccountName: 'model-reader',
+      nodeSelector: { 'kubernetes.io/os': 'linux' },
+      tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'inference', effect: 'NoSchedule' }],
+      affinity: {
+        podAntiAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [
+            { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { 'tensorfleet.dev/served-model': 'p' } } } },
+          ],
+        },
+      },
+      topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { 'tensorfleet.dev/served-model': 'p' } } }],
+      priorityClassName: 'inference',
+    };
+    await applyModel(ns, 'p', { source: { uri: 's3://models/p' }, pod });
+    await eventually(() => converged(ns, 'p', false));
+    const template = (await get<V1Deployment>(ns, 'deploy p')).spec!.template;
+    expect(template.spec).toMatchObject({ serviceAccountName: 'model-reader', nodeSelector: pod.nodeSelector, tolerations: pod.tolerations, affinity: pod.affinity, priorityClassName: 'inference' });
+    expect(template.spec?.topologySpreadConstraints).toEqual(pod.topologySpreadConstraints);
+    expect(template.metadata?.labels).toMatchObject({ team: 'search', 'tensorfleet.dev/served-model': 'p' });
+    expect(template.metadata?.annotations).toMatchObject(pod.annotations);
+
+    // Removed one at a time: an annotation alone is not in the pod spec, yet it must leave too.
+    const oneAnnotation = { ...pod, annotations: { 'prometheus.io/scrape': 'true' } };
+    await applyModel(ns, 'p', { source: { uri: 's3://models/p' }, pod: oneAnnotation });
+    await eventually(async () => {
+      const annotations = (await get<V1Deployment>(ns, 'deploy p')).spec!.template.metadata?.annotations ?? {};
+      expect(Object.keys(annotations).sort()).toEqual(['prometheus.io/scrape', 'tensorfleet.dev/restart-hash']);
+    });
+    await applyModel(ns, 'p', { source: { uri: 's3://models/p' }, pod: { ...oneAnnotation, tolerations: undefined } });
+    await eventually(async () => expect((await get<V1Deployment>(ns, 'deploy p')).spec!.template.spec?.tolerations).toBeUndefined());
+
+    // The CRD leaves affinity's contents to the apiserver, which refuses them on the Deployment.
+    await applyModel(ns, 'p', { source: { uri: 's3://models/p' }, pod: { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [] } } } } });
+    await eventually(async () => {
+      const degraded = (await get<ServedModelObj>(ns, 'sm p')).status?.conditions?.find((c) => c.type === 'Degraded');
+      expect(degraded).toMatchObject({ status: 'True', reason: 'ApplyFailed', message: expect.stringContaining('nodeSelectorTerms') as unknown });
+    });
+    // Left failing, it would keep later tests' operators (which watch every namespace) writing.
+    await admin(['-n', ns, 'delete', 'sm', 'p']);
+  });
+
   it('follows kubectl scale, adds and removes the PodDisruptionBudget', async () => {
     const ns = await newNamespace();
     await operator();

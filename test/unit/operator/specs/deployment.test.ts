@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { OPERATOR_POD_LABELS } from '../../../../src/api/served-model-schema.js';
 import { buildDeployment, RESTART_HASH_ANNOTATION } from '../../../../src/operator/specs/deployment.js';
 import { DEFAULT_RENDER_CONFIG } from '../../../../src/operator/specs/operator-config.js';
 import { buildPodDisruptionBudget } from '../../../../src/operator/specs/pod-disruption-budget.js';
@@ -120,8 +121,61 @@ describe('buildDeployment', () => {
     ['store size', { modelStoreSizeLimit: '1Gi' }, true],
     ['TensorFlow threads', { tensorflow: { interOpParallelism: -1 } }, true],
     ['TensorFlow threads set to their default', { tensorflow: { interOpParallelism: 0 } }, false],
+    ['pod annotations', { pod: { annotations: { 'prometheus.io/scrape': 'true' } } }, true],
+    ['pod labels', { pod: { labels: { team: 'search' } } }, true],
+    ['the service account', { pod: { serviceAccountName: 'model-reader' } }, true],
+    ['tolerations', { pod: { tolerations: [{ key: 'gpu', operator: 'Exists' }] } }, true],
+    ['an empty pod section', { pod: {} }, false],
   ] as const)('a change of %s %s the restart hash', (_what, spec, rolls) => {
     expect(hash(spec as never) !== hash({})).toBe(rolls);
+  });
+});
+
+describe('spec.pod', () => {
+  const pod = {
+    annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8501' },
+    labels: { team: 'search' },
+    serviceAccountName: 'model-reader',
+    nodeSelector: { 'node.kubernetes.io/instance-type': 'c7i.4xlarge' },
+    tolerations: [{ key: 'dedicated', operator: 'Equal' as const, value: 'inference', effect: 'NoSchedule' as const }],
+    affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [] } },
+    topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway' }],
+    priorityClassName: 'inference-high',
+  };
+  const template = buildDeployment(servedModel({ pod }), DEFAULT_RENDER_CONFIG).spec!.template;
+
+  it('passes the scheduling fields into the pod spec as given', () => {
+    expect(template.spec).toMatchObject({
+      serviceAccountName: 'model-reader',
+      nodeSelector: pod.nodeSelector,
+      tolerations: pod.tolerations,
+      affinity: pod.affinity,
+      topologySpreadConstraints: pod.topologySpreadConstraints,
+      priorityClassName: 'inference-high',
+    });
+  });
+
+  it("adds the labels and annotations to the operator's own, which select the pods and roll them", () => {
+    const plain = buildDeployment(servedModel({}), DEFAULT_RENDER_CONFIG).spec!.template;
+    expect(template.metadata?.labels).toEqual({ ...plain.metadata?.labels, team: 'search' });
+    expect(template.metadata?.annotations).toEqual({ ...pod.annotations, [RESTART_HASH_ANNOTATION]: expect.any(String) as unknown });
+  });
+
+  it('sets none of them when spec.pod is absent (pods of existing ServedModels keep their spec)', () => {
+    const plain = buildDeployment(servedModel({}), DEFAULT_RENDER_CONFIG).spec!.template;
+    expect(Object.keys(plain.spec!).sort()).toEqual(['containers', 'securityContext', 'terminationGracePeriodSeconds', 'volumes']);
+    expect(Object.keys(plain.metadata!.annotations!)).toEqual([RESTART_HASH_ANNOTATION]);
+  });
+
+  it('changes the restart hash when an annotation is removed, so the apply removes it from the pods', () => {
+    const withTwo = hash({ pod: { annotations: { a: '1', b: '2' } } });
+    expect(hash({ pod: { annotations: { a: '1' } } })).not.toBe(withTwo);
+    expect(hash({ pod: { annotations: { a: '1', b: '2' } } })).toBe(withTwo);
+  });
+
+  it("names exactly the operator's app.kubernetes.io pod labels in the CRD rule that keeps them out of spec.pod.labels", () => {
+    const owned = Object.keys(buildDeployment(servedModel({}), DEFAULT_RENDER_CONFIG).spec!.template.metadata!.labels!).filter((k) => k.startsWith('app.kubernetes.io/'));
+    expect(owned.sort()).toEqual([...OPERATOR_POD_LABELS].sort());
   });
 });
 
