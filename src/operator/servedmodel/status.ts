@@ -67,6 +67,9 @@ export function computeStatus(sm: ServedModel, observed: Observation, now: Date)
   const degradedReasons: ConditionInput[] = [];
   if (observed.applyError) degradedReasons.push({ type: 'Degraded', status: 'True', reason: 'ApplyFailed', message: observed.applyError });
   if (source.status === 'False') degradedReasons.push({ ...source, type: 'Degraded', status: 'True' });
+  const replicaFailure = observed.deployment?.status?.conditions?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
+  // The ReplicaSet could not create pods: a quota, a missing ServiceAccount, a pod security policy.
+  if (replicaFailure) degradedReasons.push({ type: 'Degraded', status: 'True', reason: 'PodsNotCreated', message: replicaFailure.message ?? replicaFailure.reason ?? 'pods could not be created' });
   if (progress.stalled) degradedReasons.push({ type: 'Degraded', status: 'True', reason: 'ProgressDeadlineExceeded', message: 'The rollout stopped making progress' });
   const view = servedVersions(sm, observed.pods);
   if (view.loadFailure) degradedReasons.push(view.loadFailure);

@@ -1,6 +1,7 @@
 /**
  * A real Kubernetes control plane on loopback for integration tests: etcd, kube-apiserver and
- * kube-controller-manager (ReplicaSets, garbage collection), built by
+ * kube-controller-manager (Deployments, ReplicaSets, garbage collection, namespaces, disruption
+ * budgets, resource quotas), built by
  * scripts/k8s/ensure-control-plane.sh. No kubelet: pods never run.
  *
  * Two identities: `admin` (system:masters) and `operator`, which has only the permissions
@@ -214,7 +215,7 @@ export async function startControlPlane(): Promise<ControlPlane> {
       '--leader-elect=false',
       '--use-service-account-credentials=false',
       `--service-account-private-key-file=${join(dir, 'sa.key')}`,
-      '--controllers=deployment-controller,replicaset-controller,garbage-collector-controller,namespace-controller,disruption-controller',
+      '--controllers=deployment-controller,replicaset-controller,garbage-collector-controller,namespace-controller,disruption-controller,resourcequota-controller',
     ], dir);
     procs.push(kcm);
   } catch (error) {

@@ -238,6 +238,22 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
     await admin(['-n', ns, 'delete', 'sm', 'p']);
   });
 
+  it('reports pods the cluster refuses to create (here a quota) as Degraded, with the reason', async () => {
+    const ns = await newNamespace();
+    await admin(['-n', ns, 'create', 'quota', 'no-pods', '--hard=pods=0']);
+    // Admission enforces a quota only once its controller has filled in the status.
+    await eventually(async () => expect((await get<{ status?: { hard?: Record<string, string> } }>(ns, 'quota no-pods')).status?.hard).toEqual({ pods: '0' }));
+    await operator({ resyncMs: 500 });
+    await applyModel(ns, 'q', { source: { uri: 's3://models/q' } });
+    await eventually(async () => {
+      const degraded = (await get<ServedModelObj>(ns, 'sm q')).status?.conditions?.find((c) => c.type === 'Degraded');
+      expect(degraded).toMatchObject({ status: 'True', reason: 'PodsNotCreated', message: expect.stringMatching(/forbidden.*quota/) as unknown });
+    }, 30_000);
+    const warnings = await admin(['-n', ns, 'get', 'events', '--field-selector', 'type=Warning', '-o', 'jsonpath={.items[*].reason}']);
+    expect(warnings).toContain('PodsNotCreated');
+    await admin(['-n', ns, 'delete', 'sm', 'q']);
+  });
+
   it('follows kubectl scale, adds and removes the PodDisruptionBudget', async () => {
     const ns = await newNamespace();
     await operator();

@@ -6,14 +6,17 @@ import { servedModel } from '../fixtures.js';
 const NOW = new Date('2030-01-01T00:00:00Z');
 const LATER = new Date('2030-01-01T01:00:00Z');
 
-const deployment = (s: { replicas?: number; ready?: number; updated?: number; generation?: number; observed?: number; stalled?: boolean }): V1Deployment => ({
+const deployment = (s: { replicas?: number; ready?: number; updated?: number; generation?: number; observed?: number; stalled?: boolean; replicaFailure?: string }): V1Deployment => ({
   metadata: { generation: s.generation ?? 1 },
   status: {
     observedGeneration: s.observed ?? 1,
     replicas: s.replicas ?? 0,
     readyReplicas: s.ready ?? 0,
     updatedReplicas: s.updated ?? s.replicas ?? 0,
-    ...(s.stalled ? { conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }] } : {}),
+    conditions: [
+      ...(s.stalled ? [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }] : []),
+      ...(s.replicaFailure ? [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: s.replicaFailure }] : []),
+    ],
   },
 });
 
@@ -36,6 +39,7 @@ describe('computeStatus conditions', () => {
     ['missing Secret', { deployment: deployment({ replicas: 2, ready: 2 }), secret: { state: 'missing', name: 's3' } }, { Ready: 'True/AllReplicasReady', Progressing: 'False/RolloutComplete', Degraded: 'True/SecretNotFound', SourceReady: 'False/SecretNotFound' }],
     ['incomplete Secret', { deployment: deployment({ replicas: 2, ready: 2 }), secret: { state: 'found', name: 's3', keys: ['accessKeyId'] } }, { Ready: 'True/AllReplicasReady', Progressing: 'False/RolloutComplete', Degraded: 'True/SecretIncomplete', SourceReady: 'False/SecretIncomplete' }],
     ['good Secret', { deployment: deployment({ replicas: 2, ready: 2 }), secret: { state: 'found', name: 's3', keys: ['accessKeyId', 'secretAccessKey'] } }, { Ready: 'True/AllReplicasReady', Progressing: 'False/RolloutComplete', Degraded: 'False/AsExpected', SourceReady: 'True/CredentialsFound' }],
+    ['pods not created', { deployment: deployment({ replicas: 2, ready: 0, replicaFailure: 'exceeded quota' }), secret: none }, { Ready: 'False/NoReplicasReady', Progressing: 'False/RolloutComplete', Degraded: 'True/PodsNotCreated', SourceReady: 'True/PodIdentity' }],
     ['apply failed', { deployment: deployment({ replicas: 2, ready: 2 }), secret: none, applyError: 'boom' }, { Ready: 'True/AllReplicasReady', Progressing: 'False/RolloutComplete', Degraded: 'True/ApplyFailed', SourceReady: 'True/PodIdentity' }],
   ] as const)('%s', (_name, observed, expected) => {
     expect(summary(observed as Observation)).toEqual(expected);
