@@ -8,7 +8,7 @@
  * is bounded (maxItems/maxProperties/maxLength) to keep the rules under the apiserver's cost
  * budget.
  */
-import { BATCHING_DEFAULTS, GROUP, KIND, PLURAL, SHORT_NAME, SINGULAR, VERSION } from './served-model-types.js';
+import { BATCHING_DEFAULTS, SERVER_ARGS_ALLOWED, GROUP, KIND, PLURAL, SHORT_NAME, SINGULAR, VERSION } from './served-model-types.js';
 
 type Schema = Record<string, unknown>;
 
@@ -446,6 +446,20 @@ const specSchema: Schema = {
       description: 'Size limit of the emptyDir that holds downloaded model versions.',
     },
     pod: podSchema,
+    serverArgs: {
+      type: 'array',
+      maxItems: 32,
+      description:
+        'Extra model server flags as --name=value, e.g. --inference_threads=2 or --grpc_channel_arguments=grpc.max_concurrent_streams=8 ' +
+        `(README: model server flags). Only ${SERVER_ARGS_ALLOWED.join(', ')}: the operator sets the others from the spec. Changing them rolls the pods.`,
+      items: { type: 'string', maxLength: 1024 },
+      'x-kubernetes-validations': [
+        {
+          rule: `self.all(a, a.matches('^--(${SERVER_ARGS_ALLOWED.join('|')})(=.*)?$'))`,
+          message: `serverArgs must be --name=value with a name among ${SERVER_ARGS_ALLOWED.join(', ')} (the operator sets the other flags from the spec)`,
+        },
+      ],
+    },
   },
   'x-kubernetes-validations': specRules,
 };

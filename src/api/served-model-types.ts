@@ -97,6 +97,34 @@ export interface TensorflowSpec {
   readonly signatureMethodNameCheck?: boolean;
 }
 
+/**
+ * Model server flags a ServedModel may pass in spec.serverArgs: tuning that no other field covers.
+ * The rest are set by the operator from the spec (ports, config files, sources, TensorFlow) or
+ * need files the pod does not have. A unit test checks each name against the server's flags.
+ */
+export const SERVER_ARGS_ALLOWED = [
+  'inference_threads',
+  'inference_thread_niceness',
+  'grpc_channel_arguments',
+  'grpc_prompt_trailers',
+  'max_connection_age_seconds',
+  'max_request_bytes',
+  'max_tensor_elements',
+  'rest_api_timeout_in_ms',
+  'rest_json_threads',
+  'max_num_load_retries',
+  'load_retry_interval_micros',
+  'num_load_threads',
+  'allow_version_labels_for_unavailable_models',
+  'shutdown_grace_seconds',
+  's3_path_style',
+  's3_verify_ssl',
+  's3_download_concurrency',
+  's3_part_size_mb',
+  's3_completion_marker',
+  'log_level',
+] as const;
+
 /** A core/v1 Toleration. */
 export interface Toleration {
   readonly key?: string;
@@ -143,6 +171,8 @@ export interface ServedModelSpec {
   /** Size limit of the emptyDir the server keeps model versions in. */
   readonly modelStoreSizeLimit?: string;
   readonly pod?: PodSettings;
+  /** Extra model server flags (`--name=value`), among SERVER_ARGS_ALLOWED only. */
+  readonly serverArgs?: readonly string[];
 }
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';

@@ -41,6 +41,8 @@ function serverArgs(sm: ServedModel): string[] {
   if (modelWarmup === false) args.push('--enable_model_warmup=false');
   if (warmupIterations) args.push(`--num_request_iterations_for_warmup=${warmupIterations}`);
   if (signatureMethodNameCheck) args.push('--enable_signature_method_name_check=true');
+  // Last, after the operator's own; the CRD admits only flags none of the above sets.
+  if (sm.spec.serverArgs) args.push(...sm.spec.serverArgs);
   return args;
 }
 

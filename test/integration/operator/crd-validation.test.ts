@@ -107,6 +107,9 @@ const invalid: { name: string; spec: Record<string, unknown>; message: string }[
   { name: 'a service account name with capitals', spec: { source, pod: { serviceAccountName: 'Model_Reader' } }, message: 'spec.pod.serviceAccountName in body should match' },
   { name: 'a toleration operator that does not exist', spec: { source, pod: { tolerations: [{ key: 'a', operator: 'Is' }] } }, message: 'spec.pod.tolerations[0].operator: Unsupported value: "Is"' },
   { name: 'an unknown pod field', spec: { source, pod: { hostNetwork: true } }, message: 'unknown field "spec.pod.hostNetwork"' },
+  { name: 'a server flag the operator sets', spec: { source, serverArgs: ['--port=9000'] }, message: 'serverArgs must be --name=value with a name among inference_threads' },
+  { name: 'a misspelt server flag', spec: { source, serverArgs: ['--inference-threads=2'] }, message: 'serverArgs must be --name=value' },
+  { name: 'a server flag value as its own item', spec: { source, serverArgs: ['--inference_threads', '2'] }, message: 'serverArgs must be --name=value' },
   { name: 'an unknown batching field', spec: { source, batching: { batch_timeout_micros: 5 } }, message: 'unknown field "spec.batching.batch_timeout_micros"' },
 ];
 
@@ -179,6 +182,13 @@ describe.skipIf(k8sTestsSkipped())('ServedModel CRD on a real kube-apiserver', (
     const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'scheduled', namespace: 'default' }, spec: { source, pod } });
     const out = await kubectlOk(cp.adminKubeconfig, ['apply', '--dry-run=server', '-o', 'json', '-f', '-'], manifest);
     expect((JSON.parse(out) as { spec: { pod: unknown } }).spec.pod).toEqual(pod);
+  });
+
+  it('accepts server flags the spec does not set otherwise (server-side dry run)', async () => {
+    const serverArgs = ['--inference_threads=2', '--grpc_channel_arguments=grpc.max_concurrent_streams=8', '--grpc_prompt_trailers', '--s3_completion_marker=_READY'];
+    const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'tuned', namespace: 'default' }, spec: { source, serverArgs } });
+    const out = await kubectlOk(cp.adminKubeconfig, ['apply', '--dry-run=server', '-o', 'json', '-f', '-'], manifest);
+    expect((JSON.parse(out) as { spec: { serverArgs: unknown } }).spec.serverArgs).toEqual(serverArgs);
   });
 
   it('fills in the batching defaults, and leaves the thread count to the server', async () => {

@@ -191,7 +191,7 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
     expect((await get(ns, 'cm m-models')).metadata.resourceVersion).toBe(cm2.metadata.resourceVersion);
   });
 
-  it('passes spec.pod into the pods, takes out what is removed from it, and reports a pod field the apiserver rejects', async () => {
+  it('passes spec.pod and spec.serverArgs into the pods, takes out what is removed from it, and reports a pod field the apiserver rejects', async () => {
     const ns = await newNamespace();
     await operator({ resyncMs: 500 });
     const pod = {
@@ -210,9 +210,10 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
       topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { 'tensorfleet.dev/served-model': 'p' } } }],
       priorityClassName: 'inference',
     };
-    await applyModel(ns, 'p', { source: { uri: 's3://models/p' }, pod });
+    await applyModel(ns, 'p', { source: { uri: 's3://models/p' }, pod, serverArgs: ['--inference_threads=2'] });
     await eventually(() => converged(ns, 'p', false));
     const template = (await get<V1Deployment>(ns, 'deploy p')).spec!.template;
+    expect(template.spec?.containers[0]?.args?.at(-1)).toBe('--inference_threads=2');
     expect(template.spec).toMatchObject({ serviceAccountName: 'model-reader', nodeSelector: pod.nodeSelector, tolerations: pod.tolerations, affinity: pod.affinity, priorityClassName: 'inference' });
     expect(template.spec?.topologySpreadConstraints).toEqual(pod.topologySpreadConstraints);
     expect(template.metadata?.labels).toMatchObject({ team: 'search', 'tensorfleet.dev/served-model': 'p' });

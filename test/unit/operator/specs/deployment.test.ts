@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { OPERATOR_POD_LABELS } from '../../../../src/api/served-model-schema.js';
+import { SERVER_ARGS_ALLOWED } from '../../../../src/api/served-model-types.js';
+import { parseServeOptions, SERVE_FLAGS } from '../../../../src/server/serve-options.js';
 import { buildDeployment, RESTART_HASH_ANNOTATION } from '../../../../src/operator/specs/deployment.js';
 import { DEFAULT_RENDER_CONFIG } from '../../../../src/operator/specs/operator-config.js';
 import { buildPodDisruptionBudget } from '../../../../src/operator/specs/pod-disruption-budget.js';
@@ -126,6 +128,7 @@ describe('buildDeployment', () => {
     ['the service account', { pod: { serviceAccountName: 'model-reader' } }, true],
     ['tolerations', { pod: { tolerations: [{ key: 'gpu', operator: 'Exists' }] } }, true],
     ['an empty pod section', { pod: {} }, false],
+    ['server flags', { serverArgs: ['--inference_threads=2'] }, true],
   ] as const)('a change of %s %s the restart hash', (_what, spec, rolls) => {
     expect(hash(spec as never) !== hash({})).toBe(rolls);
   });
@@ -176,6 +179,32 @@ describe('spec.pod', () => {
   it("names exactly the operator's app.kubernetes.io pod labels in the CRD rule that keeps them out of spec.pod.labels", () => {
     const owned = Object.keys(buildDeployment(servedModel({}), DEFAULT_RENDER_CONFIG).spec!.template.metadata!.labels!).filter((k) => k.startsWith('app.kubernetes.io/'));
     expect(owned.sort()).toEqual([...OPERATOR_POD_LABELS].sort());
+  });
+});
+
+describe('spec.serverArgs', () => {
+  /** A ServedModel with every field that becomes a server flag. */
+  const everything = servedModel({
+    source: { uri: 's3://models/m', pollInterval: '30s', endpoint: 'http://minio:9000', region: 'eu-west-1', credentialsSecretRef: { name: 's3' } },
+    batching: {},
+    tensorflow: { intraOpParallelism: 2, interOpParallelism: -1, savedModelTags: ['serve'], modelWarmup: false, warmupIterations: 2, signatureMethodNameCheck: true },
+    serverArgs: ['--inference_threads=2', '--grpc_channel_arguments=grpc.max_concurrent_streams=8', '--grpc_prompt_trailers=false', '--log_level=debug'],
+  });
+  const args = buildDeployment(everything, DEFAULT_RENDER_CONFIG).spec!.template.spec!.containers[0]!.args!;
+  const flagName = (arg: string): string => arg.replace(/^--/, '').split('=')[0]!;
+
+  it('come after the flags the operator sets, and the server accepts the whole command line', () => {
+    expect(args.slice(-4)).toEqual(everything.spec.serverArgs);
+    const options = parseServeOptions(args.slice(1));
+    expect(options.inference_threads).toBe(2);
+    expect(options.grpc_prompt_trailers).toBe(false);
+  });
+
+  it('admit only flags the server has, none of which the operator sets itself', () => {
+    const serverFlags = new Set(Object.keys(SERVE_FLAGS));
+    expect(SERVER_ARGS_ALLOWED.filter((name) => !serverFlags.has(name))).toEqual([]);
+    const operatorFlags = args.slice(1, -4).map(flagName);
+    expect(operatorFlags.filter((name) => (SERVER_ARGS_ALLOWED as readonly string[]).includes(name))).toEqual([]);
   });
 });
 
