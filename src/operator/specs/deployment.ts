@@ -106,9 +106,20 @@ function podSpec(sm: ServedModel, config: RenderConfig): V1PodSpec {
       fsGroup: RUN_AS_USER,
       seccompProfile: { type: 'RuntimeDefault' },
     },
-    // The server drains in-flight requests on SIGTERM; give it time.
-    terminationGracePeriodSeconds: 30,
+    terminationGracePeriodSeconds: terminationGraceSeconds(sm),
   };
+}
+
+const DEFAULT_TERMINATION_GRACE_SECONDS = 30;
+
+/**
+ * The server drains in-flight calls on SIGTERM for --shutdown_grace_seconds (30 by default): a
+ * longer one from spec.serverArgs gets a few seconds more before the kubelet kills the container.
+ */
+function terminationGraceSeconds(sm: ServedModel): number {
+  const flag = sm.spec.serverArgs?.findLast((a) => a.startsWith('--shutdown_grace_seconds='));
+  const drain = flag === undefined ? NaN : Number(flag.slice(flag.indexOf('=') + 1));
+  return Number.isInteger(drain) && drain + 5 > DEFAULT_TERMINATION_GRACE_SECONDS ? drain + 5 : DEFAULT_TERMINATION_GRACE_SECONDS;
 }
 
 /** spec.pod's pod-spec fields, only those set (so pods without them keep their spec and hash). */

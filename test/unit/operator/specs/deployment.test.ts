@@ -200,6 +200,15 @@ describe('spec.serverArgs', () => {
     expect(options.grpc_prompt_trailers).toBe(false);
   });
 
+  it.each([
+    [[], 30],
+    [['--shutdown_grace_seconds=10'], 30],
+    [['--shutdown_grace_seconds=60'], 65],
+    [['--shutdown_grace_seconds=60', '--shutdown_grace_seconds=100'], 105],
+  ])('give the pods time to drain for %j: %i s before the kubelet kills them', (serverArgs, grace) => {
+    expect(buildDeployment(servedModel({ serverArgs }), DEFAULT_RENDER_CONFIG).spec?.template.spec?.terminationGracePeriodSeconds).toBe(grace);
+  });
+
   it('admit only flags the server has, none of which the operator sets itself', () => {
     const serverFlags = new Set(Object.keys(SERVE_FLAGS));
     expect(SERVER_ARGS_ALLOWED.filter((name) => !serverFlags.has(name))).toEqual([]);
