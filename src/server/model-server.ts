@@ -11,6 +11,7 @@ import { parseModelConfig, singleModelConfig } from './config/parse-model-config
 import { BatchScheduler } from './batching/batch-scheduler.js';
 import { defaultBatchingParameters, parseBatchingParameters, type BatchingParameters } from './batching/batching-parameters.js';
 import { parseMonitoringConfig, type MonitoringConfig } from './metrics/monitoring-config.js';
+import { grpcServerCredentials, parseSslConfig, type SslConfig } from './transports/grpc/ssl-config.js';
 import { BatchingLoader } from './batching/batching-servable.js';
 import type { ServableLoader } from './core/servable.js';
 import { ModelManager, type ManagerClock, type ManagerEvent } from './core/model-manager.js';
@@ -80,6 +81,11 @@ async function readMonitoringConfig(options: ServeOptions): Promise<MonitoringCo
   return parseMonitoringConfig(await readFlagFile('monitoring_config_file', options.monitoring_config_file));
 }
 
+async function readSslConfig(options: ServeOptions): Promise<SslConfig | undefined> {
+  if (options.ssl_config_file === undefined) return undefined;
+  return parseSslConfig(await readFlagFile('ssl_config_file', options.ssl_config_file));
+}
+
 async function readBatchingParameters(options: ServeOptions): Promise<BatchingParameters> {
   const defaults = defaultBatchingParameters(options.inference_threads);
   if (options.batching_parameters_file === undefined) return defaults;
@@ -125,6 +131,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
   const metrics = new ServerMetrics();
   const batching = options.enable_batching ? await readBatchingParameters(options) : undefined;
   const monitoring = await readMonitoringConfig(options);
+  const sslConfig = await readSslConfig(options);
   const poolLogger = logger.child({ component: 'inference-pool' });
   // Set once health reporting exists (below); a worker can only be lost after startup.
   let onWorkerLost = (): void => undefined;
@@ -249,7 +256,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
   );
   health.addToServer(grpcServer);
   addReflection(grpcServer, grpcApi.packageDefinition);
-  const grpcPort = await bindGrpcServer(grpcServer, options.grpc_bind_address, options.port);
+  const grpcPort = await bindGrpcServer(grpcServer, options.grpc_bind_address, options.port, grpcServerCredentials(sslConfig));
   const flowControl = { ...flowControlOptions(channelArguments), serverSaturated: () => inferenceUtilization.saturated };
   installHttp2Tuning(grpcServer, { promptTrailers: options.grpc_prompt_trailers, flowControl }, logger);
 

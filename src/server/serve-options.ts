@@ -18,6 +18,11 @@ interface FlagSpec {
 export const SERVE_FLAGS = {
   port: { type: 'int', default: 8500, help: 'gRPC port (PredictionService, ModelService, health, reflection).' },
   grpc_bind_address: { type: 'string', default: '0.0.0.0', help: 'Address the gRPC server binds to.' },
+  ssl_config_file: {
+    type: 'string',
+    default: undefined,
+    help: 'TF Serving\'s SSL config (text format: server_key, server_cert, custom_ca as PEM text; client_verify): TLS on the gRPC port, with client certificates required when client_verify is true. REST stays plain HTTP, as in TF Serving.',
+  },
   rest_api_port: { type: 'int', default: 8501, help: 'HTTP port for the REST API, health and metrics; 0 disables it.' },
   rest_api_bind_address: { type: 'string', default: '0.0.0.0', help: 'Address the REST server binds to.' },
   rest_api_timeout_in_ms: { type: 'int', default: 30000, help: 'Timeout of a REST call.' },

@@ -22,7 +22,6 @@ export const FLAGS_WITHOUT_EFFECT: Readonly<Record<string, string>> = {
 
 /** Refused: the name, and what to do instead. */
 export const FLAGS_REFUSED: Readonly<Record<string, string>> = {
-  ssl_config_file: 'TLS is not built in; terminate it in front of the server (a service mesh, a sidecar or an ingress)',
   use_alts_credentials: 'ALTS is not supported; terminate transport security in front of the server',
   platform_config_file: 'platform configs are not supported; TensorFleet serves SavedModels, configured by its own flags (see --help)',
   prefer_tflite_model: 'TensorFlow Lite models are not supported; TensorFleet serves SavedModels',

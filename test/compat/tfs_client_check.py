@@ -1,7 +1,7 @@
 """Checks a TF Serving-compatible gRPC server with the OFFICIAL TensorFlow Serving client.
 
 Usage:
-  python tfs_client_check.py HOST:PORT FIXTURES_DIR [--timeout SECONDS]
+  python tfs_client_check.py HOST:PORT FIXTURES_DIR [--timeout SECONDS] [--tls-ca PEM [--tls-cert PEM --tls-key PEM]]
   python tfs_client_check.py --self-test
 
 The server must serve the fixture models (FIXTURES_DIR/models/<name>) under their directory
@@ -107,10 +107,10 @@ def compare_outputs(what, outputs, expected_outputs):
 
 
 class Checker:
-    def __init__(self, target, fixtures_dir, timeout):
+    def __init__(self, target, fixtures_dir, timeout, credentials=None):
         self.fixtures_dir = fixtures_dir
         self.timeout = timeout
-        self.channel = grpc.insecure_channel(target)
+        self.channel = grpc.secure_channel(target, credentials) if credentials else grpc.insecure_channel(target)
         self.predict_stub = prediction_service_pb2_grpc.PredictionServiceStub(self.channel)
         self.model_stub = model_service_pb2_grpc.ModelServiceStub(self.channel)
         self.passed = 0
@@ -381,12 +381,19 @@ def main():
     parser.add_argument("fixtures_dir", nargs="?", help="the test/fixtures directory")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per RPC and for connecting")
     parser.add_argument("--self-test", action="store_true", help="test the comparison helpers and exit")
+    parser.add_argument("--tls-ca", help="connect with TLS, trusting this CA certificate (PEM file)")
+    parser.add_argument("--tls-cert", help="client certificate (PEM file), with --tls-key")
+    parser.add_argument("--tls-key", help="client private key (PEM file)")
     args = parser.parse_args()
     if args.self_test:
         sys.exit(0 if self_test() else 1)
     if not args.target or not args.fixtures_dir:
         parser.error("HOST:PORT and FIXTURES_DIR are required")
-    checker = Checker(args.target, args.fixtures_dir, args.timeout)
+    credentials = None
+    if args.tls_ca:
+        read = lambda path: open(path, "rb").read() if path else None  # noqa: E731
+        credentials = grpc.ssl_channel_credentials(read(args.tls_ca), read(args.tls_key), read(args.tls_cert))
+    checker = Checker(args.target, args.fixtures_dir, args.timeout, credentials)
     checker.run()
     print(f"{checker.passed} passed, {checker.failed} failed", flush=True)
     sys.exit(1 if checker.failed else 0)

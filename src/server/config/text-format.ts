@@ -133,8 +133,11 @@ function parseMessage(tokens: Token[], start: number, close: string | undefined,
     } else {
       if (!colon) fail(`expected ':' or '{' after '${name}'`, v);
       if (v === undefined || v.kind === 'punct') fail(`expected a value for '${name}'`, v);
-      fields.push({ name, value: scalarOf(v!, fail), line: v!.line });
+      let value = scalarOf(v!, fail);
       i += 1;
+      // Adjacent string literals are one string, as in C (how PEM text is written line by line).
+      while (typeof value === 'string' && v!.kind === 'string' && at(i)?.kind === 'string') value += at(i++)!.text;
+      fields.push({ name, value, line: v!.line });
     }
   }
 }

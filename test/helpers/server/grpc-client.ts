@@ -72,9 +72,9 @@ const SHARED_CHANNEL_OPTIONS: grpc.ChannelOptions = {
 };
 
 /** Clients of TF Serving's services built from our protos (the server's own definitions) and grpc.health.v1. */
-export function tfsClients(target: string, options: { ownConnection?: boolean } = {}): TfsClients {
+export function tfsClients(target: string, options: { ownConnection?: boolean; credentials?: grpc.ChannelCredentials } = {}): TfsClients {
   const api = loadTensorflowServingGrpc();
-  const credentials = grpc.credentials.createInsecure();
+  const credentials = options.credentials ?? grpc.credentials.createInsecure();
   // grpc-js shares one connection among clients with equal options; ownConnection opens new ones.
   const channelOptions = options.ownConnection ? { ...SHARED_CHANNEL_OPTIONS, 'grpc.use_local_subchannel_pool': 1 } : SHARED_CHANNEL_OPTIONS;
   const Prediction = grpc.makeGenericClientConstructor(api.predictionService, 'PredictionService');

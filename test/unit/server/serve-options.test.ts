@@ -71,8 +71,8 @@ describe('tensorflow_model_server flags that are not ours', () => {
   });
 
   it('refuses those it cannot honour, saying what to do instead', () => {
-    expect(() => parseServeOptions(['--model_base_path=/m', '--ssl_config_file', '/etc/ssl.conf', '--platform_config_file=/p'])).toThrowError(
-      /--ssl_config_file is not supported: TLS is not built in; terminate it in front of the server.*\n {2}--platform_config_file is not supported: platform configs/s,
+    expect(() => parseServeOptions(['--model_base_path=/m', '--use_alts_credentials', '--platform_config_file=/p'])).toThrowError(
+      /--use_alts_credentials is not supported: ALTS is not supported.*\n {2}--platform_config_file is not supported: platform configs/s,
     );
   });
 
@@ -82,7 +82,7 @@ describe('tensorflow_model_server flags that are not ours', () => {
       expect(SERVE_FLAGS).not.toHaveProperty(name);
     }
     for (const name of Object.keys(FLAGS_REFUSED)) expect(SERVE_FLAGS).not.toHaveProperty(name);
-    expect(serveHelp()).toContain('--ssl_config_file: TLS is not built in');
+    expect(serveHelp()).toContain('--use_alts_credentials: ALTS is not supported');
   });
 });
 

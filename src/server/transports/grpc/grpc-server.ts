@@ -32,9 +32,9 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
   return new grpc.Server({ ...channelOptions, ...options.channelArguments });
 }
 
-export function bindGrpcServer(server: grpc.Server, host: string, port: number): Promise<number> {
+export function bindGrpcServer(server: grpc.Server, host: string, port: number, credentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+    server.bindAsync(`${host}:${port}`, credentials, (error, bound) =>
       error ? reject(error) : resolve(bound),
     );
   });

@@ -1,0 +1,33 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'vitest';
+import { REPO_ROOT } from './build-check.js';
+import { FIXTURES_DIR } from './fixture-tensors.js';
+
+const run = promisify(execFile);
+
+/** The venv with TensorFlow and tensorflow-serving-api; created on first use (minutes). */
+export async function officialClientPython(): Promise<string> {
+  const env = await run('bash', [join(REPO_ROOT, 'scripts', 'python', 'ensure-python-env.sh')], { maxBuffer: 64 * 1024 * 1024, timeout: 900_000 });
+  return env.stdout.trim().split('\n').at(-1)!;
+}
+
+/**
+ * Runs test/compat/tfs_client_check.py (the official client, unmodified) against a server that
+ * serves test/fixtures/model-config.yaml, and expects every check to pass.
+ */
+export async function expectOfficialClientChecksPass(python: string, target: string, extraArgs: readonly string[] = []): Promise<void> {
+  const result = await run(python, [join(REPO_ROOT, 'test', 'compat', 'tfs_client_check.py'), target, FIXTURES_DIR, ...extraArgs], {
+    maxBuffer: 16 * 1024 * 1024,
+    timeout: 120_000,
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' },
+  }).catch((error: { code?: number; stdout?: string; stderr?: string }) => ({ ...error, failedWith: error.code }));
+  const stdout = result.stdout ?? '';
+  const summary = /^(\d+) passed, (\d+) failed$/m.exec(stdout);
+  const failures = stdout.split('\n').filter((line) => line.startsWith('FAIL'));
+  expect({ failedWith: 'failedWith' in result ? result.failedWith : 0, failures }, `${stdout.slice(-4000)}\n${result.stderr?.slice(-2000) ?? ''}`).toEqual({ failedWith: 0, failures: [] });
+  expect(summary, stdout.slice(-2000)).not.toBeNull();
+  expect(Number(summary![1])).toBeGreaterThanOrEqual(61);
+  expect(Number(summary![2])).toBe(0);
+}

@@ -1,0 +1,142 @@
+/**
+ * TF Serving's --ssl_config_file on the real server: TLS on the gRPC port, with client
+ * certificates required when client_verify is set; REST stays plain HTTP, as in TF Serving. The
+ * official Python client passes every check over mutual TLS, and a config the server cannot use
+ * stops it with a message naming the problem. Certificates: test/fixtures/tls
+ * (scripts/fixtures/make-tls-certs.sh).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { REPO_ROOT } from '../../helpers/server/build-check.js';
+import { FIXTURES_DIR } from '../../helpers/server/fixture-tensors.js';
+import { fixturePredictJobs, runConcurrently } from '../../helpers/server/fixture-predict-jobs.js';
+import { statusOf, tfsClients, type TfsClients } from '../../helpers/server/grpc-client.js';
+import { tempDir, type TempDir } from '../../helpers/server/model-dirs.js';
+import { waitForAvailable } from '../../helpers/server/model-status.js';
+import { expectOfficialClientChecksPass, officialClientPython } from '../../helpers/server/official-client.js';
+import { rest } from '../../helpers/server/rest-client.js';
+import { startServer, type ServerProcess } from '../../helpers/server/server-process.js';
+
+const TLS_DIR = join(FIXTURES_DIR, 'tls');
+const pemPath = (name: string): string => join(TLS_DIR, `${name}.pem`);
+const pem = (name: string): string => readFileSync(pemPath(name), 'utf8');
+/** A text-format string literal (JSON's escapes are a subset of text format's). */
+const literal = (text: string): string => JSON.stringify(text);
+/** PEM written line by line as adjacent literals, the way TF Serving configs often hold it. */
+const lineByLine = (text: string): string => text.split(/(?<=\n)/).map(literal).join('\n  ');
+
+const TINY_CONFIG = `model_config_list:\n  - {name: tiny, base_path: ${JSON.stringify(join(FIXTURES_DIR, 'models', 'tiny'))}}\n`;
+const statusRequest = { model_spec: { name: 'tiny' } };
+
+let dir: TempDir;
+beforeAll(() => {
+  dir = tempDir('tensorfleet-tls-');
+});
+afterAll(() => dir?.remove());
+
+function sslConfigFile(name: string, text: string): string {
+  const file = join(dir.path, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+const mutualTls = (): string =>
+  `server_key: ${literal(pem('server-key'))}\nserver_cert:\n  ${lineByLine(pem('server'))}\ncustom_ca: ${literal(pem('ca'))}\nclient_verify: true\n`;
+
+const credentials = (client?: 'client' | 'other-client'): grpc.ChannelCredentials =>
+  grpc.credentials.createSsl(Buffer.from(pem('ca')), client ? Buffer.from(pem(`${client}-key`)) : null, client ? Buffer.from(pem(client)) : null);
+
+describe('with client_verify (mutual TLS)', () => {
+  let server: ServerProcess;
+  let clients: TfsClients;
+  let python: string;
+
+  beforeAll(async () => {
+    python = await officialClientPython();
+    server = await startServer({ configFile: join(FIXTURES_DIR, 'model-config.yaml'), args: [`--ssl_config_file=${sslConfigFile('mutual.config', mutualTls())}`] });
+    clients = tfsClients(server.grpcTarget, { credentials: credentials('client') });
+    await waitForAvailable(clients.model, 'versioned', [1, 2, 3]);
+  }, 900_000);
+
+  afterAll(async () => {
+    clients?.close();
+    if (server) expect(await server.stop()).toEqual({ code: 0, signal: null });
+  });
+
+  test('a client with a certificate from the configured CA gets every fixture answered as Python TensorFlow does', async () => {
+    expect(await runConcurrently(fixturePredictJobs(clients), 2)).toEqual([]);
+  });
+
+  test('clients without a certificate, with one from another CA, or in plain text are refused', async () => {
+    for (const [what, creds] of [
+      ['no client certificate', credentials()],
+      ['a certificate from another CA', credentials('other-client')],
+      ['plain text', grpc.credentials.createInsecure()],
+    ] as const) {
+      const other = tfsClients(server.grpcTarget, { credentials: creds, ownConnection: true });
+      try {
+        const result = await statusOf(other.model.call('GetModelStatus', statusRequest, { deadlineMs: 5_000 }));
+        expect(result.code, what).toBe(grpc.status.UNAVAILABLE);
+      } finally {
+        other.close();
+      }
+    }
+  });
+
+  test('REST stays plain HTTP, as in TF Serving', async () => {
+    const reply = await rest(server.restUrl, '/v1/models/tiny');
+    expect(reply.status).toBe(200);
+  });
+
+  test('the official TF Serving Python client passes every check over mutual TLS', async () => {
+    await expectOfficialClientChecksPass(python, server.grpcTarget, ['--tls-ca', pemPath('ca'), '--tls-cert', pemPath('client'), '--tls-key', pemPath('client-key')]);
+  }, 180_000);
+});
+
+describe('without client_verify', () => {
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    const config = `server_key: ${literal(pem('server-key'))}\nserver_cert: ${literal(pem('server'))}\n`;
+    server = await startServer({ config: TINY_CONFIG, args: [`--ssl_config_file=${sslConfigFile('server-only.config', config)}`] });
+  }, 120_000);
+
+  afterAll(async () => {
+    if (server) expect(await server.stop()).toEqual({ code: 0, signal: null });
+  });
+
+  test('clients that trust the CA connect without a certificate of their own; plain text is refused', async () => {
+    const secure = tfsClients(server.grpcTarget, { credentials: credentials(), ownConnection: true });
+    const plain = tfsClients(server.grpcTarget, { ownConnection: true });
+    try {
+      const { response } = await secure.model.call<{ model_version_status: { state: string }[] }>('GetModelStatus', statusRequest);
+      expect(response.model_version_status.map((s) => s.state)).toEqual(['AVAILABLE']);
+      expect((await statusOf(plain.model.call('GetModelStatus', statusRequest, { deadlineMs: 5_000 }))).code).toBe(grpc.status.UNAVAILABLE);
+    } finally {
+      secure.close();
+      plain.close();
+    }
+  });
+});
+
+test('an SSL config the server cannot use stops it before it loads a model, naming the problem', () => {
+  const cases: [string, string, RegExp][] = [
+    ['file names instead of PEM', 'server_key: "/etc/tls/key.pem"\nserver_cert: "/etc/tls/cert.pem"\n', /server_key must hold the PEM text of the private key .*not a file name/],
+    ['a key of another certificate', `server_key: ${literal(pem('client-key'))}\nserver_cert: ${literal(pem('server'))}\n`, /SSL config: server_key, server_cert or custom_ca is not usable: .*key values mismatch/],
+    ['an unknown field', `server_key: ${literal(pem('server-key'))}\nserver_cert: ${literal(pem('server'))}\nclient_ca_file: "x"\n`, /unsupported field "client_ca_file"; supported: server_key, server_cert, custom_ca, client_verify/],
+    ['a missing file', '', /cannot read --ssl_config_file/],
+  ];
+  for (const [what, text, message] of cases) {
+    const file = text === '' ? join(dir.path, 'missing.config') : sslConfigFile('bad.config', text);
+    const run = spawnSync(
+      process.execPath,
+      [join(REPO_ROOT, 'bin', 'tensorfleet.js'), 'serve', `--model_base_path=${join(FIXTURES_DIR, 'models', 'tiny')}`, '--port=0', '--rest_api_port=0', `--ssl_config_file=${file}`],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect({ status: run.status, stderr: run.stderr }, what).toEqual({ status: 1, stderr: expect.stringMatching(message) as unknown });
+    expect(run.stdout, what).not.toContain('version loading started');
+  }
+});
