@@ -11,7 +11,8 @@ import { parseModelConfig, singleModelConfig } from './config/parse-model-config
 import { BatchScheduler } from './batching/batch-scheduler.js';
 import { defaultBatchingParameters, parseBatchingParameters, type BatchingParameters } from './batching/batching-parameters.js';
 import { parseMonitoringConfig, type MonitoringConfig } from './metrics/monitoring-config.js';
-import { grpcServerCredentials, parseSslConfig, type SslConfig } from './transports/grpc/ssl-config.js';
+import { grpcTransportSecurity } from './transports/grpc/grpc-credentials.js';
+import { parseSslConfig, type SslConfig } from './transports/grpc/ssl-config.js';
 import { BatchingLoader } from './batching/batching-servable.js';
 import type { ServableLoader } from './core/servable.js';
 import { ModelManager, type ManagerClock, type ManagerEvent } from './core/model-manager.js';
@@ -131,7 +132,14 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
   const metrics = new ServerMetrics();
   const batching = options.enable_batching ? await readBatchingParameters(options) : undefined;
   const monitoring = await readMonitoringConfig(options);
-  const sslConfig = await readSslConfig(options);
+  const transportSecurity = await grpcTransportSecurity(
+    await readSslConfig(options),
+    options.grpc_tls_cert_file !== undefined && options.grpc_tls_key_file !== undefined
+      ? { certFile: options.grpc_tls_cert_file, keyFile: options.grpc_tls_key_file, clientCaFile: options.grpc_tls_client_ca_file, reloadMs: options.grpc_tls_reload_seconds * 1000 }
+      : undefined,
+    logger.child({ component: 'grpc-tls' }),
+    (validTo) => metrics.tlsCertificateExpiry.set(validTo.getTime() / 1000),
+  );
   const poolLogger = logger.child({ component: 'inference-pool' });
   // Set once health reporting exists (below); a worker can only be lost after startup.
   let onWorkerLost = (): void => undefined;
@@ -256,7 +264,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
   );
   health.addToServer(grpcServer);
   addReflection(grpcServer, grpcApi.packageDefinition);
-  const grpcPort = await bindGrpcServer(grpcServer, options.grpc_bind_address, options.port, grpcServerCredentials(sslConfig));
+  const grpcPort = await bindGrpcServer(grpcServer, options.grpc_bind_address, options.port, transportSecurity.credentials);
   const flowControl = { ...flowControlOptions(channelArguments), serverSaturated: () => inferenceUtilization.saturated };
   installHttp2Tuning(grpcServer, { promptTrailers: options.grpc_prompt_trailers, flowControl }, logger);
 
@@ -291,6 +299,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
       const graceMs = options.shutdown_grace_seconds * 1000;
       await Promise.all([shutdownGrpcServer(grpcServer, graceMs), closeHttp(restServer, graceMs)]);
       await jsonDecoder?.close();
+      transportSecurity.close();
       await manager.stop();
       await s3Source?.close();
       if (s3Client !== undefined) closeS3Client(s3Client);

@@ -23,6 +23,18 @@ export const SERVE_FLAGS = {
     default: undefined,
     help: 'TF Serving\'s SSL config (text format: server_key, server_cert, custom_ca as PEM text; client_verify): TLS on the gRPC port, with client certificates required when client_verify is true. REST stays plain HTTP, as in TF Serving.',
   },
+  grpc_tls_cert_file: {
+    type: 'string',
+    default: undefined,
+    help: '[TensorFleet] TLS on the gRPC port from PEM files (e.g. a Kubernetes TLS Secret\'s tls.crt), with --grpc_tls_key_file; re-read every --grpc_tls_reload_seconds, so a renewed certificate is served without a restart.',
+  },
+  grpc_tls_key_file: { type: 'string', default: undefined, help: '[TensorFleet] Private key (PEM) of --grpc_tls_cert_file.' },
+  grpc_tls_client_ca_file: {
+    type: 'string',
+    default: undefined,
+    help: '[TensorFleet] With --grpc_tls_cert_file: clients must present a certificate that chains to these CAs (PEM; mutual TLS).',
+  },
+  grpc_tls_reload_seconds: { type: 'int', default: 60, min: 1, help: '[TensorFleet] How often the --grpc_tls_* files are read again.' },
   rest_api_port: { type: 'int', default: 8501, help: 'HTTP port for the REST API, health and metrics; 0 disables it.' },
   rest_api_bind_address: { type: 'string', default: '0.0.0.0', help: 'Address the REST server binds to.' },
   rest_api_timeout_in_ms: { type: 'int', default: 30000, help: 'Timeout of a REST call.' },
@@ -192,6 +204,7 @@ export function parseServeOptions(argv: readonly string[]): ServeOptions {
   if (typeof values.inference_thread_niceness === 'number' && values.inference_thread_niceness > 19) problems.push('--inference_thread_niceness must be between 0 and 19');
   if (values.s3_download_concurrency === 0) problems.push('--s3_download_concurrency must be at least 1');
   if (values.s3_part_size_mb === 0) problems.push('--s3_part_size_mb must be at least 1');
+  problems.push(...tlsFlagProblems(values));
   if (values.port === values.rest_api_port && values.port !== 0) problems.push('--port and --rest_api_port must differ');
   if (typeof values.saved_model_tags === 'string' && savedModelTags(values.saved_model_tags).length === 0) problems.push('--saved_model_tags must name at least one tag');
   if (typeof values.grpc_channel_arguments === 'string') problems.push(...parseChannelArguments(values.grpc_channel_arguments).problems);
@@ -200,6 +213,15 @@ export function parseServeOptions(argv: readonly string[]): ServeOptions {
   }
   if (problems.length > 0) throw new OptionsError(problems);
   return Object.freeze({ ...values, ignoredFlags: Object.freeze(ignored) }) as ServeOptions;
+}
+
+function tlsFlagProblems(values: Record<string, unknown>): string[] {
+  const set = (name: string): boolean => values[name] !== undefined;
+  const problems: string[] = [];
+  if (set('grpc_tls_cert_file') !== set('grpc_tls_key_file')) problems.push('--grpc_tls_cert_file and --grpc_tls_key_file go together');
+  if (set('grpc_tls_client_ca_file') && !set('grpc_tls_cert_file')) problems.push('--grpc_tls_client_ca_file needs --grpc_tls_cert_file and --grpc_tls_key_file');
+  if (set('ssl_config_file') && set('grpc_tls_cert_file')) problems.push('--ssl_config_file and --grpc_tls_cert_file exclude each other (both set the gRPC port\'s TLS)');
+  return problems;
 }
 
 export function serveHelp(): string {

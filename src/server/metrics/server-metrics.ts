@@ -157,6 +157,12 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  readonly tlsCertificateExpiry = new Gauge({
+    name: 'tensorfleet_grpc_tls_certificate_expiry_timestamp_seconds',
+    help: "When the gRPC port's TLS certificate from --grpc_tls_cert_file expires (Unix time), for alerts on a rotation that did not happen.",
+    registers: [this.registry],
+  });
+
   /**
    * Busy time and count of the inference threads, read when Prometheus scrapes:
    * rate(busy) / threads is their utilization, the signal to scale replicas on.

@@ -7,9 +7,10 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { eventually } from '../../helpers/k8s/eventually.js';
 import { REPO_ROOT } from '../../helpers/server/build-check.js';
 import { FIXTURES_DIR } from '../../helpers/server/fixture-tensors.js';
 import { fixturePredictJobs, runConcurrently } from '../../helpers/server/fixture-predict-jobs.js';
@@ -119,6 +120,63 @@ describe('without client_verify', () => {
       secure.close();
       plain.close();
     }
+  });
+});
+
+describe('from files that rotate (--grpc_tls_cert_file, as a mounted Kubernetes TLS Secret)', () => {
+  let server: ServerProcess;
+  const tlsFile = (name: string): string => join(dir.path, 'mounted', name);
+  const mount = (server_: 'server' | 'rotated-server', key: 'server' | 'rotated-server' = server_): void => {
+    mkdirSync(join(dir.path, 'mounted'), { recursive: true });
+    copyFileSync(pemPath(server_), tlsFile('tls.crt'));
+    copyFileSync(pemPath(`${key}-key`), tlsFile('tls.key'));
+  };
+  /** A GetModelStatus on a new connection that trusts only `ca`. */
+  const callTrusting = async (ca: 'ca' | 'other-ca'): Promise<number> => {
+    const creds = grpc.credentials.createSsl(Buffer.from(pem(ca)), Buffer.from(pem('client-key')), Buffer.from(pem('client')));
+    const clients = tfsClients(server.grpcTarget, { credentials: creds, ownConnection: true });
+    try {
+      return (await statusOf(clients.model.call('GetModelStatus', statusRequest, { deadlineMs: 5_000 }))).code;
+    } finally {
+      clients.close();
+    }
+  };
+
+  beforeAll(async () => {
+    mount('server');
+    copyFileSync(pemPath('ca'), tlsFile('ca.crt'));
+    const flags = [`--grpc_tls_cert_file=${tlsFile('tls.crt')}`, `--grpc_tls_key_file=${tlsFile('tls.key')}`, `--grpc_tls_client_ca_file=${tlsFile('ca.crt')}`, '--grpc_tls_reload_seconds=1'];
+    server = await startServer({ config: TINY_CONFIG, args: flags });
+  }, 120_000);
+
+  afterAll(async () => {
+    if (server) expect(await server.stop()).toEqual({ code: 0, signal: null });
+  });
+
+  test('serves the mounted certificate, asks for client certificates, and reports its expiry', async () => {
+    expect(await callTrusting('ca')).toBe(grpc.status.OK);
+    expect(await callTrusting('other-ca')).toBe(grpc.status.UNAVAILABLE);
+    const plain = tfsClients(server.grpcTarget, { credentials: credentials(), ownConnection: true });
+    try {
+      expect((await statusOf(plain.model.call('GetModelStatus', statusRequest, { deadlineMs: 5_000 }))).code).toBe(grpc.status.UNAVAILABLE);
+    } finally {
+      plain.close();
+    }
+    const metrics = (await rest(server.restUrl, '/metrics')).text;
+    const expiry = Number(/^tensorfleet_grpc_tls_certificate_expiry_timestamp_seconds (\S+)$/m.exec(metrics)?.[1]);
+    expect(expiry * 1000).toBeGreaterThan(Date.now() + 50 * 365 * 86_400_000);
+  });
+
+  test('a renewed certificate is served to new connections without a restart; a broken one is logged and the last good kept', async () => {
+    mount('rotated-server');
+    await eventually(async () => expect(await callTrusting('other-ca')).toBe(grpc.status.OK), 10_000);
+    expect(await callTrusting('ca')).toBe(grpc.status.UNAVAILABLE);
+    expect(server.logs.filter((l) => l.msg === 'reloaded the TLS certificate')).toHaveLength(1);
+
+    // The new certificate with the old key: unusable, so the rotated one stays.
+    mount('rotated-server', 'server');
+    await eventually(() => expect(server.logs.some((l) => l.msg === 'kept the previous TLS certificate: the files could not be used')).toBe(true), 10_000);
+    expect(await callTrusting('other-ca')).toBe(grpc.status.OK);
   });
 });
 

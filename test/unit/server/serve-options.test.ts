@@ -86,6 +86,23 @@ describe('tensorflow_model_server flags that are not ours', () => {
   });
 });
 
+describe('gRPC TLS flags', () => {
+  it.each([
+    [['--grpc_tls_cert_file=/c'], '--grpc_tls_cert_file and --grpc_tls_key_file go together'],
+    [['--grpc_tls_key_file=/k'], '--grpc_tls_cert_file and --grpc_tls_key_file go together'],
+    [['--grpc_tls_client_ca_file=/ca'], '--grpc_tls_client_ca_file needs --grpc_tls_cert_file and --grpc_tls_key_file'],
+    [['--grpc_tls_cert_file=/c', '--grpc_tls_key_file=/k', '--ssl_config_file=/s'], '--ssl_config_file and --grpc_tls_cert_file exclude each other'],
+    [['--grpc_tls_cert_file=/c', '--grpc_tls_key_file=/k', '--grpc_tls_reload_seconds=0'], '--grpc_tls_reload_seconds'],
+  ])('refuses %j', (flags, message) => {
+    expect(() => parseServeOptions(['--model_base_path=/m', ...flags])).toThrowError(message);
+  });
+
+  it('takes certificate, key and client CA files, re-read every 60 s by default', () => {
+    const options = parseServeOptions(['--model_base_path=/m', '--grpc_tls_cert_file=/c', '--grpc_tls_key_file=/k', '--grpc_tls_client_ca_file=/ca']);
+    expect(options).toMatchObject({ grpc_tls_cert_file: '/c', grpc_tls_key_file: '/k', grpc_tls_client_ca_file: '/ca', grpc_tls_reload_seconds: 60 });
+  });
+});
+
 describe('--saved_model_tags', () => {
   it('is a comma-separated tag set, serve by default; blanks and repeats are dropped', () => {
     expect(parseServeOptions(['--model_base_path=/m']).saved_model_tags).toBe('serve');
