@@ -446,6 +446,22 @@ const specSchema: Schema = {
       description: 'Size limit of the emptyDir that holds downloaded model versions.',
     },
     pod: podSchema,
+    tls: {
+      type: 'object',
+      required: ['secretName'],
+      description:
+        "TLS on the gRPC port (REST stays plain HTTP, as in TF Serving). The Secret's files are read again every minute, so a renewed certificate " +
+        '(cert-manager) is served without restarting the pods. Changing these fields rolls the pods.',
+      properties: {
+        secretName: {
+          type: 'string',
+          maxLength: 253,
+          pattern: DNS_SUBDOMAIN,
+          description: 'A kubernetes.io/tls Secret in the same namespace: tls.crt and tls.key, plus ca.crt with requireClientCertificate.',
+        },
+        requireClientCertificate: { type: 'boolean', description: "Clients must present a certificate that chains to the Secret's ca.crt (mutual TLS). Unset: false." },
+      },
+    },
     serverArgs: {
       type: 'array',
       maxItems: 32,

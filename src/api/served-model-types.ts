@@ -125,6 +125,13 @@ export const SERVER_ARGS_ALLOWED = [
   'log_level',
 ] as const;
 
+/** The gRPC port's TLS: a kubernetes.io/tls Secret (tls.crt, tls.key; ca.crt for client certificates). */
+export interface TlsSpec {
+  readonly secretName: string;
+  /** Clients must present a certificate that chains to the Secret's ca.crt (mutual TLS). */
+  readonly requireClientCertificate?: boolean;
+}
+
 /** A core/v1 Toleration. */
 export interface Toleration {
   readonly key?: string;
@@ -171,6 +178,8 @@ export interface ServedModelSpec {
   /** Size limit of the emptyDir the server keeps model versions in. */
   readonly modelStoreSizeLimit?: string;
   readonly pod?: PodSettings;
+  /** TLS on the gRPC port from a Secret (absent: plain text). */
+  readonly tls?: TlsSpec;
   /** Extra model server flags (`--name=value`), among SERVER_ARGS_ALLOWED only. */
   readonly serverArgs?: readonly string[];
 }

@@ -131,6 +131,7 @@ export class ServedModelReconciler {
 
     const secretRef = sm.spec.source.credentialsSecretRef;
     const secret: SecretObservation = secretRef ? await cluster.readSecret(namespace, secretRef.name) : { state: 'not-referenced' };
+    const tlsSecret = sm.spec.tls ? await cluster.readSecret(namespace, sm.spec.tls.secretName) : undefined;
     const applyError = failures.length > 0 ? failures.join('; ') : undefined;
     const targets = readyPodTargets(cluster.endpointSlices(namespace, headlessServiceName(sm)), headlessServiceName(sm));
     let pods: PodObservation | undefined;
@@ -138,7 +139,7 @@ export class ServedModelReconciler {
       pods = await this.deps.observer.observe(`${namespace}/${name}`, name, targets);
       if (pods.unreachable.length > 0) log.debug({ unreachable: pods.unreachable }, 'found model server pods that did not answer');
     }
-    const status = computeStatus(sm, { deployment, secret, ...(applyError ? { applyError } : {}), ...(pods ? { pods } : {}) }, this.deps.now());
+    const status = computeStatus(sm, { deployment, secret, ...(tlsSecret ? { tlsSecret } : {}), ...(applyError ? { applyError } : {}), ...(pods ? { pods } : {}) }, this.deps.now());
     const routing = status.conditions?.find((c) => c.type === 'RoutingReady');
     this.deps.onRouteTargets?.(namespace, name, routing?.status === 'False');
 

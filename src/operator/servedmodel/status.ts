@@ -14,6 +14,8 @@ export type SecretObservation =
 export interface Observation {
   readonly deployment: V1Deployment | undefined;
   readonly secret: SecretObservation;
+  /** The gRPC TLS Secret of spec.tls; absent without spec.tls. */
+  readonly tlsSecret?: SecretObservation;
   /** Why applying the desired objects failed, if it did. */
   readonly applyError?: string;
   /** What the ready pods' model servers reported; undefined when there were none to ask. */
@@ -21,6 +23,26 @@ export interface Observation {
 }
 
 const REQUIRED_SECRET_KEYS = ['accessKeyId', 'secretAccessKey'];
+
+/** Why the gRPC TLS Secret keeps the pods from starting or serving TLS, if it does. */
+function tlsSecretProblem(sm: ServedModel, secret: SecretObservation | undefined): ConditionInput | undefined {
+  if (!secret) return undefined;
+  switch (secret.state) {
+    case 'not-referenced':
+      return undefined;
+    case 'missing':
+      return { type: 'Degraded', status: 'True', reason: 'TLSSecretNotFound', message: `TLS Secret ${secret.name} does not exist: the pods cannot start` };
+    case 'unreadable':
+      return undefined;
+    case 'found': {
+      const wanted = ['tls.crt', 'tls.key', ...(sm.spec.tls?.requireClientCertificate ? ['ca.crt'] : [])];
+      const missing = wanted.filter((k) => !secret.keys.includes(k));
+      return missing.length > 0
+        ? { type: 'Degraded', status: 'True', reason: 'TLSSecretIncomplete', message: `TLS Secret ${secret.name} lacks ${missing.join(', ')}` }
+        : undefined;
+    }
+  }
+}
 
 function sourceCondition(secret: SecretObservation): ConditionInput {
   switch (secret.state) {
@@ -67,6 +89,8 @@ export function computeStatus(sm: ServedModel, observed: Observation, now: Date)
   const degradedReasons: ConditionInput[] = [];
   if (observed.applyError) degradedReasons.push({ type: 'Degraded', status: 'True', reason: 'ApplyFailed', message: observed.applyError });
   if (source.status === 'False') degradedReasons.push({ ...source, type: 'Degraded', status: 'True' });
+  const tlsProblem = tlsSecretProblem(sm, observed.tlsSecret);
+  if (tlsProblem) degradedReasons.push(tlsProblem);
   const replicaFailure = observed.deployment?.status?.conditions?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
   // The ReplicaSet could not create pods: a quota, a missing ServiceAccount, a pod security policy.
   if (replicaFailure) degradedReasons.push({ type: 'Degraded', status: 'True', reason: 'PodsNotCreated', message: replicaFailure.message ?? replicaFailure.reason ?? 'pods could not be created' });

@@ -11,6 +11,7 @@ import { GRPC_PORT, HTTP_PORT } from './service.js';
 export const CONFIG_DIR = '/etc/tensorfleet';
 export const MODEL_STORE_DIR = '/var/lib/tensorfleet/models';
 export const S3_CREDENTIALS_DIR = '/var/run/secrets/tensorfleet/s3';
+export const GRPC_TLS_DIR = '/var/run/secrets/tensorfleet/grpc-tls';
 /**
  * Pod-template annotation: a hash of what needs new pods, i.e. the pod spec and the batching
  * parameters (read only at start). The model config is deliberately absent (the server polls it).
@@ -41,6 +42,10 @@ function serverArgs(sm: ServedModel): string[] {
   if (modelWarmup === false) args.push('--enable_model_warmup=false');
   if (warmupIterations) args.push(`--num_request_iterations_for_warmup=${warmupIterations}`);
   if (signatureMethodNameCheck) args.push('--enable_signature_method_name_check=true');
+  if (sm.spec.tls) {
+    args.push(`--grpc_tls_cert_file=${GRPC_TLS_DIR}/tls.crt`, `--grpc_tls_key_file=${GRPC_TLS_DIR}/tls.key`);
+    if (sm.spec.tls.requireClientCertificate) args.push(`--grpc_tls_client_ca_file=${GRPC_TLS_DIR}/ca.crt`);
+  }
   // Last, after the operator's own; the CRD admits only flags none of the above sets.
   if (sm.spec.serverArgs) args.push(...sm.spec.serverArgs);
   return args;
@@ -72,6 +77,12 @@ function podSpec(sm: ServedModel, config: RenderConfig): V1PodSpec {
     // Files, not env: a rotated Secret reaches running pods without a restart.
     mounts.push({ name: 's3-credentials', mountPath: S3_CREDENTIALS_DIR, readOnly: true });
     volumes.push({ name: 's3-credentials', secret: { secretName: secret.name, defaultMode: 0o440 } });
+  }
+  const tls = sm.spec.tls;
+  if (tls) {
+    // Mounted whole (no subPath), so the kubelet's updates of a renewed certificate reach the pod.
+    mounts.push({ name: 'grpc-tls', mountPath: GRPC_TLS_DIR, readOnly: true });
+    volumes.push({ name: 'grpc-tls', secret: { secretName: tls.secretName, defaultMode: 0o440 } });
   }
   const container: V1Container = {
     name: 'model-server',

@@ -110,6 +110,9 @@ const invalid: { name: string; spec: Record<string, unknown>; message: string }[
   { name: 'a server flag the operator sets', spec: { source, serverArgs: ['--port=9000'] }, message: 'serverArgs must be --name=value with a name among inference_threads' },
   { name: 'a misspelt server flag', spec: { source, serverArgs: ['--inference-threads=2'] }, message: 'serverArgs must be --name=value' },
   { name: 'a server flag value as its own item', spec: { source, serverArgs: ['--inference_threads', '2'] }, message: 'serverArgs must be --name=value' },
+  { name: 'TLS without a Secret', spec: { source, tls: { requireClientCertificate: true } }, message: 'spec.tls.secretName: Required value' },
+  { name: 'a TLS Secret name with capitals', spec: { source, tls: { secretName: 'Model-TLS' } }, message: 'spec.tls.secretName in body should match' },
+  { name: 'a TLS flag in serverArgs', spec: { source, serverArgs: ['--grpc_tls_cert_file=/x'] }, message: 'serverArgs must be --name=value' },
   { name: 'an unknown batching field', spec: { source, batching: { batch_timeout_micros: 5 } }, message: 'unknown field "spec.batching.batch_timeout_micros"' },
 ];
 
@@ -182,6 +185,12 @@ describe.skipIf(k8sTestsSkipped())('ServedModel CRD on a real kube-apiserver', (
     const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'scheduled', namespace: 'default' }, spec: { source, pod } });
     const out = await kubectlOk(cp.adminKubeconfig, ['apply', '--dry-run=server', '-o', 'json', '-f', '-'], manifest);
     expect((JSON.parse(out) as { spec: { pod: unknown } }).spec.pod).toEqual(pod);
+  });
+
+  it('accepts TLS from a Secret, with client certificates (server-side dry run)', async () => {
+    const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'secure', namespace: 'default' }, spec: { source, tls: { secretName: 'model-tls', requireClientCertificate: true } } });
+    const out = await kubectlOk(cp.adminKubeconfig, ['apply', '--dry-run=server', '-o', 'json', '-f', '-'], manifest);
+    expect((JSON.parse(out) as { spec: { tls: unknown } }).spec.tls).toEqual({ secretName: 'model-tls', requireClientCertificate: true });
   });
 
   it('accepts server flags the spec does not set otherwise (server-side dry run)', async () => {

@@ -2,6 +2,8 @@
  * The operator against a real kube-apiserver, etcd and kube-controller-manager, running under
  * the least-privilege RBAC of deploy/rbac.yaml (never as admin).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { V1Deployment, V1Lease, V1Service } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import type { ServedModelStatus } from '../../../src/api/served-model-types.js';
@@ -11,6 +13,7 @@ import { eventually } from '../../helpers/k8s/eventually.js';
 import { installCrdAndRbac } from '../../helpers/k8s/install-operator-rbac.js';
 import { kubectl, kubectlJson, kubectlOk } from '../../helpers/k8s/kubectl.js';
 import { startOperator, type RunningOperator } from '../../helpers/k8s/operator-process.js';
+import { FIXTURES_DIR } from '../../helpers/server/fixture-tensors.js';
 
 interface Obj {
   metadata: {
@@ -237,6 +240,27 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
     });
     // Left failing, it would keep later tests' operators (which watch every namespace) writing.
     await admin(['-n', ns, 'delete', 'sm', 'p']);
+  });
+
+  it('mounts the TLS Secret for the gRPC port and reports it missing or incomplete until it is whole', async () => {
+    const ns = await newNamespace();
+    await operator({ resyncMs: 500 });
+    await applyModel(ns, 't', { source: { uri: 's3://models/t' }, tls: { secretName: 't-tls', requireClientCertificate: true } });
+    const degraded = async (): Promise<string> => {
+      const c = (await get<ServedModelObj>(ns, 'sm t')).status?.conditions?.find((x) => x.type === 'Degraded');
+      return `${c?.status}/${c?.reason}: ${c?.message}`;
+    };
+    await eventually(async () => expect(await degraded()).toBe('True/TLSSecretNotFound: TLS Secret t-tls does not exist: the pods cannot start'));
+    const pod = (await get<V1Deployment>(ns, 'deploy t')).spec!.template.spec!;
+    expect(pod.volumes).toContainEqual({ name: 'grpc-tls', secret: { secretName: 't-tls', defaultMode: 0o440 } });
+    expect(pod.containers[0]?.args).toEqual(expect.arrayContaining(['--grpc_tls_cert_file=/var/run/secrets/tensorfleet/grpc-tls/tls.crt', '--grpc_tls_client_ca_file=/var/run/secrets/tensorfleet/grpc-tls/ca.crt']));
+
+    const tlsDir = join(FIXTURES_DIR, 'tls');
+    await admin(['-n', ns, 'create', 'secret', 'tls', 't-tls', `--cert=${join(tlsDir, 'server.pem')}`, `--key=${join(tlsDir, 'server-key.pem')}`]);
+    await eventually(async () => expect(await degraded()).toBe('True/TLSSecretIncomplete: TLS Secret t-tls lacks ca.crt'));
+    const ca = Buffer.from(readFileSync(join(tlsDir, 'ca.pem'))).toString('base64');
+    await admin(['-n', ns, 'patch', 'secret', 't-tls', '--type=merge', '-p', JSON.stringify({ data: { 'ca.crt': ca } })]);
+    await eventually(async () => expect(await degraded()).toMatch(/^False\/AsExpected/));
   });
 
   it('reports pods the cluster refuses to create (here a quota) as Degraded, with the reason', async () => {

@@ -45,6 +45,18 @@ describe('computeStatus conditions', () => {
     expect(summary(observed as Observation)).toEqual(expected);
   });
 
+  it.each([
+    ['missing', { state: 'missing', name: 'model-tls' }, false, 'True/TLSSecretNotFound'],
+    ['without tls.key', { state: 'found', name: 'model-tls', keys: ['tls.crt'] }, false, 'True/TLSSecretIncomplete'],
+    ['without ca.crt while client certificates are required', { state: 'found', name: 'model-tls', keys: ['tls.crt', 'tls.key'] }, true, 'True/TLSSecretIncomplete'],
+    ['complete', { state: 'found', name: 'model-tls', keys: ['ca.crt', 'tls.crt', 'tls.key'] }, true, 'False/AsExpected'],
+  ] as const)('reports a TLS Secret that is %s', (_what, tlsSecret, requireClientCertificate, degraded) => {
+    const sm = servedModel({ replicas: 2, tls: { secretName: 'model-tls', requireClientCertificate } });
+    const conditions = computeStatus(sm, { deployment: deployment({ replicas: 2, ready: 2 }), secret: none, tlsSecret: tlsSecret }, NOW).conditions ?? [];
+    const c = conditions.find((x) => x.type === 'Degraded');
+    expect(`${c?.status}/${c?.reason}`).toBe(degraded);
+  });
+
   it('reports scale to zero as not ready', () => {
     expect(summary({ deployment: deployment({}), secret: none }, 0).Ready).toBe('False/ScaledToZero');
   });

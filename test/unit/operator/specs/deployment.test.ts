@@ -129,6 +129,7 @@ describe('buildDeployment', () => {
     ['tolerations', { pod: { tolerations: [{ key: 'gpu', operator: 'Exists' }] } }, true],
     ['an empty pod section', { pod: {} }, false],
     ['server flags', { serverArgs: ['--inference_threads=2'] }, true],
+    ['TLS', { tls: { secretName: 'model-tls' } }, true],
   ] as const)('a change of %s %s the restart hash', (_what, spec, rolls) => {
     expect(hash(spec as never) !== hash({})).toBe(rolls);
   });
@@ -182,12 +183,32 @@ describe('spec.pod', () => {
   });
 });
 
+describe('spec.tls', () => {
+  const render = (tls: { secretName: string; requireClientCertificate?: boolean }): NonNullable<ReturnType<typeof buildDeployment>['spec']>['template']['spec'] =>
+    buildDeployment(servedModel({ tls }), DEFAULT_RENDER_CONFIG).spec!.template.spec;
+
+  it('mounts the Secret whole (so renewals reach the pod) and points the server at its files', () => {
+    const pod = render({ secretName: 'model-tls' });
+    expect(pod?.volumes).toContainEqual({ name: 'grpc-tls', secret: { secretName: 'model-tls', defaultMode: 0o440 } });
+    expect(pod?.containers[0]?.volumeMounts).toContainEqual({ name: 'grpc-tls', mountPath: '/var/run/secrets/tensorfleet/grpc-tls', readOnly: true });
+    const args = pod?.containers[0]?.args ?? [];
+    expect(args.filter((a) => a.startsWith('--grpc_tls'))).toEqual(['--grpc_tls_cert_file=/var/run/secrets/tensorfleet/grpc-tls/tls.crt', '--grpc_tls_key_file=/var/run/secrets/tensorfleet/grpc-tls/tls.key']);
+  });
+
+  it("asks for client certificates from the Secret's ca.crt when required", () => {
+    const args = render({ secretName: 'model-tls', requireClientCertificate: true })?.containers[0]?.args ?? [];
+    expect(args).toContain('--grpc_tls_client_ca_file=/var/run/secrets/tensorfleet/grpc-tls/ca.crt');
+    expect(parseServeOptions(args.slice(1))).toMatchObject({ grpc_tls_client_ca_file: '/var/run/secrets/tensorfleet/grpc-tls/ca.crt' });
+  });
+});
+
 describe('spec.serverArgs', () => {
   /** A ServedModel with every field that becomes a server flag. */
   const everything = servedModel({
     source: { uri: 's3://models/m', pollInterval: '30s', endpoint: 'http://minio:9000', region: 'eu-west-1', credentialsSecretRef: { name: 's3' } },
     batching: {},
     tensorflow: { intraOpParallelism: 2, interOpParallelism: -1, savedModelTags: ['serve'], modelWarmup: false, warmupIterations: 2, signatureMethodNameCheck: true },
+    tls: { secretName: 'model-tls', requireClientCertificate: true },
     serverArgs: ['--inference_threads=2', '--grpc_channel_arguments=grpc.max_concurrent_streams=8', '--grpc_prompt_trailers=false', '--log_level=debug'],
   });
   const args = buildDeployment(everything, DEFAULT_RENDER_CONFIG).spec!.template.spec!.containers[0]!.args!;
