@@ -32,6 +32,7 @@ from tensorflow_serving.apis import (  # noqa: E402
     classification_pb2,
     get_model_metadata_pb2,
     get_model_status_pb2,
+    inference_pb2,
     model_service_pb2_grpc,
     predict_pb2,
     prediction_service_pb2_grpc,
@@ -101,6 +102,27 @@ def compare_outputs(what, outputs, expected_outputs):
         raise CheckFailed(f"{what}: output keys {sorted(outputs.keys())}, expected {sorted(expected_outputs)}")
     for key, expected in expected_outputs.items():
         compare_tensor_proto(f"{what} output {key}", outputs[key], expected)
+
+
+def compare_classifications(result, case):
+    classes = decode_tensor(case["outputs"]["classes"])
+    scores = decode_tensor(case["outputs"]["scores"])
+    got = result.classifications
+    if len(got) != len(classes):
+        raise CheckFailed(f"{len(got)} classifications, expected {len(classes)}")
+    for i, classification in enumerate(got):
+        labels = [c.label for c in classification.classes]
+        want = [c.decode("utf-8") for c in classes[i]]
+        if labels != want:
+            raise CheckFailed(f"example {i}: labels {labels}, expected {want}")
+        compare_arrays(f"example {i} scores", np.array([c.score for c in classification.classes], np.float32),
+                       scores[i], "DT_FLOAT")
+
+
+def compare_regressions(result, case):
+    expected = decode_tensor(case["outputs"]["outputs"]).reshape(-1)
+    got = np.array([r.value for r in result.regressions], np.float32)
+    compare_arrays("regressions", got, expected, "DT_FLOAT")
 
 
 # --- the checks -----------------------------------------------------------------------------
@@ -207,18 +229,7 @@ class Checker:
             request.model_spec.signature_name = signature
         fill_examples(request.input.example_list, case["examples"])
         response = self.predict_stub.Classify(request, timeout=self.timeout)
-        classes = decode_tensor(case["outputs"]["classes"])
-        scores = decode_tensor(case["outputs"]["scores"])
-        got = response.result.classifications
-        if len(got) != len(classes):
-            raise CheckFailed(f"{len(got)} classifications, expected {len(classes)}")
-        for i, classification in enumerate(got):
-            labels = [c.label for c in classification.classes]
-            want = [c.decode("utf-8") for c in classes[i]]
-            if labels != want:
-                raise CheckFailed(f"example {i}: labels {labels}, expected {want}")
-            compare_arrays(f"example {i} scores", np.array([c.score for c in classification.classes], np.float32),
-                           scores[i], "DT_FLOAT")
+        compare_classifications(response.result, case)
 
     def check_regress(self, model, case):
         request = regression_pb2.RegressionRequest()
@@ -226,9 +237,26 @@ class Checker:
         request.model_spec.signature_name = "regress"
         fill_examples(request.input.example_list, case["examples"])
         response = self.predict_stub.Regress(request, timeout=self.timeout)
-        expected = decode_tensor(case["outputs"]["outputs"]).reshape(-1)
-        got = np.array([r.value for r in response.result.regressions], np.float32)
-        compare_arrays("regressions", got, expected, "DT_FLOAT")
+        compare_regressions(response.result, case)
+
+    def check_multi_inference(self, model, classify_case, regress_case):
+        """Classify and regress signatures in one MultiInference call on the same examples."""
+        if classify_case["examples"] != regress_case["examples"]:
+            raise CheckFailed("the classify and regress cases hold different examples")
+        request = inference_pb2.MultiInferenceRequest()
+        for signature, method in (("classify", "tensorflow/serving/classify"), ("regress", "tensorflow/serving/regress")):
+            task = request.tasks.add()
+            task.model_spec.name = model
+            task.model_spec.signature_name = signature
+            task.method_name = method
+        fill_examples(request.input.example_list, classify_case["examples"])
+        response = self.predict_stub.MultiInference(request, timeout=self.timeout)
+        if [r.model_spec.signature_name for r in response.results] != ["classify", "regress"]:
+            raise CheckFailed(f"results for signatures {[r.model_spec.signature_name for r in response.results]}, expected classify, regress")
+        if any(r.model_spec.version.value == 0 for r in response.results):
+            raise CheckFailed("a result's model_spec names no version")
+        compare_classifications(response.results[0].classification_result, classify_case)
+        compare_regressions(response.results[1].regression_result, regress_case)
 
     def expect_not_found(self, call):
         try:
@@ -277,6 +305,9 @@ class Checker:
             self.check(f"classify {model} (default signature)", lambda m=model, c=default_case: self.check_classify(m, None, c))
             for i, case in enumerate(census["signatures"]["regress"]["cases"]):
                 self.check(f"regress {model}/regress case {i}", lambda m=model, c=case: self.check_regress(m, c))
+            for i, (classify_case, regress_case) in enumerate(zip(census["signatures"]["classify"]["cases"], census["signatures"]["regress"]["cases"])):
+                self.check(f"multi-inference {model} classify+regress case {i}",
+                           lambda m=model, c=classify_case, r=regress_case: self.check_multi_inference(m, c, r))
 
         versioned = load_expected(self.fixtures_dir, "versioned")
         by_version = {versioned["version"]: versioned["signatures"]}

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ServingError } from '../../shared/errors.js';
+import { ServingError, invalidArgument } from '../../shared/errors.js';
 import { copyBytes, type HostTensor } from '../core/host-tensor.js';
 import { CLASSIFY_METHOD, DEFAULT_SIGNATURE, REGRESS_METHOD, type SignatureDef, type SignatureMap } from '../core/signature.js';
 import type { ServerMetrics } from '../metrics/server-metrics.js';
@@ -40,6 +40,17 @@ export interface Served {
 export interface PredictResult extends Served {
   readonly outputs: Record<string, HostTensor>;
 }
+
+/** One task of a MultiInference call: a classify or regress signature. */
+export interface InferenceTask {
+  readonly spec: ModelSpecInput;
+  /** tensorflow/serving/classify or tensorflow/serving/regress. */
+  readonly method: string;
+}
+
+export type InferenceTaskResult =
+  | { readonly method: typeof CLASSIFY_METHOD; readonly signatureName: string; readonly results: Classification[] }
+  | { readonly method: typeof REGRESS_METHOD; readonly signatureName: string; readonly values: number[] };
 
 export interface Classification {
   readonly classes: readonly { readonly label: string; readonly score: number }[];
@@ -123,30 +134,63 @@ export class PredictService {
 
   /** Classify: serialized tf.Examples in, per-example (label, score) lists out. */
   async classify(spec: ModelSpecInput, examples: readonly Uint8Array[], call: CallContext): Promise<Served & { results: Classification[] }> {
-    return this.withVersion(spec, call, 'classify', async (handle, served) => {
-      const signature = signatureOf(handle.servable.signatures, served.signatureName);
-      const input = exampleInputOf(served.signatureName, signature, CLASSIFY_METHOD, this.options.checkMethodNames);
-      const outputs = await handle.servable.run(served.signatureName, { [input]: examplesTensor(examples) }, undefined, { signal: call.signal, consumeInputs: true });
-      return { ...served, results: classificationsOf(outputs, examples.length) };
-    });
+    return this.withVersion(spec, call, 'classify', async (handle, served) => ({
+      ...served,
+      results: await this.runClassify(handle, served.signatureName, examples, call, true),
+    }));
   }
 
   /** Regress: serialized tf.Examples in, one value per example out. */
   async regress(spec: ModelSpecInput, examples: readonly Uint8Array[], call: CallContext): Promise<Served & { values: number[] }> {
-    return this.withVersion(spec, call, 'regress', async (handle, served) => {
-      const signature = signatureOf(handle.servable.signatures, served.signatureName);
-      const input = exampleInputOf(served.signatureName, signature, REGRESS_METHOD, this.options.checkMethodNames);
-      const outputs = await handle.servable.run(served.signatureName, { [input]: examplesTensor(examples) }, undefined, { signal: call.signal, consumeInputs: true });
-      const values = outputs.outputs;
-      if (!values || values.dtype !== 'DT_FLOAT') {
-        throw new ServingError('FAILED_PRECONDITION', `regress signature "${served.signatureName}" must return a float "outputs" tensor`);
-      }
-      const floats = floatsOf(values);
-      if (floats.length !== examples.length) {
-        throw new ServingError('FAILED_PRECONDITION', `regress signature returned ${floats.length} values for ${examples.length} examples`);
-      }
-      return { ...served, values: Array.from(floats) };
+    return this.withVersion(spec, call, 'regress', async (handle, served) => ({
+      ...served,
+      values: await this.runRegress(handle, served.signatureName, examples, call, true),
+    }));
+  }
+
+  /**
+   * MultiInference: several classify and regress signatures of one version on the same examples.
+   * As in TF Serving, every task names the same model, each signature once, and the first task's
+   * version or label picks the version for all.
+   */
+  async multiInference(tasks: readonly InferenceTask[], examples: readonly Uint8Array[], call: CallContext): Promise<Served & { results: InferenceTaskResult[] }> {
+    const [first] = tasks;
+    if (!first) throw invalidArgument('MultiInference needs at least one task');
+    checkInferenceTasks(tasks);
+    return this.withVersion({ ...first.spec, signatureName: undefined }, call, 'multi_inference', async (handle, served) => {
+      const results = await Promise.all(
+        tasks.map(async (task): Promise<InferenceTaskResult> => {
+          const signatureName = task.spec.signatureName || DEFAULT_SIGNATURE;
+          // Every task reads the same examples: none may hand their buffers to the inference thread.
+          return task.method === CLASSIFY_METHOD
+            ? { method: CLASSIFY_METHOD, signatureName, results: await this.runClassify(handle, signatureName, examples, call, false) }
+            : { method: REGRESS_METHOD, signatureName, values: await this.runRegress(handle, signatureName, examples, call, false) };
+        }),
+      );
+      return { ...served, results };
     });
+  }
+
+  private async runClassify(handle: VersionHandle, signatureName: string, examples: readonly Uint8Array[], call: CallContext, consumeInputs: boolean): Promise<Classification[]> {
+    const signature = signatureOf(handle.servable.signatures, signatureName);
+    const input = exampleInputOf(signatureName, signature, CLASSIFY_METHOD, this.options.checkMethodNames);
+    const outputs = await handle.servable.run(signatureName, { [input]: examplesTensor(examples) }, undefined, { signal: call.signal, consumeInputs });
+    return classificationsOf(outputs, examples.length);
+  }
+
+  private async runRegress(handle: VersionHandle, signatureName: string, examples: readonly Uint8Array[], call: CallContext, consumeInputs: boolean): Promise<number[]> {
+    const signature = signatureOf(handle.servable.signatures, signatureName);
+    const input = exampleInputOf(signatureName, signature, REGRESS_METHOD, this.options.checkMethodNames);
+    const outputs = await handle.servable.run(signatureName, { [input]: examplesTensor(examples) }, undefined, { signal: call.signal, consumeInputs });
+    const values = outputs.outputs;
+    if (!values || values.dtype !== 'DT_FLOAT') {
+      throw new ServingError('FAILED_PRECONDITION', `regress signature "${signatureName}" must return a float "outputs" tensor`);
+    }
+    const floats = floatsOf(values);
+    if (floats.length !== examples.length) {
+      throw new ServingError('FAILED_PRECONDITION', `regress signature returned ${floats.length} values for ${examples.length} examples`);
+    }
+    return Array.from(floats);
   }
 
   private async withVersion<T>(
@@ -247,6 +291,21 @@ export class PredictService {
         handle?.release();
       }
     })();
+  }
+}
+
+/** TF Serving's rules for a MultiInference request's tasks (its multi_inference.cc). */
+function checkInferenceTasks(tasks: readonly InferenceTask[]): void {
+  const model = tasks[0]!.spec.name;
+  const signatures = new Set<string>();
+  for (const task of tasks) {
+    if (task.spec.name !== model) throw invalidArgument(`all tasks of a MultiInference request must name the same model; found "${model}" and "${task.spec.name}"`);
+    const signatureName = task.spec.signatureName || DEFAULT_SIGNATURE;
+    if (signatures.has(signatureName)) throw invalidArgument(`duplicate evaluation of signature "${signatureName}"`);
+    signatures.add(signatureName);
+    if (task.method !== CLASSIFY_METHOD && task.method !== REGRESS_METHOD) {
+      throw new ServingError('UNIMPLEMENTED', `unsupported method_name "${task.method}" in a MultiInference task; use ${CLASSIFY_METHOD} or ${REGRESS_METHOD}`);
+    }
   }
 }
 

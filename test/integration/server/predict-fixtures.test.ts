@@ -258,6 +258,30 @@ describe.each(['census', 'census_tf2'])('Classify and Regress (%s)', (model) => 
     expect(reply.headers.get('x-tensorfleet-model-version')).toBe('1');
   });
 
+  test.each(classifyCases.map(({ c }, i) => ({ name: `#${i}`, classify: c, regress: census.signatures.regress!.cases[i]! })))(
+    'gRPC MultiInference $name: classify and regress in one call',
+    async ({ classify, regress }) => {
+      const { response, headers } = await clients.prediction.call<{
+        results: { model_spec: { signature_name: string; version: { value: string } }; classification_result?: { classifications: { classes: { label: string; score: number }[] }[] }; regression_result?: { regressions: { value: number }[] } }[];
+      }>('MultiInference', {
+        tasks: [
+          { model_spec: { name: model, signature_name: 'classify' }, method_name: 'tensorflow/serving/classify' },
+          { model_spec: { name: model, signature_name: 'regress' }, method_name: 'tensorflow/serving/regress' },
+        ],
+        input: { example_list: { examples: examplesOf(classify) } },
+      });
+      expect(response.results.map((r) => [r.model_spec.signature_name, r.model_spec.version.value])).toEqual([['classify', '1'], ['regress', '1']]);
+      const want = expectedClasses(classify);
+      const got = response.results[0]!.classification_result!.classifications.map((r) => r.classes);
+      expect(got.map((row) => row.map((x) => x.label))).toEqual(want.map((row) => row.map((x) => x.label)));
+      got.forEach((row, i) => row.forEach((x, j) => expect(x.score).toBeCloseTo(want[i]![j]!.score, 5)));
+      const values = regress.outputs.outputs!.values.map(Number);
+      expect(response.results[1]!.regression_result!.regressions.map((r) => r.value)).toHaveLength(values.length);
+      response.results[1]!.regression_result!.regressions.forEach((r, i) => expect(r.value).toBeCloseTo(values[i]!, 5));
+      expect(headers.get('x-tensorfleet-model-version')).toEqual(['1']);
+    },
+  );
+
   test.each(regressCases)('gRPC $name', async ({ c }) => {
     const { response } = await clients.prediction.call<{ result: { regressions: { value: number }[] } }>('Regress', {
       model_spec: { name: model, signature_name: 'regress' },

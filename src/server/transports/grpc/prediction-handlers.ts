@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
-import { ServingError, invalidArgument } from '../../../shared/errors.js';
-import type { CallContext, ModelSpecInput, PredictService, Served } from '../../predict/predict-service.js';
+import { invalidArgument } from '../../../shared/errors.js';
+import { CLASSIFY_METHOD } from '../../core/signature.js';
+import type { CallContext, Classification, ModelSpecInput, PredictService, Served } from '../../predict/predict-service.js';
 import { decodeTensorProtoMap, encodeTensorProto, type TensorLimits, type TensorProtoObject } from '../../servables/tensorflow/codecs/tensor-proto.js';
 import { examplesOfInput, type InputObject } from '../../servables/tensorflow/codecs/tf-example.js';
 import { signatureDefMapOf } from '../../servables/tensorflow/saved-model-metadata.js';
@@ -53,6 +54,16 @@ interface PredictRequestMessage {
   output_filter?: string[];
 }
 
+interface MultiInferenceRequestMessage {
+  tasks?: { model_spec?: ModelSpecMessage | null; method_name?: string }[];
+  input?: InputObject | null;
+}
+
+const classificationResult = (results: readonly Classification[]): object => ({
+  classifications: results.map((r) => ({ classes: r.classes.map((c) => ({ label: c.label, score: c.score })) })),
+});
+const regressionResult = (values: readonly number[]): object => ({ regressions: values.map((value) => ({ value })) });
+
 interface ExamplesRequestMessage {
   model_spec?: ModelSpecMessage | null;
   input?: InputObject | null;
@@ -86,17 +97,24 @@ export function predictionHandlers(service: PredictService, limits: TensorLimits
       const spec = modelSpecOf(call.request.model_spec);
       const result = await service.classify(spec, examplesOfInput(call.request.input), callContext(call));
       announceVersion(call, result);
-      return {
-        model_spec: servedSpec(result),
-        result: { classifications: result.results.map((r) => ({ classes: r.classes.map((c) => ({ label: c.label, score: c.score })) })) },
-      };
+      return { model_spec: servedSpec(result), result: classificationResult(result.results) };
     }),
     Regress: unary(async (call: grpc.ServerUnaryCall<ExamplesRequestMessage, unknown>) => {
       const spec = modelSpecOf(call.request.model_spec);
       const result = await service.regress(spec, examplesOfInput(call.request.input), callContext(call));
       announceVersion(call, result);
-      return { model_spec: servedSpec(result), result: { regressions: result.values.map((value) => ({ value })) } };
+      return { model_spec: servedSpec(result), result: regressionResult(result.values) };
     }),
-    MultiInference: unary(() => Promise.reject(new ServingError('UNIMPLEMENTED', 'MultiInference is not supported; call Classify or Regress'))),
+    MultiInference: unary(async (call: grpc.ServerUnaryCall<MultiInferenceRequestMessage, unknown>) => {
+      const tasks = (call.request.tasks ?? []).map((task) => ({ spec: modelSpecOf(task.model_spec), method: task.method_name ?? '' }));
+      const result = await service.multiInference(tasks, examplesOfInput(call.request.input), callContext(call));
+      announceVersion(call, result);
+      return {
+        results: result.results.map((r) => ({
+          model_spec: { ...servedSpec(result), signature_name: r.signatureName },
+          ...(r.method === CLASSIFY_METHOD ? { classification_result: classificationResult(r.results) } : { regression_result: regressionResult(r.values) }),
+        })),
+      };
+    }),
   };
 }
