@@ -12,6 +12,7 @@ import { BatchScheduler } from './batching/batch-scheduler.js';
 import { defaultBatchingParameters, parseBatchingParameters, type BatchingParameters } from './batching/batching-parameters.js';
 import { parseMonitoringConfig, type MonitoringConfig } from './metrics/monitoring-config.js';
 import { grpcTransportSecurity } from './transports/grpc/grpc-credentials.js';
+import { RequestLogger } from './request-log/request-logger.js';
 import { parseSslConfig, type SslConfig } from './transports/grpc/ssl-config.js';
 import { BatchingLoader } from './batching/batching-servable.js';
 import type { ServableLoader } from './core/servable.js';
@@ -232,8 +233,13 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
     availableVersions: (model) => manager.availableVersions(model),
     labels: (model) => manager.labels(model),
     routing: (model) => manager.modelConfig(model)?.routing,
+    logging: (model) => manager.modelConfig(model)?.logging,
   };
-  const predict = new PredictService(catalog, metrics, logger.child({ component: 'predict' }), env.rng, env.now, { checkMethodNames: options.enable_signature_method_name_check });
+  const requestLog = new RequestLogger({ rng: env.rng, now: env.now, tags: savedModelTags(options.saved_model_tags), metrics, logger: logger.child({ component: 'request-log' }) });
+  const predict = new PredictService(catalog, metrics, logger.child({ component: 'predict' }), env.rng, env.now, {
+    checkMethodNames: options.enable_signature_method_name_check,
+    requestLog,
+  });
 
   const lifetime = new AbortController();
   const reloadConfig = async (config: ModelServerConfig): Promise<void> => {
@@ -300,6 +306,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
       await Promise.all([shutdownGrpcServer(grpcServer, graceMs), closeHttp(restServer, graceMs)]);
       await jsonDecoder?.close();
       transportSecurity.close();
+      await requestLog.close();
       await manager.stop();
       await s3Source?.close();
       if (s3Client !== undefined) closeS3Client(s3Client);

@@ -14,6 +14,9 @@
  *       canary: {version: 3, percent: 10}
  *       # ab_test: {key: {header: x-user-id}, variants: [{version: 2, percent: 50}, {version: 3, percent: 50}]}
  *       # shadow: {version: 3, percent: 100, tolerance: 1e-5}
+ *     logging_config:                     # TF Serving's; sampled requests to TFRecord files
+ *       log_collector_config: {type: tfrecord, filename_prefix: /var/log/tensorfleet/mnist}
+ *       sampling_config: {sampling_rate: 0.01}
  * ```
  */
 export type VersionPolicy =
@@ -51,12 +54,21 @@ export interface RoutingConfig {
   readonly shadow?: ShadowRoute;
 }
 
+/** TF Serving's logging_config with TensorFleet's one collector: TFRecord files of PredictionLogs. */
+export interface RequestLoggingConfig {
+  /** Files are named <prefix>.<start time>.<pid>.<n>.tfrecord. */
+  readonly filenamePrefix: string;
+  /** Share of successful requests logged, 0..1. */
+  readonly samplingRate: number;
+}
+
 export interface ModelConfig {
   readonly name: string;
   readonly basePath: string;
   readonly versionPolicy: VersionPolicy;
   readonly versionLabels: Readonly<Record<string, number>>;
   readonly routing: RoutingConfig;
+  readonly logging?: RequestLoggingConfig;
 }
 
 export interface ModelServerConfig {

@@ -5,6 +5,7 @@ import {
   type AbVariant,
   type ModelConfig,
   type ModelServerConfig,
+  type RequestLoggingConfig,
   type RoutingConfig,
   type VersionPolicy,
 } from './model-config.js';
@@ -124,7 +125,7 @@ export function validateModelConfig(doc: unknown): ModelServerConfig {
   return deepFreeze({ models });
 }
 
-const MODEL_KEYS = ['name', 'base_path', 'model_platform', 'model_version_policy', 'version_labels', 'routing'];
+const MODEL_KEYS = ['name', 'base_path', 'model_platform', 'model_version_policy', 'version_labels', 'routing', 'logging_config'];
 
 function readModel(entry: unknown, path: string, p: Problems): ModelConfig | undefined {
   if (!isRecord(entry)) {
@@ -152,8 +153,9 @@ function readModel(entry: unknown, path: string, p: Problems): ModelConfig | und
   const versionPolicy = readPolicy(entry.model_version_policy, `${path}.model_version_policy`, p);
   const versionLabels = readLabels(entry.version_labels, `${path}.version_labels`, p);
   const routing = readRouting(entry.routing, `${path}.routing`, p);
+  const logging = readLogging(entry.logging_config, `${path}.logging_config`, p);
   if (!ok) return undefined;
-  return { name: name as string, basePath: basePath as string, versionPolicy, versionLabels, routing };
+  return { name: name as string, basePath: basePath as string, versionPolicy, versionLabels, routing, ...(logging ? { logging } : {}) };
 }
 
 function readPolicy(v: unknown, path: string, p: Problems): VersionPolicy {
@@ -221,6 +223,40 @@ function readLabels(v: unknown, path: string, p: Problems): Record<string, numbe
     if (n !== undefined) labels[label] = n;
   }
   return labels;
+}
+
+/** The one collector type: TFRecord files of PredictionLogs, the format warmup files use. */
+export const TFRECORD_COLLECTOR = 'tfrecord';
+
+function readLogging(v: unknown, path: string, p: Problems): RequestLoggingConfig | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isRecord(v)) {
+    p.add(path, `must be a mapping {log_collector_config, sampling_config}, got ${describe(v)}`);
+    return undefined;
+  }
+  checkKeys(v, ['log_collector_config', 'sampling_config'], path, p);
+  const collector = v.log_collector_config;
+  if (!isRecord(collector)) {
+    p.add(`${path}.log_collector_config`, `is required: {type: ${TFRECORD_COLLECTOR}, filename_prefix: /path/prefix}, got ${describe(collector)}`);
+    return undefined;
+  }
+  checkKeys(collector, ['type', 'filename_prefix'], `${path}.log_collector_config`, p);
+  if (collector.type !== TFRECORD_COLLECTOR) {
+    p.add(`${path}.log_collector_config.type`, `must be "${TFRECORD_COLLECTOR}" (TFRecord files of PredictionLogs, the only collector), got ${describe(collector.type)}`);
+  }
+  const prefix = collector.filename_prefix;
+  if (typeof prefix !== 'string' || prefix.trim() === '') p.add(`${path}.log_collector_config.filename_prefix`, `must be a non-empty path prefix, got ${describe(prefix)}`);
+  const sampling = v.sampling_config ?? {};
+  let rate = 0;
+  if (!isRecord(sampling)) {
+    p.add(`${path}.sampling_config`, `must be a mapping {sampling_rate}, got ${describe(sampling)}`);
+  } else {
+    checkKeys(sampling, ['sampling_rate'], `${path}.sampling_config`, p);
+    rate = (sampling.sampling_rate as number | undefined) ?? 0;
+    if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) p.add(`${path}.sampling_config.sampling_rate`, `must be a number from 0 to 1, got ${describe(sampling.sampling_rate)}`);
+  }
+  if (collector.type !== TFRECORD_COLLECTOR || typeof prefix !== 'string' || prefix.trim() === '' || typeof rate !== 'number') return undefined;
+  return { filenamePrefix: prefix, samplingRate: rate };
 }
 
 function readRouting(v: unknown, path: string, p: Problems): RoutingConfig {

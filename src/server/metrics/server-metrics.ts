@@ -157,6 +157,13 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  readonly requestLogRecords = new Counter({
+    name: 'tensorfleet_request_log_records_total',
+    help: 'Sampled requests by model and outcome: queued for the log file, dropped (write queue full) or failed (not encoded or not written).',
+    labelNames: ['model', 'outcome'],
+    registers: [this.registry],
+  });
+
   readonly tlsCertificateExpiry = new Gauge({
     name: 'tensorfleet_grpc_tls_certificate_expiry_timestamp_seconds',
     help: "When the gRPC port's TLS certificate from --grpc_tls_cert_file expires (Unix time), for alerts on a rotation that did not happen.",

@@ -1,4 +1,4 @@
-import type { RoutingConfig } from '../config/model-config.js';
+import type { RequestLoggingConfig, RoutingConfig } from '../config/model-config.js';
 import type { Servable } from '../core/servable.js';
 import type { SignatureMap } from '../core/signature.js';
 
@@ -22,6 +22,8 @@ export interface ModelCatalog {
   availableVersions(model: string): readonly number[];
   labels(model: string): Readonly<Record<string, number>>;
   routing(model: string): RoutingConfig | undefined;
+  /** The model's logging_config, if it logs requests. */
+  logging(model: string): RequestLoggingConfig | undefined;
 }
 
 export type { SignatureMap };

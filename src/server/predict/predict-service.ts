@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import { ServingError, invalidArgument } from '../../shared/errors.js';
 import { copyBytes, type HostTensor } from '../core/host-tensor.js';
 import { CLASSIFY_METHOD, DEFAULT_SIGNATURE, REGRESS_METHOD, type SignatureDef, type SignatureMap } from '../core/signature.js';
+import type { RequestLoggingConfig } from '../config/model-config.js';
 import type { ServerMetrics } from '../metrics/server-metrics.js';
+import type { RequestLogger } from '../request-log/request-logger.js';
 import { compareOutputs, route, shadowDecision } from '../routing/index.js';
 import { checkInputs, checkPredictMethod, exampleInputOf, examplesTensor, selectOutputs, signatureOf } from './check-inputs.js';
 import type { ModelCatalog, VersionHandle, VersionSelector } from './model-catalog.js';
@@ -20,6 +22,8 @@ export interface ModelSpecInput {
 export interface PredictOptions {
   /** TF Serving's --enable_signature_method_name_check. */
   readonly checkMethodNames: boolean;
+  /** Writes the sampled calls of models with a logging_config. */
+  readonly requestLog?: RequestLogger;
 }
 
 export interface CallContext {
@@ -117,12 +121,15 @@ export class PredictService {
     checkInputs(served.signatureName, signature, inputs);
     const outputNames = selectOutputs(served.signatureName, signature, outputFilter);
     const shadowVersion = this.shadowTarget(spec, served);
+    const logging = this.loggingOf(served);
     const started = this.now();
+    // Inputs that are read again afterwards (shadow copy, request log) must stay on this thread.
     const outputs = await handle.servable.run(served.signatureName, inputs, outputNames, {
       signal: call.signal,
-      consumeInputs: shadowVersion === undefined,
+      consumeInputs: shadowVersion === undefined && logging === undefined,
     });
     if (shadowVersion !== undefined) this.shadow(spec.name, shadowVersion, served, inputs, outputNames, outputs, this.now() - started, call);
+    if (logging) this.options.requestLog!.log(logging, served, { kind: 'predict', inputs, outputFilter, outputs });
     return { ...served, outputs };
   }
 
@@ -134,18 +141,28 @@ export class PredictService {
 
   /** Classify: serialized tf.Examples in, per-example (label, score) lists out. */
   async classify(spec: ModelSpecInput, examples: readonly Uint8Array[], call: CallContext): Promise<Served & { results: Classification[] }> {
-    return this.withVersion(spec, call, 'classify', async (handle, served) => ({
-      ...served,
-      results: await this.runClassify(handle, served.signatureName, examples, call, true),
-    }));
+    return this.withVersion(spec, call, 'classify', async (handle, served) => {
+      const logging = this.loggingOf(served);
+      const results = await this.runClassify(handle, served.signatureName, examples, call, logging === undefined);
+      if (logging) this.options.requestLog!.log(logging, served, { kind: 'classify', examples, classifications: results });
+      return { ...served, results };
+    });
   }
 
   /** Regress: serialized tf.Examples in, one value per example out. */
   async regress(spec: ModelSpecInput, examples: readonly Uint8Array[], call: CallContext): Promise<Served & { values: number[] }> {
-    return this.withVersion(spec, call, 'regress', async (handle, served) => ({
-      ...served,
-      values: await this.runRegress(handle, served.signatureName, examples, call, true),
-    }));
+    return this.withVersion(spec, call, 'regress', async (handle, served) => {
+      const logging = this.loggingOf(served);
+      const values = await this.runRegress(handle, served.signatureName, examples, call, logging === undefined);
+      if (logging) this.options.requestLog!.log(logging, served, { kind: 'regress', examples, values });
+      return { ...served, values };
+    });
+  }
+
+  /** The model's logging_config when this call is sampled for the request log. */
+  private loggingOf(served: Served): RequestLoggingConfig | undefined {
+    const config = this.options.requestLog ? this.catalog.logging(served.model) : undefined;
+    return this.options.requestLog?.sample(config) ? config : undefined;
   }
 
   /**

@@ -18,6 +18,7 @@ import {
   type FixtureCase,
   type FixtureTensor,
 } from '../../helpers/server/fixture-tensors.js';
+import { examplesJson, examplesOf } from '../../helpers/server/fixture-examples.js';
 import { tfsClients, type TfsClients } from '../../helpers/server/grpc-client.js';
 import { rest } from '../../helpers/server/rest-client.js';
 import { startServer, type ServerProcess } from '../../helpers/server/server-process.js';
@@ -183,35 +184,6 @@ describe('REST predict matches Python TensorFlow', () => {
     expect(reply.headers.get('x-tensorfleet-model-version')).toBe('2');
   });
 });
-
-interface Example {
-  features: { feature: Record<string, { float_list?: { value: number[] }; int64_list?: { value: string[] }; bytes_list?: { value: Buffer[] } }> };
-}
-
-function examplesOf(c: FixtureCase): Example[] {
-  return (c.examples ?? []).map((e) => ({
-    features: {
-      feature: Object.fromEntries(
-        Object.entries(e).map(([name, f]) => [
-          name,
-          f.float_list ? { float_list: { value: f.float_list } } : f.int64_list ? { int64_list: { value: f.int64_list.map(String) } } : { bytes_list: { value: (f.bytes_list ?? []).map((b) => Buffer.from(b, 'base64')) } },
-        ]),
-      ),
-    },
-  }));
-}
-
-/**
- * The REST examples body as text: TF Serving reads an integral JSON number as an int64 feature,
- * so float features are written with a decimal point (39.0), as a Python client's json.dumps does.
- */
-function examplesJson(signatureName: string, c: FixtureCase): string {
-  const value = (v: number): string => (Number.isInteger(v) ? v.toFixed(1) : String(v));
-  const examples = (c.examples ?? []).map(
-    (e) => `{${Object.entries(e).map(([k, f]) => `${JSON.stringify(k)}:${(f.float_list ?? []).length === 1 ? value(f.float_list![0]!) : `[${(f.float_list ?? []).map(value).join(',')}]`}`).join(',')}}`,
-  );
-  return `{"signature_name":${JSON.stringify(signatureName)},"examples":[${examples.join(',')}]}`;
-}
 
 // census: a TF1 SavedModel with the classify/regress method names; census_tf2: the same kind of
 // signatures from tf.saved_model.save, which records them as predict (accepted, as TF Serving does).

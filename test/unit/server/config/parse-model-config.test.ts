@@ -226,3 +226,27 @@ describe('singleModelConfig', () => {
     expect(() => singleModelConfig('', '')).toThrow(/name: must be a non-empty string.*base_path: is required/);
   });
 });
+
+describe('logging_config (request logging)', () => {
+  const withLogging = (logging: string): string => `model_config_list:\n  - name: m\n    base_path: /m\n    logging_config: ${logging}\n`;
+
+  it('reads TF Serving\'s logging_config with the tfrecord collector, in YAML and in text format', () => {
+    const yaml = parseModelConfig(withLogging('{log_collector_config: {type: tfrecord, filename_prefix: /logs/m}, sampling_config: {sampling_rate: 0.25}}'));
+    expect(yaml.models[0]!.logging).toEqual({ filenamePrefix: '/logs/m', samplingRate: 0.25 });
+    const text = parseModelConfig(`model_config_list { config { name: "m" base_path: "/m"
+      logging_config { log_collector_config { type: "tfrecord" filename_prefix: "/logs/m" } sampling_config { sampling_rate: 1.0 } } } }`);
+    expect(text.models[0]!.logging).toEqual({ filenamePrefix: '/logs/m', samplingRate: 1 });
+    expect(parseModelConfig(withLogging('{log_collector_config: {type: tfrecord, filename_prefix: /logs/m}}')).models[0]!.logging?.samplingRate).toBe(0);
+    expect(parseModelConfig('model_config_list: [{name: m, base_path: /m}]').models[0]!.logging).toBeUndefined();
+  });
+
+  it.each([
+    ['another collector type', '{log_collector_config: {type: bigquery, filename_prefix: /l}}', 'log_collector_config.type: must be "tfrecord"'],
+    ['no prefix', '{log_collector_config: {type: tfrecord}}', 'filename_prefix: must be a non-empty path prefix'],
+    ['no collector', '{sampling_config: {sampling_rate: 1}}', 'log_collector_config: is required'],
+    ['a rate above 1', '{log_collector_config: {type: tfrecord, filename_prefix: /l}, sampling_config: {sampling_rate: 2}}', 'sampling_rate: must be a number from 0 to 1'],
+    ['an unknown field', '{log_collector_config: {type: tfrecord, filename_prefix: /l, path: /x}}', 'log_collector_config.path: unknown field'],
+  ])('refuses %s', (_what, logging, message) => {
+    expect(() => parseModelConfig(withLogging(logging))).toThrowError(message);
+  });
+});

@@ -47,6 +47,9 @@ class MemoryCatalog implements ModelCatalog {
   labels(): Record<string, number> {
     return this.labelMap;
   }
+  logging(): undefined {
+    return undefined;
+  }
   routing(): RoutingConfig | undefined {
     return this.routes;
   }
