@@ -64,6 +64,7 @@ export function goLoadArgs(job: LoadJob, requestFile: string, connections: numbe
   ];
   if (job.pauseMs !== undefined) args.push(`-pause=${job.pauseMs}ms`);
   if (job.socketTimestamps) args.push('-socket-timestamps');
+  if (target.tls) args.push(`-tls-ca=${target.tls.ca}`, ...(target.tls.cert && target.tls.key ? [`-tls-cert=${target.tls.cert}`, `-tls-key=${target.tls.key}`] : []));
   if (target.stickyKey)
     args.push(`-sticky-header=${target.stickyKey.header}`, `-sticky-prefix=${target.stickyKey.prefix}`, `-sticky-keys=${target.stickyKey.keys}`);
   return args;

@@ -3,6 +3,7 @@
  * outstanding against one target and records each call's latency. It sends pre-serialized
  * request bytes and does not decode responses, so its own CPU cost per call stays small.
  */
+import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
@@ -17,7 +18,9 @@ function send(message: FromLoadProcess): void {
 
 function grpcCaller(target: Extract<LoadTarget, { kind: 'grpc' }>): { call: Call; close(): void } {
   const Client = grpc.makeGenericClientConstructor({ Call: rawBytesMethod(target.method) }, 'BenchService');
-  const client = new Client(target.address, grpc.credentials.createInsecure(), {
+  const read = (path: string | undefined): Buffer | null => (path === undefined ? null : readFileSync(path));
+  const credentials = target.tls ? grpc.credentials.createSsl(read(target.tls.ca), read(target.tls.key), read(target.tls.cert)) : grpc.credentials.createInsecure();
+  const client = new Client(target.address, credentials, {
     'grpc.max_receive_message_length': 256 * 1024 * 1024,
     'grpc.max_send_message_length': 256 * 1024 * 1024,
   }) as unknown as grpc.Client & { Call: (req: Buffer, md: grpc.Metadata, cb: (err: grpc.ServiceError | null) => void) => void };

@@ -11,6 +11,8 @@ export type LoadTarget =
       readonly requestBase64: string;
       /** Sticky-key metadata: each call sends `header: <prefix><i % keys>` for a rotating i. */
       readonly stickyKey?: { readonly header: string; readonly prefix: string; readonly keys: number };
+      /** TLS trusting `ca` (PEM file), presenting `cert`/`key` when set; plain text when absent. */
+      readonly tls?: { readonly ca: string; readonly cert?: string; readonly key?: string };
     }
   | {
       readonly kind: 'http';

@@ -15,6 +15,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -29,6 +31,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 )
@@ -49,6 +52,8 @@ type config struct {
 	waitGo      bool
 	// socketTimestamps: also time each call to the kernel's receive time of its answer.
 	socketTimestamps bool
+	// TLS: trust tlsCA (PEM); with tlsCert and tlsKey, present that client certificate.
+	tlsCA, tlsCert, tlsKey string
 }
 
 func parseFlags(args []string) (config, error) {
@@ -76,6 +81,9 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.procs, "procs", 0, "GOMAXPROCS (0: Go's default, the number of cores)")
 	fs.BoolVar(&c.waitGo, "wait-go", false, "after connecting print \"ready\" and wait for a line on stdin before starting")
 	fs.BoolVar(&c.socketTimestamps, "socket-timestamps", false, "also report latency to the kernel's receive time of each answer (socketLatencyMs; Linux; at most one caller per connection)")
+	fs.StringVar(&c.tlsCA, "tls-ca", "", "connect over TLS, trusting this CA certificate (PEM file)")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "client certificate (PEM file) to present, with -tls-key")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "client private key (PEM file)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -98,6 +106,9 @@ func parseFlags(args []string) (config, error) {
 	if c.socketTimestamps && (c.concurrency > c.connections || !socketTimestampsSupported) {
 		problems = append(problems, "-socket-timestamps needs Linux and at most one caller per connection (-concurrency <= -connections)")
 	}
+	if (c.tlsCert == "") != (c.tlsKey == "") || (c.tlsCert != "" && c.tlsCA == "") {
+		problems = append(problems, "-tls-cert and -tls-key go together, and need -tls-ca")
+	}
 	if c.sticky.header != "" && c.sticky.keys < 1 {
 		problems = append(problems, "-sticky-keys must be at least 1")
 	}
@@ -114,9 +125,37 @@ type stickyKey struct {
 	keys   int
 }
 
+// transportCredentials: plain text, or TLS trusting -tls-ca (with a client certificate if given).
+func transportCredentials(c *config) (credentials.TransportCredentials, error) {
+	if c.tlsCA == "" {
+		return insecure.NewCredentials(), nil
+	}
+	ca, err := os.ReadFile(c.tlsCA)
+	if err != nil {
+		return nil, err
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(ca) {
+		return nil, fmt.Errorf("no PEM certificates in %s", c.tlsCA)
+	}
+	config := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	if c.tlsCert != "" {
+		pair, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
+		if err != nil {
+			return nil, err
+		}
+		config.Certificates = []tls.Certificate{pair}
+	}
+	return credentials.NewTLS(config), nil
+}
+
 // dial opens the connections; with -socket-timestamps, stamps[i] holds connection i's current
 // TCP connection (replaced if grpc-go reconnects).
 func dial(c *config) (conns []*grpc.ClientConn, stamps []*atomic.Pointer[stampedConn], err error) {
+	transport, err := transportCredentials(c)
+	if err != nil {
+		return nil, nil, err
+	}
 	conns = make([]*grpc.ClientConn, 0, c.connections)
 	for range c.connections {
 		var extra []grpc.DialOption
@@ -134,7 +173,7 @@ func dial(c *config) (conns []*grpc.ClientConn, stamps []*atomic.Pointer[stamped
 		}
 		// passthrough: the address is used as is (no resolver); each ClientConn is its own connection.
 		conn, err := grpc.NewClient("passthrough:///"+c.addr, append(extra,
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithTransportCredentials(transport),
 			// Static flow-control windows: they turn off grpc-go's BDP estimator, which otherwise
 			// keeps one PING in flight whenever data arrives, work the server under test does for
 			// this client only (grpc-js clients send none).

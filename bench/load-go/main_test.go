@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
@@ -28,14 +31,14 @@ type testServer struct {
 	responses []byte
 }
 
-func startTestServer(t *testing.T, s *testServer) string {
+func startTestServer(t *testing.T, s *testServer, options ...grpc.ServerOption) string {
 	t.Helper()
 	s.sizes, s.fixed, s.sticky = map[int]int{}, map[string]int{}, map[string]int{}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := grpc.NewServer(grpc.ForceServerCodecV2(rawCodec{}), grpc.UnknownServiceHandler(func(_ any, stream grpc.ServerStream) error {
+	srv := grpc.NewServer(append(options, grpc.ForceServerCodecV2(rawCodec{}), grpc.UnknownServiceHandler(func(_ any, stream grpc.ServerStream) error {
 		var req rawResponse
 		if err := stream.RecvMsg(&req); err != nil {
 			return err
@@ -55,7 +58,7 @@ func startTestServer(t *testing.T, s *testServer) string {
 			return s.fail
 		}
 		return stream.SendMsg([]byte("response"))
-	}))
+	}))...)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
 	return lis.Addr().String()
@@ -200,6 +203,39 @@ func TestStampedConnKeepsTheKernelsReceiveTime(t *testing.T) {
 	received := time.Unix(0, sc.lastReceived.Load())
 	if received.Before(sentAt) || readAt.Sub(received) < 90*time.Millisecond {
 		t.Errorf("receive time %v: want just after the write at %v, not near the read at %v", received, sentAt, readAt)
+	}
+}
+
+// The repository's test certificates (scripts/fixtures/make-tls-certs.sh).
+func tlsFixture(name string) string {
+	return filepath.Join("..", "..", "test", "fixtures", "tls", name+".pem")
+}
+
+func TestTLSWithAClientCertificate(t *testing.T) {
+	pair, err := tls.LoadX509KeyPair(tlsFixture("server"), tlsFixture("server-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := os.ReadFile(tlsFixture("ca"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients := x509.NewCertPool()
+	clients.AppendCertsFromPEM(ca)
+	creds := credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{pair}, ClientCAs: clients, ClientAuth: tls.RequireAndVerifyClientCert})
+	addr := startTestServer(t, &testServer{}, grpc.Creds(creds))
+	window := []string{"-concurrency", "2", "-warmup", "0s", "-duration", "200ms", "-timeout", "2s"}
+
+	cfg, request := testConfig(t, addr, append(window, "-tls-ca", tlsFixture("ca"), "-tls-cert", tlsFixture("client"), "-tls-key", tlsFixture("client-key"))...)
+	if r := runAgainst(t, cfg, request); r.Errors != 0 || r.Count == 0 {
+		t.Fatalf("with a client certificate: %d calls, %d errors (%s)", r.Count, r.Errors, r.FirstError)
+	}
+	cfg, request = testConfig(t, addr, append(window, "-tls-ca", tlsFixture("ca"))...)
+	if r := runAgainst(t, cfg, request); r.Count != 0 || r.Errors == 0 {
+		t.Fatalf("without a client certificate: %d calls, %d errors; the server must refuse them", r.Count, r.Errors)
+	}
+	if _, err := parseFlags([]string{"-addr", addr, "-method", "/a/b", "-request", "f", "-tls-cert", "c"}); err == nil || !strings.Contains(err.Error(), "-tls-cert and -tls-key go together") {
+		t.Fatalf("want the TLS flag problem, got %v", err)
 	}
 }
 
