@@ -42,10 +42,15 @@ export class TfRecordLogFile {
     return true;
   }
 
+  /** Resolves once everything queued so far is written (or failed). */
+  async flushed(): Promise<void> {
+    while (this.draining) await this.draining;
+  }
+
   /** Writes what is queued, then closes the current file. */
   async close(): Promise<void> {
     this.closed = true;
-    await this.draining;
+    await this.flushed();
     await this.file?.close();
     this.file = undefined;
   }
