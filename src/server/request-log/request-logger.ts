@@ -46,11 +46,6 @@ export class RequestLogger {
     }
   }
 
-  /** Files written under a prefix so far (tests, diagnostics). */
-  paths(prefix: string): string[] {
-    return this.files.get(prefix)?.paths ?? [];
-  }
-
   async close(): Promise<void> {
     await Promise.all([...this.files.values()].map((file) => file.close()));
   }

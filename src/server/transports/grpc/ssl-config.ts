@@ -24,14 +24,14 @@ export function parseSslConfig(text: string): SslConfig {
   const doc = parseTextFormat(text, 'SSL config');
   const unknown = Object.keys(doc).find((field) => !FIELDS.includes(field));
   if (unknown !== undefined) throw invalidArgument(`SSL config: unsupported field "${unknown.replace(' (repeated)', '')}"; supported: ${FIELDS.join(', ')}`);
-  const text_ = (field: string): string => {
+  const pemField = (field: string): string => {
     const value = doc[field] ?? '';
     if (typeof value !== 'string') throw invalidArgument(`SSL config: ${field} must be a string of PEM text`);
     return value;
   };
-  const serverKey = text_('server_key');
-  const serverCert = text_('server_cert');
-  const customCa = text_('custom_ca');
+  const serverKey = pemField('server_key');
+  const serverCert = pemField('server_cert');
+  const customCa = pemField('custom_ca');
   const clientVerify = doc.client_verify ?? false;
   if (typeof clientVerify !== 'boolean') throw invalidArgument('SSL config: client_verify must be true or false');
   for (const [field, value, kind] of [
