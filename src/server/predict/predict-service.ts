@@ -99,13 +99,20 @@ export class PredictService {
     spec: ModelSpecInput,
     decode: (signatures: SignatureMap) => Promise<{ signatureName: string | undefined; inputs?: Record<string, HostTensor> }>,
     call: CallContext,
+    /** Runs when the model or version is unknown, before NOT_FOUND: a malformed body fails first, as in TF Serving. */
+    checkWithoutVersion?: () => Promise<void>,
   ): Promise<PredictResult> {
     return this.withVersion(spec, call, 'predict', async (handle, acquired) => {
       const decoded = await decode(handle.servable.signatures);
       const served = { ...acquired, signatureName: decoded.signatureName || DEFAULT_SIGNATURE };
       const signature = signatureOf(handle.servable.signatures, served.signatureName);
       return this.runPredict(spec, handle, served, signature, decoded.inputs ?? {}, [], call);
-    });
+    }, checkWithoutVersion);
+  }
+
+  /** Counts a call that failed before it reached a model (e.g. a body that is not JSON) as the model's. */
+  recordRejected(spec: ModelSpecInput, call: CallContext, api: string, error: unknown): void {
+    this.record(spec, call, api, error instanceof ServingError ? error.code : 'INTERNAL', undefined, 0);
   }
 
   private async runPredict(
@@ -215,12 +222,20 @@ export class PredictService {
     call: CallContext,
     api: string,
     body: (handle: VersionHandle, served: Served) => Promise<T>,
+    checkWithoutVersion?: () => Promise<void>,
   ): Promise<T> {
     const started = this.now();
     let served: Served | undefined;
     let code = 'OK';
     try {
-      const { handle, variant } = this.acquire(spec, call);
+      let acquired: { handle: VersionHandle; variant: string };
+      try {
+        acquired = this.acquire(spec, call);
+      } catch (error) {
+        if (checkWithoutVersion && error instanceof ServingError && error.code === 'NOT_FOUND') await checkWithoutVersion();
+        throw error;
+      }
+      const { handle, variant } = acquired;
       served = { model: handle.model, version: handle.version, signatureName: spec.signatureName || DEFAULT_SIGNATURE, variant };
       try {
         return await body(handle, served);
@@ -231,14 +246,17 @@ export class PredictService {
       code = error instanceof ServingError ? error.code : 'INTERNAL';
       throw error;
     } finally {
-      const seconds = (this.now() - started) / 1000;
-      this.metrics.tfsRequestCount.inc({ model_name: spec.name, status: code });
-      this.metrics.tfsRequestLatency.observe({ model_name: spec.name, API: api, entrypoint: call.entrypoint }, seconds * 1e6);
-      const version = served ? String(served.version) : '';
-      const variant = served?.variant ?? '';
-      this.metrics.requests.inc({ model: spec.name, version, variant, api, code });
-      if (served) this.metrics.requestDuration.observe({ model: spec.name, version, variant, api }, seconds);
+      this.record(spec, call, api, code, served, (this.now() - started) / 1000);
     }
+  }
+
+  private record(spec: ModelSpecInput, call: CallContext, api: string, code: string, served: Served | undefined, seconds: number): void {
+    this.metrics.tfsRequestCount.inc({ model_name: spec.name, status: code });
+    this.metrics.tfsRequestLatency.observe({ model_name: spec.name, API: api, entrypoint: call.entrypoint }, seconds * 1e6);
+    const version = served ? String(served.version) : '';
+    const variant = served?.variant ?? '';
+    this.metrics.requests.inc({ model: spec.name, version, variant, api, code });
+    if (served) this.metrics.requestDuration.observe({ model: spec.name, version, variant, api }, seconds);
   }
 
   private acquire(spec: ModelSpecInput, call: CallContext): { handle: VersionHandle; variant: string } {

@@ -73,11 +73,18 @@ describe('REST predict bodies of 64 KiB or more', () => {
     // TF Serving parses the body before it looks up the model.
     ['malformed JSON for an unknown model', '/v1/models/nope:predict', `{"instances": [[1, 2, 3, 4]${PADDING}`, 400],
     ['malformed JSON for an unknown version', '/v1/models/tiny/versions/9:predict', `{"instances": [[1, 2, 3, 4]${PADDING}`, 400],
-  ])('%s: the same error as on the event loop', async (_name, path, body, status) => {
+  ])('%s: the same error as on the event loop, counted alike in the request metrics', async (_name, path, body, status) => {
+    const model = /\/v1\/models\/([^/:]+)/.exec(path)![1]!;
+    const counts = (server: ServerProcess): Promise<string> =>
+      fetch(`${server.restUrl}/metrics`).then(async (r) => (await r.text()).split('\n').filter((l) => l.startsWith(`:tensorflow:serving:request_count{model_name="${model}"`)).join('\n'));
+    const before = await Promise.all([counts(shipped), counts(onLoop)]);
+    expect(before[0]).toBe(before[1]);
     const [thread, loop] = await both(path, body);
     expect(thread.status, thread.text).toBe(status);
     expect(thread.json).toEqual(loop.json);
     expect((thread.json as { error?: unknown }).error).toEqual(expect.any(String));
+    const [threadCounts, loopCounts] = await Promise.all([counts(shipped), counts(onLoop)]);
+    expect(threadCounts).toBe(loopCounts);
   });
 
   it('serves status calls and small bodies while large ones are decoded', async () => {

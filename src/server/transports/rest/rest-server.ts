@@ -114,8 +114,8 @@ async function handle(req: http.IncomingMessage, backend: RestBackend, options: 
     case 'predict': {
       const bytes = await readBody(req, options.maxRequestBytes);
       if (options.jsonDecoder && bytes.length >= JsonDecodePool.MIN_BODY_BYTES) return predictInThread(bytes, specOf(route), call, backend, options, options.jsonDecoder);
-      const body = parseJsonBody(bytes.toString('utf8'));
-      const spec = { ...specOf(route), signatureName: requestSignatureName(body) };
+      const body = rejectedAs(backend, specOf(route), call, 'predict', () => parseJsonBody(bytes.toString('utf8')));
+      const spec = { ...specOf(route), signatureName: rejectedAs(backend, specOf(route), call, 'predict', () => requestSignatureName(body)) };
       let format: 'row' | 'columnar' = 'row';
       const result = await backend.predict.predict(
         spec,
@@ -131,9 +131,12 @@ async function handle(req: http.IncomingMessage, backend: RestBackend, options: 
     }
     case 'classify':
     case 'regress': {
-      const { signatureName, input } = parseClassifyRegressJson((await readBody(req, options.maxRequestBytes)).toString('utf8'));
+      const text = (await readBody(req, options.maxRequestBytes)).toString('utf8');
+      const { signatureName, examples } = rejectedAs(backend, specOf(route), call, route.kind, () => {
+        const parsed = parseClassifyRegressJson(text);
+        return { signatureName: parsed.signatureName, examples: serializeInputExamples(parsed.input) };
+      });
       const spec = { ...specOf(route), signatureName };
-      const examples = serializeInputExamples(input);
       if (route.kind === 'classify') {
         const result = await backend.predict.classify(spec, examples, call);
         return { status: 200, body: encodeClassifyJson(result.results.map((r) => r.classes)), served: result };
@@ -141,6 +144,19 @@ async function handle(req: http.IncomingMessage, backend: RestBackend, options: 
       const result = await backend.predict.regress(spec, examples, call);
       return { status: 200, body: encodeRegressJson(result.values), served: result };
     }
+  }
+}
+
+/**
+ * Runs the parsing of a body that names a model; a failure is counted in the request metrics as
+ * that model's call (as one found malformed in a JSON thread is), then thrown.
+ */
+function rejectedAs<T>(backend: RestBackend, spec: ModelSpecInput, call: CallContext, api: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    backend.predict.recordRejected(spec, call, api, error);
+    throw error;
   }
 }
 
@@ -174,24 +190,18 @@ const PAYLOAD_TOO_LARGE = { httpStatus: 413 };
 /** Predict with the body parsed and decoded by a JSON thread (json-decode-pool.ts). */
 async function predictInThread(bytes: Buffer, spec: ModelSpecInput, call: CallContext, backend: RestBackend, options: RestServerOptions, decoder: JsonDecodePool): Promise<Reply> {
   let format: JsonPredictFormat = 'row';
-  let decoding = false;
-  const result = await backend.predict
-    .predictDecoded(
-      spec,
-      async (signatures) => {
-        decoding = true;
-        const { signatureName, decoded } = await decoder.decode(bytes, signatures, options.limits);
-        if (decoded) format = decoded.format;
-        return { signatureName, inputs: decoded?.inputs };
-      },
-      call,
-    )
-    .catch(async (error: unknown) => {
-      // As on the event loop (and in TF Serving), a malformed body is INVALID_ARGUMENT even when
-      // the model or version is unknown: parse it (against no signature) before answering NOT_FOUND.
-      if (!decoding && error instanceof ServingError && error.code === 'NOT_FOUND') await decoder.decode(bytes, {}, options.limits);
-      throw error;
-    });
+  const result = await backend.predict.predictDecoded(
+    spec,
+    async (signatures) => {
+      const { signatureName, decoded } = await decoder.decode(bytes, signatures, options.limits);
+      if (decoded) format = decoded.format;
+      return { signatureName, inputs: decoded?.inputs };
+    },
+    call,
+    // As on the event loop (and in TF Serving), a malformed body is INVALID_ARGUMENT even when the
+    // model or version is unknown: parse it (against no signature) before NOT_FOUND.
+    async () => void (await decoder.decode(bytes, {}, options.limits)),
+  );
   return { status: 200, body: encodePredictJson(result.outputs, format), served: result };
 }
 
