@@ -1,6 +1,6 @@
-import { invalidArgument, notFound } from '../../shared/errors.js';
+import { ServingError, invalidArgument, notFound } from '../../shared/errors.js';
 import type { HostTensor } from '../core/host-tensor.js';
-import { CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD, type SignatureDef, type SignatureMap } from '../core/signature.js';
+import { CLASSIFY_METHOD, DEFAULT_SIGNATURE, PREDICT_METHOD, REGRESS_METHOD, type SignatureDef, type SignatureMap } from '../core/signature.js';
 
 const list = (names: Iterable<string>): string => [...names].sort().join(', ');
 
@@ -99,4 +99,19 @@ export function exampleInputOf(name: string, signature: SignatureDef, method: st
 export function examplesTensor(examples: readonly Uint8Array[]): HostTensor {
   if (examples.length === 0) throw invalidArgument('the request holds no examples');
   return { dtype: 'DT_STRING', shape: [examples.length], strings: examples };
+}
+
+/** TF Serving's rules for a MultiInference request's tasks (its multi_inference.cc). */
+export function checkInferenceTasks(tasks: readonly { readonly spec: { readonly name: string; readonly signatureName?: string }; readonly method: string }[]): void {
+  const model = tasks[0]!.spec.name;
+  const signatures = new Set<string>();
+  for (const task of tasks) {
+    if (task.spec.name !== model) throw invalidArgument(`all tasks of a MultiInference request must name the same model; found "${model}" and "${task.spec.name}"`);
+    const signatureName = task.spec.signatureName || DEFAULT_SIGNATURE;
+    if (signatures.has(signatureName)) throw invalidArgument(`duplicate evaluation of signature "${signatureName}"`);
+    signatures.add(signatureName);
+    if (task.method !== CLASSIFY_METHOD && task.method !== REGRESS_METHOD) {
+      throw new ServingError('UNIMPLEMENTED', `unsupported method_name "${task.method}" in a MultiInference task; use ${CLASSIFY_METHOD} or ${REGRESS_METHOD}`);
+    }
+  }
 }

@@ -6,7 +6,7 @@ import type { RequestLoggingConfig } from '../config/model-config.js';
 import type { ServerMetrics } from '../metrics/server-metrics.js';
 import type { RequestLogger } from '../request-log/request-logger.js';
 import { compareOutputs, route, shadowDecision } from '../routing/index.js';
-import { checkInputs, checkPredictMethod, exampleInputOf, examplesTensor, selectOutputs, signatureOf } from './check-inputs.js';
+import { checkInferenceTasks, checkInputs, checkPredictMethod, exampleInputOf, examplesTensor, selectOutputs, signatureOf } from './check-inputs.js';
 import type { ModelCatalog, VersionHandle, VersionSelector } from './model-catalog.js';
 
 export type Entrypoint = 'GRPC' | 'REST';
@@ -191,6 +191,8 @@ export class PredictService {
             : { method: REGRESS_METHOD, signatureName, values: await this.runRegress(handle, signatureName, examples, call, false) };
         }),
       );
+      const logging = this.loggingOf(served);
+      if (logging) this.options.requestLog!.log(logging, served, { kind: 'multi_inference', examples, tasks: results });
       return { ...served, results };
     });
   }
@@ -326,21 +328,6 @@ export class PredictService {
         handle?.release();
       }
     })();
-  }
-}
-
-/** TF Serving's rules for a MultiInference request's tasks (its multi_inference.cc). */
-function checkInferenceTasks(tasks: readonly InferenceTask[]): void {
-  const model = tasks[0]!.spec.name;
-  const signatures = new Set<string>();
-  for (const task of tasks) {
-    if (task.spec.name !== model) throw invalidArgument(`all tasks of a MultiInference request must name the same model; found "${model}" and "${task.spec.name}"`);
-    const signatureName = task.spec.signatureName || DEFAULT_SIGNATURE;
-    if (signatures.has(signatureName)) throw invalidArgument(`duplicate evaluation of signature "${signatureName}"`);
-    signatures.add(signatureName);
-    if (task.method !== CLASSIFY_METHOD && task.method !== REGRESS_METHOD) {
-      throw new ServingError('UNIMPLEMENTED', `unsupported method_name "${task.method}" in a MultiInference task; use ${CLASSIFY_METHOD} or ${REGRESS_METHOD}`);
-    }
   }
 }
 

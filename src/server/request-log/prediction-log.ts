@@ -7,7 +7,15 @@ import { protoType } from '../servables/tensorflow/proto-root.js';
 export type LoggedCall =
   | { readonly kind: 'predict'; readonly inputs: Readonly<Record<string, HostTensor>>; readonly outputFilter: readonly string[]; readonly outputs: Readonly<Record<string, HostTensor>> }
   | { readonly kind: 'classify'; readonly examples: readonly Uint8Array[]; readonly classifications: readonly { readonly classes: readonly { label: string; score: number }[] }[] }
-  | { readonly kind: 'regress'; readonly examples: readonly Uint8Array[]; readonly values: readonly number[] };
+  | { readonly kind: 'regress'; readonly examples: readonly Uint8Array[]; readonly values: readonly number[] }
+  | { readonly kind: 'multi_inference'; readonly examples: readonly Uint8Array[]; readonly tasks: readonly LoggedTask[] };
+
+type Classifications = readonly { readonly classes: readonly { label: string; score: number }[] }[];
+
+/** One task of a logged MultiInference call, with its result. */
+export type LoggedTask =
+  | { readonly method: 'tensorflow/serving/classify'; readonly signatureName: string; readonly results: Classifications }
+  | { readonly method: 'tensorflow/serving/regress'; readonly signatureName: string; readonly values: readonly number[] };
 
 export interface LoggedSpec {
   readonly model: string;
@@ -16,8 +24,8 @@ export interface LoggedSpec {
 }
 
 /** tensorflow.serving.PredictionLog's fields (apis/prediction_log.proto, apis/logging.proto). */
-const FIELD = { logMetadata: 1, classifyLog: 2, regressLog: 3, predictLog: 6 } as const;
-const LOG_FIELD = { predict: FIELD.predictLog, classify: FIELD.classifyLog, regress: FIELD.regressLog } as const;
+const FIELD = { logMetadata: 1, classifyLog: 2, regressLog: 3, multiInferenceLog: 4, predictLog: 6 } as const;
+const LOG_FIELD = { predict: FIELD.predictLog, classify: FIELD.classifyLog, regress: FIELD.regressLog, multi_inference: FIELD.multiInferenceLog } as const;
 const METADATA = { modelSpec: 1, samplingConfig: 2, savedModelTags: 3, timestampSecs: 4 } as const;
 const REQUEST = 1;
 const RESPONSE = 2;
@@ -50,7 +58,7 @@ export function predictionLogOf(spec: LoggedSpec, call: LoggedCall, meta: { samp
   return w.finish();
 }
 
-function messagesOf(modelSpec: object, call: LoggedCall): [Uint8Array, Uint8Array] {
+function messagesOf(modelSpec: { name: string; version: { value: string }; signature_name: string }, call: LoggedCall): [Uint8Array, Uint8Array] {
   switch (call.kind) {
     case 'predict': {
       const tensors = (map: Readonly<Record<string, HostTensor>>): Record<string, object> => Object.fromEntries(Object.entries(map).map(([name, t]) => [name, plainTensorProto(t)]));
@@ -69,6 +77,21 @@ function messagesOf(modelSpec: object, call: LoggedCall): [Uint8Array, Uint8Arra
         encodeMessage('tensorflow.serving.RegressionRequest', { model_spec: modelSpec, input: exampleListOf(call.examples) }),
         encodeMessage('tensorflow.serving.RegressionResponse', { model_spec: modelSpec, result: { regressions: call.values.map((value) => ({ value })) } }),
       ];
+    case 'multi_inference': {
+      const taskSpec = (signatureName: string): object => ({ ...modelSpec, signature_name: signatureName });
+      return [
+        encodeMessage('tensorflow.serving.MultiInferenceRequest', {
+          tasks: call.tasks.map((task) => ({ model_spec: taskSpec(task.signatureName), method_name: task.method })),
+          input: exampleListOf(call.examples),
+        }),
+        encodeMessage('tensorflow.serving.MultiInferenceResponse', {
+          results: call.tasks.map((task) => ({
+            model_spec: taskSpec(task.signatureName),
+            ...('results' in task ? { classification_result: { classifications: task.results } } : { regression_result: { regressions: task.values.map((value) => ({ value })) } }),
+          })),
+        }),
+      ];
+    }
   }
 }
 

@@ -8,6 +8,7 @@
 import { cpSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { tfRecordOf } from '../../../src/server/request-log/tfrecord-frame.js';
 import { eventually } from '../../helpers/k8s/eventually.js';
 import { FIXTURES_DIR } from '../../helpers/server/fixture-tensors.js';
 import { tfsClients, type TfsClients } from '../../helpers/server/grpc-client.js';
@@ -57,11 +58,14 @@ const FAILING: Record<string, { warmup: () => Buffer; code: string; message: Reg
     code: 'INVALID_ARGUMENT',
     message: /warmup record 2 of .*tf_serving_warmup_requests: inputs do not match signature "serving_default".*not in the signature: nope/,
   },
+  // A MultiInference task without a method name (replayed like a live call, which refuses it).
   multi_inference: {
     warmup: () => warmupFixture('counter-multi-inference.tfrecord'),
     code: 'UNIMPLEMENTED',
-    message: /warmup record 1 of .*: multi_inference_log records cannot be replayed/,
+    message: /warmup record 1 of .*: unsupported method_name "" in a MultiInference task/,
   },
+  // PredictionLog { session_run_log { request {} } }: a kind that is not replayed.
+  session_run: { warmup: () => tfRecordOf(Uint8Array.of(0x2a, 0x02, 0x0a, 0x00)), code: 'UNIMPLEMENTED', message: /warmup record 1 of .*: session_run_log records cannot be replayed/ },
   corrupt: { warmup: () => corrupted(COUNTER_WARMUP), code: 'DATA_LOSS', message: /corrupt record data \(checksum mismatch\) at byte 0; is it a TFRecord file\?/ },
   truncated: { warmup: () => COUNTER_WARMUP.subarray(0, COUNTER_WARMUP.length - 3), code: 'DATA_LOSS', message: /truncated record at byte \d+/ },
   too_many: {

@@ -58,6 +58,13 @@ beforeAll(async () => {
     const census = loadExpected('census').signatures;
     await clients.prediction.call('Classify', { model_spec: { name: 'census', signature_name: 'classify' }, input: { example_list: { examples: examplesOf(census.classify!.cases[1]!) } } });
     expect((await rest(server.restUrl, '/v1/models/census:regress', { body: examplesJson('regress', census.regress!.cases[0]!) })).status).toBe(200);
+    await clients.prediction.call('MultiInference', {
+      tasks: [
+        { model_spec: { name: 'census', signature_name: 'classify' }, method_name: 'tensorflow/serving/classify' },
+        { model_spec: { name: 'census', signature_name: 'regress' }, method_name: 'tensorflow/serving/regress' },
+      ],
+      input: { example_list: { examples: examplesOf(census.classify!.cases[0]!) } },
+    });
     expect(await scrapeMetric(server.restUrl, 'tensorfleet_request_log_records_total', { model: 'tiny', outcome: 'queued' })).toBe(3);
   } finally {
     clients.close();
@@ -78,7 +85,11 @@ test('sampled calls become PredictionLogs, from gRPC and REST alike; failed call
   });
   expect(values).toEqual([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]]);
   const census = (await recordsOf(logFiles('census'))).map(readPredictionLog);
-  expect(census.map((r) => [r.kind, r.request.model_spec?.signature_name])).toEqual([['classify', 'classify'], ['regress', 'regress']]);
+  expect(census.map((r) => [r.kind, r.kind === 'multi_inference' ? r.request.tasks.map((t) => t.model_spec?.signature_name).join('+') : r.request.model_spec?.signature_name])).toEqual([
+    ['classify', 'classify'],
+    ['regress', 'regress'],
+    ['multi_inference', 'classify+regress'],
+  ]);
   expect(logFiles('mnist')).toEqual([]);
 });
 
@@ -100,8 +111,11 @@ for path in sys.argv[1:]:
         elif kind == "classify_log":
             row["classifications"] = len(entry.response.result.classifications)
             row["examples"] = len(entry.request.input.example_list.examples)
-        else:
+        elif kind == "regress_log":
             row["regressions"] = len(entry.response.result.regressions)
+        else:
+            row["tasks"] = [(t.model_spec.signature_name, t.method_name) for t in entry.request.tasks]
+            row["results"] = [r.WhichOneof("result") for r in entry.response.results]
         out.append(row)
 print(json.dumps(out))
 `;
@@ -113,20 +127,30 @@ print(json.dumps(out))
     ['predict_log', 'tiny', 1, 1, ['serve']],
     ['classify_log', 'census', 1, 1, ['serve']],
     ['regress_log', 'census', 1, 1, ['serve']],
+    ['multi_inference_log', 'census', 1, 1, ['serve']],
   ]);
   expect(rows.slice(0, 3).every((r) => Array.isArray(r.y) && (r.y as number[]).length === 3)).toBe(true);
   expect(rows[3]).toMatchObject({ classifications: 3, examples: 3 });
   expect(rows[4]).toMatchObject({ regressions: 1 });
+  expect(rows[5]).toMatchObject({
+    tasks: [['classify', 'tensorflow/serving/classify'], ['regress', 'tensorflow/serving/regress']],
+    results: ['classification_result', 'regression_result'],
+  });
 }, 120_000);
 
-test('a log file replays as the warmup file of a new version', async () => {
-  const base = join(dir.path, 'replay');
-  cpSync(join(FIXTURES_DIR, 'models', 'tiny', '1'), join(base, '1'), { recursive: true });
-  mkdirSync(join(base, '1', 'assets.extra'), { recursive: true });
-  cpSync(logFiles('tiny')[0]!, join(base, '1', 'assets.extra', 'tf_serving_warmup_requests'));
-  const server = await startServer({ config: `model_config_list:\n  - {name: tiny, base_path: ${JSON.stringify(base)}}\n` });
+test('log files replay as the warmup files of new versions, MultiInference records included', async () => {
+  const replay = (model: string): string => {
+    const base = join(dir.path, 'replay', model);
+    cpSync(join(FIXTURES_DIR, 'models', model, '1'), join(base, '1'), { recursive: true });
+    mkdirSync(join(base, '1', 'assets.extra'), { recursive: true });
+    cpSync(logFiles(model)[0]!, join(base, '1', 'assets.extra', 'tf_serving_warmup_requests'));
+    return base;
+  };
+  const config = `model_config_list:\n  - {name: tiny, base_path: ${JSON.stringify(replay('tiny'))}}\n  - {name: census, base_path: ${JSON.stringify(replay('census'))}}\n`;
+  const server = await startServer({ config });
   try {
-    expect(server.logs.find((l) => l.msg === 'warmed up version')).toMatchObject({ model: 'tiny', version: 1, records: 3 });
+    const warmed = server.logs.filter((l) => l.msg === 'warmed up version').map((l) => [l.model, l.records]);
+    expect(warmed.sort()).toEqual([['census', 3], ['tiny', 3]]);
   } finally {
     expect(await server.stop()).toEqual({ code: 0, signal: null });
   }

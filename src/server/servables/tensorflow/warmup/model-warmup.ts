@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ServingError, invalidArgument, toServingError } from '../../../../shared/errors.js';
 import type { HostTensor } from '../../../core/host-tensor.js';
 import { CLASSIFY_METHOD, DEFAULT_SIGNATURE, REGRESS_METHOD, type SignatureMap } from '../../../core/signature.js';
-import { checkInputs, checkPredictMethod, exampleInputOf, examplesTensor, selectOutputs, signatureOf } from '../../../predict/check-inputs.js';
+import { checkInferenceTasks, checkInputs, checkPredictMethod, exampleInputOf, examplesTensor, selectOutputs, signatureOf } from '../../../predict/check-inputs.js';
 import { WireError } from '../codecs/predict-request-wire.js';
 import { decodeTensorProtoMap, type TensorLimits } from '../codecs/tensor-proto.js';
 import { examplesOfInput } from '../codecs/tf-example.js';
@@ -57,8 +57,8 @@ export async function warmUpVersion(target: WarmupTarget, versionDir: string, op
     records++;
     if (records > MAX_WARMUP_RECORDS) throw invalidArgument(`${path} holds more than ${MAX_WARMUP_RECORDS} warmup records, the most TF Serving accepts`);
     try {
-      const run = prepare(readPredictionLog(record), target.signatures, options);
-      for (let i = 0; i < options.iterations; i++) await target.runOnEveryThread(run.signatureName, run.inputs, run.outputNames);
+      const runs = prepare(readPredictionLog(record), target.signatures, options);
+      for (let i = 0; i < options.iterations; i++) for (const run of runs) await target.runOnEveryThread(run.signatureName, run.inputs, run.outputNames);
     } catch (error) {
       const coded = error instanceof WireError ? invalidArgument(`not a PredictionLog (${error.message})`) : toServingError(error);
       throw new ServingError(coded.code, `warmup record ${records} of ${path}: ${coded.message}`, { cause: error });
@@ -79,16 +79,27 @@ async function isFile(path: string): Promise<boolean> {
   return true;
 }
 
-/** Checks a logged request against the version, as a live request of its kind would be. */
-function prepare(logged: WarmupRequest, signatures: SignatureMap, options: WarmupOptions): PreparedRun {
+/** Checks a logged request against the version, as a live request of its kind would be; a MultiInference request is one run per task. */
+function prepare(logged: WarmupRequest, signatures: SignatureMap, options: WarmupOptions): PreparedRun[] {
+  if (logged.kind === 'multi_inference') {
+    const tasks = logged.request.tasks.map((task) => ({ spec: { name: task.model_spec?.name ?? '', signatureName: task.model_spec?.signature_name }, method: task.method_name }));
+    if (tasks.length === 0) throw invalidArgument('the MultiInference request has no tasks');
+    checkInferenceTasks(tasks);
+    const examples = examplesOfInput(logged.request.input);
+    return tasks.map((task) => examplesRun(task.spec.signatureName || DEFAULT_SIGNATURE, task.method, examples, signatures, options));
+  }
   const signatureName = logged.request.model_spec?.signature_name || DEFAULT_SIGNATURE;
-  const signature = signatureOf(signatures, signatureName);
   if (logged.kind === 'predict') {
+    const signature = signatureOf(signatures, signatureName);
     checkPredictMethod(signatureName, signature, options.checkMethodNames);
     const inputs = decodeTensorProtoMap(logged.request.inputs, options.limits);
     checkInputs(signatureName, signature, inputs);
-    return { signatureName, inputs, outputNames: selectOutputs(signatureName, signature, logged.request.output_filter) };
+    return [{ signatureName, inputs, outputNames: selectOutputs(signatureName, signature, logged.request.output_filter) }];
   }
-  const input = exampleInputOf(signatureName, signature, logged.kind === 'classify' ? CLASSIFY_METHOD : REGRESS_METHOD, options.checkMethodNames);
-  return { signatureName, inputs: { [input]: examplesTensor(examplesOfInput(logged.request.input)) }, outputNames: undefined };
+  return [examplesRun(signatureName, logged.kind === 'classify' ? CLASSIFY_METHOD : REGRESS_METHOD, examplesOfInput(logged.request.input), signatures, options)];
+}
+
+function examplesRun(signatureName: string, method: string, examples: readonly Uint8Array[], signatures: SignatureMap, options: WarmupOptions): PreparedRun {
+  const input = exampleInputOf(signatureName, signatureOf(signatures, signatureName), method, options.checkMethodNames);
+  return { signatureName, inputs: { [input]: examplesTensor(examples) }, outputNames: undefined };
 }

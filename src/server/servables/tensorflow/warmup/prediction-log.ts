@@ -6,7 +6,13 @@ import { protoType } from '../proto-root.js';
 /** One request of a warmup file, in the object shapes the gRPC handlers receive. */
 export type WarmupRequest =
   | { readonly kind: 'predict'; readonly request: PredictRequestObject }
-  | { readonly kind: 'classify' | 'regress'; readonly request: ExamplesRequestObject };
+  | { readonly kind: 'classify' | 'regress'; readonly request: ExamplesRequestObject }
+  | { readonly kind: 'multi_inference'; readonly request: MultiInferenceRequestObject };
+
+export interface MultiInferenceRequestObject {
+  readonly tasks: readonly { readonly model_spec: { name?: string; signature_name?: string } | null; readonly method_name: string }[];
+  readonly input: InputObject | null;
+}
 
 export interface ExamplesRequestObject {
   readonly model_spec: { signature_name?: string } | null;
@@ -58,14 +64,20 @@ export function readPredictionLog(bytes: Uint8Array): WarmupRequest {
       return { kind: 'classify', request: decodeExamplesRequest('tensorflow.serving.ClassificationRequest', request) };
     case 3:
       return { kind: 'regress', request: decodeExamplesRequest('tensorflow.serving.RegressionRequest', request) };
+    case 4:
+      return { kind: 'multi_inference', request: decodeMessage<MultiInferenceRequestObject>('tensorflow.serving.MultiInferenceRequest', request) };
     case 0:
-      throw invalidArgument('the record holds no logged request (predict_log, classify_log or regress_log)');
+      throw invalidArgument('the record holds no logged request (predict_log, classify_log, regress_log or multi_inference_log)');
     default:
-      throw new ServingError('UNIMPLEMENTED', `${LOG_FIELDS[field]} records cannot be replayed; warmup takes predict_log, classify_log and regress_log`);
+      throw new ServingError('UNIMPLEMENTED', `${LOG_FIELDS[field]} records cannot be replayed; warmup takes predict_log, classify_log, regress_log and multi_inference_log`);
   }
 }
 
 function decodeExamplesRequest(type: string, bytes: Uint8Array): ExamplesRequestObject {
+  return decodeMessage<ExamplesRequestObject>(type, bytes);
+}
+
+function decodeMessage<T>(type: string, bytes: Uint8Array): T {
   const message = protoType(type);
-  return message.toObject(message.decode(bytes), { longs: String, enums: String, defaults: true, oneofs: true }) as ExamplesRequestObject;
+  return message.toObject(message.decode(bytes), { longs: String, enums: String, defaults: true, oneofs: true }) as T;
 }
