@@ -103,7 +103,8 @@ export function examplesTensor(examples: readonly Uint8Array[]): HostTensor {
 
 /** TF Serving's rules for a MultiInference request's tasks (its multi_inference.cc). */
 export function checkInferenceTasks(tasks: readonly { readonly spec: { readonly name: string; readonly signatureName?: string }; readonly method: string }[]): void {
-  const model = tasks[0]!.spec.name;
+  const model = tasks[0]?.spec.name;
+  if (model === undefined) throw invalidArgument('MultiInference needs at least one task');
   const signatures = new Set<string>();
   for (const task of tasks) {
     if (task.spec.name !== model) throw invalidArgument(`all tasks of a MultiInference request must name the same model; found "${model}" and "${task.spec.name}"`);

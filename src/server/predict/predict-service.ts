@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ServingError, invalidArgument } from '../../shared/errors.js';
+import { ServingError } from '../../shared/errors.js';
 import { copyBytes, type HostTensor } from '../core/host-tensor.js';
 import { CLASSIFY_METHOD, DEFAULT_SIGNATURE, REGRESS_METHOD, type SignatureDef, type SignatureMap } from '../core/signature.js';
 import type { RequestLoggingConfig } from '../config/model-config.js';
@@ -178,10 +178,8 @@ export class PredictService {
    * version or label picks the version for all.
    */
   async multiInference(tasks: readonly InferenceTask[], examples: readonly Uint8Array[], call: CallContext): Promise<Served & { results: InferenceTaskResult[] }> {
-    const [first] = tasks;
-    if (!first) throw invalidArgument('MultiInference needs at least one task');
     checkInferenceTasks(tasks);
-    return this.withVersion({ ...first.spec, signatureName: undefined }, call, 'multi_inference', async (handle, served) => {
+    return this.withVersion({ ...tasks[0]!.spec, signatureName: undefined }, call, 'multi_inference', async (handle, served) => {
       const results = await Promise.all(
         tasks.map(async (task): Promise<InferenceTaskResult> => {
           const signatureName = task.spec.signatureName || DEFAULT_SIGNATURE;

@@ -2,6 +2,7 @@ import protobuf from 'protobufjs';
 import type { HostTensor } from '../core/host-tensor.js';
 import { encodeTensorProto } from '../servables/tensorflow/codecs/tensor-proto.js';
 import { protoType } from '../servables/tensorflow/proto-root.js';
+import { PREDICTION_LOG_FIELD } from '../servables/tensorflow/warmup/prediction-log.js';
 
 /** What a logged call was, in the shapes the PredictService has at hand. */
 export type LoggedCall =
@@ -23,9 +24,13 @@ export interface LoggedSpec {
   readonly signatureName: string;
 }
 
-/** tensorflow.serving.PredictionLog's fields (apis/prediction_log.proto, apis/logging.proto). */
-const FIELD = { logMetadata: 1, classifyLog: 2, regressLog: 3, multiInferenceLog: 4, predictLog: 6 } as const;
-const LOG_FIELD = { predict: FIELD.predictLog, classify: FIELD.classifyLog, regress: FIELD.regressLog, multi_inference: FIELD.multiInferenceLog } as const;
+const LOG_FIELD = {
+  predict: PREDICTION_LOG_FIELD.predict_log,
+  classify: PREDICTION_LOG_FIELD.classify_log,
+  regress: PREDICTION_LOG_FIELD.regress_log,
+  multi_inference: PREDICTION_LOG_FIELD.multi_inference_log,
+} as const;
+/** tensorflow.serving.LogMetadata's fields (apis/logging.proto). */
 const METADATA = { modelSpec: 1, samplingConfig: 2, savedModelTags: 3, timestampSecs: 4 } as const;
 const REQUEST = 1;
 const RESPONSE = 2;
@@ -45,7 +50,7 @@ export function predictionLogOf(spec: LoggedSpec, call: LoggedCall, meta: { samp
   const modelSpec = { name: spec.model, version: { value: String(spec.version) }, signature_name: spec.signatureName };
   const [request, response] = messagesOf(modelSpec, call);
   const w = protobuf.Writer.create();
-  w.uint32((FIELD.logMetadata << 3) | LENGTH_DELIMITED).fork();
+  w.uint32((PREDICTION_LOG_FIELD.log_metadata << 3) | LENGTH_DELIMITED).fork();
   w.uint32((METADATA.modelSpec << 3) | LENGTH_DELIMITED).bytes(encodeMessage('tensorflow.serving.ModelSpec', modelSpec));
   w.uint32((METADATA.samplingConfig << 3) | LENGTH_DELIMITED).fork().uint32((1 << 3) | 1).double(meta.samplingRate).ldelim();
   for (const tag of meta.tags) w.uint32((METADATA.savedModelTags << 3) | LENGTH_DELIMITED).string(tag);

@@ -114,8 +114,11 @@ async function handle(req: http.IncomingMessage, backend: RestBackend, options: 
     case 'predict': {
       const bytes = await readBody(req, options.maxRequestBytes);
       if (options.jsonDecoder && bytes.length >= JsonDecodePool.MIN_BODY_BYTES) return predictInThread(bytes, specOf(route), call, backend, options, options.jsonDecoder);
-      const body = rejectedAs(backend, specOf(route), call, 'predict', () => parseJsonBody(bytes.toString('utf8')));
-      const spec = { ...specOf(route), signatureName: rejectedAs(backend, specOf(route), call, 'predict', () => requestSignatureName(body)) };
+      const { body, signatureName } = rejectedAs(backend, specOf(route), call, 'predict', () => {
+        const parsed = parseJsonBody(bytes.toString('utf8'));
+        return { body: parsed, signatureName: requestSignatureName(parsed) };
+      });
+      const spec = { ...specOf(route), signatureName };
       let format: 'row' | 'columnar' = 'row';
       const result = await backend.predict.predict(
         spec,

@@ -83,7 +83,6 @@ async function isFile(path: string): Promise<boolean> {
 function prepare(logged: WarmupRequest, signatures: SignatureMap, options: WarmupOptions): PreparedRun[] {
   if (logged.kind === 'multi_inference') {
     const tasks = logged.request.tasks.map((task) => ({ spec: { name: task.model_spec?.name ?? '', signatureName: task.model_spec?.signature_name }, method: task.method_name }));
-    if (tasks.length === 0) throw invalidArgument('the MultiInference request has no tasks');
     checkInferenceTasks(tasks);
     const examples = examplesOfInput(logged.request.input);
     return tasks.map((task) => examplesRun(task.spec.signatureName || DEFAULT_SIGNATURE, task.method, examples, signatures, options));

@@ -19,15 +19,26 @@ export interface ExamplesRequestObject {
   readonly input: InputObject | null;
 }
 
-/** tensorflow.serving.PredictionLog's log_type fields (each log's `request` is its field 1). */
-const LOG_FIELDS: Readonly<Record<number, string>> = {
-  2: 'classify_log',
-  3: 'regress_log',
-  4: 'multi_inference_log',
-  5: 'session_run_log',
-  6: 'predict_log',
-  7: 'predict_streamed_log',
-};
+/**
+ * tensorflow.serving.PredictionLog's fields: log_metadata, then the log_type oneof, whose logs hold
+ * their request in field 1 and their response in field 2. Read here, written by the request log.
+ */
+export const PREDICTION_LOG_FIELD = {
+  log_metadata: 1,
+  classify_log: 2,
+  regress_log: 3,
+  multi_inference_log: 4,
+  session_run_log: 5,
+  predict_log: 6,
+  predict_streamed_log: 7,
+} as const;
+
+/** log_type field number → name. */
+const LOG_FIELDS: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(PREDICTION_LOG_FIELD)
+    .filter(([name]) => name !== 'log_metadata')
+    .map(([name, field]) => [field, name]),
+);
 const LENGTH_DELIMITED = 2;
 const REQUEST_TAG = (1 << 3) | LENGTH_DELIMITED;
 
@@ -58,13 +69,13 @@ export function readPredictionLog(bytes: Uint8Array): WarmupRequest {
     }
   }
   switch (field) {
-    case 6:
+    case PREDICTION_LOG_FIELD.predict_log:
       return { kind: 'predict', request: readPredictRequest(request) };
-    case 2:
+    case PREDICTION_LOG_FIELD.classify_log:
       return { kind: 'classify', request: decodeExamplesRequest('tensorflow.serving.ClassificationRequest', request) };
-    case 3:
+    case PREDICTION_LOG_FIELD.regress_log:
       return { kind: 'regress', request: decodeExamplesRequest('tensorflow.serving.RegressionRequest', request) };
-    case 4:
+    case PREDICTION_LOG_FIELD.multi_inference_log:
       return { kind: 'multi_inference', request: decodeMessage<MultiInferenceRequestObject>('tensorflow.serving.MultiInferenceRequest', request) };
     case 0:
       throw invalidArgument('the record holds no logged request (predict_log, classify_log, regress_log or multi_inference_log)');
