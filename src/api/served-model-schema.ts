@@ -8,7 +8,7 @@
  * is bounded (maxItems/maxProperties/maxLength) to keep the rules under the apiserver's cost
  * budget.
  */
-import { BATCHING_DEFAULTS, SERVER_ARGS_ALLOWED, GROUP, KIND, PLURAL, SHORT_NAME, SINGULAR, VERSION } from './served-model-types.js';
+import { BATCHING_DEFAULTS, DEFAULT_TARGET_CPU_UTILIZATION, SERVER_ARGS_ALLOWED, GROUP, KIND, PLURAL, SHORT_NAME, SINGULAR, VERSION } from './served-model-types.js';
 
 type Schema = Record<string, unknown>;
 
@@ -386,6 +386,43 @@ const podSchema: Schema = {
   },
 };
 
+const replicaCount = (description: string): Schema => ({ type: 'integer', format: 'int32', minimum: 1, description });
+
+const autoscalingSchema: Schema = {
+  type: 'object',
+  required: ['maxReplicas'],
+  description:
+    'A HorizontalPodAutoscaler (autoscaling/v2) for the model server pods, which scales this ServedModel (spec.replicas) through its scale subresource. ' +
+    'Leave spec.replicas out of applied manifests, or each apply resets what the autoscaler chose. CPU metrics need a metrics server in the cluster.',
+  properties: {
+    minReplicas: replicaCount('Fewest pods; default 1.'),
+    maxReplicas: replicaCount('Most pods.'),
+    targetCPUUtilization: {
+      type: 'integer',
+      format: 'int32',
+      minimum: 1,
+      maximum: 1000,
+      description: `Average CPU use to keep, in percent of the pods' CPU request (resources.requests.cpu, else limits.cpu); default ${DEFAULT_TARGET_CPU_UTILIZATION} when metrics is absent.`,
+    },
+    metrics: {
+      type: 'array',
+      maxItems: 8,
+      description:
+        'autoscaling/v2 MetricSpecs, passed to the HorizontalPodAutoscaler as given, e.g. a Pods metric from a Prometheus adapter such as ' +
+        'the inference threads\' utilization (rate of tensorfleet_inference_busy_seconds_total over tensorfleet_inference_threads). With targetCPUUtilization both apply (the autoscaler takes the largest recommendation).',
+      items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+    },
+    behavior: {
+      type: 'object',
+      description: "autoscaling/v2 HorizontalPodAutoscalerBehavior (scale-up and scale-down policies, stabilization windows), passed as given.",
+      'x-kubernetes-preserve-unknown-fields': true,
+    },
+  },
+  'x-kubernetes-validations': [
+    { rule: '!has(self.minReplicas) || self.minReplicas <= self.maxReplicas', message: 'autoscaling.minReplicas must not exceed autoscaling.maxReplicas' },
+  ],
+};
+
 /** Rules that relate several fields of the spec. */
 const specRules = [
   {
@@ -410,6 +447,12 @@ const specRules = [
       '(has(self.versionPolicy.specific) && size(self.versionPolicy.specific.versions) >= 2)))',
     message: 'routing between versions needs a versionPolicy that serves at least two versions (latest.count >= 2, all, or two specific versions)',
   },
+  {
+    rule:
+      '!has(self.autoscaling) || (has(self.autoscaling.metrics) && !has(self.autoscaling.targetCPUUtilization)) || (has(self.resources) && (' +
+      "(has(self.resources.requests) && 'cpu' in self.resources.requests) || (has(self.resources.limits) && 'cpu' in self.resources.limits)))",
+    message: 'autoscaling on CPU needs resources.requests.cpu (utilization is measured against it); or give only autoscaling.metrics',
+  },
 ];
 
 const specSchema: Schema = {
@@ -433,7 +476,8 @@ const specSchema: Schema = {
     routing: routingSchema,
     batching: batchingSchema,
     tensorflow: tensorflowSchema,
-    replicas: { type: 'integer', format: 'int32', minimum: 0, default: 1, description: 'Model server pods.' },
+    replicas: { type: 'integer', format: 'int32', minimum: 0, default: 1, description: 'Model server pods; with autoscaling, the autoscaler sets it.' },
+    autoscaling: autoscalingSchema,
     image: { type: 'string', minLength: 1, maxLength: 512, description: "Model server image; default: the operator's." },
     resources: {
       type: 'object',

@@ -158,6 +158,26 @@ export interface PodSettings {
   readonly priorityClassName?: string;
 }
 
+/**
+ * A HorizontalPodAutoscaler (autoscaling/v2) the operator keeps for the ServedModel. It scales the
+ * ServedModel through its scale subresource, so spec.replicas stays the one replica count the
+ * Deployment, the PodDisruptionBudget and status follow.
+ */
+export interface AutoscalingSpec {
+  /** Default 1. */
+  readonly minReplicas?: number;
+  readonly maxReplicas: number;
+  /** Average CPU use as a percentage of the pods' CPU request; default 80 when `metrics` is absent. */
+  readonly targetCPUUtilization?: number;
+  /** autoscaling/v2 MetricSpecs, passed as given (e.g. a Pods metric served by a Prometheus adapter). */
+  readonly metrics?: readonly Readonly<Record<string, unknown>>[];
+  /** autoscaling/v2 HorizontalPodAutoscalerBehavior, passed as given. */
+  readonly behavior?: Readonly<Record<string, unknown>>;
+}
+
+/** Target of the CPU metric when spec.autoscaling names no metric at all. */
+export const DEFAULT_TARGET_CPU_UTILIZATION = 80;
+
 export interface ResourceList {
   readonly [name: string]: string | number;
 }
@@ -172,6 +192,8 @@ export interface ServedModelSpec {
   /** Changing it rolls the pods (the server reads it at start). */
   readonly tensorflow?: TensorflowSpec;
   readonly replicas?: number;
+  /** Absent: replicas is set by hand (or by any autoscaler the user brings). */
+  readonly autoscaling?: AutoscalingSpec;
   /** Overrides the operator's default model server image. */
   readonly image?: string;
   readonly resources?: { readonly requests?: ResourceList; readonly limits?: ResourceList };

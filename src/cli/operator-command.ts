@@ -15,6 +15,7 @@ Flags:
   --resync=<seconds>             re-reconcile everything this often (default 300)
   --pod-status-interval=<seconds>  ask ready pods what they serve this often (default 15; 0 turns it off)
   --pod-status-timeout=<seconds>   timeout of one such request (default 2)
+  --autoscaling-grace=<seconds>  how long a ServedModel's autoscaler may fail to scale before status says Degraded (default 180)
   --metrics-port=<port>          /healthz, /readyz and /metrics (default 8080)
   --image=<image>                model server image for ServedModels that name none
   --workers=<n>                  concurrent reconciles (default 2)
@@ -35,6 +36,7 @@ export function parseOperatorArgs(argv: readonly string[]): OperatorOptions & { 
       resync: { type: 'string' },
       'pod-status-interval': { type: 'string' },
       'pod-status-timeout': { type: 'string' },
+      'autoscaling-grace': { type: 'string' },
       'metrics-port': { type: 'string' },
       image: { type: 'string' },
       workers: { type: 'string' },
@@ -53,6 +55,7 @@ export function parseOperatorArgs(argv: readonly string[]): OperatorOptions & { 
     resyncMs: seconds(values.resync),
     podStatusIntervalMs: seconds(values['pod-status-interval']),
     podStatusTimeoutMs: seconds(values['pod-status-timeout']),
+    autoscalingGraceMs: seconds(values['autoscaling-grace']),
     metricsPort: num(values['metrics-port']),
     image: values.image,
     workers: num(values.workers),

@@ -45,6 +45,12 @@ export interface OperatorOptions {
    * (status then reports what was configured). Default 15000.
    */
   readonly podStatusIntervalMs?: number;
+  /**
+   * How long a ServedModel's HorizontalPodAutoscaler may report that it cannot scale (no metrics,
+   * no scale access) before status says Degraded (AutoscalingInactive); new pods lack metrics for a
+   * while. Default 180000.
+   */
+  readonly autoscalingGraceMs?: number;
   /** Per-pod timeout of that query; default 2000. */
   readonly podStatusTimeoutMs?: number;
   /** Pods asked at once per ServedModel; default 8. */
@@ -69,6 +75,9 @@ function check(options: OperatorOptions): void {
   positive('resyncMs', options.resyncMs);
   positive('podStatusTimeoutMs', options.podStatusTimeoutMs);
   positive('podStatusConcurrency', options.podStatusConcurrency);
+  if (options.autoscalingGraceMs !== undefined && (!Number.isFinite(options.autoscalingGraceMs) || options.autoscalingGraceMs < 0)) {
+    problems.push(`autoscalingGraceMs must be 0 or a positive number, got ${options.autoscalingGraceMs}`);
+  }
   if (options.podStatusIntervalMs !== undefined && (!Number.isFinite(options.podStatusIntervalMs) || options.podStatusIntervalMs < 0)) {
     problems.push(`podStatusIntervalMs must be 0 (off) or a positive number, got ${options.podStatusIntervalMs}`);
   }
@@ -125,6 +134,7 @@ export async function runOperator(options: OperatorOptions, signal: AbortSignal)
       ...(options.namespace ? { namespace: options.namespace } : {}),
       ...(options.workers ? { workers: options.workers } : {}),
       ...(options.resyncMs ? { resyncMs: options.resyncMs } : {}),
+      ...(options.autoscalingGraceMs !== undefined ? { autoscalingGraceMs: options.autoscalingGraceMs } : {}),
       ...(podStatusIntervalMs > 0
         ? {
             podStatus: {

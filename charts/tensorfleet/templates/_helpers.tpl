@@ -58,6 +58,10 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 - apiGroups: [policy]
   resources: [poddisruptionbudgets]
   verbs: [get, list, watch, create, patch, update, delete]
+# spec.autoscaling's HorizontalPodAutoscaler (it scales the ServedModel; the HPA controller's own role covers servedmodels/scale).
+- apiGroups: [autoscaling]
+  resources: [horizontalpodautoscalers]
+  verbs: [get, list, watch, create, patch, update, delete]
 # The ready pods of each ServedModel's headless Service, whose model servers status asks.
 - apiGroups: [discovery.k8s.io]
   resources: [endpointslices]

@@ -1,5 +1,6 @@
 import {
   AppsV1Api,
+  AutoscalingV2Api,
   CoreV1Api,
   CustomObjectsApi,
   DiscoveryV1Api,
@@ -35,6 +36,8 @@ export interface ControllerDeps {
   readonly workers?: number;
   /** Re-reconcile everything this often, to notice what no watch reports (e.g. a new Secret). */
   readonly resyncMs?: number;
+  /** How long an HPA may fail to scale before Degraded says so; default 180000. */
+  readonly autoscalingGraceMs?: number;
   /** Ask the ready pods what they serve (status.versions, RoutingReady); off when undefined. */
   readonly podStatus?: PodStatusSettings;
 }
@@ -82,6 +85,7 @@ export class ServedModelController {
     const apps = kubeConfig.makeApiClient(AppsV1Api);
     const policy = kubeConfig.makeApiClient(PolicyV1Api);
     const discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
+    const autoscaling = kubeConfig.makeApiClient(AutoscalingV2Api);
     const labelSelector = OWNED_SELECTOR;
 
     const servedModels = this.informer(
@@ -101,6 +105,10 @@ export class ServedModelController {
         (ns ? apps.listNamespacedDeployment({ namespace: ns, labelSelector }) : apps.listDeploymentForAllNamespaces({ labelSelector })), labelSelector),
       PodDisruptionBudget: this.informer('poddisruptionbudgets', `${prefix('/apis/policy/v1')}/poddisruptionbudgets`, () =>
         (ns ? policy.listNamespacedPodDisruptionBudget({ namespace: ns, labelSelector }) : policy.listPodDisruptionBudgetForAllNamespaces({ labelSelector })), labelSelector),
+      HorizontalPodAutoscaler: this.informer('horizontalpodautoscalers', `${prefix('/apis/autoscaling/v2')}/horizontalpodautoscalers`, () =>
+        (ns
+          ? autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace: ns, labelSelector })
+          : autoscaling.listHorizontalPodAutoscalerForAllNamespaces({ labelSelector })), labelSelector),
     };
 
     // The EndpointSlice controller copies a Service's labels onto its slices, so the slices of our
@@ -147,6 +155,7 @@ export class ServedModelController {
       now: this.deps.now,
       logger,
       ...(observer ? { observer, podStatusIntervalMs: podStatus?.intervalMs ?? 15_000 } : {}),
+      ...(this.deps.autoscalingGraceMs !== undefined ? { autoscalingGraceMs: this.deps.autoscalingGraceMs } : {}),
       onRouteTargets: (namespace, name, unavailable) => {
         const labels = { namespace, servedmodel: name };
         if (unavailable === undefined) metrics.unset('tensorfleet_operator_route_target_unavailable', labels);

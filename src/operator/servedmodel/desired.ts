@@ -5,11 +5,12 @@ import { buildConfigMap } from '../specs/config-map.js';
 import { buildDeployment } from '../specs/deployment.js';
 import type { RenderConfig } from '../specs/operator-config.js';
 import { configMapName, headlessServiceName } from '../specs/owned-meta.js';
+import { buildHorizontalPodAutoscaler } from '../specs/horizontal-pod-autoscaler.js';
 import { buildPodDisruptionBudget } from '../specs/pod-disruption-budget.js';
 import { buildHeadlessService, buildService } from '../specs/service.js';
 
 /** The kinds a ServedModel owns, in apply order (config before the pods that read it). */
-export const OWNED_KINDS = ['ConfigMap', 'Service', 'Deployment', 'PodDisruptionBudget'] as const;
+export const OWNED_KINDS = ['ConfigMap', 'Service', 'Deployment', 'PodDisruptionBudget', 'HorizontalPodAutoscaler'] as const;
 export type OwnedKind = (typeof OWNED_KINDS)[number];
 
 export interface OwnedSlot {
@@ -39,5 +40,6 @@ export function desiredObjects(sm: ServedModel, config: RenderConfig): OwnedSlot
     { kind: 'Service', name: headlessServiceName(sm), object: buildHeadlessService(sm) },
     { kind: 'Deployment', name: sm.metadata.name, object: buildDeployment(sm, config) },
     { kind: 'PodDisruptionBudget', name: sm.metadata.name, object: buildPodDisruptionBudget(sm) },
+    { kind: 'HorizontalPodAutoscaler', name: sm.metadata.name, object: buildHorizontalPodAutoscaler(sm) },
   ];
 }

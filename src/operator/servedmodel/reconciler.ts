@@ -4,6 +4,7 @@ import type { ServedModel } from '../../api/served-model-types.js';
 import { hashOf } from '../specs/deployment.js';
 import type { RenderConfig } from '../specs/operator-config.js';
 import type { ClusterAccess } from './cluster-access.js';
+import { autoscalerHealth, DEFAULT_AUTOSCALING_GRACE_MS } from './autoscaler-health.js';
 import { contains, firstDifference, hasPath } from './compare.js';
 import { desiredObjects } from './desired.js';
 import { readyPodTargets, type PodObservation, type PodObserver } from './pod-observation.js';
@@ -21,6 +22,8 @@ export interface ReconcilerDeps {
   readonly podStatusIntervalMs?: number;
   /** Reports, per ServedModel, whether a route target is unavailable (a metric); undefined once it is gone. */
   readonly onRouteTargets?: (namespace: string, name: string, unavailable: boolean | undefined) => void;
+  /** How long spec.autoscaling's HPA may fail to scale before Degraded says so; default 180000. */
+  readonly autoscalingGraceMs?: number;
 }
 
 export interface ReconcileResult {
@@ -139,7 +142,21 @@ export class ServedModelReconciler {
       pods = await this.deps.observer.observe(`${namespace}/${name}`, name, targets);
       if (pods.unreachable.length > 0) log.debug({ unreachable: pods.unreachable }, 'found model server pods that did not answer');
     }
-    const status = computeStatus(sm, { deployment, secret, ...(tlsSecret ? { tlsSecret } : {}), ...(applyError ? { applyError } : {}), ...(pods ? { pods } : {}) }, this.deps.now());
+    const autoscaler = sm.spec.autoscaling
+      ? autoscalerHealth(cluster.getOwned('HorizontalPodAutoscaler', namespace, name), this.deps.now(), this.deps.autoscalingGraceMs ?? DEFAULT_AUTOSCALING_GRACE_MS)
+      : {};
+    const status = computeStatus(
+      sm,
+      {
+        deployment,
+        secret,
+        ...(tlsSecret ? { tlsSecret } : {}),
+        ...(applyError ? { applyError } : {}),
+        ...(pods ? { pods } : {}),
+        ...(autoscaler.problem ? { autoscalingProblem: autoscaler.problem } : {}),
+      },
+      this.deps.now(),
+    );
     const routing = status.conditions?.find((c) => c.type === 'RoutingReady');
     this.deps.onRouteTargets?.(namespace, name, routing?.status === 'False');
 
@@ -169,7 +186,9 @@ export class ServedModelReconciler {
       }
     }
     if (applyError) throw new ReconcileError(applyError);
-    const requeueAfterMs = targets.length > 0 && this.deps.observer ? (this.deps.podStatusIntervalMs ?? 15_000) : undefined;
+    const podRecheckMs = targets.length > 0 && this.deps.observer ? (this.deps.podStatusIntervalMs ?? 15_000) : undefined;
+    const rechecks = [podRecheckMs, autoscaler.recheckAfterMs].filter((ms): ms is number => ms !== undefined);
+    const requeueAfterMs = rechecks.length > 0 ? Math.min(...rechecks) : undefined;
     return { changed, statusPatched, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
   }
 

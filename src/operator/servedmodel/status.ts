@@ -20,6 +20,8 @@ export interface Observation {
   readonly applyError?: string;
   /** What the ready pods' model servers reported; undefined when there were none to ask. */
   readonly pods?: PodObservation;
+  /** Why spec.autoscaling's HorizontalPodAutoscaler cannot scale, once it has failed long enough. */
+  readonly autoscalingProblem?: ConditionInput;
 }
 
 const REQUIRED_SECRET_KEYS = ['accessKeyId', 'secretAccessKey'];
@@ -94,6 +96,7 @@ export function computeStatus(sm: ServedModel, observed: Observation, now: Date)
   const replicaFailure = observed.deployment?.status?.conditions?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
   // The ReplicaSet could not create pods: a quota, a missing ServiceAccount, a pod security policy.
   if (replicaFailure) degradedReasons.push({ type: 'Degraded', status: 'True', reason: 'PodsNotCreated', message: replicaFailure.message ?? replicaFailure.reason ?? 'pods could not be created' });
+  if (observed.autoscalingProblem) degradedReasons.push(observed.autoscalingProblem);
   if (progress.stalled) degradedReasons.push({ type: 'Degraded', status: 'True', reason: 'ProgressDeadlineExceeded', message: 'The rollout stopped making progress' });
   const view = servedVersions(sm, observed.pods);
   if (view.loadFailure) degradedReasons.push(view.loadFailure);

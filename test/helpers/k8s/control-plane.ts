@@ -1,7 +1,7 @@
 /**
  * A real Kubernetes control plane on loopback for integration tests: etcd, kube-apiserver and
  * kube-controller-manager (Deployments, ReplicaSets, garbage collection, namespaces, disruption
- * budgets, resource quotas), built by
+ * budgets, resource quotas, horizontal pod autoscalers without a metrics API), built by
  * scripts/k8s/ensure-control-plane.sh. No kubelet: pods never run.
  *
  * Two identities: `admin` (system:masters) and `operator`, which has only the permissions
@@ -215,7 +215,9 @@ export async function startControlPlane(): Promise<ControlPlane> {
       '--leader-elect=false',
       '--use-service-account-credentials=false',
       `--service-account-private-key-file=${join(dir, 'sa.key')}`,
-      '--controllers=deployment-controller,replicaset-controller,garbage-collector-controller,namespace-controller,disruption-controller,resourcequota-controller',
+      '--controllers=deployment-controller,replicaset-controller,garbage-collector-controller,namespace-controller,disruption-controller,resourcequota-controller,horizontal-pod-autoscaler-controller',
+      // spec.autoscaling's tests wait for the HPA controller; its default period is 15 s.
+      '--horizontal-pod-autoscaler-sync-period=1s',
     ], dir);
     procs.push(kcm);
   } catch (error) {

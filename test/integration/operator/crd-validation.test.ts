@@ -113,6 +113,21 @@ const invalid: { name: string; spec: Record<string, unknown>; message: string }[
   { name: 'TLS without a Secret', spec: { source, tls: { requireClientCertificate: true } }, message: 'spec.tls.secretName: Required value' },
   { name: 'a TLS Secret name with capitals', spec: { source, tls: { secretName: 'Model-TLS' } }, message: 'spec.tls.secretName in body should match' },
   { name: 'a TLS flag in serverArgs', spec: { source, serverArgs: ['--grpc_tls_cert_file=/x'] }, message: 'serverArgs must be --name=value' },
+  { name: 'autoscaling without maxReplicas', spec: { source, resources: { requests: { cpu: '1' } }, autoscaling: { minReplicas: 2 } }, message: 'spec.autoscaling.maxReplicas: Required value' },
+  {
+    name: 'autoscaling with minReplicas above maxReplicas',
+    spec: { source, resources: { requests: { cpu: '1' } }, autoscaling: { minReplicas: 5, maxReplicas: 3 } },
+    message: 'autoscaling.minReplicas must not exceed autoscaling.maxReplicas',
+  },
+  { name: 'autoscaling down to zero pods', spec: { source, resources: { requests: { cpu: '1' } }, autoscaling: { minReplicas: 0, maxReplicas: 3 } }, message: 'spec.autoscaling.minReplicas in body should be greater than or equal to 1' },
+  { name: 'autoscaling on CPU without a CPU request', spec: { source, resources: { requests: { memory: '1Gi' } }, autoscaling: { maxReplicas: 3 } }, message: 'autoscaling on CPU needs resources.requests.cpu' },
+  {
+    name: 'a CPU target besides metrics without a CPU request',
+    spec: { source, autoscaling: { maxReplicas: 3, targetCPUUtilization: 70, metrics: [{ type: 'Pods' }] } },
+    message: 'autoscaling on CPU needs resources.requests.cpu',
+  },
+  { name: 'a CPU target of 0%', spec: { source, resources: { requests: { cpu: '1' } }, autoscaling: { maxReplicas: 3, targetCPUUtilization: 0 } }, message: 'spec.autoscaling.targetCPUUtilization in body should be greater than or equal to 1' },
+  { name: 'an unknown autoscaling field', spec: { source, resources: { requests: { cpu: '1' } }, autoscaling: { maxReplicas: 3, targetMemoryUtilization: 70 } }, message: 'unknown field "spec.autoscaling.targetMemoryUtilization"' },
   { name: 'an unknown batching field', spec: { source, batching: { batch_timeout_micros: 5 } }, message: 'unknown field "spec.batching.batch_timeout_micros"' },
 ];
 
@@ -198,6 +213,25 @@ describe.skipIf(k8sTestsSkipped())('ServedModel CRD on a real kube-apiserver', (
     const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'tuned', namespace: 'default' }, spec: { source, serverArgs } });
     const out = await kubectlOk(cp.adminKubeconfig, ['apply', '--dry-run=server', '-o', 'json', '-f', '-'], manifest);
     expect((JSON.parse(out) as { spec: { serverArgs: unknown } }).spec.serverArgs).toEqual(serverArgs);
+  });
+
+  it.each([
+    ['on CPU with a request', { resources: { requests: { cpu: '500m' } }, autoscaling: { maxReplicas: 4 } }],
+    ['on CPU with only a limit', { resources: { limits: { cpu: '2' } }, autoscaling: { minReplicas: 2, maxReplicas: 2, targetCPUUtilization: 150 } }],
+    [
+      'on a custom metric only, with behavior, and without CPU resources',
+      {
+        autoscaling: {
+          maxReplicas: 10,
+          metrics: [{ type: 'Pods', pods: { metric: { name: 'tensorfleet_inference_utilization' }, target: { type: 'AverageValue', averageValue: '600m' } } }],
+          behavior: { scaleDown: { stabilizationWindowSeconds: 600 } },
+        },
+      },
+    ],
+  ])('accepts autoscaling %s (server-side dry run)', async (_what, fields) => {
+    const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'scaled', namespace: 'default' }, spec: { source, ...fields } });
+    const out = await kubectlOk(cp.adminKubeconfig, ['apply', '--dry-run=server', '-o', 'json', '-f', '-'], manifest);
+    expect((JSON.parse(out) as { spec: { autoscaling: unknown } }).spec.autoscaling).toEqual(fields.autoscaling);
   });
 
   it('fills in the batching defaults, and leaves the thread count to the server', async () => {

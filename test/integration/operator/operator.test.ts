@@ -296,6 +296,64 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
     });
   });
 
+  it('keeps a HorizontalPodAutoscaler that scales the ServedModel, reports that it cannot (no metrics API here), and removes it', async () => {
+    interface Hpa {
+      metadata: { annotations?: Record<string, string> };
+      spec: Record<string, unknown>;
+    }
+    const ns = await newNamespace();
+    await operator({ resyncMs: 500, autoscalingGraceMs: 3000 });
+    const spec = {
+      source: { uri: 's3://models/auto' },
+      resources: { requests: { cpu: '500m' } },
+      autoscaling: { minReplicas: 2, maxReplicas: 3, behavior: { scaleDown: { stabilizationWindowSeconds: 60 } } },
+    };
+    await applyModel(ns, 'auto', spec);
+    // The HPA controller raises spec.replicas to minReplicas through the scale subresource; the
+    // Deployment and the PodDisruptionBudget follow spec.replicas.
+    await eventually(async () => {
+      expect((await get<ServedModelObj>(ns, 'sm auto')).spec?.replicas).toBe(2);
+      expect((await get<V1Deployment>(ns, 'deploy auto')).spec?.replicas).toBe(2);
+      await converged(ns, 'auto', true);
+    }, 60_000);
+    const hpa = await get<Hpa>(ns, 'hpa auto');
+    expect(hpa.spec).toMatchObject({
+      scaleTargetRef: { apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', name: 'auto' },
+      minReplicas: 2,
+      maxReplicas: 3,
+      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } }],
+      behavior: { scaleDown: { stabilizationWindowSeconds: 60 } },
+    });
+
+    // Scaled by hand above maxReplicas: the autoscaler brings it back.
+    await admin(['-n', ns, 'scale', 'sm', 'auto', '--replicas=5']);
+    await eventually(async () => expect((await get<V1Deployment>(ns, 'deploy auto')).spec?.replicas).toBe(3), 60_000);
+
+    // Without a metrics API the autoscaler cannot compute a replica count; after the grace, status says so.
+    await eventually(async () => {
+      const degraded = (await get<ServedModelObj>(ns, 'sm auto')).status?.conditions?.find((c) => c.type === 'Degraded');
+      expect(degraded).toMatchObject({ status: 'True', reason: 'AutoscalingInactive', message: expect.stringMatching(/ScalingActive=False \(FailedGetResourceMetric\)/) as unknown });
+    }, 60_000);
+    expect(await admin(['-n', ns, 'get', 'events', '--field-selector', 'type=Warning', '-o', 'jsonpath={.items[*].reason}'])).toContain('AutoscalingInactive');
+
+    // A removed behavior leaves the HPA (the apiserver fills in defaults, which "contains" alone would accept).
+    await applyModel(ns, 'auto', { ...spec, autoscaling: { minReplicas: 2, maxReplicas: 3 } });
+    await eventually(async () => {
+      const updated = await get<Hpa>(ns, 'hpa auto');
+      expect(updated.spec.behavior).toBeUndefined();
+      expect(updated.metadata.annotations?.['tensorfleet.dev/autoscaling-hash']).not.toBe(hpa.metadata.annotations?.['tensorfleet.dev/autoscaling-hash']);
+    });
+
+    // Without spec.autoscaling the HPA goes, the replicas it chose stay, and Degraded clears.
+    await applyModel(ns, 'auto', { source: spec.source, resources: spec.resources });
+    await eventually(async () => {
+      expect((await kubectl(cp.adminKubeconfig, ['-n', ns, 'get', 'hpa', 'auto'])).stderr).toContain('NotFound');
+      const sm = await get<ServedModelObj>(ns, 'sm auto');
+      expect(sm.spec?.replicas).toBe(3);
+      expect(sm.status?.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'False', reason: 'AsExpected' });
+    });
+  });
+
   it('reports a missing credentials Secret, then recovers when it appears', async () => {
     const ns = await newNamespace();
     await operator({ resyncMs: 500 });

@@ -41,6 +41,7 @@ describe('computeStatus conditions', () => {
     ['good Secret', { deployment: deployment({ replicas: 2, ready: 2 }), secret: { state: 'found', name: 's3', keys: ['accessKeyId', 'secretAccessKey'] } }, { Ready: 'True/AllReplicasReady', Progressing: 'False/RolloutComplete', Degraded: 'False/AsExpected', SourceReady: 'True/CredentialsFound' }],
     ['pods not created', { deployment: deployment({ replicas: 2, ready: 0, replicaFailure: 'exceeded quota' }), secret: none }, { Ready: 'False/NoReplicasReady', Progressing: 'False/RolloutComplete', Degraded: 'True/PodsNotCreated', SourceReady: 'True/PodIdentity' }],
     ['apply failed', { deployment: deployment({ replicas: 2, ready: 2 }), secret: none, applyError: 'boom' }, { Ready: 'True/AllReplicasReady', Progressing: 'False/RolloutComplete', Degraded: 'True/ApplyFailed', SourceReady: 'True/PodIdentity' }],
+    ['autoscaler cannot scale', { deployment: deployment({ replicas: 2, ready: 2 }), secret: none, autoscalingProblem: { type: 'Degraded', status: 'True', reason: 'AutoscalingInactive', message: 'no metrics' } }, { Ready: 'True/AllReplicasReady', Progressing: 'False/RolloutComplete', Degraded: 'True/AutoscalingInactive', SourceReady: 'True/PodIdentity' }],
   ] as const)('%s', (_name, observed, expected) => {
     expect(summary(observed as Observation)).toEqual(expected);
   });
