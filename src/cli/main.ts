@@ -3,12 +3,16 @@
  * root logger, clocks and random source, and turns signals into a graceful stop.
  */
 import { randomInt } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { createRootLogger, type Logger } from '../shared/logger.js';
 import { toServingError } from '../shared/errors.js';
 import { exampleRequest } from '../server/example-request.js';
 import { startModelServer } from '../server/model-server.js';
 import { OptionsError, parseServeOptions, serveHelp } from '../server/serve-options.js';
+import { readFlagFile } from '../server/flag-file.js';
 import { cpuQuotaCores } from '../server/servables/tensorflow/cpu-quota.js';
+import { parseSessionConfig, withSessionConfig } from '../server/servables/tensorflow/session-config.js';
+import { loadTfBinding } from '../server/servables/tensorflow/tf-binding.js';
 import { threadEnvOfThisProcess } from '../server/servables/tensorflow/thread-env.js';
 import { resolveS3Settings } from '../server/sources/s3/s3-settings.js';
 import { OPERATOR_HELP, parseOperatorArgs } from './operator-command.js';
@@ -48,7 +52,13 @@ async function serve(args: readonly string[]): Promise<number> {
     process.stdout.write(`${serveHelp()}\n`);
     return 0;
   }
-  const options = parseServeOptions(args);
+  if (args.includes('--version')) {
+    process.stdout.write(`${versionText()}\n`);
+    return 0;
+  }
+  const parsed = parseServeOptions(args);
+  const sessionConfigFile = parsed.tensorflow_session_config_file;
+  const options = sessionConfigFile === undefined ? parsed : withSessionConfig(parsed, parseSessionConfig(await readFlagFile('tensorflow_session_config_file', sessionConfigFile)));
   const quotaCores = cpuQuotaCores();
   Object.assign(process.env, threadEnvOfThisProcess(options, quotaCores));
   const logger = createRootLogger({ name: 'tensorfleet-serve', level: options.log_level });
@@ -66,6 +76,13 @@ async function serve(args: readonly string[]): Promise<number> {
   await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   await server.stop();
   return 0;
+}
+
+/** What `serve --version` prints, as tensorflow_model_server --version does: the server's and TensorFlow's versions. */
+function versionText(): string {
+  const require = createRequire(import.meta.url);
+  const { version } = require('../../package.json') as { version: string };
+  return `TensorFleet ModelServer: ${version}\nTensorFlow Library: ${loadTfBinding().TF_Version}`;
 }
 
 function logTensorflowThreads(logger: Logger, quotaCores: number | undefined): void {

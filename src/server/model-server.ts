@@ -6,6 +6,7 @@ import type http from 'node:http';
 import type { Logger } from 'pino';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ServingError } from '../shared/errors.js';
+import { readFlagFile } from './flag-file.js';
 import type { ModelServerConfig } from './config/model-config.js';
 import { parseModelConfig, singleModelConfig } from './config/parse-model-config.js';
 import { BatchScheduler } from './batching/batch-scheduler.js';
@@ -30,7 +31,7 @@ import { S3VersionSource } from './sources/s3/s3-version-source.js';
 import { describeS3Settings, resolveS3Settings, type S3Settings } from './sources/s3/s3-settings.js';
 import { VersionSourceRouter, unsupportedBasePath } from './sources/version-source-router.js';
 import { flowControlOptions, parseChannelArguments } from './transports/grpc/channel-arguments.js';
-import { GrpcHealth, addReflection, bindGrpcServer, createGrpcServer, shutdownGrpcServer } from './transports/grpc/grpc-server.js';
+import { GrpcHealth, addReflection, bindGrpcServer, bindGrpcSocket, createGrpcServer, shutdownGrpcServer } from './transports/grpc/grpc-server.js';
 import { installHttp2Tuning } from './transports/grpc/http2-tuning.js';
 import { modelServiceHandlers } from './transports/grpc/model-service-handlers.js';
 import { predictionHandlers } from './transports/grpc/prediction-handlers.js';
@@ -94,13 +95,6 @@ async function readBatchingParameters(options: ServeOptions): Promise<BatchingPa
   return parseBatchingParameters(await readFlagFile('batching_parameters_file', options.batching_parameters_file), defaults);
 }
 
-/** The text of a file a flag names; a file that cannot be read is INVALID_ARGUMENT naming the flag. */
-function readFlagFile(flag: string, path: string): Promise<string> {
-  return readFile(path, 'utf8').catch((error: unknown) => {
-    throw new ServingError('INVALID_ARGUMENT', `cannot read --${flag} ${path}: ${String(error)}`);
-  });
-}
-
 /** Saturated inference threads keep gRPC receive windows small (flow-control.ts, decision 0012). */
 const UTILIZATION_INTERVAL_MS = 100;
 
@@ -125,8 +119,23 @@ function inUse(manager: ModelManager, model: string, version: number): boolean {
   }
 }
 
-/** Starts a model server: manager, inference pool, gRPC and REST. */
+/**
+ * Starts a model server: manager, inference pool, gRPC and REST. When a step fails (a port in use,
+ * a socket path taken), what was already started is stopped before the error is thrown: exiting
+ * while an inference thread is inside TensorFlow would crash the process instead.
+ */
 export async function startModelServer(options: ServeOptions, env: ServerEnvironment): Promise<RunningServer> {
+  const started: (() => unknown)[] = [];
+  try {
+    return await startComponents(options, env, started);
+  } catch (error) {
+    for (const stop of started.reverse()) await Promise.resolve().then(stop).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** startModelServer's steps; each component started pushes how to stop it onto `started`. */
+async function startComponents(options: ServeOptions, env: ServerEnvironment, started: (() => unknown)[]): Promise<RunningServer> {
   const { logger } = env;
   const initial = await readConfig(options);
   refuseUnsupportedSources(initial.config);
@@ -141,6 +150,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
     logger.child({ component: 'grpc-tls' }),
     (validTo) => metrics.tlsCertificateExpiry.set(validTo.getTime() / 1000),
   );
+  started.push(() => transportSecurity.close());
   const poolLogger = logger.child({ component: 'inference-pool' });
   // Set once health reporting exists (below); a worker can only be lost after startup.
   let onWorkerLost = (): void => undefined;
@@ -155,6 +165,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
       }
     },
   });
+  started.push(() => pool.close());
   // A lost worker does not come back on its own: fail liveness so Kubernetes restarts the pod.
   const livenessProblem = (): string | undefined => {
     const lost = pool.lostWorkers();
@@ -191,6 +202,10 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
       return s3Source;
     },
   });
+  started.push(async () => {
+    await s3Source?.close();
+    if (s3Client !== undefined) closeS3Client(s3Client);
+  });
   const timers = { setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms).unref(), clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout) };
   const limits = { maxElements: options.max_tensor_elements };
   const warmup = options.enable_model_warmup
@@ -202,6 +217,7 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
   const inferenceUtilization = new UtilizationMeter(() => pool.busyMs(), () => pool.size, () => performance.now());
   metrics.observeInferenceThreads(pool);
   const utilizationTimer = setInterval(() => inferenceUtilization.sample(), UTILIZATION_INTERVAL_MS).unref();
+  started.push(() => clearInterval(utilizationTimer));
   if (batching) logger.info({ batching }, 'batching enabled');
   for (const { flag, reason } of options.ignoredFlags) logger.warn({ flag, reason }, `ignored TF Serving flag --${flag}`);
   const manager: ModelManager = new ModelManager({
@@ -236,12 +252,17 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
     logging: (model) => manager.modelConfig(model)?.logging,
   };
   const requestLog = new RequestLogger({ rng: env.rng, now: env.now, tags: savedModelTags(options.saved_model_tags), metrics, logger: logger.child({ component: 'request-log' }) });
+  started.push(() => requestLog.close());
   const predict = new PredictService(catalog, metrics, logger.child({ component: 'predict' }), env.rng, env.now, {
     checkMethodNames: options.enable_signature_method_name_check,
     requestLog,
   });
 
   const lifetime = new AbortController();
+  started.push(() => {
+    lifetime.abort();
+    return manager.stop();
+  });
   const reloadConfig = async (config: ModelServerConfig): Promise<void> => {
     refuseUnsupportedSources(config);
     await manager.reconcile(config);
@@ -263,7 +284,8 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
     maxConnectionAgeSeconds: options.max_connection_age_seconds,
     channelArguments,
   });
-  grpcServer.addService(grpcApi.predictionService, predictionHandlers(predict, limits));
+  started.push(() => grpcServer.forceShutdown());
+  grpcServer.addService(grpcApi.predictionService, predictionHandlers(predict, limits, { useTensorContent: options.enable_serialization_as_tensor_content }));
   grpcServer.addService(
     grpcApi.modelService,
     modelServiceHandlers({ status: (model, version) => manager.status(model, version), reloadConfig }),
@@ -271,12 +293,14 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
   health.addToServer(grpcServer);
   addReflection(grpcServer, grpcApi.packageDefinition);
   const grpcPort = await bindGrpcServer(grpcServer, options.grpc_bind_address, options.port, transportSecurity.credentials);
+  const grpcSocket = options.grpc_socket_path === undefined ? undefined : await bindGrpcSocket(grpcServer, options.grpc_socket_path, transportSecurity.credentials);
   const flowControl = { ...flowControlOptions(channelArguments), serverSaturated: () => inferenceUtilization.saturated };
   installHttp2Tuning(grpcServer, { promptTrailers: options.grpc_prompt_trailers, flowControl }, logger);
 
   let restServer: http.Server | undefined;
   let restPort: number | undefined;
   const jsonDecoder = options.rest_api_port !== 0 && options.rest_json_threads > 0 ? new JsonDecodePool(options.rest_json_threads) : undefined;
+  started.push(() => jsonDecoder?.close());
   if (options.rest_api_port !== 0) {
     restServer = createRestServer(
       {
@@ -288,12 +312,12 @@ export async function startModelServer(options: ServeOptions, env: ServerEnviron
         livenessProblem,
         unreadyModels: () => manager.modelNames().filter((name) => manager.availableVersions(name).length === 0),
       },
-      { maxRequestBytes: options.max_request_bytes, limits, timeoutMs: options.rest_api_timeout_in_ms, jsonDecoder, metricsPath: monitoring.metricsPath },
+      { maxRequestBytes: options.max_request_bytes, limits, timeoutMs: options.rest_api_timeout_in_ms, jsonDecoder, metricsPath: monitoring.metricsPath, cors: options.rest_api_enable_cors_support },
       logger.child({ component: 'rest' }),
     );
     restPort = await listen(restServer, options.rest_api_bind_address, options.rest_api_port);
   }
-  logger.info({ grpcPort, restPort, models: manager.modelNames() }, 'server started');
+  logger.info({ grpcPort, ...(grpcSocket ? { grpcSocket } : {}), restPort, models: manager.modelNames() }, 'server started');
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>

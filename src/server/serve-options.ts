@@ -18,6 +18,16 @@ interface FlagSpec {
 export const SERVE_FLAGS = {
   port: { type: 'int', default: 8500, help: 'gRPC port (PredictionService, ModelService, health, reflection).' },
   grpc_bind_address: { type: 'string', default: '0.0.0.0', help: 'Address the gRPC server binds to.' },
+  grpc_socket_path: {
+    type: 'string',
+    default: undefined,
+    help: 'Also serve gRPC on this UNIX socket (relative or absolute path), with the same services and TLS as --port; a stale socket file left by an earlier run is replaced.',
+  },
+  enable_serialization_as_tensor_content: {
+    type: 'bool',
+    default: false,
+    help: 'gRPC Predict responses carry numeric outputs in tensor_content (raw little-endian bytes, as TensorFlow\'s AsProtoTensorContent) instead of float_val, int64_val, ...: smaller and faster to encode and decode for large outputs; tf.make_ndarray reads both. String outputs stay in string_val.',
+  },
   ssl_config_file: {
     type: 'string',
     default: undefined,
@@ -38,6 +48,11 @@ export const SERVE_FLAGS = {
   rest_api_port: { type: 'int', default: 8501, help: 'HTTP port for the REST API, health and metrics; 0 disables it.' },
   rest_api_bind_address: { type: 'string', default: '0.0.0.0', help: 'Address the REST server binds to.' },
   rest_api_timeout_in_ms: { type: 'int', default: 30000, help: 'Timeout of a REST call.' },
+  rest_api_enable_cors_support: {
+    type: 'bool',
+    default: false,
+    help: 'Let web pages of any origin call the REST API: Access-Control-Allow-Origin: * on every answer, and OPTIONS preflight requests answered.',
+  },
   monitoring_config_file: {
     type: 'string',
     default: undefined,
@@ -73,6 +88,11 @@ export const SERVE_FLAGS = {
     type: 'int',
     default: 0,
     help: 'Threads one TensorFlow op may use; 0: the container\'s CPU limit (cgroup quota, rounded up) if it has one, else TensorFlow\'s choice (the cores it sees).',
+  },
+  tensorflow_session_config_file: {
+    type: 'string',
+    default: undefined,
+    help: 'TensorFlow ConfigProto in text format. Its intra_op_parallelism_threads and inter_op_parallelism_threads apply where the --tensorflow_*_op_parallelism flags are 0; device placement and GPU fields are reported and ignored (TensorFleet runs on CPUs); any other field is refused.',
   },
   tensorflow_inter_op_parallelism: {
     type: 'int',
@@ -182,12 +202,14 @@ export function parseServeOptions(argv: readonly string[]): ServeOptions {
     const name = match[1]!.replaceAll('-', '_');
     const spec = (SERVE_FLAGS as Record<string, FlagSpec>)[name];
     if (!spec) {
-      if (name in FLAGS_WITHOUT_EFFECT) ignored.push({ flag: name, reason: FLAGS_WITHOUT_EFFECT[name]! });
-      else if (name in FLAGS_REFUSED) problems.push(`--${name} is not supported: ${FLAGS_REFUSED[name]!}`);
-      else problems.push(`unknown flag --${name} (see --help)`);
       // A TF Serving flag written as "--flag value" takes its value with it.
       const tfServingFlag = name in FLAGS_WITHOUT_EFFECT || name in FLAGS_REFUSED;
-      if (tfServingFlag && match[2] === undefined && i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) i++;
+      const value = match[2] ?? (tfServingFlag && i + 1 < argv.length && !argv[i + 1]!.startsWith('--') ? argv[++i] : undefined);
+      if (name in FLAGS_WITHOUT_EFFECT) ignored.push({ flag: name, reason: FLAGS_WITHOUT_EFFECT[name]! });
+      // Switching a refused feature off asks for what this server does anyway.
+      else if (name in FLAGS_REFUSED && (value === 'false' || value === '0')) ignored.push({ flag: name, reason: `set to ${value}, which is what TensorFleet does` });
+      else if (name in FLAGS_REFUSED) problems.push(`--${name} is not supported: ${FLAGS_REFUSED[name]!}`);
+      else problems.push(`unknown flag --${name} (see --help)`);
       continue;
     }
     let raw = match[2];

@@ -18,6 +18,12 @@ export const FLAGS_WITHOUT_EFFECT: Readonly<Record<string, string>> = {
   tensorflow_session_parallelism: 'set --tensorflow_intra_op_parallelism and --tensorflow_inter_op_parallelism instead',
   per_process_gpu_memory_fraction: 'TensorFleet runs TensorFlow on CPUs',
   enable_profiler: 'there is no TensorFlow profiler service',
+  enable_grpc_healthcheck_service: 'the standard gRPC health service (grpc.health.v1) is always on',
+  skip_initialize_tpu: 'TensorFleet runs TensorFlow on CPUs; there is no TPU to initialize',
+  num_tflite_pools: 'TensorFlow Lite models are not served (see --prefer_tflite_model)',
+  num_tflite_interpreters_per_pool: 'TensorFlow Lite models are not served (see --prefer_tflite_model)',
+  xla_cpu_compilation_enabled: 'TensorFleet leaves XLA JIT compilation at the TensorFlow library\'s default',
+  xla_gpu_compilation_enabled: 'TensorFleet runs TensorFlow on CPUs; see --xla_cpu_compilation_enabled',
 };
 
 /** Refused: the name, and what to do instead. */
@@ -27,4 +33,6 @@ export const FLAGS_REFUSED: Readonly<Record<string, string>> = {
   prefer_tflite_model: 'TensorFlow Lite models are not supported; TensorFleet serves SavedModels',
   use_tflite_model: 'TensorFlow Lite models are not supported; TensorFleet serves SavedModels',
   thread_pool_factory_config_file: 'custom thread pool factories are not supported; see --inference_threads and --tensorflow_*_op_parallelism',
+  mixed_precision: 'mixed precision is not supported; export the SavedModel in the precision it should run in',
+  enable_per_model_batching_parameters: 'batching parameters come from --batching_parameters_file for every model; a SavedModel\'s own batching_params.pbtxt is not read',
 };

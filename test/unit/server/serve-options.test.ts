@@ -76,6 +76,33 @@ describe('tensorflow_model_server flags that are not ours', () => {
     );
   });
 
+  it('accepts a refused feature switched off, since that is what this server does', () => {
+    const options = parseServeOptions(['--model_base_path=/m', '--use_alts_credentials=false', '--enable_per_model_batching_parameters', 'false']);
+    expect(options.ignoredFlags.map((f) => f.flag)).toEqual(['use_alts_credentials', 'enable_per_model_batching_parameters']);
+    expect(() => parseServeOptions(['--model_base_path=/m', '--enable_per_model_batching_parameters=true'])).toThrowError(/batching_params\.pbtxt is not read/);
+    expect(() => parseServeOptions(['--model_base_path=/m', '--mixed_precision=bfloat16'])).toThrowError(/--mixed_precision is not supported/);
+  });
+
+  // Every flag of tensorflow_model_server (TF Serving 2.19's main.cc): an existing command line
+  // either starts or fails naming the flag and the reason, never with "unknown flag".
+  const TF_SERVING_FLAGS = [
+    'port', 'grpc_socket_path', 'rest_api_port', 'rest_api_num_threads', 'rest_api_timeout_in_ms', 'rest_api_enable_cors_support',
+    'enable_batching', 'allow_version_labels_for_unavailable_models', 'batching_parameters_file', 'enable_per_model_batching_parameters',
+    'model_config_file', 'model_config_file_poll_wait_seconds', 'model_name', 'model_base_path', 'num_load_threads', 'num_unload_threads',
+    'max_num_load_retries', 'load_retry_interval_micros', 'file_system_poll_wait_seconds', 'flush_filesystem_caches',
+    'tensorflow_session_parallelism', 'tensorflow_session_config_file', 'tensorflow_intra_op_parallelism', 'tensorflow_inter_op_parallelism',
+    'use_alts_credentials', 'ssl_config_file', 'platform_config_file', 'per_process_gpu_memory_fraction', 'saved_model_tags',
+    'grpc_channel_arguments', 'grpc_max_threads', 'enable_model_warmup', 'num_request_iterations_for_warmup', 'monitoring_config_file',
+    'remove_unused_fields_from_bundle_metagraph', 'prefer_tflite_model', 'num_tflite_pools', 'num_tflite_interpreters_per_pool',
+    'enable_signature_method_name_check', 'xla_cpu_compilation_enabled', 'xla_gpu_compilation_enabled', 'enable_profiler',
+    'thread_pool_factory_config_file', 'mixed_precision', 'skip_initialize_tpu', 'enable_grpc_healthcheck_service',
+    'enable_serialization_as_tensor_content', 'use_tflite_model', 'enforce_session_run_timeout',
+  ];
+  it.each(TF_SERVING_FLAGS)('knows --%s', (name) => {
+    const known = name in SERVE_FLAGS || name in FLAGS_WITHOUT_EFFECT || name in FLAGS_REFUSED;
+    expect(known, `--${name} is in none of SERVE_FLAGS, FLAGS_WITHOUT_EFFECT, FLAGS_REFUSED`).toBe(true);
+  });
+
   it('names no flag in both lists, nor one of its own', () => {
     for (const name of Object.keys(FLAGS_WITHOUT_EFFECT)) {
       expect(FLAGS_REFUSED).not.toHaveProperty(name);

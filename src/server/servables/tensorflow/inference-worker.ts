@@ -5,9 +5,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { toServingError } from '../../../shared/errors.js';
 import type { HostTensor } from '../../core/host-tensor.js';
-import { transferablesOf, type WorkerRequest, type WorkerResponse, type WorkerResult } from './inference-protocol.js';
+import { transferablesOf, type WorkerReady, type WorkerRequest, type WorkerResponse, type WorkerResult } from './inference-protocol.js';
 import { SessionRunner } from './session-runner.js';
-import { loadTfBinding } from './tf-binding.js';
+import { loadTfBinding, tfBindingAddonPath } from './tf-binding.js';
 import { lowerThreadPriority } from './thread-niceness.js';
 
 if (!parentPort) throw new Error('inference-worker must run in a worker thread');
@@ -41,4 +41,4 @@ port.on('message', (request: WorkerRequest) => {
   }
   port.postMessage(response, transfer);
 });
-port.postMessage({ id: 0, ok: true, result: null } satisfies WorkerResponse);
+port.postMessage({ ready: true, addonPath: tfBindingAddonPath() } satisfies WorkerReady);

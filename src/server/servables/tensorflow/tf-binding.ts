@@ -42,3 +42,24 @@ export function loadTfBinding(): TfBinding {
   const tf = require('@tensorflow/tfjs-node') as TfjsNodeModule;
   return tf.backend().binding;
 }
+
+/** The file of tfjs-node's native addon, once loadTfBinding() loaded it on this thread. */
+export function tfBindingAddonPath(): string | undefined {
+  const require = createRequire(import.meta.url);
+  return Object.keys(require.cache).find((file) => /[\\/]tfjs-node[\\/].*\.node$/.test(file));
+}
+
+let pinned = false;
+
+/**
+ * Keeps tfjs-node's addon (and the TensorFlow it links) loaded until the process exits, from any
+ * thread. Otherwise the last inference thread to stop unloads it, and if no SavedModel was ever
+ * loaded, exiting then crashes in an exit handler of the unloaded code (SIGSEGV, e.g. when startup
+ * fails on a port in use). A second handle that is never closed is enough; opening it runs the
+ * addon's initialisation once more on this thread (about 0.4 ms and 0.4 MB).
+ */
+export function pinTfBindingAddon(addonPath: string | undefined): void {
+  if (pinned || addonPath === undefined) return;
+  pinned = true;
+  process.dlopen({ exports: {} }, addonPath);
+}

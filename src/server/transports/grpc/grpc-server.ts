@@ -1,3 +1,5 @@
+import { lstat, unlink } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from 'grpc-health-check';
@@ -33,10 +35,25 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
 }
 
 export function bindGrpcServer(server: grpc.Server, host: string, port: number, credentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, credentials, (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    );
+  return bindGrpcAddress(server, `${host}:${port}`, credentials);
+}
+
+/**
+ * Listens on a UNIX socket too (TF Serving's --grpc_socket_path). A socket file left by a server
+ * that did not shut down would make the bind fail, so it is replaced; any other file is not.
+ */
+export async function bindGrpcSocket(server: grpc.Server, path: string, credentials = grpc.ServerCredentials.createInsecure()): Promise<string> {
+  const absolute = resolve(path);
+  const existing = await lstat(absolute).catch(() => undefined);
+  if (existing?.isSocket()) await unlink(absolute);
+  else if (existing) throw new Error(`--grpc_socket_path ${absolute} exists and is not a socket`);
+  await bindGrpcAddress(server, `unix:${absolute}`, credentials);
+  return absolute;
+}
+
+function bindGrpcAddress(server: grpc.Server, address: string, credentials: grpc.ServerCredentials): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolvePort(bound)));
   });
 }
 

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { invalidArgument } from '../../../shared/errors.js';
 import { CLASSIFY_METHOD } from '../../core/signature.js';
 import type { CallContext, Classification, ModelSpecInput, PredictService, Served } from '../../predict/predict-service.js';
-import { decodeTensorProtoMap, encodeTensorProto, type TensorLimits, type TensorProtoObject } from '../../servables/tensorflow/codecs/tensor-proto.js';
+import { decodeTensorProtoMap, encodeTensorProto, type EncodeOptions, type TensorLimits, type TensorProtoObject } from '../../servables/tensorflow/codecs/tensor-proto.js';
 import { examplesOfInput, type InputObject } from '../../servables/tensorflow/codecs/tf-example.js';
 import { signatureDefMapOf } from '../../servables/tensorflow/saved-model-metadata.js';
 import { parseVersionNumber } from '../model-spec-version.js';
@@ -69,8 +69,11 @@ interface ExamplesRequestMessage {
   input?: InputObject | null;
 }
 
-/** tensorflow.serving.PredictionService on the shared predict path. */
-export function predictionHandlers(service: PredictService, limits: TensorLimits): grpc.UntypedServiceImplementation {
+/**
+ * tensorflow.serving.PredictionService on the shared predict path. `encoding` is how Predict
+ * outputs are written (--enable_serialization_as_tensor_content: tensor_content, not typed fields).
+ */
+export function predictionHandlers(service: PredictService, limits: TensorLimits, encoding: EncodeOptions = {}): grpc.UntypedServiceImplementation {
   return {
     Predict: unary(async (call: grpc.ServerUnaryCall<PredictRequestMessage, unknown>) => {
       const spec = modelSpecOf(call.request.model_spec);
@@ -78,7 +81,8 @@ export function predictionHandlers(service: PredictService, limits: TensorLimits
       const result = await service.predict(spec, () => inputs, call.request.output_filter ?? [], callContext(call));
       announceVersion(call, result);
       const outputs: Record<string, TensorProtoObject> = {};
-      for (const [name, tensor] of Object.entries(result.outputs)) outputs[name] = encodeTensorProto(tensor);
+      // Strings stay in string_val: tensor_content's length-prefixed strings are more than tf.make_ndarray reads.
+      for (const [name, tensor] of Object.entries(result.outputs)) outputs[name] = encodeTensorProto(tensor, tensor.dtype === 'DT_STRING' ? {} : encoding);
       return { outputs, model_spec: servedSpec(result) };
     }),
     GetModelMetadata: unary(async (call: grpc.ServerUnaryCall<{ model_spec?: ModelSpecMessage | null; metadata_field?: string[] }, unknown>) => {

@@ -20,6 +20,7 @@ import { signatureDefMapOf } from '../../servables/tensorflow/saved-model-metada
 import { SERVED_VERSION_METADATA } from '../grpc/prediction-handlers.js';
 import { ByteAssembler } from '../byte-assembler.js';
 import { JsonDecodePool } from './json-decode-pool.js';
+import { CORS_HEADERS, isPreflight, preflightHeaders } from './cors.js';
 import { parseModelRoute, type ModelRoute } from './rest-routes.js';
 
 export interface RestBackend {
@@ -43,6 +44,8 @@ export interface RestServerOptions {
   readonly jsonDecoder?: JsonDecodePool;
   /** A further path serving the metrics (--monitoring_config_file). */
   readonly metricsPath?: string;
+  /** --rest_api_enable_cors_support: web pages of any origin may call the API. */
+  readonly cors?: boolean;
 }
 
 interface Reply {
@@ -57,10 +60,14 @@ const json = (status: number, body: unknown): Reply => ({ status, body: JSON.str
 /** TF Serving's REST API plus /healthz, /readyz and Prometheus metrics, on node:http. */
 export function createRestServer(backend: RestBackend, options: RestServerOptions, logger: Logger): http.Server {
   const server = http.createServer((req, res) => {
+    if (options.cors && isPreflight(req)) {
+      res.writeHead(204, preflightHeaders(req)).end();
+      return;
+    }
     handle(req, backend, options)
       .catch((error: unknown) => errorReply(error, logger))
       .then((reply) => {
-        const headers: http.OutgoingHttpHeaders = { 'content-type': reply.contentType ?? 'application/json' };
+        const headers: http.OutgoingHttpHeaders = { 'content-type': reply.contentType ?? 'application/json', ...(options.cors ? CORS_HEADERS : {}) };
         if (reply.served) headers[SERVED_VERSION_METADATA] = String(reply.served.version);
         res.writeHead(reply.status, headers).end(reply.body);
       })

@@ -1,4 +1,4 @@
-/** /healthz and /readyz answers from the backend's state, over a real HTTP server. */
+/** /healthz and /readyz answers from the backend's state, and CORS headers, over a real HTTP server. */
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, expect, test } from 'vitest';
@@ -17,7 +17,7 @@ interface HealthState {
   problem: string | undefined;
 }
 
-async function serve(state: HealthState): Promise<string> {
+async function serve(state: HealthState, cors = false): Promise<string> {
   const backend: RestBackend = {
     predict: undefined as never,
     metrics: new ServerMetrics(),
@@ -27,7 +27,7 @@ async function serve(state: HealthState): Promise<string> {
     unreadyModels: () => state.unready,
     livenessProblem: () => state.problem,
   };
-  const server = createRestServer(backend, { maxRequestBytes: 1024, limits: { maxElements: 10 }, timeoutMs: 1000 }, pino({ level: 'silent' }));
+  const server = createRestServer(backend, { maxRequestBytes: 1024, limits: { maxElements: 10 }, timeoutMs: 1000, cors }, pino({ level: 'silent' }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   close = () => new Promise((resolve) => server.close(() => resolve()));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -56,4 +56,20 @@ test.each([
   const base = await serve({ ...state, unready: [...state.unready] });
   expect(await get(`${base}/healthz`)).toEqual({ status: healthz[0], body: healthz[1] });
   expect(await get(`${base}/readyz`)).toEqual({ status: readyz[0], body: readyz[1] });
+});
+
+test('sends CORS headers and answers preflights only with --rest_api_enable_cors_support', async () => {
+  const state = { ready: true, unready: [], problem: undefined };
+  const preflight = { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } };
+  for (const cors of [false, true]) {
+    const base = await serve(state, cors);
+    const readyz = await fetch(`${base}/readyz`, { headers: { origin: 'https://app.example' } });
+    expect(readyz.headers.get('access-control-allow-origin'), `cors ${cors}`).toBe(cors ? '*' : null);
+    const options = await fetch(`${base}/v1/models/m:predict`, preflight);
+    expect({ status: options.status, allowHeaders: options.headers.get('access-control-allow-headers') }, `cors ${cors}`).toEqual(
+      cors ? { status: 204, allowHeaders: 'content-type' } : { status: 400, allowHeaders: null },
+    );
+    await close?.();
+    close = undefined;
+  }
 });
