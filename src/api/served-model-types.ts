@@ -112,6 +112,8 @@ export const SERVER_ARGS_ALLOWED = [
   'max_tensor_elements',
   'rest_api_timeout_in_ms',
   'rest_json_threads',
+  'rest_api_enable_cors_support',
+  'enable_serialization_as_tensor_content',
   'max_num_load_retries',
   'load_retry_interval_micros',
   'num_load_threads',
