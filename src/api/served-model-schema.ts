@@ -506,6 +506,31 @@ const specSchema: Schema = {
         requireClientCertificate: { type: 'boolean', description: "Clients must present a certificate that chains to the Secret's ca.crt (mutual TLS). Unset: false." },
       },
     },
+    requestLogging: {
+      type: 'object',
+      required: ['uri', 'samplingRate'],
+      description:
+        "Request logging, as TF Serving's logging_config: a sampled share of successful Predict, Classify, Regress and MultiInference calls is " +
+        'written as PredictionLogs to TFRecord files, uploaded to S3 every 5 minutes (--request_log_upload_interval_seconds in serverArgs), ' +
+        "at 64 MiB and when a pod stops. Uses spec.source's endpoint, region and credentials, which must be allowed to write there. " +
+        'Turning it on or off rolls the pods; changing the rate or the URI does not.',
+      properties: {
+        uri: {
+          type: 'string',
+          maxLength: 1024,
+          description: 's3://bucket/key/prefix: the files are <prefix>.<start time>.<pod>.<pid>.<n>.tfrecord.',
+          'x-kubernetes-validations': [
+            {
+              rule:
+                "self.matches('^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^/]+)+$') && " +
+                "!self.contains('/./') && !self.contains('/../') && !self.endsWith('/.') && !self.endsWith('/..')",
+              message: 'requestLogging.uri must be s3://bucket/key/prefix (a bucket of 3-63 lowercase letters, digits, dots or dashes, then a key prefix without empty, "." or ".." segments)',
+            },
+          ],
+        },
+        samplingRate: { type: 'number', minimum: 0, maximum: 1, description: 'Share of calls logged, 0 to 1 (e.g. 0.01).' },
+      },
+    },
     serverArgs: {
       type: 'array',
       maxItems: 32,

@@ -113,6 +113,7 @@ export const SERVER_ARGS_ALLOWED = [
   'rest_api_timeout_in_ms',
   'rest_json_threads',
   'rest_api_enable_cors_support',
+  'request_log_upload_interval_seconds',
   'enable_serialization_as_tensor_content',
   'max_num_load_retries',
   'load_retry_interval_micros',
@@ -132,6 +133,17 @@ export interface TlsSpec {
   readonly secretName: string;
   /** Clients must present a certificate that chains to the Secret's ca.crt (mutual TLS). */
   readonly requireClientCertificate?: boolean;
+}
+
+/**
+ * Request logging (TF Serving's logging_config): a sampled share of successful calls is written as
+ * PredictionLogs to TFRecord files under an S3 prefix, through the source's endpoint and credentials.
+ */
+export interface RequestLoggingSpec {
+  /** `s3://bucket/key/prefix`; files are `<prefix>.<start>.<pod>.<pid>.<n>.tfrecord`. */
+  readonly uri: string;
+  /** Share of calls logged, 0 to 1. */
+  readonly samplingRate: number;
 }
 
 /** A core/v1 Toleration. */
@@ -204,6 +216,8 @@ export interface ServedModelSpec {
   readonly pod?: PodSettings;
   /** TLS on the gRPC port from a Secret (absent: plain text). */
   readonly tls?: TlsSpec;
+  /** Absent: no request logging. */
+  readonly requestLogging?: RequestLoggingSpec;
   /** Extra model server flags (`--name=value`), among SERVER_ARGS_ALLOWED only. */
   readonly serverArgs?: readonly string[];
 }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type http from 'node:http';
@@ -14,6 +14,7 @@ import { defaultBatchingParameters, parseBatchingParameters, type BatchingParame
 import { parseMonitoringConfig, type MonitoringConfig } from './metrics/monitoring-config.js';
 import { grpcTransportSecurity } from './transports/grpc/grpc-credentials.js';
 import { RequestLogger } from './request-log/request-logger.js';
+import { S3LogShipper } from './request-log/s3-log-shipper.js';
 import { parseSslConfig, type SslConfig } from './transports/grpc/ssl-config.js';
 import { BatchingLoader } from './batching/batching-servable.js';
 import type { ServableLoader } from './core/servable.js';
@@ -95,6 +96,9 @@ async function readBatchingParameters(options: ServeOptions): Promise<BatchingPa
   return parseBatchingParameters(await readFlagFile('batching_parameters_file', options.batching_parameters_file), defaults);
 }
 
+/** How long a stopping server keeps uploading request logs; what is left is shipped at the next start. */
+const REQUEST_LOG_UPLOAD_DEADLINE_MS = 10_000;
+
 /** Saturated inference threads keep gRPC receive windows small (flow-control.ts, decision 0012). */
 const UTILIZATION_INTERVAL_MS = 100;
 
@@ -174,6 +178,8 @@ async function startComponents(options: ServeOptions, env: ServerEnvironment, st
   const isReady = (): boolean => livenessProblem() === undefined && manager.isReady();
   let s3Source: S3VersionSource | undefined;
   let s3Client: S3Client | undefined;
+  // One client for S3 model sources and request logs, made when first needed.
+  const sharedS3Client = (): S3Client => (s3Client ??= createS3Client(env.s3 ?? resolveS3Settings(options, {}), env.now));
   const source: VersionSourceRouter = new VersionSourceRouter({
     directory: new DirectorySource({ logger: logger.child({ component: 'source' }), now: env.now }),
     s3: (): S3VersionSource => {
@@ -182,7 +188,7 @@ async function startComponents(options: ServeOptions, env: ServerEnvironment, st
       const s3Logger = logger.child({ component: 's3-source' });
       s3Logger.info({ ...describeS3Settings(settings), store: storeDir }, 'S3 source configured');
       s3Source = new S3VersionSource({
-        client: (s3Client = createS3Client(settings, env.now)),
+        client: sharedS3Client(),
         storeDir,
         logger: s3Logger,
         now: env.now,
@@ -251,7 +257,27 @@ async function startComponents(options: ServeOptions, env: ServerEnvironment, st
     routing: (model) => manager.modelConfig(model)?.routing,
     logging: (model) => manager.modelConfig(model)?.logging,
   };
-  const requestLog = new RequestLogger({ rng: env.rng, now: env.now, tags: savedModelTags(options.saved_model_tags), metrics, logger: logger.child({ component: 'request-log' }) });
+  const requestLogLogger = logger.child({ component: 'request-log' });
+  const requestLog = new RequestLogger({
+    rng: env.rng,
+    now: env.now,
+    tags: savedModelTags(options.saved_model_tags),
+    metrics,
+    logger: requestLogLogger,
+    s3: {
+      shipper: () =>
+        new S3LogShipper({
+          client: sharedS3Client(),
+          logger: requestLogLogger,
+          count: (outcome) => metrics.requestLogUploads.inc({ outcome }),
+          sleep: (ms, signal) => sleep(ms, undefined, { signal }),
+        }),
+      spoolDir: resolve(options.request_log_spool_dir ?? join(tmpdir(), 'tensorfleet-request-logs')),
+      instance: `${hostname()}.${process.pid}`,
+      rotateMs: options.request_log_upload_interval_seconds * 1000,
+      closeDeadlineMs: REQUEST_LOG_UPLOAD_DEADLINE_MS,
+    },
+  });
   started.push(() => requestLog.close());
   const predict = new PredictService(catalog, metrics, logger.child({ component: 'predict' }), env.rng, env.now, {
     checkMethodNames: options.enable_signature_method_name_check,
@@ -266,9 +292,11 @@ async function startComponents(options: ServeOptions, env: ServerEnvironment, st
   const reloadConfig = async (config: ModelServerConfig): Promise<void> => {
     refuseUnsupportedSources(config);
     await manager.reconcile(config);
+    requestLog.open(config.models);
     refreshHealth();
   };
   await manager.reconcile(initial.config);
+  requestLog.open(initial.config.models);
   void manager.start(lifetime.signal);
   refreshHealth();
   if (options.model_config_file !== undefined && options.model_config_file_poll_wait_seconds > 0) {

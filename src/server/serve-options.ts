@@ -122,6 +122,17 @@ export const SERVE_FLAGS = {
   },
   max_connection_age_seconds: { type: 'int', default: 300, help: '[TensorFleet] Close gRPC connections after this long so clients rebalance across pods; 0 keeps them.' },
   shutdown_grace_seconds: { type: 'int', default: 30, help: '[TensorFleet] On SIGTERM, time to finish in-flight calls.' },
+  request_log_spool_dir: {
+    type: 'string',
+    default: undefined,
+    help: '[TensorFleet] Where request logs with an s3:// filename_prefix are written before they are uploaded (default: <tmpdir>/tensorfleet-request-logs); files left by a stopped server are uploaded at the next start.',
+  },
+  request_log_upload_interval_seconds: {
+    type: 'int',
+    default: 300,
+    min: 1,
+    help: '[TensorFleet] A request log file with an s3:// filename_prefix is closed and uploaded after this long (or at 64 MiB, or at shutdown).',
+  },
   model_store: { type: 'string', default: undefined, help: '[TensorFleet] Local directory for versions synced from S3 (default: <tmpdir>/tensorfleet-model-store).' },
   s3_endpoint: { type: 'string', default: undefined, help: '[TensorFleet] S3-compatible endpoint URL (else env TENSORFLEET_S3_ENDPOINT, S3_ENDPOINT with S3_USE_HTTPS, AWS_ENDPOINT_URL_S3; else AWS).' },
   s3_region: { type: 'string', default: undefined, help: '[TensorFleet] S3 region (else env AWS_REGION, AWS_DEFAULT_REGION; else us-east-1).' },

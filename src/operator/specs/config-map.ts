@@ -45,6 +45,13 @@ export function renderModelConfig(sm: ServedModel): string {
   }
   const routing = routingOf(sm.spec.routing);
   if (routing) entry.routing = routing;
+  const logging = sm.spec.requestLogging;
+  if (logging) {
+    entry.logging_config = {
+      log_collector_config: { type: 'tfrecord', filename_prefix: logging.uri },
+      sampling_config: { sampling_rate: logging.samplingRate },
+    };
+  }
   return stringify({ model_config_list: [entry] });
 }
 

@@ -18,6 +18,8 @@ export const GRPC_TLS_DIR = '/var/run/secrets/tensorfleet/grpc-tls';
  */
 export const RESTART_HASH_ANNOTATION = 'tensorfleet.dev/restart-hash';
 export const DEFAULT_MODEL_STORE_SIZE_LIMIT = '10Gi';
+export const REQUEST_LOG_SPOOL_DIR = '/var/lib/tensorfleet/request-logs';
+const REQUEST_LOG_SPOOL_SIZE_LIMIT = '1Gi';
 const DEFAULT_RESOURCES = { requests: { cpu: '250m', memory: '512Mi' } };
 const RUN_AS_USER = 10001;
 
@@ -46,6 +48,7 @@ function serverArgs(sm: ServedModel): string[] {
     args.push(`--grpc_tls_cert_file=${GRPC_TLS_DIR}/tls.crt`, `--grpc_tls_key_file=${GRPC_TLS_DIR}/tls.key`);
     if (sm.spec.tls.requireClientCertificate) args.push(`--grpc_tls_client_ca_file=${GRPC_TLS_DIR}/ca.crt`);
   }
+  if (sm.spec.requestLogging) args.push(`--request_log_spool_dir=${REQUEST_LOG_SPOOL_DIR}`);
   // Last, after the operator's own; the CRD admits only flags none of the above sets.
   if (sm.spec.serverArgs) args.push(...sm.spec.serverArgs);
   return args;
@@ -77,6 +80,11 @@ function podSpec(sm: ServedModel, config: RenderConfig): V1PodSpec {
     // Files, not env: a rotated Secret reaches running pods without a restart.
     mounts.push({ name: 's3-credentials', mountPath: S3_CREDENTIALS_DIR, readOnly: true });
     volumes.push({ name: 's3-credentials', secret: { secretName: secret.name, defaultMode: 0o440 } });
+  }
+  if (sm.spec.requestLogging) {
+    // Files wait here until uploaded; /tmp is too small for a 64 MiB file.
+    mounts.push({ name: 'request-logs', mountPath: REQUEST_LOG_SPOOL_DIR });
+    volumes.push({ name: 'request-logs', emptyDir: { sizeLimit: REQUEST_LOG_SPOOL_SIZE_LIMIT } });
   }
   const tls = sm.spec.tls;
   if (tls) {

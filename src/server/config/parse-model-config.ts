@@ -10,6 +10,8 @@ import {
   type VersionPolicy,
 } from './model-config.js';
 import { parseTextFormat } from './text-format.js';
+import { parseS3LogPrefix } from '../request-log/log-prefix.js';
+import { isS3Uri } from '../sources/s3/s3-uri.js';
 
 /**
  * Parses the model config file: YAML (JSON is YAML) or TensorFlow Serving's protobuf text format,
@@ -246,6 +248,8 @@ function readLogging(v: unknown, path: string, p: Problems): RequestLoggingConfi
   }
   const prefix = collector.filename_prefix;
   if (typeof prefix !== 'string' || prefix.trim() === '') p.add(`${path}.log_collector_config.filename_prefix`, `must be a non-empty path prefix, got ${describe(prefix)}`);
+  const s3Problem = typeof prefix === 'string' && isS3Uri(prefix) ? parseS3LogPrefix(prefix) : undefined;
+  if (typeof s3Problem === 'string') p.add(`${path}.log_collector_config.filename_prefix`, s3Problem);
   const sampling = v.sampling_config ?? {};
   let rate = 0;
   if (!isRecord(sampling)) {
@@ -255,7 +259,7 @@ function readLogging(v: unknown, path: string, p: Problems): RequestLoggingConfi
     rate = (sampling.sampling_rate as number | undefined) ?? 0;
     if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) p.add(`${path}.sampling_config.sampling_rate`, `must be a number from 0 to 1, got ${describe(sampling.sampling_rate)}`);
   }
-  if (collector.type !== TFRECORD_COLLECTOR || typeof prefix !== 'string' || prefix.trim() === '' || typeof rate !== 'number') return undefined;
+  if (collector.type !== TFRECORD_COLLECTOR || typeof prefix !== 'string' || prefix.trim() === '' || typeof s3Problem === 'string' || typeof rate !== 'number') return undefined;
   return { filenamePrefix: prefix, samplingRate: rate };
 }
 

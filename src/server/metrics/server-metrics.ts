@@ -164,6 +164,13 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  readonly requestLogUploads = new Counter({
+    name: 'tensorfleet_request_log_uploads_total',
+    help: 'Request log files sent to an s3:// filename_prefix, by outcome: uploaded, or failed (the upload is retried).',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+
   readonly tlsCertificateExpiry = new Gauge({
     name: 'tensorfleet_grpc_tls_certificate_expiry_timestamp_seconds',
     help: "When the gRPC port's TLS certificate from --grpc_tls_cert_file expires (Unix time), for alerts on a rotation that did not happen.",

@@ -3,14 +3,18 @@ import { dirname } from 'node:path';
 import { tfRecordOf } from './tfrecord-frame.js';
 
 export interface TfRecordLogFileOptions {
-  /** Files are <prefix>.<start time>.<pid>.<n>.tfrecord. */
+  /** Files are <prefix>.<start time>.<instance>.<n>.tfrecord. */
   readonly prefix: string;
+  /** Tells this process's files from others' with the same prefix; default the pid. */
+  readonly instance?: string;
   /** A new file starts once this many bytes were written to the current one. */
   readonly maxFileBytes: number;
   /** Records waiting to be written beyond this many bytes are dropped (the disk is slower than the calls). */
   readonly maxPendingBytes: number;
   readonly now: () => number;
   readonly onError: (error: unknown) => void;
+  /** A file was closed and will not be written again (rotation or close()), with its size. */
+  readonly onFileClosed?: (path: string, bytes: number) => void;
 }
 
 /**
@@ -51,8 +55,13 @@ export class TfRecordLogFile {
   async close(): Promise<void> {
     this.closed = true;
     await this.flushed();
-    await this.file?.close();
-    this.file = undefined;
+    await this.closeFile();
+  }
+
+  /** Closes the current file once what is queued is written, if it holds anything; the next record starts a new one. */
+  async rotate(): Promise<void> {
+    await this.flushed();
+    if (this.fileBytes > 0) await this.closeFile();
   }
 
   /** Paths of files this writer has opened, oldest first. */
@@ -61,7 +70,7 @@ export class TfRecordLogFile {
   }
 
   private pathOf(n: number): string {
-    return `${this.options.prefix}.${this.stamp}.${process.pid}.${n}.tfrecord`;
+    return `${this.options.prefix}.${this.stamp}.${this.options.instance ?? process.pid}.${n}.tfrecord`;
   }
 
   private async drain(): Promise<void> {
@@ -79,9 +88,20 @@ export class TfRecordLogFile {
     }
   }
 
-  private async nextFile(): Promise<void> {
-    await this.file?.close();
+  private async closeFile(): Promise<void> {
+    const file = this.file;
+    if (!file) return;
+    // A record appended meanwhile opens the next file: read this one's name and size first.
+    const path = this.pathOf(this.fileCount);
+    const bytes = this.fileBytes;
     this.file = undefined;
+    this.fileBytes = 0;
+    await file.close();
+    this.options.onFileClosed?.(path, bytes);
+  }
+
+  private async nextFile(): Promise<void> {
+    await this.closeFile();
     this.fileCount += 1;
     const path = this.pathOf(this.fileCount);
     await mkdir(dirname(path), { recursive: true });

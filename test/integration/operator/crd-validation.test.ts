@@ -128,6 +128,11 @@ const invalid: { name: string; spec: Record<string, unknown>; message: string }[
   },
   { name: 'a CPU target of 0%', spec: { source, resources: { requests: { cpu: '1' } }, autoscaling: { maxReplicas: 3, targetCPUUtilization: 0 } }, message: 'spec.autoscaling.targetCPUUtilization in body should be greater than or equal to 1' },
   { name: 'an unknown autoscaling field', spec: { source, resources: { requests: { cpu: '1' } }, autoscaling: { maxReplicas: 3, targetMemoryUtilization: 70 } }, message: 'unknown field "spec.autoscaling.targetMemoryUtilization"' },
+  { name: 'request logging to a local path', spec: { source, requestLogging: { uri: '/var/log/mnist', samplingRate: 0.1 } }, message: 'requestLogging.uri must be s3://bucket/key/prefix' },
+  { name: 'request logging to a bucket without a key prefix', spec: { source, requestLogging: { uri: 's3://logs', samplingRate: 0.1 } }, message: 'requestLogging.uri must be s3://bucket/key/prefix' },
+  { name: 'request logging to a key with ".."', spec: { source, requestLogging: { uri: 's3://logs/a/../b', samplingRate: 0.1 } }, message: 'requestLogging.uri must be s3://bucket/key/prefix' },
+  { name: 'request logging without a rate', spec: { source, requestLogging: { uri: 's3://logs/mnist' } }, message: 'spec.requestLogging.samplingRate: Required value' },
+  { name: 'a request logging rate above 1', spec: { source, requestLogging: { uri: 's3://logs/mnist', samplingRate: 5 } }, message: 'spec.requestLogging.samplingRate in body should be less than or equal to 1' },
   { name: 'an unknown batching field', spec: { source, batching: { batch_timeout_micros: 5 } }, message: 'unknown field "spec.batching.batch_timeout_micros"' },
 ];
 
@@ -232,6 +237,13 @@ describe.skipIf(k8sTestsSkipped())('ServedModel CRD on a real kube-apiserver', (
     const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'scaled', namespace: 'default' }, spec: { source, ...fields } });
     const out = await kubectlOk(cp.adminKubeconfig, ['apply', '--dry-run=server', '-o', 'json', '-f', '-'], manifest);
     expect((JSON.parse(out) as { spec: { autoscaling: unknown } }).spec.autoscaling).toEqual(fields.autoscaling);
+  });
+
+  it('accepts request logging to an S3 prefix (server-side dry run)', async () => {
+    const requestLogging = { uri: 's3://ml-logs/requests/mnist', samplingRate: 0.01 };
+    const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'logged', namespace: 'default' }, spec: { source, requestLogging } });
+    const out = await kubectlOk(cp.adminKubeconfig, ['apply', '--dry-run=server', '-o', 'json', '-f', '-'], manifest);
+    expect((JSON.parse(out) as { spec: { requestLogging: unknown } }).spec.requestLogging).toEqual(requestLogging);
   });
 
   it('fills in the batching defaults, and leaves the thread count to the server', async () => {

@@ -263,6 +263,24 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
     await eventually(async () => expect(await degraded()).toMatch(/^False\/AsExpected/));
   });
 
+  it('writes request logging into the model config and gives the pods an upload spool, and takes both out again', async () => {
+    const ns = await newNamespace();
+    await operator({ resyncMs: 500 });
+    const spec = { source: { uri: 's3://models/logged' }, requestLogging: { uri: 's3://ml-logs/requests/logged', samplingRate: 0.25 } };
+    await applyModel(ns, 'logged', spec);
+    const volumes = async (): Promise<string[]> => ((await get<V1Deployment>(ns, 'deploy logged')).spec?.template.spec?.volumes ?? []).map((v) => v.name);
+    const logging = async (): Promise<unknown> => (parse((await get(ns, 'cm logged-models')).data?.['models.yaml'] ?? '') as { model_config_list: { logging_config?: unknown }[] }).model_config_list[0]?.logging_config;
+    await eventually(async () => {
+      expect(await logging()).toEqual({ log_collector_config: { type: 'tfrecord', filename_prefix: 's3://ml-logs/requests/logged' }, sampling_config: { sampling_rate: 0.25 } });
+      expect(await volumes()).toContain('request-logs');
+    });
+    await applyModel(ns, 'logged', { source: spec.source });
+    await eventually(async () => {
+      expect(await logging()).toBeUndefined();
+      expect(await volumes()).not.toContain('request-logs');
+    });
+  });
+
   it('reports pods the cluster refuses to create (here a quota) as Degraded, with the reason', async () => {
     const ns = await newNamespace();
     await admin(['-n', ns, 'create', 'quota', 'no-pods', '--hard=pods=0']);

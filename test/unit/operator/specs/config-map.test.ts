@@ -1,3 +1,4 @@
+import { parseModelConfig } from '../../../../src/server/config/parse-model-config.js';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { buildConfigMap, renderModelConfig } from '../../../../src/operator/specs/config-map.js';
@@ -53,6 +54,12 @@ describe('renderModelConfig', () => {
     const data = buildConfigMap(servedModel(spec)).data ?? {};
     expect(Object.keys(data).sort()).toEqual(keys);
     if (keys.length > 1) expect(data['batching_parameters.txt']).toContain('max_batch_size { value:');
+  });
+
+  it("renders requestLogging as TF Serving's logging_config, which the server reads", () => {
+    const text = renderModelConfig(servedModel({ requestLogging: { uri: 's3://logs/requests/mnist', samplingRate: 0.05 } }));
+    expect(parseModelConfig(text).models[0]?.logging).toEqual({ filenamePrefix: 's3://logs/requests/mnist', samplingRate: 0.05 });
+    expect(parseModelConfig(renderModelConfig(servedModel())).models[0]?.logging).toBeUndefined();
   });
 
   it('renders batching only into its own key: the polled model config stays the same', () => {

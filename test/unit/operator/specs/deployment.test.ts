@@ -202,6 +202,19 @@ describe('spec.tls', () => {
   });
 });
 
+describe('spec.requestLogging', () => {
+  it('gives the upload spool its own emptyDir and points the server at it; the rate and URI stay out of the pods (they roll only when logging is turned on or off)', () => {
+    const on = (samplingRate: number, uri: string): Parameters<typeof servedModel>[0] => ({ requestLogging: { uri, samplingRate } });
+    const pod = buildDeployment(servedModel(on(0.1, 's3://logs/requests/mnist')), DEFAULT_RENDER_CONFIG).spec?.template.spec;
+    expect(pod?.volumes).toContainEqual({ name: 'request-logs', emptyDir: { sizeLimit: '1Gi' } });
+    expect(pod?.containers[0]?.volumeMounts).toContainEqual({ name: 'request-logs', mountPath: '/var/lib/tensorfleet/request-logs' });
+    const args = pod?.containers[0]?.args ?? [];
+    expect(parseServeOptions(args.slice(1)).request_log_spool_dir).toBe('/var/lib/tensorfleet/request-logs');
+    expect(hash(on(0.1, 's3://logs/a'))).toBe(hash(on(1, 's3://other/b')));
+    expect(hash(on(0.1, 's3://logs/a'))).not.toBe(hash({}));
+  });
+});
+
 describe('spec.serverArgs', () => {
   /** A ServedModel with every field that becomes a server flag. */
   const everything = servedModel({

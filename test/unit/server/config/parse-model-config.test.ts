@@ -240,12 +240,22 @@ describe('logging_config (request logging)', () => {
     expect(parseModelConfig('model_config_list: [{name: m, base_path: /m}]').models[0]!.logging).toBeUndefined();
   });
 
+  it('takes an s3:// prefix, as TF Serving does with its S3 file system', () => {
+    expect(parseModelConfig(withLogging('{log_collector_config: {type: tfrecord, filename_prefix: "s3://logs/requests/m"}}')).models[0]!.logging).toEqual({
+      filenamePrefix: 's3://logs/requests/m',
+      samplingRate: 0,
+    });
+  });
+
   it.each([
     ['another collector type', '{log_collector_config: {type: bigquery, filename_prefix: /l}}', 'log_collector_config.type: must be "tfrecord"'],
     ['no prefix', '{log_collector_config: {type: tfrecord}}', 'filename_prefix: must be a non-empty path prefix'],
     ['no collector', '{sampling_config: {sampling_rate: 1}}', 'log_collector_config: is required'],
     ['a rate above 1', '{log_collector_config: {type: tfrecord, filename_prefix: /l}, sampling_config: {sampling_rate: 2}}', 'sampling_rate: must be a number from 0 to 1'],
     ['an unknown field', '{log_collector_config: {type: tfrecord, filename_prefix: /l, path: /x}}', 'log_collector_config.path: unknown field'],
+    ['an S3 prefix without a key', '{log_collector_config: {type: tfrecord, filename_prefix: "s3://logs"}}', 'an s3:// filename_prefix must name a bucket and a key prefix'],
+    ['an S3 prefix with ".."', '{log_collector_config: {type: tfrecord, filename_prefix: "s3://logs/a/../b"}}', 'has an empty, "." or ".." path segment'],
+    ['an invalid bucket', '{log_collector_config: {type: tfrecord, filename_prefix: "s3://l/m"}}', '"l" is not a valid bucket name'],
   ])('refuses %s', (_what, logging, message) => {
     expect(() => parseModelConfig(withLogging(logging))).toThrowError(message);
   });

@@ -32,6 +32,31 @@ describe('TfRecordLogFile', () => {
     expect(errors).toEqual([]);
   });
 
+  it('rotates on request, reporting each closed file with its size, and names files with the given instance', async () => {
+    const closed: [string, number][] = [];
+    const log = new TfRecordLogFile({
+      prefix: join(dir, 'm'),
+      instance: 'pod-a.1',
+      maxFileBytes: 1 << 20,
+      maxPendingBytes: 1 << 20,
+      now: () => Date.UTC(2026, 11, 6, 21, 30),
+      onError: (e) => errors.push(e),
+      onFileClosed: (path, bytes) => closed.push([path, bytes]),
+    });
+    await log.rotate(); // nothing written: no file to close
+    log.append(Buffer.from('one'));
+    await log.rotate();
+    await log.rotate(); // the new file does not exist until a record comes
+    log.append(Buffer.from('two'));
+    log.append(Buffer.from('three'));
+    await log.close();
+    const name = (n: number): string => join(dir, `m.20261206T213000Z.pod-a.1.${n}.tfrecord`);
+    // A record of n bytes takes n + 16 framed.
+    expect(closed).toEqual([[name(1), 19], [name(2), 40]]);
+    expect(await recordsIn(name(2))).toEqual(['two', 'three']);
+    expect(errors).toEqual([]);
+  });
+
   it('starts a new file once the current one is full', async () => {
     // Each record takes 24 bytes framed: two fill a 40-byte file, the third starts the next.
     const log = file(40);
