@@ -19,12 +19,6 @@ export type WorkerRequest =
 
 export type WorkerResult = number | readonly HostTensor[] | null;
 
-/** A worker's first message: it is ready, and where the native addon it loaded lives. */
-export interface WorkerReady {
-  readonly ready: true;
-  readonly addonPath: string | undefined;
-}
-
 export type WorkerResponse =
   | { readonly id: number; readonly ok: true; readonly result: WorkerResult }
   | { readonly id: number; readonly ok: false; readonly code: ErrorCode; readonly message: string };

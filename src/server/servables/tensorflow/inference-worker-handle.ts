@@ -2,8 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import { startSiblingWorker } from '../../../shared/sibling-worker.js';
 import { ServingError } from '../../../shared/errors.js';
-import type { WorkerReady, WorkerRequest, WorkerResponse, WorkerResult } from './inference-protocol.js';
-import { pinTfBindingAddon } from './tf-binding.js';
+import type { WorkerRequest, WorkerResponse, WorkerResult } from './inference-protocol.js';
 
 export type RequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'id'> : never) : never;
 
@@ -31,10 +30,7 @@ export class InferenceWorkerHandle {
   static async start(niceness: number, onFailure: (error: Error) => void): Promise<InferenceWorkerHandle> {
     const worker = startSiblingWorker(import.meta.url, 'inference-worker', { niceness });
     await new Promise<void>((resolve, reject) => {
-      worker.once('message', (ready: WorkerReady) => {
-        pinTfBindingAddon(ready.addonPath);
-        resolve();
-      });
+      worker.once('message', () => resolve());
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new Error(`inference worker exited with code ${code} while starting`)));
     });

@@ -5,16 +5,18 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { toServingError } from '../../../shared/errors.js';
 import type { HostTensor } from '../../core/host-tensor.js';
-import { transferablesOf, type WorkerReady, type WorkerRequest, type WorkerResponse, type WorkerResult } from './inference-protocol.js';
+import { transferablesOf, type WorkerRequest, type WorkerResponse, type WorkerResult } from './inference-protocol.js';
 import { SessionRunner } from './session-runner.js';
-import { loadTfBinding, tfBindingAddonPath } from './tf-binding.js';
+import { anchorTensorflow, loadTfBinding } from './tf-binding.js';
 import { lowerThreadPriority } from './thread-niceness.js';
 
 if (!parentPort) throw new Error('inference-worker must run in a worker thread');
 const port = parentPort;
 // Before TensorFlow starts any thread: its pools inherit this thread's priority.
 lowerThreadPriority((workerData as { niceness?: number } | undefined)?.niceness ?? 0);
-const runner = new SessionRunner(loadTfBinding());
+const binding = loadTfBinding();
+anchorTensorflow(binding);
+const runner = new SessionRunner(binding);
 
 function handle(request: WorkerRequest): WorkerResult {
   switch (request.kind) {
@@ -41,4 +43,4 @@ port.on('message', (request: WorkerRequest) => {
   }
   port.postMessage(response, transfer);
 });
-port.postMessage({ ready: true, addonPath: tfBindingAddonPath() } satisfies WorkerReady);
+port.postMessage({ id: 0, ok: true, result: null } satisfies WorkerResponse);

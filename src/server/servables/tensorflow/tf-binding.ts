@@ -43,23 +43,21 @@ export function loadTfBinding(): TfBinding {
   return tf.backend().binding;
 }
 
-/** The file of tfjs-node's native addon, once loadTfBinding() loaded it on this thread. */
-export function tfBindingAddonPath(): string | undefined {
-  const require = createRequire(import.meta.url);
-  return Object.keys(require.cache).find((file) => /[\\/]tfjs-node[\\/].*\.node$/.test(file));
-}
-
-let pinned = false;
+/** TF_FLOAT in TensorFlow's DataType enum. */
+const TF_FLOAT = 1;
 
 /**
- * Keeps tfjs-node's addon (and the TensorFlow it links) loaded until the process exits, from any
- * thread. Otherwise the last inference thread to stop unloads it, and if no SavedModel was ever
- * loaded, exiting then crashes in an exit handler of the unloaded code (SIGSEGV, e.g. when startup
- * fails on a port in use). A second handle that is never closed is enough; opening it runs the
- * addon's initialisation once more on this thread (about 0.4 ms and 0.4 MB).
+ * Runs one trivial op on this thread. TensorFlow then holds thread-local state whose destructors
+ * keep its libraries loaded until the process exits. Without it, a server that stops before any
+ * SavedModel loaded (startup failing on a port in use) unloads them when its last inference
+ * thread stops, and exiting then crashes (SIGSEGV) in an exit handler of the unloaded code.
  */
-export function pinTfBindingAddon(addonPath: string | undefined): void {
-  if (pinned || addonPath === undefined) return;
-  pinned = true;
-  process.dlopen({ exports: {} }, addonPath);
+export function anchorTensorflow(binding: TfBinding): void {
+  const input = binding.createTensor([1], TF_FLOAT, new Float32Array([0]));
+  try {
+    const [output] = binding.executeOp('Identity', [{ name: 'T', type: binding.TF_ATTR_TYPE, value: TF_FLOAT }], [input], 1);
+    if (output) binding.deleteTensor(output.id);
+  } finally {
+    binding.deleteTensor(input);
+  }
 }
