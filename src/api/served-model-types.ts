@@ -113,6 +113,7 @@ export const SERVER_ARGS_ALLOWED = [
   'rest_api_timeout_in_ms',
   'rest_json_threads',
   'rest_api_enable_cors_support',
+  'enable_per_model_batching_parameters',
   'request_log_upload_interval_seconds',
   'enable_serialization_as_tensor_content',
   'max_num_load_retries',

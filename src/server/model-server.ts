@@ -103,7 +103,7 @@ const REQUEST_LOG_UPLOAD_DEADLINE_MS = 10_000;
 const UTILIZATION_INTERVAL_MS = 100;
 
 /** With --enable_batching, every loaded version runs through one shared batch scheduler. */
-function batchingLoader(loader: ServableLoader, params: BatchingParameters, metrics: ServerMetrics, clock: ManagerClock): ServableLoader {
+function batchingLoader(loader: ServableLoader, params: BatchingParameters, perModel: boolean, metrics: ServerMetrics, clock: ManagerClock): ServableLoader {
   const scheduler = new BatchScheduler(params, clock, {
     batchStarted(rows, paddedRows, oldestWaitMs) {
       metrics.batchSize.observe(rows);
@@ -111,7 +111,7 @@ function batchingLoader(loader: ServableLoader, params: BatchingParameters, metr
       metrics.batchQueueDelay.observe(oldestWaitMs / 1000);
     },
   });
-  return new BatchingLoader(loader, scheduler);
+  return new BatchingLoader(loader, scheduler, perModel);
 }
 
 /** The versions a manager holds in any state but END must stay on disk. */
@@ -219,7 +219,7 @@ async function startComponents(options: ServeOptions, env: ServerEnvironment, st
     : undefined;
   const tensorflow = new TensorflowLoader(pool, { tags: savedModelTags(options.saved_model_tags), warmup });
   // Batching waits are often below a millisecond, so its clock is the monotonic one.
-  const loader = batching ? batchingLoader(tensorflow, batching, metrics, { now: () => performance.now(), ...timers }) : tensorflow;
+  const loader = batching ? batchingLoader(tensorflow, batching, options.enable_per_model_batching_parameters, metrics, { now: () => performance.now(), ...timers }) : tensorflow;
   const inferenceUtilization = new UtilizationMeter(() => pool.busyMs(), () => pool.size, () => performance.now());
   metrics.observeInferenceThreads(pool);
   const utilizationTimer = setInterval(() => inferenceUtilization.sample(), UTILIZATION_INTERVAL_MS).unref();

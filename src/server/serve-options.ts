@@ -102,6 +102,11 @@ export const SERVE_FLAGS = {
   },
   enable_batching: { type: 'bool', default: false, help: 'Merge concurrent requests to the same model signature into batches (signatures whose tensors all have a variable first dimension).' },
   batching_parameters_file: { type: 'string', default: undefined, help: 'BatchingParameters in text format (max_batch_size, batch_timeout_micros, max_enqueued_batches, num_batch_threads, allowed_batch_sizes); implies nothing without --enable_batching.' },
+  enable_per_model_batching_parameters: {
+    type: 'bool',
+    default: false,
+    help: 'With --enable_batching: a version directory holding batching_params.pbtxt (BatchingParameters text) is batched by its sizes, timeout and queue bound; fields it leaves out come from --batching_parameters_file, and the batch threads stay shared. A file that cannot be used fails that version\'s load.',
+  },
   inference_threads: { type: 'int', default: 1, help: '[TensorFleet] Worker threads running TensorFlow; every version is loaded in each.' },
   inference_thread_niceness: { type: 'int', default: 10, help: '[TensorFleet] Linux nice value of the inference threads and TensorFlow\'s pools, so that under load the event loop (I/O, health, status) gets the CPU first; 0 leaves them at the server\'s priority.' },
   max_request_bytes: { type: 'int', default: 64 * 1024 * 1024, help: '[TensorFleet] Largest request message (gRPC or REST body).' },

@@ -34,5 +34,4 @@ export const FLAGS_REFUSED: Readonly<Record<string, string>> = {
   use_tflite_model: 'TensorFlow Lite models are not supported; TensorFleet serves SavedModels',
   thread_pool_factory_config_file: 'custom thread pool factories are not supported; see --inference_threads and --tensorflow_*_op_parallelism',
   mixed_precision: 'mixed precision is not supported; export the SavedModel in the precision it should run in',
-  enable_per_model_batching_parameters: 'batching parameters come from --batching_parameters_file for every model; a SavedModel\'s own batching_params.pbtxt is not read',
 };

@@ -17,10 +17,14 @@ export type RunBatch<Payload, Result> = (tasks: readonly BatchTask<Payload, Resu
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- queues of different keys hold different task types
 type AnyTask = BatchTask<any, any>;
 
+/** The parameters of one queue: a model's own (--enable_per_model_batching_parameters) or the server's. */
+export type QueueParameters = Omit<BatchingParameters, 'numBatchThreads'>;
+
 interface Queue {
   readonly tasks: AnyTask[];
   rows: number;
   readonly run: RunBatch<unknown, unknown>;
+  readonly params: QueueParameters;
 }
 
 export interface BatchObserver {
@@ -49,16 +53,17 @@ export class BatchScheduler {
   ) {}
 
   /**
-   * Queues `rows` rows for a batch of `key`, run by `run` (the same for every submit of one key);
-   * the promise settles when that batch is done.
+   * Queues `rows` rows for a batch of `key`, run by `run` and sized by `params` (the same for every
+   * submit of one key); the promise settles when that batch is done. Only the number of batches
+   * in flight is shared by all queues.
    */
-  submit<Payload, Result>(key: string, rows: number, payload: Payload, run: RunBatch<Payload, Result>, signal?: AbortSignal): Promise<Result> {
+  submit<Payload, Result>(key: string, rows: number, payload: Payload, run: RunBatch<Payload, Result>, signal?: AbortSignal, params: QueueParameters = this.params): Promise<Result> {
     let queue = this.queues.get(key);
     if (!queue) {
-      queue = { tasks: [], rows: 0, run: run as RunBatch<unknown, unknown> };
+      queue = { tasks: [], rows: 0, run: run as RunBatch<unknown, unknown>, params };
       this.queues.set(key, queue);
     }
-    const limit = this.params.maxEnqueuedBatches * this.params.maxBatchSize;
+    const limit = queue.params.maxEnqueuedBatches * queue.params.maxBatchSize;
     if (queue.rows + rows > limit) {
       return Promise.reject(
         new ServingError('UNAVAILABLE', `batching queue is full (${queue.rows} rows waiting, limit max_enqueued_batches × max_batch_size = ${limit}); retry later`),
@@ -100,12 +105,11 @@ export class BatchScheduler {
   }
 
   private oldestReady(now: number): string | undefined {
-    const timeoutMs = this.params.batchTimeoutMicros / 1000;
     let best: string | undefined;
     let bestAt = Infinity;
     for (const [key, queue] of this.queues) {
       const oldest = queue.tasks[0]!.enqueuedAt;
-      const ready = queue.rows >= this.params.maxBatchSize || now - oldest >= timeoutMs;
+      const ready = queue.rows >= queue.params.maxBatchSize || now - oldest >= queue.params.batchTimeoutMicros / 1000;
       if (ready && oldest < bestAt) {
         best = key;
         bestAt = oldest;
@@ -116,17 +120,18 @@ export class BatchScheduler {
 
   private start(key: string, now: number): void {
     const queue = this.queues.get(key)!;
+    const { params } = queue;
     const tasks: AnyTask[] = [];
     let rows = 0;
     // Always take the first task, even one larger than a batch, so nothing waits forever.
-    while (queue.tasks.length > 0 && (tasks.length === 0 || rows + queue.tasks[0]!.rows <= this.params.maxBatchSize)) {
+    while (queue.tasks.length > 0 && (tasks.length === 0 || rows + queue.tasks[0]!.rows <= params.maxBatchSize)) {
       const task = queue.tasks.shift()!;
       tasks.push(task);
       rows += task.rows;
     }
     queue.rows -= rows;
     if (queue.tasks.length === 0) this.queues.delete(key);
-    const padded = rows <= this.params.maxBatchSize ? paddedBatchSize(rows, this.params) : rows;
+    const padded = rows <= params.maxBatchSize ? paddedBatchSize(rows, params) : rows;
     this.observer?.batchStarted(rows, padded, now - tasks[0]!.enqueuedAt);
     this.inFlight += 1;
     void queue
@@ -142,9 +147,8 @@ export class BatchScheduler {
   /** Wakes the scheduler when the oldest waiting task reaches the timeout. */
   private armTimer(now: number): void {
     if (this.inFlight >= this.params.numBatchThreads || this.queues.size === 0) return;
-    const timeoutMs = this.params.batchTimeoutMicros / 1000;
     let due = Infinity;
-    for (const queue of this.queues.values()) due = Math.min(due, queue.tasks[0]!.enqueuedAt + timeoutMs);
+    for (const queue of this.queues.values()) due = Math.min(due, queue.tasks[0]!.enqueuedAt + queue.params.batchTimeoutMicros / 1000);
     if (due >= this.timerDue) return;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timerDue = due;

@@ -78,6 +78,6 @@ export function checkBatchingParameters(params: BatchingParameters): BatchingPar
 }
 
 /** The batch size actually run: `rows` rounded up to the next allowed size, if any are set. */
-export function paddedBatchSize(rows: number, params: BatchingParameters): number {
+export function paddedBatchSize(rows: number, params: Pick<BatchingParameters, 'allowedBatchSizes'>): number {
   return params.allowedBatchSizes.find((size) => size >= rows) ?? rows;
 }

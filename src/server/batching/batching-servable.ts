@@ -1,9 +1,12 @@
-import { ServingError } from '../../shared/errors.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ServingError, toServingError } from '../../shared/errors.js';
 import { copyBytes, type HostTensor, type NumericHostTensor } from '../core/host-tensor.js';
 import type { RowBlocks } from '../core/row-blocks.js';
 import type { RunOptions, Servable, ServableLoader } from '../core/servable.js';
 import type { SignatureDef, SignatureMap, TensorInfo } from '../core/signature.js';
-import type { BatchScheduler, BatchTask } from './batch-scheduler.js';
+import type { BatchScheduler, BatchTask, QueueParameters } from './batch-scheduler.js';
+import { parseBatchingParameters, type BatchingParameters } from './batching-parameters.js';
 import { concatRows, splitRows } from './tensor-rows.js';
 
 type Outputs = Record<string, HostTensor>;
@@ -50,6 +53,8 @@ export class BatchingServable implements Servable {
   constructor(
     private readonly inner: Servable,
     private readonly scheduler: BatchScheduler,
+    /** This version's own parameters; the scheduler's when absent. */
+    private readonly params?: QueueParameters,
   ) {}
 
   get signatures(): SignatureMap {
@@ -67,7 +72,7 @@ export class BatchingServable implements Servable {
     const outputs = outputNames ?? Object.keys(signature.outputs);
     const key = `${this.id}\n${batchKey(signatureName, keys, tensors, outputs)}`;
     const run = (tasks: readonly Task[], paddedRows: number): Promise<void> => this.runBatch(signatureName, keys, outputs, tasks, paddedRows);
-    return this.scheduler.submit(key, rows, { tensors, consume: options.consumeInputs ?? false }, run, options.signal);
+    return this.scheduler.submit(key, rows, { tensors, consume: options.consumeInputs ?? false }, run, options.signal, this.params);
   }
 
   private async runBatch(signatureName: string, keys: readonly string[], outputNames: readonly string[], tasks: readonly Task[], paddedRows: number): Promise<void> {
@@ -131,14 +136,41 @@ export class BatchingServable implements Servable {
   }
 }
 
-/** Wraps every servable a loader makes in a BatchingServable sharing one scheduler. */
+/** A SavedModel's own batching parameters, read with --enable_per_model_batching_parameters. */
+export const PER_MODEL_BATCHING_FILE = 'batching_params.pbtxt';
+
+/**
+ * Wraps every servable a loader makes in a BatchingServable sharing one scheduler. With
+ * `perModel`, a version directory holding batching_params.pbtxt is batched by that file's sizes,
+ * timeout and queue bound (the scheduler's fields fill in what it leaves out); its
+ * num_batch_threads is ignored, as the threads are shared, and a file that cannot be used fails
+ * the load.
+ */
 export class BatchingLoader implements ServableLoader {
   constructor(
     private readonly inner: ServableLoader,
     private readonly scheduler: BatchScheduler,
+    private readonly perModel = false,
   ) {}
 
   async load(model: string, version: number, path: string, signal: AbortSignal): Promise<Servable> {
-    return new BatchingServable(await this.inner.load(model, version, path, signal), this.scheduler);
+    const params = this.perModel ? await ownParameters(path, this.scheduler.params) : undefined;
+    return new BatchingServable(await this.inner.load(model, version, path, signal), this.scheduler, params);
+  }
+}
+
+async function ownParameters(versionDir: string, shared: BatchingParameters): Promise<QueueParameters | undefined> {
+  const file = join(versionDir, PER_MODEL_BATCHING_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ServingError('INVALID_ARGUMENT', `cannot read ${file}: ${String(error)}`);
+  }
+  try {
+    return parseBatchingParameters(text, shared);
+  } catch (error) {
+    throw new ServingError('INVALID_ARGUMENT', `${PER_MODEL_BATCHING_FILE} of this version: ${toServingError(error).message}`);
   }
 }

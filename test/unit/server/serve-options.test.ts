@@ -77,9 +77,9 @@ describe('tensorflow_model_server flags that are not ours', () => {
   });
 
   it('accepts a refused feature switched off, since that is what this server does', () => {
-    const options = parseServeOptions(['--model_base_path=/m', '--use_alts_credentials=false', '--enable_per_model_batching_parameters', 'false']);
-    expect(options.ignoredFlags.map((f) => f.flag)).toEqual(['use_alts_credentials', 'enable_per_model_batching_parameters']);
-    expect(() => parseServeOptions(['--model_base_path=/m', '--enable_per_model_batching_parameters=true'])).toThrowError(/batching_params\.pbtxt is not read/);
+    const options = parseServeOptions(['--model_base_path=/m', '--use_alts_credentials=false', '--prefer_tflite_model', '0']);
+    expect(options.ignoredFlags.map((f) => f.flag)).toEqual(['use_alts_credentials', 'prefer_tflite_model']);
+    expect(() => parseServeOptions(['--model_base_path=/m', '--prefer_tflite_model=true'])).toThrowError(/--prefer_tflite_model is not supported/);
     expect(() => parseServeOptions(['--model_base_path=/m', '--mixed_precision=bfloat16'])).toThrowError(/--mixed_precision is not supported/);
   });
 

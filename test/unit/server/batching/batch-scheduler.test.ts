@@ -72,6 +72,24 @@ describe('BatchScheduler', () => {
     expect(batches.sizes).toEqual([['a', 'b']]);
   });
 
+  test("a queue with its own parameters (a model's batching_params.pbtxt) batches, pads, times out and bounds by them, sharing the threads", async () => {
+    const s = scheduler({ batchTimeoutMicros: 0, maxBatchSize: 8, numBatchThreads: 1 });
+    const own = { maxBatchSize: 2, batchTimeoutMicros: 4000, maxEnqueuedBatches: 2, allowedBatchSizes: [2] };
+    // The shared thread is busy with the other queue, so the own queue fills.
+    void s.submit('other', 1, 'busy', batches.run('other'));
+    for (const p of ['a', 'b', 'c']) void s.submit('own', 1, p, batches.run('own'), undefined, own);
+    await expect(s.submit('own', 2, 'over', batches.run('own'), undefined, own)).rejects.toThrow(/limit max_enqueued_batches × max_batch_size = 4/);
+    batches.started[0]!.finish();
+    await flush();
+    expect(batches.started.map((b) => [b.payloads, b.padded])).toEqual([[['busy'], 1], [['a', 'b'], 2]]);
+    batches.started[1]!.finish();
+    await flush();
+    // 'c' alone waits for its queue's 4 ms, then is padded to the allowed size 2.
+    expect(batches.sizes).toEqual([['busy'], ['a', 'b']]);
+    clock.advance(4);
+    expect(batches.started.map((b) => [b.payloads, b.padded]).at(-1)).toEqual([['c'], 2]);
+  });
+
   test('a full batch does not wait for the timeout', () => {
     const s = scheduler({ batchTimeoutMicros: 1_000_000, maxBatchSize: 3, numBatchThreads: 1 });
     for (const p of ['a', 'b', 'c']) void s.submit('k', 1, p, batches.run('k'));
