@@ -12,6 +12,7 @@ import { eventually } from '../../helpers/k8s/eventually.js';
 import { kubectl, kubectlJson, kubectlOk } from '../../helpers/k8s/kubectl.js';
 import { startOperator, type RunningOperator } from '../../helpers/k8s/operator-process.js';
 import { CHART, ensureHelm, helm, repoFile, template, type Manifest } from './helm.js';
+import { parseOperatorArgs } from '../../../src/cli/operator-command.js';
 
 interface Container {
   image: string;
@@ -94,6 +95,7 @@ describe('Helm chart', () => {
       'replicaCount=3',
       'resources.limits.memory=1Gi',
       'leaderElection.enabled=false',
+      'extraArgs={--autoscaling-grace=300,--resync=600}',
     ]);
     const deployment = must(docs, 'Deployment', 'tf-tensorfleet-operator');
     expect(deployment.spec?.replicas).toBe(3);
@@ -101,6 +103,9 @@ describe('Helm chart', () => {
     expect(c.image).toBe('registry.example/tf:1.2.3');
     expect(c.args).toContain('--image=registry.example/tf-serve:9');
     expect(c.args).not.toContain('--leader-elect');
+    expect(c.args?.slice(-2)).toEqual(['--autoscaling-grace=300', '--resync=600']);
+    // The operator takes the rendered command line as it is.
+    expect(parseOperatorArgs((c.args ?? []).slice(1))).toMatchObject({ autoscalingGraceMs: 300_000, resyncMs: 600_000 });
     expect(c.resources).toMatchObject({ limits: { memory: '1Gi' } });
     expect(find(docs, 'Role', 'tf-tensorfleet-operator-leader-election')).toBeUndefined();
   });
