@@ -125,8 +125,8 @@ function inUse(manager: ModelManager, model: string, version: number): boolean {
 
 /**
  * Starts a model server: manager, inference pool, gRPC and REST. When a step fails (a port in use,
- * a socket path taken), what was already started is stopped before the error is thrown: exiting
- * while an inference thread is inside TensorFlow would crash the process instead.
+ * a socket path taken), what was already started (loads, inference threads, timers, listeners) is
+ * stopped before the error is thrown, so the process ends with that error and nothing else.
  */
 export async function startModelServer(options: ServeOptions, env: ServerEnvironment): Promise<RunningServer> {
   const started: (() => unknown)[] = [];
