@@ -13,6 +13,9 @@ import { kubectl, kubectlJson, kubectlOk } from '../../helpers/k8s/kubectl.js';
 import { startOperator, type RunningOperator } from '../../helpers/k8s/operator-process.js';
 import { CHART, ensureHelm, helm, repoFile, template, type Manifest } from './helm.js';
 import { parseOperatorArgs } from '../../../src/cli/operator-command.js';
+import { buildDeployment } from '../../../src/operator/specs/deployment.js';
+import { DEFAULT_RENDER_CONFIG } from '../../../src/operator/specs/operator-config.js';
+import { servedModel } from '../../unit/operator/fixtures.js';
 
 interface Container {
   image: string;
@@ -108,6 +111,28 @@ describe('Helm chart', () => {
     expect(parseOperatorArgs((c.args ?? []).slice(1))).toMatchObject({ autoscalingGraceMs: 300_000, resyncMs: 600_000 });
     expect(c.resources).toMatchObject({ limits: { memory: '1Gi' } });
     expect(find(docs, 'Role', 'tf-tensorfleet-operator-leader-election')).toBeUndefined();
+  });
+
+  it("renders PodMonitors that select the operator's model server pods and the operator, only where the PodMonitor CRD exists", async () => {
+    const withCrd = ['--api-versions', 'monitoring.coreos.com/v1/PodMonitor'];
+    const { docs } = await template(helmBin, 'tf', 'ml-ops', ['podMonitor.enabled=true', 'podMonitor.labels.release=kube-prometheus-stack'], withCrd);
+    const servers = must(docs, 'PodMonitor', 'tf-tensorfleet-model-servers');
+    expect(servers.metadata.labels).toMatchObject({ release: 'kube-prometheus-stack' });
+    expect(servers.spec).toMatchObject({ namespaceSelector: { any: true }, podMetricsEndpoints: [{ port: 'http', path: '/metrics', interval: '30s' }] });
+    // The labels and port the operator gives model server pods (src/operator/specs/deployment.ts).
+    const pod = buildDeployment(servedModel(), DEFAULT_RENDER_CONFIG).spec!.template;
+    const selected = (servers.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;
+    expect(pod.metadata?.labels).toMatchObject(selected);
+    expect(pod.spec?.containers[0]?.ports?.map((p) => p.name)).toContain('http');
+    const operatorMonitor = must(docs, 'PodMonitor', 'tf-tensorfleet-operator');
+    const operatorPodLabels = (must(docs, 'Deployment', 'tf-tensorfleet-operator').spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels;
+    expect(operatorPodLabels).toMatchObject((operatorMonitor.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels);
+    expect(operatorMonitor.spec).toMatchObject({ podMetricsEndpoints: [{ port: 'metrics' }] });
+
+    const scoped = await template(helmBin, 'tf', 'ml-ops', ['podMonitor.enabled=true', 'watchNamespace=team-a'], withCrd);
+    expect(must(scoped.docs, 'PodMonitor', 'tf-tensorfleet-model-servers').spec).toMatchObject({ namespaceSelector: { matchNames: ['team-a'] } });
+    expect((await template(helmBin, 'tf', 'ml-ops')).docs.filter((d) => d.kind === 'PodMonitor')).toEqual([]);
+    await expect(template(helmBin, 'tf', 'ml-ops', ['podMonitor.enabled=true'])).rejects.toThrow(/podMonitor.enabled needs the Prometheus Operator's PodMonitor CRD/);
   });
 
   it('grants exactly what deploy/rbac.yaml grants', async () => {
