@@ -263,7 +263,14 @@ function tlsFlagProblems(values: Record<string, unknown>): string[] {
 }
 
 export function serveHelp(): string {
-  const lines = ['Usage: tensorfleet serve [flags]', '', 'Serves TensorFlow SavedModels over TensorFlow Serving\'s gRPC and REST APIs.', '', 'Flags:'];
+  const lines = [
+    'Usage: tensorfleet serve [flags]',
+    '       tensorfleet serve --version    (the server\'s and TensorFlow\'s versions)',
+    '',
+    'Serves TensorFlow SavedModels over TensorFlow Serving\'s gRPC and REST APIs.',
+    '',
+    'Flags:',
+  ];
   for (const [name, spec] of Object.entries(SERVE_FLAGS) as [string, FlagSpec][]) {
     const def = spec.default === undefined ? '' : ` (default: ${String(spec.default)})`;
     lines.push(`  --${name}=<${spec.type}>`, `      ${spec.help}${def}`);

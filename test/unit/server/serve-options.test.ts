@@ -55,6 +55,7 @@ describe('parseServeOptions', () => {
   it('documents every flag in --help', () => {
     const help = serveHelp();
     for (const name of Object.keys(SERVE_FLAGS)) expect(help).toContain(`--${name}=`);
+    expect(help).toContain('tensorfleet serve --version');
   });
 });
 
