@@ -74,10 +74,14 @@ export class RequestLogger {
   }
 
   /**
-   * Opens the log series of every configured model with logging, so that files an earlier run
-   * left for an s3:// prefix are uploaded now rather than at the first sampled call.
+   * Follows the model config: opens the log series of every model with logging, so that files an
+   * earlier run left for an s3:// prefix are uploaded now rather than at the first sampled call,
+   * and closes the current file of prefixes no model names any more (an S3 one is uploaded).
    */
   open(models: readonly { readonly name: string; readonly logging?: RequestLoggingConfig }[]): void {
+    const wanted = new Set(models.flatMap((m) => (m.logging ? [m.logging.filenamePrefix] : [])));
+    // Rotated rather than dropped: a prefix that comes back goes on with the next file number.
+    for (const [prefix, file] of this.files) if (!wanted.has(prefix)) void file.rotate();
     for (const { name, logging } of models) {
       if (!logging || !isS3Uri(logging.filenamePrefix)) continue;
       try {

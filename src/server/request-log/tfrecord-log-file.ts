@@ -96,7 +96,13 @@ export class TfRecordLogFile {
     const bytes = this.fileBytes;
     this.file = undefined;
     this.fileBytes = 0;
-    await file.close();
+    try {
+      await file.close();
+    } catch (error) {
+      // Reported like a failed write; rotate() and close() never throw.
+      this.options.onError(error);
+      return;
+    }
     this.options.onFileClosed?.(path, bytes);
   }
 
