@@ -11,10 +11,10 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { REPO_ROOT } from '../../helpers/server/build-check.js';
 import { fixturePredictJobs, runConcurrently } from '../../helpers/server/fixture-predict-jobs.js';
 import { FIXTURES_DIR } from '../../helpers/server/fixture-tensors.js';
-import { tfsClients, type TfsClients } from '../../helpers/server/grpc-client.js';
-import { waitForAvailable } from '../../helpers/server/model-status.js';
+import { type TfsClients } from '../../helpers/server/grpc-client.js';
 import { scrapeMetric } from '../../helpers/server/rest-client.js';
-import { startServer, type ServerProcess } from '../../helpers/server/server-process.js';
+import { type ServerProcess } from '../../helpers/server/server-process.js';
+import { startFixtureServer } from '../../helpers/server/fixture-server.js';
 
 let server: ServerProcess;
 let clients: TfsClients;
@@ -28,9 +28,7 @@ beforeAll(async () => {
     'max_batch_size { value: 16 }\nbatch_timeout_micros { value: 2000 }\nmax_enqueued_batches { value: 100 }\n' +
       'num_batch_threads { value: 1 }\nallowed_batch_sizes: 4\nallowed_batch_sizes: 16\n',
   );
-  server = await startServer({ configFile: join(FIXTURES_DIR, 'model-config.yaml'), args: ['--enable_batching', `--batching_parameters_file=${params}`] });
-  clients = tfsClients(server.grpcTarget);
-  await waitForAvailable(clients.model, 'versioned', [1, 2, 3]);
+  ({ server, clients } = await startFixtureServer({ args: ['--enable_batching', `--batching_parameters_file=${params}`] }));
 });
 
 afterAll(async () => {

@@ -3,24 +3,20 @@
  * own correct answer (no tensors mixed up between concurrent calls or threads), and calls the
  * client abandons (deadline, cancel) leave the server healthy.
  */
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { fixturePredictJobs, runConcurrently } from '../../helpers/server/fixture-predict-jobs.js';
-import { FIXTURES_DIR } from '../../helpers/server/fixture-tensors.js';
-import { statusOf, tfsClients, type TfsClients } from '../../helpers/server/grpc-client.js';
-import { waitForAvailable } from '../../helpers/server/model-status.js';
+import { statusOf, type TfsClients } from '../../helpers/server/grpc-client.js';
 import { rest } from '../../helpers/server/rest-client.js';
-import { startServer, type ServerProcess } from '../../helpers/server/server-process.js';
+import { type ServerProcess } from '../../helpers/server/server-process.js';
+import { startFixtureServer } from '../../helpers/server/fixture-server.js';
 
 let server: ServerProcess;
 let clients: TfsClients;
 
 beforeAll(async () => {
-  server = await startServer({ configFile: join(FIXTURES_DIR, 'model-config.yaml'), args: ['--inference_threads=2'] });
-  clients = tfsClients(server.grpcTarget);
-  await waitForAvailable(clients.model, 'versioned', [1, 2, 3]);
+  ({ server, clients } = await startFixtureServer({ args: ['--inference_threads=2'] }));
 });
 
 afterAll(async () => {

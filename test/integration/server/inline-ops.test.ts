@@ -4,21 +4,17 @@
  * named tf_Compute) does no work at all, which it does by default (hand-offs of every op).
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { fixturePredictJobs, runConcurrently } from '../../helpers/server/fixture-predict-jobs.js';
-import { FIXTURES_DIR } from '../../helpers/server/fixture-tensors.js';
-import { tfsClients, type TfsClients } from '../../helpers/server/grpc-client.js';
-import { waitForAvailable } from '../../helpers/server/model-status.js';
-import { startServer, type ServerProcess } from '../../helpers/server/server-process.js';
+import { type TfsClients } from '../../helpers/server/grpc-client.js';
+import { type ServerProcess } from '../../helpers/server/server-process.js';
+import { startFixtureServer } from '../../helpers/server/fixture-server.js';
 
 let server: ServerProcess;
 let clients: TfsClients;
 
 beforeAll(async () => {
-  server = await startServer({ configFile: join(FIXTURES_DIR, 'model-config.yaml'), args: ['--tensorflow_inter_op_parallelism=-1'] });
-  clients = tfsClients(server.grpcTarget);
-  await waitForAvailable(clients.model, 'versioned', [1, 2, 3]);
+  ({ server, clients } = await startFixtureServer({ args: ['--tensorflow_inter_op_parallelism=-1'] }));
 });
 
 afterAll(async () => {

@@ -2,13 +2,11 @@
  * The official TensorFlow Serving Python client (tensorflow-serving-api, unmodified) against our
  * server serving every fixture: test/compat/tfs_client_check.py must pass every check.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { FIXTURES_DIR } from '../../helpers/server/fixture-tensors.js';
-import { tfsClients, type TfsClients } from '../../helpers/server/grpc-client.js';
-import { waitForAvailable } from '../../helpers/server/model-status.js';
+import { type TfsClients } from '../../helpers/server/grpc-client.js';
 import { expectOfficialClientChecksPass, officialClientPython } from '../../helpers/server/official-client.js';
-import { startServer, type ServerProcess } from '../../helpers/server/server-process.js';
+import { type ServerProcess } from '../../helpers/server/server-process.js';
+import { startFixtureServer } from '../../helpers/server/fixture-server.js';
 
 let server: ServerProcess;
 let clients: TfsClients;
@@ -16,9 +14,7 @@ let python: string;
 
 beforeAll(async () => {
   python = await officialClientPython();
-  server = await startServer({ configFile: join(FIXTURES_DIR, 'model-config.yaml') });
-  clients = tfsClients(server.grpcTarget);
-  await waitForAvailable(clients.model, 'versioned', [1, 2, 3]);
+  ({ server, clients } = await startFixtureServer());
 }, 900_000);
 
 afterAll(async () => {

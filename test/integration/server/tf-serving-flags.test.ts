@@ -15,10 +15,10 @@ import { FIXTURES_DIR } from '../../helpers/server/fixture-tensors.js';
 import { fixturePredictJobs, runConcurrently } from '../../helpers/server/fixture-predict-jobs.js';
 import { tfsClients, type TfsClients } from '../../helpers/server/grpc-client.js';
 import { tempDir, type TempDir } from '../../helpers/server/model-dirs.js';
-import { waitForAvailable } from '../../helpers/server/model-status.js';
 import { expectOfficialClientChecksPass, officialClientPython } from '../../helpers/server/official-client.js';
 import { rest } from '../../helpers/server/rest-client.js';
-import { startServer, type ServerProcess } from '../../helpers/server/server-process.js';
+import { type ServerProcess } from '../../helpers/server/server-process.js';
+import { startFixtureServer } from '../../helpers/server/fixture-server.js';
 
 const IGNORED = ['enable_grpc_healthcheck_service', 'xla_cpu_compilation_enabled', 'num_tflite_pools', 'skip_initialize_tpu', 'use_alts_credentials'];
 
@@ -51,8 +51,7 @@ describe('a TF Serving command line with the newer flags', () => {
     const stale = spawnSync(python, ['-c', `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(socket)})`]);
     expect(stale.status).toBe(0);
     expect(existsSync(socket)).toBe(true);
-    server = await startServer({
-      configFile: join(FIXTURES_DIR, 'model-config.yaml'),
+    ({ server, clients } = await startFixtureServer({
       args: [
         `--grpc_socket_path=${socket}`,
         '--enable_serialization_as_tensor_content=true',
@@ -65,9 +64,8 @@ describe('a TF Serving command line with the newer flags', () => {
         '--skip_initialize_tpu',
         '--use_alts_credentials=false',
       ],
-    });
-    clients = tfsClients(`unix:${socket}`);
-    await waitForAvailable(clients.model, 'versioned', [1, 2, 3]);
+      target: () => `unix:${socket}`,
+    }));
   }, 900_000);
 
   afterAll(async () => {

@@ -16,10 +16,10 @@ import { FIXTURES_DIR } from '../../helpers/server/fixture-tensors.js';
 import { fixturePredictJobs, runConcurrently } from '../../helpers/server/fixture-predict-jobs.js';
 import { statusOf, tfsClients, type TfsClients } from '../../helpers/server/grpc-client.js';
 import { tempDir, type TempDir } from '../../helpers/server/model-dirs.js';
-import { waitForAvailable } from '../../helpers/server/model-status.js';
 import { expectOfficialClientChecksPass, officialClientPython } from '../../helpers/server/official-client.js';
 import { rest } from '../../helpers/server/rest-client.js';
 import { startServer, type ServerProcess } from '../../helpers/server/server-process.js';
+import { startFixtureServer } from '../../helpers/server/fixture-server.js';
 
 const TLS_DIR = join(FIXTURES_DIR, 'tls');
 const pemPath = (name: string): string => join(TLS_DIR, `${name}.pem`);
@@ -57,9 +57,7 @@ describe('with client_verify (mutual TLS)', () => {
 
   beforeAll(async () => {
     python = await officialClientPython();
-    server = await startServer({ configFile: join(FIXTURES_DIR, 'model-config.yaml'), args: [`--ssl_config_file=${sslConfigFile('mutual.config', mutualTls())}`] });
-    clients = tfsClients(server.grpcTarget, { credentials: credentials('client') });
-    await waitForAvailable(clients.model, 'versioned', [1, 2, 3]);
+    ({ server, clients } = await startFixtureServer({ args: [`--ssl_config_file=${sslConfigFile('mutual.config', mutualTls())}`], credentials: credentials('client') }));
   }, 900_000);
 
   afterAll(async () => {
