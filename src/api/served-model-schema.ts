@@ -53,11 +53,18 @@ const sourceSchema: Schema = {
     uri: {
       type: 'string',
       maxLength: 1024,
-      description: 's3://bucket/prefix holding 1/, 2/, ... SavedModel directories.',
+      description:
+        's3://bucket/prefix, or pvc://claim/path on a PersistentVolumeClaim in the same namespace (mounted read-only), ' +
+        'holding 1/, 2/, ... SavedModel directories.',
       'x-kubernetes-validations': [
         {
-          rule: "self.matches('^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$')",
-          message: 'source.uri must be an s3://bucket/prefix URI (bucket of 3-63 lowercase letters, digits, dots or dashes)',
+          rule:
+            "self.matches('^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$') || (" +
+            "self.matches('^pvc://[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?(/[^/]+)*/?$') && " +
+            "!self.contains('/./') && !self.contains('/../') && !self.endsWith('/.') && !self.endsWith('/..'))",
+          message:
+            'source.uri must be s3://bucket/prefix (a bucket of 3-63 lowercase letters, digits, dots or dashes) or ' +
+            'pvc://claim/path (a PersistentVolumeClaim name, then a path without empty, "." or ".." segments)',
         },
       ],
     },
@@ -92,6 +99,12 @@ const sourceSchema: Schema = {
       ],
     },
   },
+  'x-kubernetes-validations': [
+    {
+      rule: "!self.uri.startsWith('pvc://') || (!has(self.endpoint) && !has(self.region) && !has(self.credentialsSecretRef))",
+      message: 'source.endpoint, source.region and source.credentialsSecretRef are for s3:// sources only',
+    },
+  ],
 };
 
 const versionPolicySchema: Schema = {
@@ -426,6 +439,10 @@ const autoscalingSchema: Schema = {
 /** Rules that relate several fields of the spec. */
 const specRules = [
   {
+    rule: "!self.source.uri.startsWith('pvc://') || !has(self.requestLogging)",
+    message: "requestLogging needs an s3:// source: the logs are uploaded with the source's endpoint and credentials",
+  },
+  {
     rule:
       '!has(self.versionPolicy) || !has(self.versionPolicy.specific) || !has(self.versionLabels) || ' +
       'self.versionLabels.all(l, self.versionLabels[l] in self.versionPolicy.specific.versions)',
@@ -487,7 +504,7 @@ const specSchema: Schema = {
     modelStoreSizeLimit: {
       ...quantity,
       default: '10Gi',
-      description: 'Size limit of the emptyDir that holds downloaded model versions.',
+      description: 'Size limit of the emptyDir that holds versions downloaded from an s3:// source (a pvc:// source is served in place).',
     },
     pod: podSchema,
     tls: {

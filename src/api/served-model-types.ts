@@ -16,9 +16,12 @@ export interface SecretRef {
 }
 
 export interface ModelSource {
-  /** `s3://bucket/prefix`; numeric children of the prefix are versions. */
+  /**
+   * `s3://bucket/prefix`, or `pvc://claim/path` on a PersistentVolumeClaim of the namespace
+   * (mounted read-only, served in place); numeric children are versions.
+   */
   readonly uri: string;
-  /** Any S3-compatible endpoint, e.g. `http://minio.ml:9000`. */
+  /** Any S3-compatible endpoint, e.g. `http://minio.ml:9000` (s3:// only, as region and credentials). */
   readonly endpoint?: string;
   readonly region?: string;
   /** Secret with keys `accessKeyId`, `secretAccessKey` and optional `sessionToken`. */

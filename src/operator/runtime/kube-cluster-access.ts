@@ -12,6 +12,7 @@ import {
 import { GROUP, PLURAL, VERSION, type ServedModel, type ServedModelStatus } from '../../api/served-model-types.js';
 import type { ClusterAccess } from '../servedmodel/cluster-access.js';
 import { SERVICE_NAME_LABEL } from '../servedmodel/pod-observation.js';
+import type { ClaimObservation } from '../servedmodel/claim-observation.js';
 import type { SecretObservation } from '../servedmodel/status.js';
 import { FIELD_MANAGER } from '../specs/owned-meta.js';
 import type { OperatorMetrics } from './metrics.js';
@@ -72,6 +73,16 @@ export class KubeClusterAccess implements ClusterAccess {
     try {
       const secret = await this.core.readNamespacedSecret({ namespace, name });
       return { state: 'found', name, keys: Object.keys(secret.data ?? {}).sort() };
+    } catch (error) {
+      if (statusCode(error) === 404) return { state: 'missing', name };
+      return { state: 'unreadable', name, message: describeApiError(error) };
+    }
+  }
+
+  async readClaim(namespace: string, name: string): Promise<ClaimObservation> {
+    try {
+      const claim = await this.core.readNamespacedPersistentVolumeClaim({ namespace, name });
+      return { state: 'found', name, phase: claim.status?.phase ?? '', accessModes: claim.status?.accessModes ?? claim.spec?.accessModes ?? [] };
     } catch (error) {
       if (statusCode(error) === 404) return { state: 'missing', name };
       return { state: 'unreadable', name, message: describeApiError(error) };

@@ -1,5 +1,6 @@
 import type { KubernetesObject, V1EndpointSlice } from '@kubernetes/client-node';
 import type { ServedModel, ServedModelStatus } from '../../api/served-model-types.js';
+import type { ClaimObservation } from './claim-observation.js';
 import type { SecretObservation } from './status.js';
 
 /** What the reconciler reads and writes; the runtime implements it over informers and the API. */
@@ -11,6 +12,7 @@ export interface ClusterAccess {
   /** From the informer cache: the EndpointSlices of one Service (label kubernetes.io/service-name), any manager's. */
   endpointSlices(namespace: string, serviceName: string): V1EndpointSlice[];
   readSecret(namespace: string, name: string): Promise<SecretObservation>;
+  readClaim(namespace: string, name: string): Promise<ClaimObservation>;
   /** Server-side apply under the operator's field manager; returns the stored object. */
   apply(object: KubernetesObject): Promise<KubernetesObject>;
   delete(object: KubernetesObject): Promise<void>;

@@ -1,5 +1,6 @@
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { parseModelSourceUri } from '../../api/model-source-uri.js';
 import type { ServedModel } from '../../api/served-model-types.js';
 import { hashOf } from '../specs/deployment.js';
 import type { RenderConfig } from '../specs/operator-config.js';
@@ -58,6 +59,8 @@ interface Written {
 
 /** How long a write may stay invisible in the cache before we stop trusting our record of it. */
 const CACHE_LAG_GRACE_MS = 10_000;
+/** How soon to read a credentials Secret or a source's claim again while it is missing or not bound. */
+const SOURCE_RECHECK_MS = 30_000;
 
 /**
  * Level-triggered reconcile of one ServedModel: read the cache, build the desired objects,
@@ -134,6 +137,8 @@ export class ServedModelReconciler {
 
     const secretRef = sm.spec.source.credentialsSecretRef;
     const secret: SecretObservation = secretRef ? await cluster.readSecret(namespace, secretRef.name) : { state: 'not-referenced' };
+    const source = parseModelSourceUri(sm.spec.source.uri);
+    const claim = source.kind === 'pvc' ? await cluster.readClaim(namespace, source.claimName) : undefined;
     const tlsSecret = sm.spec.tls ? await cluster.readSecret(namespace, sm.spec.tls.secretName) : undefined;
     const applyError = failures.length > 0 ? failures.join('; ') : undefined;
     const targets = readyPodTargets(cluster.endpointSlices(namespace, headlessServiceName(sm)), headlessServiceName(sm));
@@ -150,6 +155,7 @@ export class ServedModelReconciler {
       {
         deployment,
         secret,
+        ...(claim ? { claim } : {}),
         ...(tlsSecret ? { tlsSecret } : {}),
         ...(applyError ? { applyError } : {}),
         ...(pods ? { pods } : {}),
@@ -172,11 +178,15 @@ export class ServedModelReconciler {
       this.written.set(statusKey, { hash: statusHash, resourceVersion: rv, at: this.deps.now().getTime(), seen: false });
       statusPatched = true;
       const before = new Map((sm.status?.conditions ?? []).map((c) => [c.type, c.status]));
+      // Degraded repeats a source problem: one Event for both.
+      const warned = new Set<string>();
       for (const c of status.conditions ?? []) {
         const bad =
           (c.type === 'Degraded' && c.status === 'True') || ((c.type === 'SourceReady' || c.type === 'RoutingReady') && c.status === 'False');
         const flipped = before.get(c.type) !== c.status;
         if (bad && flipped) {
+          if (warned.has(`${c.reason}\n${c.message}`)) continue;
+          warned.add(`${c.reason}\n${c.message}`);
           if (c.type === 'RoutingReady') log.warn({ reason: c.reason, detail: c.message }, 'found route targets the pods cannot serve');
           await cluster.event(sm, 'Warning', c.reason, c.message);
         } else if (c.type === 'RoutingReady' && c.status === 'True' && flipped && before.get(c.type) === 'False') {
@@ -187,7 +197,9 @@ export class ServedModelReconciler {
     }
     if (applyError) throw new ReconcileError(applyError);
     const podRecheckMs = targets.length > 0 && this.deps.observer ? (this.deps.podStatusIntervalMs ?? 15_000) : undefined;
-    const rechecks = [podRecheckMs, autoscaler.recheckAfterMs].filter((ms): ms is number => ms !== undefined);
+    // Nothing else announces a Secret or claim that appears or binds later: look again.
+    const sourceRecheckMs = status.conditions?.some((c) => c.type === 'SourceReady' && c.status !== 'True') ? SOURCE_RECHECK_MS : undefined;
+    const rechecks = [podRecheckMs, autoscaler.recheckAfterMs, sourceRecheckMs].filter((ms): ms is number => ms !== undefined);
     const requeueAfterMs = rechecks.length > 0 ? Math.min(...rechecks) : undefined;
     return { changed, statusPatched, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
   }

@@ -2,6 +2,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import type { Condition, ServedModel, ServedModelStatus } from '../../api/served-model-types.js';
 import { GRPC_PORT, HTTP_PORT } from '../specs/service.js';
 import { headlessServiceName, selectorLabels } from '../specs/owned-meta.js';
+import { claimRolloutProblem, claimSourceCondition, type ClaimObservation } from './claim-observation.js';
 import type { PodObservation } from './pod-observation.js';
 import { servedVersions, type ConditionInput } from './served-versions.js';
 
@@ -14,6 +15,8 @@ export type SecretObservation =
 export interface Observation {
   readonly deployment: V1Deployment | undefined;
   readonly secret: SecretObservation;
+  /** The PersistentVolumeClaim of a pvc:// source; absent for S3. */
+  readonly claim?: ClaimObservation;
   /** The gRPC TLS Secret of spec.tls; absent without spec.tls. */
   readonly tlsSecret?: SecretObservation;
   /** Why applying the desired objects failed, if it did. */
@@ -86,11 +89,13 @@ export function computeStatus(sm: ServedModel, observed: Observation, now: Date)
   const ds = observed.deployment?.status ?? {};
   const ready = ds.readyReplicas ?? 0;
   const progress = deploymentProgress(desired, observed.deployment);
-  const source = sourceCondition(observed.secret);
+  const source = observed.claim ? claimSourceCondition(observed.claim) : sourceCondition(observed.secret);
 
   const degradedReasons: ConditionInput[] = [];
   if (observed.applyError) degradedReasons.push({ type: 'Degraded', status: 'True', reason: 'ApplyFailed', message: observed.applyError });
   if (source.status === 'False') degradedReasons.push({ ...source, type: 'Degraded', status: 'True' });
+  const claimProblem = claimRolloutProblem(observed.claim);
+  if (claimProblem) degradedReasons.push(claimProblem);
   const tlsProblem = tlsSecretProblem(sm, observed.tlsSecret);
   if (tlsProblem) degradedReasons.push(tlsProblem);
   const replicaFailure = observed.deployment?.status?.conditions?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');

@@ -2,6 +2,7 @@ import type { V1ConfigMap } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import type { RoutingSpec, ServedModel, VersionPolicySpec } from '../../api/served-model-types.js';
 import { BATCHING_PARAMETERS_KEY, renderBatchingParameters } from './batching-parameters.js';
+import { modelBasePath } from './model-source.js';
 import { configMapName, ownedMeta } from './owned-meta.js';
 
 export const MODEL_CONFIG_KEY = 'models.yaml';
@@ -34,7 +35,7 @@ function routingOf(routing: RoutingSpec | undefined): Record<string, unknown> | 
 export function renderModelConfig(sm: ServedModel): string {
   const entry: Record<string, unknown> = {
     name: sm.metadata.name,
-    base_path: sm.spec.source.uri,
+    base_path: modelBasePath(sm),
     model_platform: 'tensorflow',
     model_version_policy: policyOf(sm.spec.versionPolicy),
   };

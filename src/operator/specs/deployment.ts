@@ -3,6 +3,7 @@ import type { V1Container, V1Deployment, V1EnvVar, V1PodSpec, V1Volume, V1Volume
 import type { ServedModel } from '../../api/served-model-types.js';
 import { BATCHING_PARAMETERS_KEY, renderBatchingParameters } from './batching-parameters.js';
 import { MODEL_CONFIG_KEY } from './config-map.js';
+import { downloadsVersions, modelSourceVolume } from './model-source.js';
 import { parseDurationMs } from './duration.js';
 import type { RenderConfig } from './operator-config.js';
 import { configMapName, ownedLabels, ownedMeta, selectorLabels } from './owned-meta.js';
@@ -30,8 +31,8 @@ function serverArgs(sm: ServedModel): string[] {
     '--model_config_file_poll_wait_seconds=5',
     `--port=${GRPC_PORT}`,
     `--rest_api_port=${HTTP_PORT}`,
-    `--model_store=${MODEL_STORE_DIR}`,
   ];
+  if (downloadsVersions(sm)) args.push(`--model_store=${MODEL_STORE_DIR}`);
   const poll = sm.spec.source.pollInterval;
   if (poll) args.push(`--file_system_poll_wait_seconds=${Math.max(1, Math.ceil(parseDurationMs(poll) / 1000))}`);
   // The ConfigMap, mounted whole at CONFIG_DIR, carries the file (see config-map.ts).
@@ -65,16 +66,18 @@ function serverEnv(sm: ServedModel): V1EnvVar[] {
 
 /** The pod spec; everything in it needs new pods when it changes (the ConfigMap does not). */
 function podSpec(sm: ServedModel, config: RenderConfig): V1PodSpec {
-  const mounts: V1VolumeMount[] = [
-    { name: 'model-config', mountPath: CONFIG_DIR, readOnly: true },
-    { name: 'model-store', mountPath: MODEL_STORE_DIR },
-    { name: 'tmp', mountPath: '/tmp' },
-  ];
-  const volumes: V1Volume[] = [
-    { name: 'model-config', configMap: { name: configMapName(sm) } },
-    { name: 'model-store', emptyDir: { sizeLimit: String(sm.spec.modelStoreSizeLimit ?? DEFAULT_MODEL_STORE_SIZE_LIMIT) } },
-    { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
-  ];
+  const mounts: V1VolumeMount[] = [{ name: 'model-config', mountPath: CONFIG_DIR, readOnly: true }];
+  const volumes: V1Volume[] = [{ name: 'model-config', configMap: { name: configMapName(sm) } }];
+  const claim = modelSourceVolume(sm);
+  if (claim) {
+    mounts.push(claim.mount);
+    volumes.push(claim.volume);
+  } else {
+    mounts.push({ name: 'model-store', mountPath: MODEL_STORE_DIR });
+    volumes.push({ name: 'model-store', emptyDir: { sizeLimit: String(sm.spec.modelStoreSizeLimit ?? DEFAULT_MODEL_STORE_SIZE_LIMIT) } });
+  }
+  mounts.push({ name: 'tmp', mountPath: '/tmp' });
+  volumes.push({ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } });
   const secret = sm.spec.source.credentialsSecretRef;
   if (secret) {
     // Files, not env: a rotated Secret reaches running pods without a restart.

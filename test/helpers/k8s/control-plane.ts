@@ -215,9 +215,11 @@ export async function startControlPlane(): Promise<ControlPlane> {
       '--leader-elect=false',
       '--use-service-account-credentials=false',
       `--service-account-private-key-file=${join(dir, 'sa.key')}`,
-      '--controllers=deployment-controller,replicaset-controller,garbage-collector-controller,namespace-controller,disruption-controller,resourcequota-controller,horizontal-pod-autoscaler-controller',
+      '--controllers=deployment-controller,replicaset-controller,garbage-collector-controller,namespace-controller,disruption-controller,resourcequota-controller,horizontal-pod-autoscaler-controller,persistentvolume-binder-controller',
       // spec.autoscaling's tests wait for the HPA controller; its default period is 15 s.
       '--horizontal-pod-autoscaler-sync-period=1s',
+      // pvc:// sources' tests wait for a claim to bind to a volume they create.
+      '--pvclaimbinder-sync-period=1s',
     ], dir);
     procs.push(kcm);
   } catch (error) {

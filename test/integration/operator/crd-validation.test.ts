@@ -18,7 +18,14 @@ const source = { uri: 's3://models/mnist' };
 
 const invalid: { name: string; spec: Record<string, unknown>; message: string }[] = [
   { name: 'no source', spec: { replicas: 1 }, message: 'spec.source: Required value' },
-  { name: 'a source that is not s3', spec: { source: { uri: 'http://models/mnist' } }, message: 'source.uri must be an s3://bucket/prefix URI' },
+  { name: 'a source that is neither s3 nor pvc', spec: { source: { uri: 'http://models/mnist' } }, message: 'source.uri must be s3://bucket/prefix' },
+  { name: 'a claim name with capitals', spec: { source: { uri: 'pvc://Models/mnist' } }, message: 'source.uri must be s3://bucket/prefix' },
+  { name: 'a claim path with ".."', spec: { source: { uri: 'pvc://models/../etc' } }, message: 'pvc://claim/path' },
+  { name: 'a claim path with an empty segment', spec: { source: { uri: 'pvc://models//mnist' } }, message: 'pvc://claim/path' },
+  { name: 'a claim without a name', spec: { source: { uri: 'pvc:///mnist' } }, message: 'pvc://claim/path' },
+  { name: 'an S3 endpoint for a claim', spec: { source: { uri: 'pvc://models/mnist', endpoint: 'http://minio:9000' } }, message: 'source.endpoint, source.region and source.credentialsSecretRef are for s3:// sources only' },
+  { name: 'S3 credentials for a claim', spec: { source: { uri: 'pvc://models/mnist', credentialsSecretRef: { name: 's3' } } }, message: 'are for s3:// sources only' },
+  { name: 'request logging with a claim source', spec: { source: { uri: 'pvc://models/mnist' }, requestLogging: { uri: 's3://logs/mnist', samplingRate: 0.1 } }, message: 'requestLogging needs an s3:// source' },
   { name: 'an endpoint that is not a URL', spec: { source: { ...source, endpoint: 'minio:9000' } }, message: 'source.endpoint must be an http:// or https:// URL' },
   { name: 'a poll interval that is not a duration', spec: { source: { ...source, pollInterval: 'soon' } }, message: 'source.pollInterval must be a duration of at least 1s' },
   { name: 'an unknown version policy', spec: { source, versionPolicy: { newest: {} } }, message: 'unknown field "spec.versionPolicy.newest"' },
@@ -237,6 +244,12 @@ describe.skipIf(k8sTestsSkipped())('ServedModel CRD on a real kube-apiserver', (
     const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'scaled', namespace: 'default' }, spec: { source, ...fields } });
     const out = await kubectlOk(cp.adminKubeconfig, ['apply', '--dry-run=server', '-o', 'json', '-f', '-'], manifest);
     expect((JSON.parse(out) as { spec: { autoscaling: unknown } }).spec.autoscaling).toEqual(fields.autoscaling);
+  });
+
+  it.each(['pvc://models', 'pvc://models/', 'pvc://team-a.models/mnist/prod', 'pvc://m/x.v2/..data'])('accepts the claim source %s (server-side dry run)', async (uri) => {
+    const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'on-claim', namespace: 'default' }, spec: { source: { uri, pollInterval: '10s' } } });
+    const out = await kubectlOk(cp.adminKubeconfig, ['apply', '--dry-run=server', '-o', 'json', '-f', '-'], manifest);
+    expect((JSON.parse(out) as { spec: { source: unknown } }).spec.source).toEqual({ uri, pollInterval: '10s' });
   });
 
   it('accepts request logging to an S3 prefix (server-side dry run)', async () => {

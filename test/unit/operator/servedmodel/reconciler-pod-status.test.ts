@@ -7,6 +7,7 @@ import type { KubernetesObject, V1EndpointSlice } from '@kubernetes/client-node'
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { ServedModel, ServedModelStatus } from '../../../../src/api/served-model-types.js';
+import type { ClaimObservation } from '../../../../src/operator/servedmodel/claim-observation.js';
 import type { ClusterAccess } from '../../../../src/operator/servedmodel/cluster-access.js';
 import type { PodObservation, PodObserver, PodTarget } from '../../../../src/operator/servedmodel/pod-observation.js';
 import { ServedModelReconciler } from '../../../../src/operator/servedmodel/reconciler.js';
@@ -18,6 +19,7 @@ class MemoryCluster implements ClusterAccess {
   readonly events: string[] = [];
   writes = 0;
   slices: V1EndpointSlice[] = [];
+  claim: ClaimObservation | undefined;
 
   constructor(public sm: ServedModel) {}
 
@@ -32,6 +34,10 @@ class MemoryCluster implements ClusterAccess {
   }
   readSecret(): never {
     throw new Error('no Secret referenced');
+  }
+  readClaim(): Promise<ClaimObservation> {
+    if (!this.claim) throw new Error('no claim referenced');
+    return Promise.resolve(this.claim);
   }
   apply(object: KubernetesObject): Promise<KubernetesObject> {
     this.writes += 1;
@@ -129,5 +135,25 @@ describe('ServedModelReconciler with pod observation', () => {
     expect(routingReady(cluster)).toBe('True/RouteTargetsAvailable');
     expect(cluster.sm.status?.versions?.map((v) => `${v.version}:${v.state}`)).toEqual(['1:AVAILABLE', '2:AVAILABLE']);
     expect(cluster.events.filter((e) => e !== 'Normal/Applied')).toEqual(['Warning/RouteTargetUnavailable', 'Normal/RouteTargetsAvailable']);
+  });
+
+  it("comes back while a pvc:// source's claim is missing or unbound, and stops once it is bound", async () => {
+    const cluster = new MemoryCluster(servedModel({ source: { uri: 'pvc://models/mnist' } }, { resourceVersion: '1' }));
+    const reconciler = new ServedModelReconciler({ cluster, config: { image: 'tensorfleet/tensorfleet:test' }, now: () => new Date('2030-01-01T00:00:00Z'), logger: pino({ level: 'silent' }) });
+    const source = (): string | undefined => {
+      const c = cluster.sm.status?.conditions?.find((x) => x.type === 'SourceReady');
+      return c && `${c.status}/${c.reason}`;
+    };
+    cluster.claim = { state: 'missing', name: 'models' };
+    expect((await reconciler.reconcile('ml', 'mnist')).requeueAfterMs).toBe(30_000);
+    expect(source()).toBe('False/ClaimNotFound');
+    // SourceReady and Degraded both flip: one Event.
+    expect(cluster.events.filter((e) => e.startsWith('Warning/'))).toEqual(['Warning/ClaimNotFound']);
+    cluster.claim = { state: 'found', name: 'models', phase: 'Pending', accessModes: [] };
+    expect((await reconciler.reconcile('ml', 'mnist')).requeueAfterMs).toBe(30_000);
+    expect(source()).toBe('Unknown/ClaimPending');
+    cluster.claim = { state: 'found', name: 'models', phase: 'Bound', accessModes: ['ReadOnlyMany'] };
+    expect((await reconciler.reconcile('ml', 'mnist')).requeueAfterMs).toBeUndefined();
+    expect(source()).toBe('True/ClaimBound');
   });
 });

@@ -42,6 +42,15 @@ describe('renderModelConfig', () => {
     });
   });
 
+  it.each([
+    ['pvc://models', '/var/lib/tensorfleet/source'],
+    ['pvc://models/', '/var/lib/tensorfleet/source'],
+    ['pvc://models/team/mnist/', '/var/lib/tensorfleet/source/team/mnist'],
+  ])('points the server at the mounted claim for %s', (uri, basePath) => {
+    const text = renderModelConfig(servedModel({ source: { uri } }));
+    expect(parseModelConfig(text).models[0]?.basePath).toBe(basePath);
+  });
+
   it('renders the same text whatever the label order', () => {
     expect(renderModelConfig(servedModel({ versionLabels: { a: 1, b: 2 } }))).toBe(renderModelConfig(servedModel({ versionLabels: { b: 2, a: 1 } })));
   });

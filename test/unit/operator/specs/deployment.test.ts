@@ -42,6 +42,22 @@ describe('buildDeployment', () => {
     expect(pod?.volumes?.find((v) => v.name === 'model-store')?.emptyDir).toEqual({ sizeLimit: '10Gi' });
   });
 
+  it('mounts a pvc:// source read-only, whole, instead of a model store', () => {
+    const onClaim = buildDeployment(servedModel({ source: { uri: 'pvc://team-models/mnist/prod', pollInterval: '10s' } }), DEFAULT_RENDER_CONFIG).spec?.template.spec;
+    const container = onClaim?.containers[0];
+    expect(onClaim?.volumes?.map((v) => v.name)).toEqual(['model-config', 'model-source', 'tmp']);
+    expect(onClaim?.volumes).toContainEqual({ name: 'model-source', persistentVolumeClaim: { claimName: 'team-models', readOnly: true } });
+    expect(container?.volumeMounts).toContainEqual({ name: 'model-source', mountPath: '/var/lib/tensorfleet/source', readOnly: true });
+    expect(container?.args?.some((a) => a.startsWith('--model_store'))).toBe(false);
+    expect(container?.args).toContain('--file_system_poll_wait_seconds=10');
+    expect(container?.env).toBeUndefined();
+  });
+
+  it('keeps the pods of a claim source when only the path in the claim changes', () => {
+    expect(hash({ source: { uri: 'pvc://models/a' } })).toBe(hash({ source: { uri: 'pvc://models/b/c' } }));
+    expect(hash({ source: { uri: 'pvc://models/a' } })).not.toBe(hash({ source: { uri: 'pvc://other/a' } }));
+  });
+
   it('mounts the credentials Secret as files and passes endpoint and region as env', () => {
     const withS3 = buildDeployment(
       servedModel({ source: { uri: 's3://m/x', endpoint: 'http://minio:9000', region: 'eu-west-1', credentialsSecretRef: { name: 's3' }, pollInterval: '1m' } }),
