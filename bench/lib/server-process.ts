@@ -45,6 +45,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     `--inference_threads=${options.inferenceThreads ?? 1}`,
     '--file_system_poll_wait_seconds=0',
     '--log_level=warn',
+    '--shutdown_delay_seconds=0',
     ...(options.serveArgs ?? []),
   ];
   const log = createWriteStream(options.logFile);

@@ -123,6 +123,7 @@ export const SERVER_ARGS_ALLOWED = [
   'load_retry_interval_micros',
   'num_load_threads',
   'allow_version_labels_for_unavailable_models',
+  'shutdown_delay_seconds',
   'shutdown_grace_seconds',
   's3_path_style',
   's3_verify_ssl',

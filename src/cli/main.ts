@@ -8,7 +8,7 @@ import { createRootLogger, type Logger } from '../shared/logger.js';
 import { toServingError } from '../shared/errors.js';
 import { exampleRequest } from '../server/example-request.js';
 import { startModelServer } from '../server/model-server.js';
-import { OptionsError, parseServeOptions, serveHelp } from '../server/serve-options.js';
+import { defaultShutdownDelaySeconds, OptionsError, parseServeOptions, serveHelp } from '../server/serve-options.js';
 import { readFlagFile } from '../server/flag-file.js';
 import { cpuQuotaCores } from '../server/servables/tensorflow/cpu-quota.js';
 import { parseSessionConfig, withSessionConfig } from '../server/servables/tensorflow/session-config.js';
@@ -56,7 +56,8 @@ async function serve(args: readonly string[]): Promise<number> {
     process.stdout.write(`${versionText()}\n`);
     return 0;
   }
-  const parsed = parseServeOptions(args);
+  const given = parseServeOptions(args);
+  const parsed = { ...given, shutdown_delay_seconds: given.shutdown_delay_seconds ?? defaultShutdownDelaySeconds(process.env) };
   const sessionConfigFile = parsed.tensorflow_session_config_file;
   const options = sessionConfigFile === undefined ? parsed : withSessionConfig(parsed, parseSessionConfig(await readFlagFile('tensorflow_session_config_file', sessionConfigFile)));
   const quotaCores = cpuQuotaCores();

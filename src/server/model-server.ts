@@ -175,7 +175,9 @@ async function startComponents(options: ServeOptions, env: ServerEnvironment, st
     const lost = pool.lostWorkers();
     return lost.length === 0 ? undefined : `inference worker ${lost.join(', ')} died and could not be replaced`;
   };
-  const isReady = (): boolean => livenessProblem() === undefined && manager.isReady();
+  // Set on stop: readiness and health say so during --shutdown_delay_seconds, while calls are still served.
+  let draining = false;
+  const isReady = (): boolean => !draining && livenessProblem() === undefined && manager.isReady();
   let s3Source: S3VersionSource | undefined;
   let s3Client: S3Client | undefined;
   // One client for S3 model sources and request logs, made when first needed.
@@ -240,8 +242,8 @@ async function startComponents(options: ServeOptions, env: ServerEnvironment, st
 
   const health = new GrpcHealth();
   const refreshHealth = (): void => {
-    const healthy = livenessProblem() === undefined;
-    const models = new Map(manager.modelNames().map((name) => [name, healthy && manager.availableVersions(name).length > 0]));
+    const serving = !draining && livenessProblem() === undefined;
+    const models = new Map(manager.modelNames().map((name) => [name, serving && manager.availableVersions(name).length > 0]));
     health.update(isReady(), models);
   };
   manager.subscribe((event) => {
@@ -350,6 +352,13 @@ async function startComponents(options: ServeOptions, env: ServerEnvironment, st
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
+      draining = true;
+      refreshHealth();
+      const delaySeconds = options.shutdown_delay_seconds ?? 0;
+      if (delaySeconds > 0) {
+        logger.info({ delaySeconds }, 'server draining: still serving while readiness and health say not serving, so that Services drop this pod');
+        await sleep(delaySeconds * 1000);
+      }
       logger.info({ graceSeconds: options.shutdown_grace_seconds }, 'server stopping');
       health.update(false, new Map());
       lifetime.abort();

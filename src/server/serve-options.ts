@@ -126,7 +126,15 @@ export const SERVE_FLAGS = {
     help: '[TensorFleet] Send each gRPC answer\'s trailers (its status) as soon as HTTP/2 asks for them; false leaves them to Node, which sends them after the rest of the event-loop turn (decision 0011).',
   },
   max_connection_age_seconds: { type: 'int', default: 300, help: '[TensorFleet] Close gRPC connections after this long so clients rebalance across pods; 0 keeps them.' },
-  shutdown_grace_seconds: { type: 'int', default: 30, help: '[TensorFleet] On SIGTERM, time to finish in-flight calls.' },
+  shutdown_delay_seconds: {
+    type: 'int',
+    default: undefined,
+    help:
+      '[TensorFleet] On SIGTERM, keep serving this long while /readyz and gRPC health say not serving, before taking no new calls: ' +
+      'Kubernetes takes a terminating pod out of its Services only after a moment, and calls sent meanwhile would fail ' +
+      '(default: 5 in a Kubernetes pod, i.e. with KUBERNETES_SERVICE_HOST set, else 0).',
+  },
+  shutdown_grace_seconds: { type: 'int', default: 30, help: '[TensorFleet] On SIGTERM, after --shutdown_delay_seconds, time to finish in-flight calls.' },
   request_log_spool_dir: {
     type: 'string',
     default: undefined,
@@ -280,4 +288,9 @@ export function serveHelp(): string {
   lines.push('', 'tensorflow_model_server flags refused:');
   for (const [name, reason] of Object.entries(FLAGS_REFUSED)) lines.push(`  --${name}: ${reason}`);
   return lines.join('\n');
+}
+
+/** Where --shutdown_delay_seconds is not given: a pod needs the delay, a terminal does not. */
+export function defaultShutdownDelaySeconds(env: Readonly<Record<string, string | undefined>>): number {
+  return env.KUBERNETES_SERVICE_HOST ? 5 : 0;
 }

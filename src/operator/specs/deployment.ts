@@ -133,15 +133,27 @@ function podSpec(sm: ServedModel, config: RenderConfig): V1PodSpec {
 }
 
 const DEFAULT_TERMINATION_GRACE_SECONDS = 30;
+/** The server's defaults in a pod: --shutdown_delay_seconds (serve-options.ts) and --shutdown_grace_seconds. */
+const POD_SHUTDOWN_DELAY_SECONDS = 5;
+const SHUTDOWN_GRACE_SECONDS = 30;
+
+function lastIntFlag(sm: ServedModel, name: string): number | undefined {
+  const flag = sm.spec.serverArgs?.findLast((a) => a.startsWith(`--${name}=`));
+  const value = flag === undefined ? NaN : Number(flag.slice(flag.indexOf('=') + 1));
+  return Number.isInteger(value) && value >= 0 ? value : undefined;
+}
 
 /**
- * The server drains in-flight calls on SIGTERM for --shutdown_grace_seconds (30 by default): a
- * longer one from spec.serverArgs gets a few seconds more before the kubelet kills the container.
+ * On SIGTERM the server keeps serving for --shutdown_delay_seconds, then drains in-flight calls
+ * for up to --shutdown_grace_seconds. With both at their defaults the kubelet's 30 s stay (as
+ * before the delay existed, so those pods keep their spec) and cut a drain that runs past 25 s;
+ * when spec.serverArgs sets either, the pods get both plus a few seconds.
  */
 function terminationGraceSeconds(sm: ServedModel): number {
-  const flag = sm.spec.serverArgs?.findLast((a) => a.startsWith('--shutdown_grace_seconds='));
-  const drain = flag === undefined ? NaN : Number(flag.slice(flag.indexOf('=') + 1));
-  return Number.isInteger(drain) && drain + 5 > DEFAULT_TERMINATION_GRACE_SECONDS ? drain + 5 : DEFAULT_TERMINATION_GRACE_SECONDS;
+  const delay = lastIntFlag(sm, 'shutdown_delay_seconds');
+  const drain = lastIntFlag(sm, 'shutdown_grace_seconds');
+  if (delay === undefined && drain === undefined) return DEFAULT_TERMINATION_GRACE_SECONDS;
+  return Math.max(DEFAULT_TERMINATION_GRACE_SECONDS, (delay ?? POD_SHUTDOWN_DELAY_SECONDS) + (drain ?? SHUTDOWN_GRACE_SECONDS) + 5);
 }
 
 /** spec.pod's pod-spec fields, only those set (so pods without them keep their spec and hash). */

@@ -22,6 +22,8 @@ export interface ServerProcessOptions {
   /** Wait until every model has an available version (default true); otherwise only until listening. */
   readonly waitReady?: boolean;
   readonly startTimeoutMs?: number;
+  /** More environment variables for the server. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface ExitResult {
@@ -102,7 +104,10 @@ async function startOnce(options: ServerProcessOptions): Promise<ServerProcess> 
     '--file_system_poll_wait_seconds=1',
     ...(options.args ?? []),
   ];
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } });
+  const env: NodeJS.ProcessEnv = { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2', ...options.env };
+  // Tests that run inside a Kubernetes pod would otherwise get the pod's 5 s shutdown delay.
+  if (options.env?.KUBERNETES_SERVICE_HOST === undefined) delete env.KUBERNETES_SERVICE_HOST;
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
   running.add(child);
   const logs: LogLine[] = [];
   const waiters = new Set<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }>();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OptionsError, SERVE_FLAGS, parseServeOptions, savedModelTags, serveHelp } from '../../../src/server/serve-options.js';
+import { OptionsError, SERVE_FLAGS, defaultShutdownDelaySeconds, parseServeOptions, savedModelTags, serveHelp } from '../../../src/server/serve-options.js';
 import { FLAGS_REFUSED, FLAGS_WITHOUT_EFFECT } from '../../../src/server/tf-serving-flags.js';
 
 describe('parseServeOptions', () => {
@@ -139,5 +139,18 @@ describe('--saved_model_tags', () => {
 
   it('must name at least one tag', () => {
     expect(() => parseServeOptions(['--model_base_path=/m', '--saved_model_tags= , '])).toThrowError(/--saved_model_tags must name at least one tag/);
+  });
+});
+
+describe('--shutdown_delay_seconds', () => {
+  it('is left to the environment unless given', () => {
+    expect(parseServeOptions(['--model_base_path=/m']).shutdown_delay_seconds).toBeUndefined();
+    expect(parseServeOptions(['--model_base_path=/m', '--shutdown_delay_seconds=0']).shutdown_delay_seconds).toBe(0);
+    expect(() => parseServeOptions(['--model_base_path=/m', '--shutdown_delay_seconds=-1'])).toThrow(OptionsError);
+  });
+
+  it('defaults to 5 s in a Kubernetes pod and to none elsewhere', () => {
+    expect(defaultShutdownDelaySeconds({ KUBERNETES_SERVICE_HOST: '10.96.0.1' })).toBe(5);
+    expect(defaultShutdownDelaySeconds({})).toBe(0);
   });
 });

@@ -253,8 +253,10 @@ describe('spec.serverArgs', () => {
   it.each([
     [[], 30],
     [['--shutdown_grace_seconds=10'], 30],
-    [['--shutdown_grace_seconds=60'], 65],
-    [['--shutdown_grace_seconds=60', '--shutdown_grace_seconds=100'], 105],
+    [['--shutdown_grace_seconds=60'], 70],
+    [['--shutdown_grace_seconds=60', '--shutdown_grace_seconds=100'], 110],
+    [['--shutdown_delay_seconds=0', '--shutdown_grace_seconds=60'], 65],
+    [['--shutdown_delay_seconds=15'], 50],
   ])('give the pods time to drain for %j: %i s before the kubelet kills them', (serverArgs, grace) => {
     expect(buildDeployment(servedModel({ serverArgs }), DEFAULT_RENDER_CONFIG).spec?.template.spec?.terminationGracePeriodSeconds).toBe(grace);
   });
