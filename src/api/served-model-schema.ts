@@ -8,7 +8,7 @@
  * is bounded (maxItems/maxProperties/maxLength) to keep the rules under the apiserver's cost
  * budget.
  */
-import { BATCHING_DEFAULTS, DEFAULT_TARGET_CPU_UTILIZATION, SERVER_ARGS_ALLOWED, GROUP, KIND, PLURAL, SHORT_NAME, SINGULAR, VERSION } from './served-model-types.js';
+import { BATCHING_DEFAULTS, DEFAULT_TARGET_CPU_UTILIZATION, OPERATOR_ENV_NAMES, SERVER_ARGS_ALLOWED, GROUP, KIND, PLURAL, SHORT_NAME, SINGULAR, VERSION } from './served-model-types.js';
 
 type Schema = Record<string, unknown>;
 
@@ -396,6 +396,37 @@ const podSchema: Schema = {
       items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
     },
     priorityClassName: { type: 'string', maxLength: 253, pattern: DNS_SUBDOMAIN, description: 'PriorityClass of the pods.' },
+    imagePullSecrets: {
+      type: 'array',
+      maxItems: 8,
+      description: 'Secrets (kubernetes.io/dockerconfigjson) in the same namespace to pull the model server image with, from a private registry.',
+      items: { type: 'object', required: ['name'], properties: { name: { type: 'string', maxLength: 253, pattern: DNS_SUBDOMAIN } } },
+    },
+    env: {
+      type: 'array',
+      maxItems: 64,
+      description:
+        'More environment variables of the model server container (core/v1 EnvVar: value, or valueFrom a Secret, ConfigMap or field), ' +
+        `e.g. S3 credentials from a Secret of your own (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), or TF Serving's S3_* settings (docs/s3.md). Not ${OPERATOR_ENV_NAMES.join(', ')}, which the operator sets from spec.source.`,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['name'],
+      items: {
+        type: 'object',
+        required: ['name'],
+        properties: {
+          name: { type: 'string', minLength: 1, maxLength: 253, pattern: '^[-._a-zA-Z][-._a-zA-Z0-9]*$' },
+          value: { type: 'string', maxLength: 32768 },
+          valueFrom: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, description: 'core/v1 EnvVarSource, checked by the apiserver on the Deployment.' },
+        },
+        'x-kubernetes-validations': [{ rule: '!(has(self.value) && has(self.valueFrom))', message: 'an env entry has value or valueFrom, not both' }],
+      },
+      'x-kubernetes-validations': [
+        {
+          rule: `self.all(e, !(e.name in ${JSON.stringify(OPERATOR_ENV_NAMES).replaceAll('"', "'")}))`,
+          message: `pod.env must not set ${OPERATOR_ENV_NAMES.join(', ')}: the operator sets them from spec.source (endpoint, credentialsSecretRef, region)`,
+        },
+      ],
+    },
   },
 };
 

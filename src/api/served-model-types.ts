@@ -165,6 +165,16 @@ export interface Toleration {
  * it rolls the pods). Affinity and spread constraints are core/v1 objects that the apiserver checks
  * when the operator applies the Deployment.
  */
+/** core/v1 EnvVar: a value, or valueFrom (secretKeyRef, configMapKeyRef, fieldRef, resourceFieldRef) as given. */
+export interface EnvVarSpec {
+  readonly name: string;
+  readonly value?: string;
+  readonly valueFrom?: Readonly<Record<string, unknown>>;
+}
+
+/** Environment variables the operator sets in the model server container from the spec. */
+export const OPERATOR_ENV_NAMES = ['TENSORFLEET_S3_ENDPOINT', 'TENSORFLEET_S3_CREDENTIALS_DIR', 'AWS_REGION'] as const;
+
 export interface PodSettings {
   readonly annotations?: Readonly<Record<string, string>>;
   readonly labels?: Readonly<Record<string, string>>;
@@ -175,6 +185,10 @@ export interface PodSettings {
   readonly affinity?: Readonly<Record<string, unknown>>;
   readonly topologySpreadConstraints?: readonly Readonly<Record<string, unknown>>[];
   readonly priorityClassName?: string;
+  /** Secrets to pull the model server image from a private registry. */
+  readonly imagePullSecrets?: readonly SecretRef[];
+  /** More environment of the model server container, after the operator's own. */
+  readonly env?: readonly EnvVarSpec[];
 }
 
 /**

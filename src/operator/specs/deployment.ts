@@ -114,11 +114,12 @@ function podSpec(sm: ServedModel, config: RenderConfig): V1PodSpec {
       capabilities: { drop: ['ALL'] },
     },
   };
-  const env = serverEnv(sm);
+  // The operator's own first; the CRD keeps spec.pod.env from repeating them.
+  const env = [...serverEnv(sm), ...((sm.spec.pod?.env ?? []) as V1EnvVar[])];
   if (env.length > 0) container.env = env;
   if (config.imagePullPolicy) container.imagePullPolicy = config.imagePullPolicy;
   return {
-    ...podScheduling(sm),
+    ...podSpecSettings(sm),
     containers: [container],
     volumes,
     securityContext: {
@@ -157,10 +158,11 @@ function terminationGraceSeconds(sm: ServedModel): number {
 }
 
 /** spec.pod's pod-spec fields, only those set (so pods without them keep their spec and hash). */
-function podScheduling(sm: ServedModel): Partial<V1PodSpec> {
-  const { serviceAccountName, nodeSelector, tolerations, affinity, topologySpreadConstraints, priorityClassName } = sm.spec.pod ?? {};
+function podSpecSettings(sm: ServedModel): Partial<V1PodSpec> {
+  const { serviceAccountName, nodeSelector, tolerations, affinity, topologySpreadConstraints, priorityClassName, imagePullSecrets } = sm.spec.pod ?? {};
   const fields: Partial<V1PodSpec> = {
     serviceAccountName,
+    imagePullSecrets: imagePullSecrets?.map(({ name }) => ({ name })),
     nodeSelector,
     tolerations: tolerations as V1PodSpec['tolerations'],
     affinity,

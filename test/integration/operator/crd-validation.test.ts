@@ -114,6 +114,11 @@ const invalid: { name: string; spec: Record<string, unknown>; message: string }[
   { name: 'a service account name with capitals', spec: { source, pod: { serviceAccountName: 'Model_Reader' } }, message: 'spec.pod.serviceAccountName in body should match' },
   { name: 'a toleration operator that does not exist', spec: { source, pod: { tolerations: [{ key: 'a', operator: 'Is' }] } }, message: 'spec.pod.tolerations[0].operator: Unsupported value: "Is"' },
   { name: 'an unknown pod field', spec: { source, pod: { hostNetwork: true } }, message: 'unknown field "spec.pod.hostNetwork"' },
+  { name: 'an env variable the operator sets', spec: { source, pod: { env: [{ name: 'AWS_REGION', value: 'eu-west-1' }] } }, message: 'pod.env must not set TENSORFLEET_S3_ENDPOINT, TENSORFLEET_S3_CREDENTIALS_DIR, AWS_REGION' },
+  { name: 'an env entry with a value and a valueFrom', spec: { source, pod: { env: [{ name: 'A', value: 'x', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] } }, message: 'an env entry has value or valueFrom, not both' },
+  { name: 'an env variable twice', spec: { source, pod: { env: [{ name: 'A', value: 'x' }, { name: 'A', value: 'y' }] } }, message: 'Duplicate value' },
+  { name: 'an env name with a space', spec: { source, pod: { env: [{ name: 'MY VAR', value: 'x' }] } }, message: 'spec.pod.env[0].name in body should match' },
+  { name: 'an image pull Secret without a name', spec: { source, pod: { imagePullSecrets: [{}] } }, message: 'spec.pod.imagePullSecrets[0].name: Required value' },
   { name: 'a server flag the operator sets', spec: { source, serverArgs: ['--port=9000'] }, message: 'serverArgs must be --name=value with a name among inference_threads' },
   { name: 'a misspelt server flag', spec: { source, serverArgs: ['--inference-threads=2'] }, message: 'serverArgs must be --name=value' },
   { name: 'a server flag value as its own item', spec: { source, serverArgs: ['--inference_threads', '2'] }, message: 'serverArgs must be --name=value' },
@@ -208,6 +213,11 @@ describe.skipIf(k8sTestsSkipped())('ServedModel CRD on a real kube-apiserver', (
       affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] }] } } },
       topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway' }],
       priorityClassName: 'inference',
+      imagePullSecrets: [{ name: 'registry' }],
+      env: [
+        { name: 'S3_REQUEST_TIMEOUT_MSEC', value: '30000' },
+        { name: 'S3_CONNECT_TIMEOUT_MSEC', valueFrom: { configMapKeyRef: { name: 's3-tuning', key: 'connect-timeout' } } },
+      ],
     };
     const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'scheduled', namespace: 'default' }, spec: { source, pod } });
     const out = await kubectlOk(cp.adminKubeconfig, ['apply', '--dry-run=server', '-o', 'json', '-f', '-'], manifest);

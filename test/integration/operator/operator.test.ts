@@ -212,12 +212,26 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
       },
       topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { 'tensorfleet.dev/served-model': 'p' } } }],
       priorityClassName: 'inference',
+      imagePullSecrets: [{ name: 'registry' }],
+      env: [
+        { name: 'S3_REQUEST_TIMEOUT_MSEC', value: '30000' },
+        { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      ],
     };
-    await applyModel(ns, 'p', { source: { uri: 's3://models/p' }, pod, serverArgs: ['--inference_threads=2'] });
+    await applyModel(ns, 'p', { source: { uri: 's3://models/p', region: 'eu-west-1' }, pod, serverArgs: ['--inference_threads=2'] });
     await eventually(() => converged(ns, 'p', false));
     const template = (await get<V1Deployment>(ns, 'deploy p')).spec!.template;
     expect(template.spec?.containers[0]?.args?.at(-1)).toBe('--inference_threads=2');
-    expect(template.spec).toMatchObject({ serviceAccountName: 'model-reader', nodeSelector: pod.nodeSelector, tolerations: pod.tolerations, affinity: pod.affinity, priorityClassName: 'inference' });
+    expect(template.spec).toMatchObject({ serviceAccountName: 'model-reader', nodeSelector: pod.nodeSelector, tolerations: pod.tolerations, affinity: pod.affinity, priorityClassName: 'inference', imagePullSecrets: pod.imagePullSecrets });
+    // The apiserver fills in fieldRef.apiVersion; the operator's comparison takes that as converged.
+    expect(template.spec?.containers[0]?.env).toEqual([
+      { name: 'AWS_REGION', value: 'eu-west-1' },
+      pod.env[0],
+      { name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
+    ]);
+    const settled = await resourceVersions(ns, 'p');
+    await new Promise((resolve) => setTimeout(resolve, 2000)); // four resyncs
+    expect(await resourceVersions(ns, 'p')).toEqual(settled);
     expect(template.spec?.topologySpreadConstraints).toEqual(pod.topologySpreadConstraints);
     expect(template.metadata?.labels).toMatchObject({ team: 'search', 'tensorfleet.dev/served-model': 'p' });
     expect(template.metadata?.annotations).toMatchObject(pod.annotations);

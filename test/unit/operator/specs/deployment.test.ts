@@ -58,6 +58,14 @@ describe('buildDeployment', () => {
     expect(hash({ source: { uri: 'pvc://models/a' } })).not.toBe(hash({ source: { uri: 'pvc://other/a' } }));
   });
 
+  it("adds spec.pod.env after the operator's own variables, and the image pull Secrets", () => {
+    const env = [{ name: 'S3_REQUEST_TIMEOUT_MSEC', value: '30000' }, { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 't', key: 'k' } } }];
+    const spec = buildDeployment(servedModel({ source: { uri: 's3://m/x', region: 'eu-west-1' }, pod: { env, imagePullSecrets: [{ name: 'registry' }] } }), DEFAULT_RENDER_CONFIG).spec?.template.spec;
+    expect(spec?.containers[0]?.env).toEqual([{ name: 'AWS_REGION', value: 'eu-west-1' }, ...env]);
+    expect(spec?.imagePullSecrets).toEqual([{ name: 'registry' }]);
+    expect(hash({ pod: { env } })).not.toBe(hash({}));
+  });
+
   it('mounts the credentials Secret as files and passes endpoint and region as env', () => {
     const withS3 = buildDeployment(
       servedModel({ source: { uri: 's3://m/x', endpoint: 'http://minio:9000', region: 'eu-west-1', credentialsSecretRef: { name: 's3' }, pollInterval: '1m' } }),
