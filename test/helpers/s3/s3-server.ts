@@ -1,6 +1,7 @@
 import { CreateBucketCommand, PutObjectCommand, DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import https from 'node:https';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -39,6 +40,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** PEM files for an S3 test server over TLS; the certificate must name localhost. */
+export interface S3TestTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
+}
+
 /**
  * A real S3-compatible server (versitygw, posix backend) on loopback, with its data in a temp
  * directory. stop()/start() keep the data and the port, to simulate an outage.
@@ -49,18 +57,20 @@ export class S3TestServer {
     readonly port: number,
     readonly dataDir: string,
     private readonly bin: string,
+    private readonly tls: S3TestTls | undefined,
   ) {}
 
+  /** http://127.0.0.1:PORT, or https://localhost:PORT with TLS (the name the test certificate carries). */
   get endpoint(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return this.tls ? `https://localhost:${this.port}` : `http://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<S3TestServer> {
+  static async start(options: { tls?: S3TestTls } = {}): Promise<S3TestServer> {
     const bin = versitygwBinary();
     const dataDir = await mkdtemp(join(tmpdir(), 'tensorfleet-s3-'));
     await mkdir(join(dataDir, 'gw'));
     await mkdir(join(dataDir, 'meta'));
-    const server = new S3TestServer(await freePort(), dataDir, bin);
+    const server = new S3TestServer(await freePort(), dataDir, bin, options.tls);
     await server.resume();
     return server;
   }
@@ -70,7 +80,11 @@ export class S3TestServer {
     if (this.child !== undefined && this.child.exitCode === null) return;
     const child = spawn(
       this.bin,
-      ['--access', ACCESS_KEY, '--secret', SECRET_KEY, '--port', `127.0.0.1:${this.port}`, '--quiet', 'posix', '--sidecar', join(this.dataDir, 'meta'), join(this.dataDir, 'gw')],
+      [
+        '--access', ACCESS_KEY, '--secret', SECRET_KEY, '--port', `127.0.0.1:${this.port}`, '--quiet',
+        ...(this.tls ? ['--cert', this.tls.certFile, '--key', this.tls.keyFile] : []),
+        'posix', '--sidecar', join(this.dataDir, 'meta'), join(this.dataDir, 'gw'),
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
@@ -109,6 +123,7 @@ export class S3TestServer {
       credentials,
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
+      ...(this.tls ? { requestHandler: { httpsAgent: new https.Agent({ ca: readFileSync(this.tls.caFile) }) } } : {}),
     });
   }
 }

@@ -1,0 +1,73 @@
+/**
+ * S3 over TLS with a private CA, as an in-cluster MinIO often runs: the built server trusts the
+ * CA given by --s3_ca_file and serves the model; without it the certificate is refused, the
+ * model is reported unavailable with the reason, and the server stays up and live.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { eventually } from '../../helpers/k8s/eventually.js';
+import { FIXTURES_DIR } from '../../helpers/server/fixture-tensors.js';
+import { tfsClients } from '../../helpers/server/grpc-client.js';
+import { tempDir, type TempDir } from '../../helpers/server/model-dirs.js';
+import { rest } from '../../helpers/server/rest-client.js';
+import { startServer, type ServerProcess } from '../../helpers/server/server-process.js';
+import { predictVersioned } from '../../helpers/server/versioned-calls.js';
+import { ACCESS_KEY, SECRET_KEY, S3TestServer, createBucket, uploadDirectory } from '../../helpers/s3/s3-server.js';
+
+const TLS = join(FIXTURES_DIR, 'tls');
+const CONFIG = 'model_config_list:\n  - name: versioned\n    base_path: s3://models/versioned\n';
+let s3: S3TestServer;
+let admin: S3Client;
+let work: TempDir;
+const servers: ServerProcess[] = [];
+
+const serve = async (extraArgs: string[], waitReady: boolean): Promise<ServerProcess> => {
+  const server = await startServer({
+    config: CONFIG,
+    args: [`--s3_endpoint=${s3.endpoint}`, `--s3_credentials_dir=${join(work.path, 'creds')}`, `--model_store=${join(work.path, `store-${servers.length}`)}`, ...extraArgs],
+    waitReady,
+  });
+  servers.push(server);
+  return server;
+};
+
+beforeAll(async () => {
+  s3 = await S3TestServer.start({ tls: { certFile: join(TLS, 'server.pem'), keyFile: join(TLS, 'server-key.pem'), caFile: join(TLS, 'ca.pem') } });
+  admin = s3.client();
+  await createBucket(admin, 'models');
+  await uploadDirectory(admin, 'models', join(FIXTURES_DIR, 'models', 'versioned', '1'), 'versioned/1/');
+  work = tempDir('tensorfleet-s3-tls-');
+  mkdirSync(join(work.path, 'creds'));
+  writeFileSync(join(work.path, 'creds', 'accessKeyId'), ACCESS_KEY);
+  writeFileSync(join(work.path, 'creds', 'secretAccessKey'), SECRET_KEY);
+}, 60_000);
+
+afterAll(async () => {
+  for (const server of servers) await server.stop();
+  admin?.destroy();
+  await s3?.close();
+  work?.remove();
+});
+
+test('trusts the CA of --s3_ca_file and serves the model from https', async () => {
+  expect(s3.endpoint).toMatch(/^https:/);
+  const server = await serve([`--s3_ca_file=${join(TLS, 'ca.pem')}`], true);
+  const clients = tfsClients(server.grpcTarget);
+  try {
+    expect(await predictVersioned(clients, 'versioned', 2)).toEqual({ reported: 1, computed: 1 });
+  } finally {
+    clients.close();
+  }
+});
+
+test('without the CA: the certificate is refused, the model is unavailable with the reason, and the server stays live', async () => {
+  const server = await serve([], false);
+  await eventually(() => expect(server.logs.some((l) => JSON.stringify(l).includes('certificate'))).toBe(true), 20_000);
+  expect((await rest(server.restUrl, '/healthz')).status).toBe(200);
+  expect((await rest(server.restUrl, '/readyz')).status).toBe(503);
+  const status = await rest(server.restUrl, '/v1/models/versioned');
+  expect(status.status).toBe(404);
+  expect((status.json as { error: string }).error).toContain('listing s3://models/versioned/ failed: Error: unable to verify the first certificate');
+});
