@@ -8,7 +8,7 @@
  * is bounded (maxItems/maxProperties/maxLength) to keep the rules under the apiserver's cost
  * budget.
  */
-import { BATCHING_DEFAULTS, DEFAULT_TARGET_CPU_UTILIZATION, OPERATOR_ENV_NAMES, SERVER_ARGS_ALLOWED, GROUP, KIND, PLURAL, SHORT_NAME, SINGULAR, VERSION } from './served-model-types.js';
+import { BATCHING_DEFAULTS, DEFAULT_CA_BUNDLE_KEY, DEFAULT_TARGET_CPU_UTILIZATION, OPERATOR_ENV_NAMES, SERVER_ARGS_ALLOWED, GROUP, KIND, PLURAL, SHORT_NAME, SINGULAR, VERSION } from './served-model-types.js';
 
 type Schema = Record<string, unknown>;
 
@@ -44,6 +44,8 @@ const resourceList: Schema = {
   maxProperties: 16,
   additionalProperties: quantity,
 };
+
+const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 
 const sourceSchema: Schema = {
   type: 'object',
@@ -86,6 +88,17 @@ const sourceSchema: Schema = {
       required: ['name'],
       properties: { name: { type: 'string', minLength: 1, maxLength: 253 } },
     },
+    caBundleRef: {
+      type: 'object',
+      description:
+        "A ConfigMap in the same namespace whose key holds PEM CA certificates for the S3 endpoint's TLS certificate, e.g. a private CA's " +
+        '(trust-manager writes such ConfigMaps). The server reads it at start: a new CA reaches running pods on their next restart.',
+      required: ['name'],
+      properties: {
+        name: { type: 'string', maxLength: 253, pattern: DNS_SUBDOMAIN },
+        key: { type: 'string', maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$', default: DEFAULT_CA_BUNDLE_KEY },
+      },
+    },
     pollInterval: {
       type: 'string',
       maxLength: 32,
@@ -101,8 +114,8 @@ const sourceSchema: Schema = {
   },
   'x-kubernetes-validations': [
     {
-      rule: "!self.uri.startsWith('pvc://') || (!has(self.endpoint) && !has(self.region) && !has(self.credentialsSecretRef))",
-      message: 'source.endpoint, source.region and source.credentialsSecretRef are for s3:// sources only',
+      rule: "!self.uri.startsWith('pvc://') || (!has(self.endpoint) && !has(self.region) && !has(self.credentialsSecretRef) && !has(self.caBundleRef))",
+      message: 'source.endpoint, source.region, source.credentialsSecretRef and source.caBundleRef are for s3:// sources only',
     },
   ],
 };
@@ -336,7 +349,6 @@ const tensorflowSchema: Schema = {
 /** The app.kubernetes.io labels the operator puts on the pods (owned-meta.ts; a unit test keeps the two in step). */
 export const OPERATOR_POD_LABELS = ['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/component', 'app.kubernetes.io/managed-by'] as const;
 
-const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 
 const stringMap = (maxProperties: number, description: string, rules: Schema[] = []): Schema => ({
   type: 'object',

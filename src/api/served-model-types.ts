@@ -28,7 +28,11 @@ export interface ModelSource {
   readonly credentialsSecretRef?: SecretRef;
   /** Go-style duration (`30s`, `1m30s`); how often the server lists the source. */
   readonly pollInterval?: string;
+  /** ConfigMap key holding PEM CA certificates the S3 endpoint's certificate chains to (a private CA). */
+  readonly caBundleRef?: { readonly name: string; readonly key?: string };
 }
+
+export const DEFAULT_CA_BUNDLE_KEY = 'ca.crt';
 
 export type VersionPolicySpec =
   | { readonly latest: { readonly count?: number } }

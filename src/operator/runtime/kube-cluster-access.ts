@@ -13,7 +13,7 @@ import { GROUP, PLURAL, VERSION, type ServedModel, type ServedModelStatus } from
 import type { ClusterAccess } from '../servedmodel/cluster-access.js';
 import { SERVICE_NAME_LABEL } from '../servedmodel/pod-observation.js';
 import type { ClaimObservation } from '../servedmodel/claim-observation.js';
-import type { SecretObservation } from '../servedmodel/status.js';
+import type { ConfigMapObservation, SecretObservation } from '../servedmodel/status.js';
 import { FIELD_MANAGER } from '../specs/owned-meta.js';
 import type { OperatorMetrics } from './metrics.js';
 
@@ -73,6 +73,16 @@ export class KubeClusterAccess implements ClusterAccess {
     try {
       const secret = await this.core.readNamespacedSecret({ namespace, name });
       return { state: 'found', name, keys: Object.keys(secret.data ?? {}).sort() };
+    } catch (error) {
+      if (statusCode(error) === 404) return { state: 'missing', name };
+      return { state: 'unreadable', name, message: describeApiError(error) };
+    }
+  }
+
+  async readConfigMap(namespace: string, name: string): Promise<ConfigMapObservation> {
+    try {
+      const map = await this.core.readNamespacedConfigMap({ namespace, name });
+      return { state: 'found', name, keys: [...Object.keys(map.data ?? {}), ...Object.keys(map.binaryData ?? {})].sort() };
     } catch (error) {
       if (statusCode(error) === 404) return { state: 'missing', name };
       return { state: 'unreadable', name, message: describeApiError(error) };

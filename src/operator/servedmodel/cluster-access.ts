@@ -1,7 +1,7 @@
 import type { KubernetesObject, V1EndpointSlice } from '@kubernetes/client-node';
 import type { ServedModel, ServedModelStatus } from '../../api/served-model-types.js';
 import type { ClaimObservation } from './claim-observation.js';
-import type { SecretObservation } from './status.js';
+import type { ConfigMapObservation, SecretObservation } from './status.js';
 
 /** What the reconciler reads and writes; the runtime implements it over informers and the API. */
 export interface ClusterAccess {
@@ -13,6 +13,8 @@ export interface ClusterAccess {
   endpointSlices(namespace: string, serviceName: string): V1EndpointSlice[];
   readSecret(namespace: string, name: string): Promise<SecretObservation>;
   readClaim(namespace: string, name: string): Promise<ClaimObservation>;
+  /** A ConfigMap the spec references (not one the operator owns): which keys it has. */
+  readConfigMap(namespace: string, name: string): Promise<ConfigMapObservation>;
   /** Server-side apply under the operator's field manager; returns the stored object. */
   apply(object: KubernetesObject): Promise<KubernetesObject>;
   delete(object: KubernetesObject): Promise<void>;

@@ -59,7 +59,7 @@ interface Written {
 
 /** How long a write may stay invisible in the cache before we stop trusting our record of it. */
 const CACHE_LAG_GRACE_MS = 10_000;
-/** How soon to read a credentials Secret or a source's claim again while it is missing or not bound. */
+/** How soon to read a source's credentials Secret, CA ConfigMap or claim again while it is missing or not bound. */
 const SOURCE_RECHECK_MS = 30_000;
 
 /**
@@ -139,6 +139,8 @@ export class ServedModelReconciler {
     const secret: SecretObservation = secretRef ? await cluster.readSecret(namespace, secretRef.name) : { state: 'not-referenced' };
     const source = parseModelSourceUri(sm.spec.source.uri);
     const claim = source.kind === 'pvc' ? await cluster.readClaim(namespace, source.claimName) : undefined;
+    const caBundleRef = sm.spec.source.caBundleRef;
+    const caBundle = caBundleRef ? await cluster.readConfigMap(namespace, caBundleRef.name) : undefined;
     const tlsSecret = sm.spec.tls ? await cluster.readSecret(namespace, sm.spec.tls.secretName) : undefined;
     const applyError = failures.length > 0 ? failures.join('; ') : undefined;
     const targets = readyPodTargets(cluster.endpointSlices(namespace, headlessServiceName(sm)), headlessServiceName(sm));
@@ -156,6 +158,7 @@ export class ServedModelReconciler {
         deployment,
         secret,
         ...(claim ? { claim } : {}),
+        ...(caBundle ? { caBundle } : {}),
         ...(tlsSecret ? { tlsSecret } : {}),
         ...(applyError ? { applyError } : {}),
         ...(pods ? { pods } : {}),

@@ -1,5 +1,5 @@
 import type { V1Deployment } from '@kubernetes/client-node';
-import type { Condition, ServedModel, ServedModelStatus } from '../../api/served-model-types.js';
+import { DEFAULT_CA_BUNDLE_KEY, type Condition, type ServedModel, type ServedModelStatus } from '../../api/served-model-types.js';
 import { GRPC_PORT, HTTP_PORT } from '../specs/service.js';
 import { headlessServiceName, selectorLabels } from '../specs/owned-meta.js';
 import { claimRolloutProblem, claimSourceCondition, type ClaimObservation } from './claim-observation.js';
@@ -12,9 +12,14 @@ export type SecretObservation =
   | { readonly state: 'found'; readonly name: string; readonly keys: readonly string[] }
   | { readonly state: 'unreadable'; readonly name: string; readonly message: string };
 
+/** A ConfigMap the spec references (source.caBundleRef): its keys when found. */
+export type ConfigMapObservation = Exclude<SecretObservation, { readonly state: 'not-referenced' }>;
+
 export interface Observation {
   readonly deployment: V1Deployment | undefined;
   readonly secret: SecretObservation;
+  /** The ConfigMap of source.caBundleRef; absent without one. */
+  readonly caBundle?: ConfigMapObservation;
   /** The PersistentVolumeClaim of a pvc:// source; absent for S3. */
   readonly claim?: ClaimObservation;
   /** The gRPC TLS Secret of spec.tls; absent without spec.tls. */
@@ -66,6 +71,22 @@ function sourceCondition(secret: SecretObservation): ConditionInput {
   }
 }
 
+/** Why source.caBundleRef keeps the pods from starting, if it does. */
+function caBundleProblem(sm: ServedModel, observed: ConfigMapObservation | undefined): ConditionInput | undefined {
+  if (!observed) return undefined;
+  const key = sm.spec.source.caBundleRef?.key ?? DEFAULT_CA_BUNDLE_KEY;
+  switch (observed.state) {
+    case 'missing':
+      return { type: 'SourceReady', status: 'False', reason: 'CABundleNotFound', message: `ConfigMap ${observed.name} (source.caBundleRef) does not exist: the pods cannot start` };
+    case 'unreadable':
+      return { type: 'SourceReady', status: 'Unknown', reason: 'CABundleUnreadable', message: `ConfigMap ${observed.name} could not be read: ${observed.message}` };
+    case 'found':
+      return observed.keys.includes(key)
+        ? undefined
+        : { type: 'SourceReady', status: 'False', reason: 'CABundleIncomplete', message: `ConfigMap ${observed.name} lacks ${key}: the pods cannot start` };
+  }
+}
+
 function deploymentProgress(desired: number, d: V1Deployment | undefined): { rolling: boolean; stalled: boolean; message: string } {
   if (!d) return { rolling: true, stalled: false, message: 'Deployment not created yet' };
   const s = d.status ?? {};
@@ -89,7 +110,7 @@ export function computeStatus(sm: ServedModel, observed: Observation, now: Date)
   const ds = observed.deployment?.status ?? {};
   const ready = ds.readyReplicas ?? 0;
   const progress = deploymentProgress(desired, observed.deployment);
-  const source = observed.claim ? claimSourceCondition(observed.claim) : sourceCondition(observed.secret);
+  const source = observed.claim ? claimSourceCondition(observed.claim) : (caBundleProblem(sm, observed.caBundle) ?? sourceCondition(observed.secret));
 
   const degradedReasons: ConditionInput[] = [];
   if (observed.applyError) degradedReasons.push({ type: 'Degraded', status: 'True', reason: 'ApplyFailed', message: observed.applyError });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { V1Container, V1Deployment, V1EnvVar, V1PodSpec, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import type { ServedModel } from '../../api/served-model-types.js';
+import { DEFAULT_CA_BUNDLE_KEY, type ServedModel } from '../../api/served-model-types.js';
 import { BATCHING_PARAMETERS_KEY, renderBatchingParameters } from './batching-parameters.js';
 import { MODEL_CONFIG_KEY } from './config-map.js';
 import { downloadsVersions, modelSourceVolume } from './model-source.js';
@@ -12,6 +12,8 @@ import { GRPC_PORT, HTTP_PORT } from './service.js';
 export const CONFIG_DIR = '/etc/tensorfleet';
 export const MODEL_STORE_DIR = '/var/lib/tensorfleet/models';
 export const S3_CREDENTIALS_DIR = '/var/run/secrets/tensorfleet/s3';
+export const S3_CA_DIR = '/var/run/tensorfleet/s3-ca';
+const S3_CA_FILE = 'ca.crt';
 export const GRPC_TLS_DIR = '/var/run/secrets/tensorfleet/grpc-tls';
 /**
  * Pod-template annotation: a hash of what needs new pods, i.e. the pod spec and the batching
@@ -49,6 +51,7 @@ function serverArgs(sm: ServedModel): string[] {
     args.push(`--grpc_tls_cert_file=${GRPC_TLS_DIR}/tls.crt`, `--grpc_tls_key_file=${GRPC_TLS_DIR}/tls.key`);
     if (sm.spec.tls.requireClientCertificate) args.push(`--grpc_tls_client_ca_file=${GRPC_TLS_DIR}/ca.crt`);
   }
+  if (sm.spec.source.caBundleRef) args.push(`--s3_ca_file=${S3_CA_DIR}/${S3_CA_FILE}`);
   if (sm.spec.requestLogging) args.push(`--request_log_spool_dir=${REQUEST_LOG_SPOOL_DIR}`);
   // Last, after the operator's own; the CRD admits only flags none of the above sets.
   if (sm.spec.serverArgs) args.push(...sm.spec.serverArgs);
@@ -83,6 +86,11 @@ function podSpec(sm: ServedModel, config: RenderConfig): V1PodSpec {
     // Files, not env: a rotated Secret reaches running pods without a restart.
     mounts.push({ name: 's3-credentials', mountPath: S3_CREDENTIALS_DIR, readOnly: true });
     volumes.push({ name: 's3-credentials', secret: { secretName: secret.name, defaultMode: 0o440 } });
+  }
+  const ca = sm.spec.source.caBundleRef;
+  if (ca) {
+    mounts.push({ name: 's3-ca', mountPath: S3_CA_DIR, readOnly: true });
+    volumes.push({ name: 's3-ca', configMap: { name: ca.name, items: [{ key: ca.key ?? DEFAULT_CA_BUNDLE_KEY, path: S3_CA_FILE }] } });
   }
   if (sm.spec.requestLogging) {
     // Files wait here until uploaded; /tmp is too small for a 64 MiB file.

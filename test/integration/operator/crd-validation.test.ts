@@ -23,7 +23,9 @@ const invalid: { name: string; spec: Record<string, unknown>; message: string }[
   { name: 'a claim path with ".."', spec: { source: { uri: 'pvc://models/../etc' } }, message: 'pvc://claim/path' },
   { name: 'a claim path with an empty segment', spec: { source: { uri: 'pvc://models//mnist' } }, message: 'pvc://claim/path' },
   { name: 'a claim without a name', spec: { source: { uri: 'pvc:///mnist' } }, message: 'pvc://claim/path' },
-  { name: 'an S3 endpoint for a claim', spec: { source: { uri: 'pvc://models/mnist', endpoint: 'http://minio:9000' } }, message: 'source.endpoint, source.region and source.credentialsSecretRef are for s3:// sources only' },
+  { name: 'an S3 endpoint for a claim', spec: { source: { uri: 'pvc://models/mnist', endpoint: 'http://minio:9000' } }, message: 'source.endpoint, source.region, source.credentialsSecretRef and source.caBundleRef are for s3:// sources only' },
+  { name: 'an S3 CA bundle for a claim', spec: { source: { uri: 'pvc://models/mnist', caBundleRef: { name: 'ca' } } }, message: 'are for s3:// sources only' },
+  { name: 'an S3 CA bundle without a ConfigMap name', spec: { source: { uri: 's3://models/mnist', caBundleRef: { key: 'ca.crt' } } }, message: 'spec.source.caBundleRef.name: Required value' },
   { name: 'S3 credentials for a claim', spec: { source: { uri: 'pvc://models/mnist', credentialsSecretRef: { name: 's3' } } }, message: 'are for s3:// sources only' },
   { name: 'request logging with a claim source', spec: { source: { uri: 'pvc://models/mnist' }, requestLogging: { uri: 's3://logs/mnist', samplingRate: 0.1 } }, message: 'requestLogging needs an s3:// source' },
   { name: 'an endpoint that is not a URL', spec: { source: { ...source, endpoint: 'minio:9000' } }, message: 'source.endpoint must be an http:// or https:// URL' },
@@ -260,6 +262,12 @@ describe.skipIf(k8sTestsSkipped())('ServedModel CRD on a real kube-apiserver', (
     const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'on-claim', namespace: 'default' }, spec: { source: { uri, pollInterval: '10s' } } });
     const out = await kubectlOk(cp.adminKubeconfig, ['apply', '--dry-run=server', '-o', 'json', '-f', '-'], manifest);
     expect((JSON.parse(out) as { spec: { source: unknown } }).spec.source).toEqual({ uri, pollInterval: '10s' });
+  });
+
+  it('accepts an S3 CA bundle and fills in its key (server-side dry run)', async () => {
+    const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'private-ca', namespace: 'default' }, spec: { source: { ...source, caBundleRef: { name: 'internal-ca' } } } });
+    const out = await kubectlOk(cp.adminKubeconfig, ['apply', '--dry-run=server', '-o', 'json', '-f', '-'], manifest);
+    expect((JSON.parse(out) as { spec: { source: { caBundleRef: unknown } } }).spec.source.caBundleRef).toEqual({ name: 'internal-ca', key: 'ca.crt' });
   });
 
   it('accepts request logging to an S3 prefix (server-side dry run)', async () => {

@@ -403,6 +403,16 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
 
     await admin(['-n', ns, 'create', 'secret', 'generic', 's3', '--from-literal=accessKeyId=a', '--from-literal=secretAccessKey=b']);
     await eventually(async () => expect(await sourceReady()).toBe('True/CredentialsFound'));
+
+    // An S3 CA bundle: reported missing, then without its key, then whole.
+    await applyModel(ns, 'c', { source: { uri: 's3://models/c', credentialsSecretRef: { name: 's3' }, caBundleRef: { name: 'internal-ca', key: 'bundle.pem' } } });
+    await eventually(async () => expect(await sourceReady()).toBe('False/CABundleNotFound'));
+    const caVolume = (await get<V1Deployment>(ns, 'deploy c')).spec?.template.spec?.volumes?.find((v) => v.name === 's3-ca');
+    expect(caVolume?.configMap).toEqual({ name: 'internal-ca', items: [{ key: 'bundle.pem', path: 'ca.crt' }], defaultMode: 420 });
+    await admin(['-n', ns, 'create', 'configmap', 'internal-ca', '--from-literal=ca.crt=x']);
+    await eventually(async () => expect(await sourceReady()).toBe('False/CABundleIncomplete'));
+    await admin(['-n', ns, 'create', 'configmap', 'internal-ca', '--from-literal=bundle.pem=x', '--dry-run=client', '-o', 'yaml'], undefined).then((yaml) => admin(['-n', ns, 'apply', '-f', '-'], yaml));
+    await eventually(async () => expect(await sourceReady()).toBe('True/CredentialsFound'));
   });
 
   it('leaves garbage collection to delete what a deleted ServedModel owned', async () => {

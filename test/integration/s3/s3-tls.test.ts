@@ -1,12 +1,16 @@
 /**
  * S3 over TLS with a private CA, as an in-cluster MinIO often runs: the built server trusts the
  * CA given by --s3_ca_file and serves the model; without it the certificate is refused, the
- * model is reported unavailable with the reason, and the server stays up and live.
+ * model is reported unavailable with the reason, and the server stays up and live. Last, the
+ * operator's pod for a ServedModel with source.caBundleRef, run as a process: its arguments and
+ * environment, with the ConfigMap's key where the pod would mount it.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { buildDeployment, S3_CA_DIR } from '../../../src/operator/specs/deployment.js';
+import { DEFAULT_RENDER_CONFIG } from '../../../src/operator/specs/operator-config.js';
 import { eventually } from '../../helpers/k8s/eventually.js';
 import { FIXTURES_DIR } from '../../helpers/server/fixture-tensors.js';
 import { tfsClients } from '../../helpers/server/grpc-client.js';
@@ -23,11 +27,12 @@ let admin: S3Client;
 let work: TempDir;
 const servers: ServerProcess[] = [];
 
-const serve = async (extraArgs: string[], waitReady: boolean): Promise<ServerProcess> => {
+const serve = async (extraArgs: string[], waitReady: boolean, env?: Record<string, string>): Promise<ServerProcess> => {
   const server = await startServer({
     config: CONFIG,
-    args: [`--s3_endpoint=${s3.endpoint}`, `--s3_credentials_dir=${join(work.path, 'creds')}`, `--model_store=${join(work.path, `store-${servers.length}`)}`, ...extraArgs],
+    args: [`--s3_credentials_dir=${join(work.path, 'creds')}`, `--model_store=${join(work.path, `store-${servers.length}`)}`, ...extraArgs],
     waitReady,
+    ...(env ? { env } : {}),
   });
   servers.push(server);
   return server;
@@ -53,7 +58,7 @@ afterAll(async () => {
 
 test('trusts the CA of --s3_ca_file and serves the model from https', async () => {
   expect(s3.endpoint).toMatch(/^https:/);
-  const server = await serve([`--s3_ca_file=${join(TLS, 'ca.pem')}`], true);
+  const server = await serve([`--s3_endpoint=${s3.endpoint}`, `--s3_ca_file=${join(TLS, 'ca.pem')}`], true);
   const clients = tfsClients(server.grpcTarget);
   try {
     expect(await predictVersioned(clients, 'versioned', 2)).toEqual({ reported: 1, computed: 1 });
@@ -63,11 +68,36 @@ test('trusts the CA of --s3_ca_file and serves the model from https', async () =
 });
 
 test('without the CA: the certificate is refused, the model is unavailable with the reason, and the server stays live', async () => {
-  const server = await serve([], false);
+  const server = await serve([`--s3_endpoint=${s3.endpoint}`], false);
   await eventually(() => expect(server.logs.some((l) => JSON.stringify(l).includes('certificate'))).toBe(true), 20_000);
   expect((await rest(server.restUrl, '/healthz')).status).toBe(200);
   expect((await rest(server.restUrl, '/readyz')).status).toBe(503);
   const status = await rest(server.restUrl, '/v1/models/versioned');
   expect(status.status).toBe(404);
   expect((status.json as { error: string }).error).toContain('listing s3://models/versioned/ failed: Error: unable to verify the first certificate');
+});
+
+test("the operator's pod for source.caBundleRef trusts the ConfigMap's CA", async () => {
+  const sm = {
+    apiVersion: 'tensorfleet.dev/v1alpha1',
+    kind: 'ServedModel',
+    metadata: { name: 'versioned', namespace: 'ml', uid: 'uid-1' },
+    spec: { source: { uri: 's3://models/versioned', endpoint: s3.endpoint, caBundleRef: { name: 'internal-ca', key: 'bundle.pem' } } },
+  } as const;
+  const container = buildDeployment(sm, DEFAULT_RENDER_CONFIG).spec?.template.spec?.containers[0];
+  // What the kubelet would do with the ConfigMap volume: its key, as the file the pod reads.
+  const mounted = join(work.path, 's3-ca');
+  mkdirSync(mounted);
+  copyFileSync(join(TLS, 'ca.pem'), join(mounted, 'ca.crt'));
+  const caArgs = (container?.args ?? []).filter((a) => a.startsWith('--s3_ca_file=')).map((a) => a.replace(S3_CA_DIR, mounted));
+  expect(caArgs).toHaveLength(1);
+  const env = Object.fromEntries((container?.env ?? []).map((e) => [e.name, e.value ?? '']));
+  expect(env).toEqual({ TENSORFLEET_S3_ENDPOINT: s3.endpoint });
+  const server = await serve(caArgs, true, env);
+  const clients = tfsClients(server.grpcTarget);
+  try {
+    expect(await predictVersioned(clients, 'versioned', 5)).toEqual({ reported: 1, computed: 1 });
+  } finally {
+    clients.close();
+  }
 });

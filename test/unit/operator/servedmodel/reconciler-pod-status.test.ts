@@ -35,6 +35,9 @@ class MemoryCluster implements ClusterAccess {
   readSecret(): never {
     throw new Error('no Secret referenced');
   }
+  readConfigMap(): never {
+    throw new Error('no ConfigMap referenced');
+  }
   readClaim(): Promise<ClaimObservation> {
     if (!this.claim) throw new Error('no claim referenced');
     return Promise.resolve(this.claim);

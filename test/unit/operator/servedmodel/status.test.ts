@@ -53,6 +53,21 @@ describe('computeStatus conditions', () => {
   });
 
   it.each([
+    ['missing', { state: 'missing', name: 'internal-ca' }, 'False/CABundleNotFound', 'True/CABundleNotFound'],
+    ['without the key', { state: 'found', name: 'internal-ca', keys: ['other.pem'] }, 'False/CABundleIncomplete', 'True/CABundleIncomplete'],
+    ['unreadable', { state: 'unreadable', name: 'internal-ca', message: 'forbidden' }, 'Unknown/CABundleUnreadable', 'False/AsExpected'],
+    ['complete', { state: 'found', name: 'internal-ca', keys: ['bundle.pem'] }, 'True/PodIdentity', 'False/AsExpected'],
+  ] as const)('reports a CA ConfigMap that is %s', (_what, caBundle, source, degraded) => {
+    const sm = servedModel({ replicas: 2, source: { uri: 's3://models/mnist', caBundleRef: { name: 'internal-ca', key: 'bundle.pem' } } });
+    const conditions = computeStatus(sm, { deployment: deployment({ replicas: 2, ready: 2 }), secret: none, caBundle }, NOW).conditions ?? [];
+    const pick = (type: string): string => {
+      const c = conditions.find((x) => x.type === type);
+      return `${c?.status}/${c?.reason}`;
+    };
+    expect([pick('SourceReady'), pick('Degraded')]).toEqual([source, degraded]);
+  });
+
+  it.each([
     ['missing', { state: 'missing', name: 'model-tls' }, false, 'True/TLSSecretNotFound'],
     ['without tls.key', { state: 'found', name: 'model-tls', keys: ['tls.crt'] }, false, 'True/TLSSecretIncomplete'],
     ['without ca.crt while client certificates are required', { state: 'found', name: 'model-tls', keys: ['tls.crt', 'tls.key'] }, true, 'True/TLSSecretIncomplete'],

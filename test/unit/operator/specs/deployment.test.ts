@@ -66,6 +66,16 @@ describe('buildDeployment', () => {
     expect(hash({ pod: { env } })).not.toBe(hash({}));
   });
 
+  it("mounts source.caBundleRef's key as the server's S3 CA file", () => {
+    const spec = buildDeployment(servedModel({ source: { uri: 's3://m/x', endpoint: 'https://minio.ml:9000', caBundleRef: { name: 'internal-ca', key: 'bundle.pem' } } }), DEFAULT_RENDER_CONFIG).spec?.template.spec;
+    const container = spec?.containers[0];
+    expect(spec?.volumes).toContainEqual({ name: 's3-ca', configMap: { name: 'internal-ca', items: [{ key: 'bundle.pem', path: 'ca.crt' }] } });
+    expect(container?.volumeMounts).toContainEqual({ name: 's3-ca', mountPath: '/var/run/tensorfleet/s3-ca', readOnly: true });
+    expect(parseServeOptions((container?.args ?? []).slice(1)).s3_ca_file).toBe('/var/run/tensorfleet/s3-ca/ca.crt');
+    const byDefault = buildDeployment(servedModel({ source: { uri: 's3://m/x', caBundleRef: { name: 'internal-ca' } } }), DEFAULT_RENDER_CONFIG).spec?.template.spec;
+    expect(byDefault?.volumes?.find((v) => v.name === 's3-ca')?.configMap?.items).toEqual([{ key: 'ca.crt', path: 'ca.crt' }]);
+  });
+
   it('mounts the credentials Secret as files and passes endpoint and region as env', () => {
     const withS3 = buildDeployment(
       servedModel({ source: { uri: 's3://m/x', endpoint: 'http://minio:9000', region: 'eu-west-1', credentialsSecretRef: { name: 's3' }, pollInterval: '1m' } }),
