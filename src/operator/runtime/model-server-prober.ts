@@ -95,10 +95,11 @@ export class ModelServerProber implements PodObserver {
       } catch {
         return fail(`GET ${url}: HTTP ${response.status}, not JSON`);
       }
-      // NOT_FOUND: the server runs but has no version of this model (yet): it serves nothing.
+      // NOT_FOUND: the server runs but has no version of this model (yet): it serves nothing; its message says why.
       if (response.status === 404) {
         this.deps.metrics?.inc('tensorfleet_operator_pod_status_queries_total', { result: 'ok' });
-        return { pod: target.pod, ok: true, versions: [] };
+        const message = (body as { error?: unknown } | null)?.error;
+        return { pod: target.pod, ok: true, versions: [], ...(typeof message === 'string' ? { missing: message } : {}) };
       }
       if (response.status !== 200) {
         const message = (body as { error?: unknown } | null)?.error;

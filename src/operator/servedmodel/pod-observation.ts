@@ -25,7 +25,8 @@ export interface ServerVersionReport {
 }
 
 export type PodReport =
-  | { readonly pod: string; readonly ok: true; readonly versions: readonly ServerVersionReport[] }
+  /** `missing`: the server's NOT_FOUND message when it has no version of the model at all. */
+  | { readonly pod: string; readonly ok: true; readonly versions: readonly ServerVersionReport[]; readonly missing?: string }
   | { readonly pod: string; readonly ok: false; readonly error: string };
 
 /** On how many answering pods a version is in each state. */
@@ -45,6 +46,8 @@ export interface PodObservation {
   readonly versions: ReadonlyMap<number, VersionTally>;
   /** Pods that did not answer usefully, with why (sorted by pod). */
   readonly unreachable: readonly { readonly pod: string; readonly error: string }[];
+  /** When no answering pod has any version: the first one's (in name order) reason, e.g. a failed listing. */
+  readonly noVersions?: { readonly pod: string; readonly message: string };
 }
 
 /** The pods an observer asks; the runtime implements it over HTTP. */
@@ -57,18 +60,29 @@ export interface PodObserver {
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 const MAX_ERROR_LENGTH = 512;
 
+type EndpointConditions = NonNullable<V1EndpointSlice['endpoints'][number]['conditions']>;
+
 /**
  * The ready pods behind a Service, from all its EndpointSlices (whoever manages them). An
  * endpoint without a `ready` condition counts as ready, as the API defines.
  */
 export function readyPodTargets(slices: readonly V1EndpointSlice[], serviceName: string): PodTarget[] {
+  return podTargets(slices, serviceName, (c) => c?.ready !== false);
+}
+
+/** Pods that are not ready and not terminating: starting, or unable to serve (e.g. no version found). */
+export function startingPodTargets(slices: readonly V1EndpointSlice[], serviceName: string): PodTarget[] {
+  return podTargets(slices, serviceName, (c) => c?.ready === false && c.terminating !== true);
+}
+
+function podTargets(slices: readonly V1EndpointSlice[], serviceName: string, wanted: (conditions: EndpointConditions | undefined) => boolean): PodTarget[] {
   const byAddress = new Map<string, PodTarget>();
   for (const slice of slices) {
     if (slice.metadata?.labels?.[SERVICE_NAME_LABEL] !== serviceName) continue;
     if (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') continue;
     const port = slice.ports?.find((p) => p.name === 'http')?.port ?? HTTP_PORT;
     for (const endpoint of slice.endpoints ?? []) {
-      if (endpoint.conditions?.ready === false) continue;
+      if (!wanted(endpoint.conditions)) continue;
       // All addresses of an endpoint belong to one pod: ask it once.
       const ip = endpoint.addresses[0];
       if (!ip) continue;
@@ -122,12 +136,16 @@ export function aggregatePodReports(reports: readonly PodReport[]): PodObservati
   const versions = new Map<number, { available: number; loading: number; failed: number; error?: string }>();
   const unreachable: { pod: string; error: string }[] = [];
   let answered = 0;
+  let noVersions: { pod: string; message: string } | undefined;
+  let anyVersion = false;
   for (const report of sorted) {
     if (!report.ok) {
       unreachable.push({ pod: report.pod, error: shorten(report.error) });
       continue;
     }
     answered += 1;
+    if (report.versions.length > 0) anyVersion = true;
+    else if (report.missing !== undefined && noVersions === undefined) noVersions = { pod: report.pod, message: shorten(report.missing) };
     // A server lists each version once; if not, its best state counts.
     const best = new Map<number, ServerVersionReport>();
     const rank = (r: ServerVersionReport): number => {
@@ -147,5 +165,5 @@ export function aggregatePodReports(reports: readonly PodReport[]): PodObservati
       if (bucket === 'failed' && tally.error === undefined) tally.error = shorten(r.errorMessage || r.errorCode);
     }
   }
-  return { asked: reports.length, answered, versions, unreachable };
+  return { asked: reports.length, answered, versions, unreachable, ...(noVersions && !anyVersion ? { noVersions } : {}) };
 }

@@ -8,7 +8,7 @@ import type { ClusterAccess } from './cluster-access.js';
 import { autoscalerHealth, DEFAULT_AUTOSCALING_GRACE_MS } from './autoscaler-health.js';
 import { contains, firstDifference, hasPath } from './compare.js';
 import { desiredObjects } from './desired.js';
-import { readyPodTargets, type PodObservation, type PodObserver } from './pod-observation.js';
+import { readyPodTargets, startingPodTargets, type PodObservation, type PodObserver } from './pod-observation.js';
 import { computeStatus, type SecretObservation } from './status.js';
 import { headlessServiceName } from '../specs/owned-meta.js';
 
@@ -61,6 +61,8 @@ interface Written {
 const CACHE_LAG_GRACE_MS = 10_000;
 /** How soon to read a source's credentials Secret, CA ConfigMap or claim again while it is missing or not bound. */
 const SOURCE_RECHECK_MS = 30_000;
+/** Pods that are not ready asked at once, when none is: one reason is enough, a few guard against one that is only starting. */
+const MAX_STARTING_PODS_ASKED = 3;
 
 /**
  * Level-triggered reconcile of one ServedModel: read the cache, build the desired objects,
@@ -144,10 +146,15 @@ export class ServedModelReconciler {
     const tlsSecret = sm.spec.tls ? await cluster.readSecret(namespace, sm.spec.tls.secretName) : undefined;
     const applyError = failures.length > 0 ? failures.join('; ') : undefined;
     const targets = readyPodTargets(cluster.endpointSlices(namespace, headlessServiceName(sm)), headlessServiceName(sm));
+    // With no ready pod, a few of the others are asked why (a server that finds no version says so).
+    const starting = targets.length === 0 ? startingPodTargets(cluster.endpointSlices(namespace, headlessServiceName(sm)), headlessServiceName(sm)).slice(0, MAX_STARTING_PODS_ASKED) : [];
     let pods: PodObservation | undefined;
+    let startingPods: PodObservation | undefined;
     if (this.deps.observer && targets.length > 0) {
       pods = await this.deps.observer.observe(`${namespace}/${name}`, name, targets);
       if (pods.unreachable.length > 0) log.debug({ unreachable: pods.unreachable }, 'found model server pods that did not answer');
+    } else if (this.deps.observer && starting.length > 0) {
+      startingPods = await this.deps.observer.observe(`${namespace}/${name}`, name, starting);
     }
     const autoscaler = sm.spec.autoscaling
       ? autoscalerHealth(cluster.getOwned('HorizontalPodAutoscaler', namespace, name), this.deps.now(), this.deps.autoscalingGraceMs ?? DEFAULT_AUTOSCALING_GRACE_MS)
@@ -162,6 +169,7 @@ export class ServedModelReconciler {
         ...(tlsSecret ? { tlsSecret } : {}),
         ...(applyError ? { applyError } : {}),
         ...(pods ? { pods } : {}),
+        ...(startingPods ? { startingPods } : {}),
         ...(autoscaler.problem ? { autoscalingProblem: autoscaler.problem } : {}),
       },
       this.deps.now(),
@@ -199,7 +207,7 @@ export class ServedModelReconciler {
       }
     }
     if (applyError) throw new ReconcileError(applyError);
-    const podRecheckMs = targets.length > 0 && this.deps.observer ? (this.deps.podStatusIntervalMs ?? 15_000) : undefined;
+    const podRecheckMs = targets.length + starting.length > 0 && this.deps.observer ? (this.deps.podStatusIntervalMs ?? 15_000) : undefined;
     // Nothing else announces a Secret or claim that appears or binds later: look again.
     const sourceRecheckMs = status.conditions?.some((c) => c.type === 'SourceReady' && c.status !== 'True') ? SOURCE_RECHECK_MS : undefined;
     const rechecks = [podRecheckMs, autoscaler.recheckAfterMs, sourceRecheckMs].filter((ms): ms is number => ms !== undefined);

@@ -28,6 +28,8 @@ export interface Observation {
   readonly applyError?: string;
   /** What the ready pods' model servers reported; undefined when there were none to ask. */
   readonly pods?: PodObservation;
+  /** With no ready pod: what some of the pods that are not ready reported (why they are not, if they say). */
+  readonly startingPods?: PodObservation;
   /** Why spec.autoscaling's HorizontalPodAutoscaler cannot scale, once it has failed long enough. */
   readonly autoscalingProblem?: ConditionInput;
 }
@@ -87,6 +89,18 @@ function caBundleProblem(sm: ServedModel, observed: ConfigMapObservation | undef
   }
 }
 
+/**
+ * The servers run but find nothing to serve: a listing that fails (bucket, credentials, endpoint)
+ * or a source without numbered versions. Their NOT_FOUND message says which; its retry countdown
+ * is dropped so that the status does not change with every backoff step.
+ */
+function noVersionsProblem(observed: PodObservation | undefined): ConditionInput | undefined {
+  const found = observed?.noVersions;
+  if (!found) return undefined;
+  const why = found.message.replace(/; retrying in \d+ s$/, '');
+  return { type: 'SourceReady', status: 'False', reason: 'NoVersionsFound', message: `The model servers find no version to serve (pod ${found.pod}: ${why})` };
+}
+
 function deploymentProgress(desired: number, d: V1Deployment | undefined): { rolling: boolean; stalled: boolean; message: string } {
   if (!d) return { rolling: true, stalled: false, message: 'Deployment not created yet' };
   const s = d.status ?? {};
@@ -110,7 +124,8 @@ export function computeStatus(sm: ServedModel, observed: Observation, now: Date)
   const ds = observed.deployment?.status ?? {};
   const ready = ds.readyReplicas ?? 0;
   const progress = deploymentProgress(desired, observed.deployment);
-  const source = observed.claim ? claimSourceCondition(observed.claim) : (caBundleProblem(sm, observed.caBundle) ?? sourceCondition(observed.secret));
+  const configured = observed.claim ? claimSourceCondition(observed.claim) : (caBundleProblem(sm, observed.caBundle) ?? sourceCondition(observed.secret));
+  const source = (configured.status === 'True' && noVersionsProblem(observed.pods ?? observed.startingPods)) || configured;
 
   const degradedReasons: ConditionInput[] = [];
   if (observed.applyError) degradedReasons.push({ type: 'Degraded', status: 'True', reason: 'ApplyFailed', message: observed.applyError });
@@ -124,7 +139,7 @@ export function computeStatus(sm: ServedModel, observed: Observation, now: Date)
   if (replicaFailure) degradedReasons.push({ type: 'Degraded', status: 'True', reason: 'PodsNotCreated', message: replicaFailure.message ?? replicaFailure.reason ?? 'pods could not be created' });
   if (observed.autoscalingProblem) degradedReasons.push(observed.autoscalingProblem);
   if (progress.stalled) degradedReasons.push({ type: 'Degraded', status: 'True', reason: 'ProgressDeadlineExceeded', message: 'The rollout stopped making progress' });
-  const view = servedVersions(sm, observed.pods);
+  const view = servedVersions(sm, observed.pods ?? observed.startingPods);
   if (view.loadFailure) degradedReasons.push(view.loadFailure);
   const degraded: ConditionInput = degradedReasons[0] ?? { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'No problems found' };
 

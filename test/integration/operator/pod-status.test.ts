@@ -30,6 +30,7 @@ const POD_A_IP = '10.200.0.5';
 const POD_B_IP = '10.200.0.8';
 const DEAD_POD_IP = '10.200.0.6';
 const NOT_READY_POD_IP = '10.200.0.7';
+const EMPTY_POD_IP = '10.200.0.9';
 const WRITES = 'tensorfleet_operator_api_writes_total';
 
 describe.skipIf(k8sTestsSkipped())('ServedModel status from the model server pods', () => {
@@ -38,6 +39,8 @@ describe.skipIf(k8sTestsSkipped())('ServedModel status from the model server pod
   let modelsB: TempDir;
   let serverA: ServerProcess;
   let serverB: ServerProcess;
+  /** A server whose model's base path does not exist: it runs, is never ready, and says why. */
+  let serverEmpty: ServerProcess;
   let op: RunningOperator;
   let deadPort: number;
   const ns = 'pod-status';
@@ -84,7 +87,9 @@ describe.skipIf(k8sTestsSkipped())('ServedModel status from the model server pod
         config: stringify({ model_config_list: [{ name: 'pm', base_path: dir.path, model_version_policy: { all: {} } }] }),
         args: ['--max_num_load_retries=0', '--load_retry_interval_micros=200000'],
       });
-    [cp, serverA, serverB] = await Promise.all([startControlPlane(), serve(modelsA), serve(modelsB)]);
+    const emptyServer = (): Promise<ServerProcess> =>
+      startServer({ config: stringify({ model_config_list: [{ name: 'empty', base_path: join(modelsA.path, 'no-such-dir') }] }), waitReady: false });
+    [cp, serverA, serverB, serverEmpty] = await Promise.all([startControlPlane(), serve(modelsA), serve(modelsB), emptyServer()]);
     deadPort = await freePort();
     await installCrdAndRbac(cp);
     await admin(['create', 'namespace', ns]);
@@ -93,12 +98,12 @@ describe.skipIf(k8sTestsSkipped())('ServedModel status from the model server pod
       podStatusIntervalMs: 500,
       podStatusTimeoutMs: 1000,
       // Pods a and b are the real servers; the dead one is a port nobody listens on.
-      modelServerBaseUrl: (ip) => `http://127.0.0.1:${ip === POD_A_IP ? serverA.restPort : ip === POD_B_IP ? serverB.restPort : deadPort}`,
+      modelServerBaseUrl: (ip) => `http://127.0.0.1:${ip === POD_A_IP ? serverA.restPort : ip === POD_B_IP ? serverB.restPort : ip === EMPTY_POD_IP ? serverEmpty.restPort : deadPort}`,
     });
   });
   afterAll(async () => {
     await op?.stop();
-    await Promise.all([serverA?.stop(), serverB?.stop()]);
+    await Promise.all([serverA?.stop(), serverB?.stop(), serverEmpty?.stop()]);
     await cp?.stop();
     modelsA?.remove();
     modelsB?.remove();
@@ -212,5 +217,39 @@ describe.skipIf(k8sTestsSkipped())('ServedModel status from the model server pod
     expect(degraded.status?.servedVersions).toBe('1,2,3');
     expect(condition(degraded, 'RoutingReady')?.status).toBe('True');
     await eventually(async () => expect((await events('VersionLoadFailed'))[0]).toMatch(/^Warning: version 4 failed to load/));
+  });
+
+  it('asks pods that are not ready when none is, and reports a server that finds no version as SourceReady=False with its reason', async () => {
+    await admin(['apply', '-n', ns, '-f', '-'], stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'empty' }, spec: { source: { uri: 's3://models/empty' } } }));
+    await admin(
+      ['apply', '-n', ns, '-f', '-'],
+      stringify({
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: {
+          name: 'empty-headless-test',
+          labels: {
+            'kubernetes.io/service-name': 'empty-headless',
+            'endpointslice.kubernetes.io/managed-by': 'tensorfleet-integration-test',
+            'app.kubernetes.io/managed-by': 'tensorfleet-operator',
+            'tensorfleet.dev/served-model': 'empty',
+          },
+        },
+        addressType: 'IPv4',
+        ports: [{ name: 'http', port: 8501, protocol: 'TCP' }],
+        endpoints: [{ addresses: [EMPTY_POD_IP], conditions: { ready: false }, targetRef: { kind: 'Pod', name: 'empty-a', namespace: ns } }],
+      }),
+    );
+    const s = await eventually(async () => {
+      const found = await sm('empty');
+      expect(condition(found, 'SourceReady')).toMatchObject({ status: 'False', reason: 'NoVersionsFound' });
+      return found;
+    });
+    expect(condition(s, 'SourceReady')?.message).toBe(
+      `The model servers find no version to serve (pod empty-a: Could not find any versions of model empty; listing its base path fails: model base path ${join(modelsA.path, 'no-such-dir')} does not exist)`,
+    );
+    expect(condition(s, 'Degraded')).toMatchObject({ status: 'True', reason: 'NoVersionsFound' });
+    expect(s.status?.observedReplicas).toBeUndefined();
+    await eventually(async () => expect(await events('NoVersionsFound')).toHaveLength(1));
   });
 });

@@ -4,13 +4,14 @@ import {
   aggregatePodReports,
   parseModelStatus,
   readyPodTargets,
+  startingPodTargets,
   type PodReport,
   type ServerVersionReport,
 } from '../../../../src/operator/servedmodel/pod-observation.js';
 
 const slice = (
   service: string,
-  endpoints: { ip: string; ready?: boolean; pod?: string }[],
+  endpoints: { ip: string; ready?: boolean; terminating?: boolean; pod?: string }[],
   extra: { port?: number; addressType?: string; name?: string } = {},
 ): V1EndpointSlice => ({
   metadata: { name: extra.name ?? `${service}-abc`, labels: { 'kubernetes.io/service-name': service } },
@@ -18,7 +19,7 @@ const slice = (
   ports: extra.port === undefined ? [{ name: 'grpc', port: 8500 }] : [{ name: 'grpc', port: 8500 }, { name: 'http', port: extra.port }],
   endpoints: endpoints.map((e) => ({
     addresses: [e.ip],
-    ...(e.ready === undefined ? {} : { conditions: { ready: e.ready } }),
+    ...(e.ready === undefined ? {} : { conditions: { ready: e.ready, ...(e.terminating === undefined ? {} : { terminating: e.terminating }) } }),
     ...(e.pod ? { targetRef: { kind: 'Pod', name: e.pod } } : {}),
   })),
 });
@@ -72,7 +73,32 @@ describe('parseModelStatus', () => {
 const v = (version: number, state: string, errorCode = 'OK', errorMessage = ''): ServerVersionReport => ({ version, state, errorCode, errorMessage });
 const ok = (pod: string, ...versions: ServerVersionReport[]): PodReport => ({ pod, ok: true, versions });
 
+describe('startingPodTargets', () => {
+  it('takes the pods that are not ready, leaving out the ready and the terminating', () => {
+    const slices = [
+      slice('m-headless', [
+        { ip: '10.0.0.2', ready: true, pod: 'm-ready' },
+        { ip: '10.0.0.3', ready: false, pod: 'm-starting' },
+        { ip: '10.0.0.4', ready: false, terminating: true, pod: 'm-leaving' },
+        { ip: '10.0.0.5', pod: 'm-no-condition' },
+      ], { port: 8501 }),
+    ];
+    expect(startingPodTargets(slices, 'm-headless').map((t) => t.pod)).toEqual(['m-starting']);
+  });
+});
+
 describe('aggregatePodReports', () => {
+  it("reports why, when no pod that answered has any version: the first pod's message in name order", () => {
+    const observation = aggregatePodReports([
+      { pod: 'p2', ok: true, versions: [], missing: 'Could not find any versions of model m; listing its base path fails: AccessDenied' },
+      { pod: 'p1', ok: true, versions: [], missing: 'Could not find any versions of model m' },
+      { pod: 'p0', ok: false, error: 'connection refused' },
+    ]);
+    expect(observation.noVersions).toEqual({ pod: 'p1', message: 'Could not find any versions of model m' });
+    // One pod with a version is enough to not call it a source problem.
+    expect(aggregatePodReports([{ pod: 'p1', ok: true, versions: [], missing: 'none' }, ok('p2', v(1, 'LOADING'))]).noVersions).toBeUndefined();
+  });
+
   it('counts each version per state over the pods that answered', () => {
     const observation = aggregatePodReports([
       ok('p2', v(3, 'LOADING'), v(2, 'AVAILABLE'), v(1, 'END')),

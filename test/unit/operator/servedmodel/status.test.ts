@@ -52,6 +52,25 @@ describe('computeStatus conditions', () => {
     expect(summary(observed as Observation)).toEqual(expected);
   });
 
+  it('reports servers that find no version as a source problem, without their retry countdown, unless the configuration is already wrong', () => {
+    const startingPods = {
+      asked: 1,
+      answered: 1,
+      versions: new Map(),
+      unreachable: [],
+      noVersions: { pod: 'mnist-abc', message: 'Could not find any versions of model mnist; listing its base path fails: listing s3://models/mnist/ failed: AccessDenied; retrying in 4 s' },
+    };
+    const conditions = computeStatus(servedModel({ replicas: 1 }), { deployment: deployment({ replicas: 1, ready: 0 }), secret: none, startingPods }, NOW).conditions ?? [];
+    expect(conditions.find((c) => c.type === 'SourceReady')).toMatchObject({
+      status: 'False',
+      reason: 'NoVersionsFound',
+      message: 'The model servers find no version to serve (pod mnist-abc: Could not find any versions of model mnist; listing its base path fails: listing s3://models/mnist/ failed: AccessDenied)',
+    });
+    expect(conditions.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'True', reason: 'NoVersionsFound' });
+    const withoutSecret = computeStatus(servedModel({ replicas: 1 }), { deployment: undefined, secret: { state: 'missing', name: 's3' }, startingPods }, NOW).conditions ?? [];
+    expect(withoutSecret.find((c) => c.type === 'SourceReady')?.reason).toBe('SecretNotFound');
+  });
+
   it.each([
     ['missing', { state: 'missing', name: 'internal-ca' }, 'False/CABundleNotFound', 'True/CABundleNotFound'],
     ['without the key', { state: 'found', name: 'internal-ca', keys: ['other.pem'] }, 'False/CABundleIncomplete', 'True/CABundleIncomplete'],
