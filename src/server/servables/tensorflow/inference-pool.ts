@@ -69,8 +69,10 @@ export class InferencePool {
   static async start(size: number, options: InferencePoolOptions = {}): Promise<InferencePool> {
     if (!Number.isInteger(size) || size < 1) throw new Error(`inference pool size must be a positive integer, got ${size}`);
     const pool = new InferencePool(options);
-    const workers = await Promise.all(Array.from({ length: size }, (_, index) => pool.startWorker(index)));
-    for (const worker of workers) pool.slots.push({ worker, ready: Promise.resolve(worker) });
+    // The first thread primes tfjs-node's shared op attribute names alone (prime-tensorflow.ts).
+    const first = await pool.startWorker(0);
+    const others = await Promise.all(Array.from({ length: size - 1 }, (_, i) => pool.startWorker(i + 1)));
+    for (const worker of [first, ...others]) pool.slots.push({ worker, ready: Promise.resolve(worker) });
     return pool;
   }
 

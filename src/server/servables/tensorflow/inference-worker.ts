@@ -7,7 +7,8 @@ import { toServingError } from '../../../shared/errors.js';
 import type { HostTensor } from '../../core/host-tensor.js';
 import { transferablesOf, type WorkerRequest, type WorkerResponse, type WorkerResult } from './inference-protocol.js';
 import { SessionRunner } from './session-runner.js';
-import { anchorTensorflow, loadTfBinding } from './tf-binding.js';
+import { primeTensorflow } from './prime-tensorflow.js';
+import { loadTfBinding } from './tf-binding.js';
 import { lowerThreadPriority } from './thread-niceness.js';
 
 if (!parentPort) throw new Error('inference-worker must run in a worker thread');
@@ -15,7 +16,7 @@ const port = parentPort;
 // Before TensorFlow starts any thread: its pools inherit this thread's priority.
 lowerThreadPriority((workerData as { niceness?: number } | undefined)?.niceness ?? 0);
 const binding = loadTfBinding();
-anchorTensorflow(binding);
+primeTensorflow(binding);
 const runner = new SessionRunner(binding);
 
 function handle(request: WorkerRequest): WorkerResult {

@@ -42,22 +42,3 @@ export function loadTfBinding(): TfBinding {
   const tf = require('@tensorflow/tfjs-node') as TfjsNodeModule;
   return tf.backend().binding;
 }
-
-/** TF_FLOAT in TensorFlow's DataType enum. */
-const TF_FLOAT = 1;
-
-/**
- * Runs one trivial op on this thread. TensorFlow then holds thread-local state whose destructors
- * keep its libraries loaded until the process exits. Without it, a server that stops before any
- * SavedModel loaded (startup failing on a port in use) unloads them when its last inference
- * thread stops, and exiting then crashes (SIGSEGV) in an exit handler of the unloaded code.
- */
-export function anchorTensorflow(binding: TfBinding): void {
-  const input = binding.createTensor([1], TF_FLOAT, new Float32Array([0]));
-  try {
-    const [output] = binding.executeOp('Identity', [{ name: 'T', type: binding.TF_ATTR_TYPE, value: TF_FLOAT }], [input], 1);
-    if (output) binding.deleteTensor(output.id);
-  } finally {
-    binding.deleteTensor(input);
-  }
-}
