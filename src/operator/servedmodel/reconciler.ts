@@ -145,9 +145,10 @@ export class ServedModelReconciler {
     const caBundle = caBundleRef ? await cluster.readConfigMap(namespace, caBundleRef.name) : undefined;
     const tlsSecret = sm.spec.tls ? await cluster.readSecret(namespace, sm.spec.tls.secretName) : undefined;
     const applyError = failures.length > 0 ? failures.join('; ') : undefined;
-    const targets = readyPodTargets(cluster.endpointSlices(namespace, headlessServiceName(sm)), headlessServiceName(sm));
-    // With no ready pod, a few of the others are asked why (a server that finds no version says so).
-    const starting = targets.length === 0 ? startingPodTargets(cluster.endpointSlices(namespace, headlessServiceName(sm)), headlessServiceName(sm)).slice(0, MAX_STARTING_PODS_ASKED) : [];
+    const slices = cluster.endpointSlices(namespace, headlessServiceName(sm));
+    const targets = readyPodTargets(slices, headlessServiceName(sm));
+    // With no ready pod, a few of the others are asked why (a server that cannot list its source says so).
+    const starting = targets.length === 0 ? startingPodTargets(slices, headlessServiceName(sm)).slice(0, MAX_STARTING_PODS_ASKED) : [];
     let pods: PodObservation | undefined;
     let startingPods: PodObservation | undefined;
     if (this.deps.observer && targets.length > 0) {

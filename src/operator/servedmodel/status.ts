@@ -1,4 +1,5 @@
 import type { V1Deployment } from '@kubernetes/client-node';
+import { LISTING_FAILS } from '../../shared/model-status-text.js';
 import { DEFAULT_CA_BUNDLE_KEY, type Condition, type ServedModel, type ServedModelStatus } from '../../api/served-model-types.js';
 import { GRPC_PORT, HTTP_PORT } from '../specs/service.js';
 import { headlessServiceName, selectorLabels } from '../specs/owned-meta.js';
@@ -90,15 +91,16 @@ function caBundleProblem(sm: ServedModel, observed: ConfigMapObservation | undef
 }
 
 /**
- * The servers run but find nothing to serve: a listing that fails (bucket, credentials, endpoint)
- * or a source without numbered versions. Their NOT_FOUND message says which; its retry countdown
- * is dropped so that the status does not change with every backoff step.
+ * The servers run but serve nothing because they cannot list the source (bucket, credentials,
+ * endpoint, a missing path): their NOT_FOUND message says so. One that is still downloading its
+ * first version, or finds no numbered directory, is not a broken source. The retry countdown is
+ * dropped so that the status does not change with every backoff step.
  */
-function noVersionsProblem(observed: PodObservation | undefined): ConditionInput | undefined {
+function listingProblem(observed: PodObservation | undefined): ConditionInput | undefined {
   const found = observed?.noVersions;
-  if (!found) return undefined;
+  if (!found?.message.includes(LISTING_FAILS)) return undefined;
   const why = found.message.replace(/; retrying in \d+ s$/, '');
-  return { type: 'SourceReady', status: 'False', reason: 'NoVersionsFound', message: `The model servers find no version to serve (pod ${found.pod}: ${why})` };
+  return { type: 'SourceReady', status: 'False', reason: 'ListingFailed', message: `The model servers cannot list the source (pod ${found.pod}: ${why})` };
 }
 
 function deploymentProgress(desired: number, d: V1Deployment | undefined): { rolling: boolean; stalled: boolean; message: string } {
@@ -125,7 +127,7 @@ export function computeStatus(sm: ServedModel, observed: Observation, now: Date)
   const ready = ds.readyReplicas ?? 0;
   const progress = deploymentProgress(desired, observed.deployment);
   const configured = observed.claim ? claimSourceCondition(observed.claim) : (caBundleProblem(sm, observed.caBundle) ?? sourceCondition(observed.secret));
-  const source = (configured.status === 'True' && noVersionsProblem(observed.pods ?? observed.startingPods)) || configured;
+  const source = (configured.status === 'True' && listingProblem(observed.pods ?? observed.startingPods)) || configured;
 
   const degradedReasons: ConditionInput[] = [];
   if (observed.applyError) degradedReasons.push({ type: 'Degraded', status: 'True', reason: 'ApplyFailed', message: observed.applyError });

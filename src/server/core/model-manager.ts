@@ -1,4 +1,5 @@
 import { invalidArgument, notFound, toServingError, type ServingError } from '../../shared/errors.js';
+import { LISTING_FAILS } from '../../shared/model-status-text.js';
 import type { ModelConfig, ModelServerConfig } from '../config/model-config.js';
 import { LoadSlots } from './load-slots.js';
 import type { Logger } from './logger.js';
@@ -532,7 +533,7 @@ export class ModelManager {
     const entries = m === undefined ? [] : [...m.versions.values()];
     if (entries.length === 0) {
       // TF Serving's message, plus why, when the source cannot be listed (an S3 error, a missing path).
-      const why = m?.sourceError !== undefined ? `; listing its base path fails: ${m.sourceError}` : '';
+      const why = m?.sourceError !== undefined ? `${LISTING_FAILS}${m.sourceError}` : '';
       throw notFound(`Could not find any versions of model ${model}${why}`);
     }
     const selected = version === undefined ? entries : entries.filter((e) => e.version === version);

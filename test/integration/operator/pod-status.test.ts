@@ -219,7 +219,7 @@ describe.skipIf(k8sTestsSkipped())('ServedModel status from the model server pod
     await eventually(async () => expect((await events('VersionLoadFailed'))[0]).toMatch(/^Warning: version 4 failed to load/));
   });
 
-  it('asks pods that are not ready when none is, and reports a server that finds no version as SourceReady=False with its reason', async () => {
+  it('asks pods that are not ready when none is, and reports a server that cannot list its source as SourceReady=False with the reason', async () => {
     await admin(['apply', '-n', ns, '-f', '-'], stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'empty' }, spec: { source: { uri: 's3://models/empty' } } }));
     await admin(
       ['apply', '-n', ns, '-f', '-'],
@@ -242,14 +242,14 @@ describe.skipIf(k8sTestsSkipped())('ServedModel status from the model server pod
     );
     const s = await eventually(async () => {
       const found = await sm('empty');
-      expect(condition(found, 'SourceReady')).toMatchObject({ status: 'False', reason: 'NoVersionsFound' });
+      expect(condition(found, 'SourceReady')).toMatchObject({ status: 'False', reason: 'ListingFailed' });
       return found;
     });
     expect(condition(s, 'SourceReady')?.message).toBe(
-      `The model servers find no version to serve (pod empty-a: Could not find any versions of model empty; listing its base path fails: model base path ${join(modelsA.path, 'no-such-dir')} does not exist)`,
+      `The model servers cannot list the source (pod empty-a: Could not find any versions of model empty; listing its base path fails: model base path ${join(modelsA.path, 'no-such-dir')} does not exist)`,
     );
-    expect(condition(s, 'Degraded')).toMatchObject({ status: 'True', reason: 'NoVersionsFound' });
+    expect(condition(s, 'Degraded')).toMatchObject({ status: 'True', reason: 'ListingFailed' });
     expect(s.status?.observedReplicas).toBeUndefined();
-    await eventually(async () => expect(await events('NoVersionsFound')).toHaveLength(1));
+    await eventually(async () => expect(await events('ListingFailed')).toHaveLength(1));
   });
 });

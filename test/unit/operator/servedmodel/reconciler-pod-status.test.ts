@@ -140,14 +140,14 @@ describe('ServedModelReconciler with pod observation', () => {
     expect(cluster.events.filter((e) => e !== 'Normal/Applied')).toEqual(['Warning/RouteTargetUnavailable', 'Normal/RouteTargetsAvailable']);
   });
 
-  it('asks pods that are not ready when none is, and reports their reason for serving nothing', async () => {
+  it('asks pods that are not ready when none is, and reports a source they cannot list', async () => {
     const { cluster, observer, reconciler } = setup();
     cluster.slices = [{ ...slice, endpoints: [{ addresses: ['10.0.0.9'], conditions: { ready: false }, targetRef: { kind: 'Pod', name: 'mnist-new' } }] }];
-    observer.observation = { asked: 1, answered: 1, versions: new Map(), unreachable: [], noVersions: { pod: 'mnist-new', message: 'Could not find any versions of model mnist' } };
+    observer.observation = { asked: 1, answered: 1, versions: new Map(), unreachable: [], noVersions: { pod: 'mnist-new', message: 'Could not find any versions of model mnist; listing its base path fails: AccessDenied' } };
     const result = await reconciler.reconcile('ml', 'mnist');
     expect(observer.asked).toEqual([['mnist-new']]);
     expect(result.requeueAfterMs).toBe(700);
-    expect(cluster.sm.status?.conditions?.find((c) => c.type === 'SourceReady')).toMatchObject({ status: 'False', reason: 'NoVersionsFound' });
+    expect(cluster.sm.status?.conditions?.find((c) => c.type === 'SourceReady')).toMatchObject({ status: 'False', reason: 'ListingFailed' });
     // Not ready pods are not counted as answering ones.
     expect(cluster.sm.status?.observedReplicas).toBeUndefined();
   });

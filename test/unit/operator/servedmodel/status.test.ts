@@ -52,7 +52,22 @@ describe('computeStatus conditions', () => {
     expect(summary(observed as Observation)).toEqual(expected);
   });
 
-  it('reports servers that find no version as a source problem, without their retry countdown, unless the configuration is already wrong', () => {
+  it.each([
+    [
+      'cannot list the source',
+      'Could not find any versions of model mnist; listing its base path fails: listing s3://models/mnist/ failed: AccessDenied; retrying in 4 s',
+      'False/ListingFailed',
+    ],
+    // Downloading its first version, or no numbered directory: nothing broken to report.
+    ['has nothing yet', 'Could not find any versions of model mnist', 'True/PodIdentity'],
+  ])('reports servers that %s', (_what, message, source) => {
+    const startingPods = { asked: 1, answered: 1, versions: new Map(), unreachable: [], noVersions: { pod: 'mnist-abc', message } };
+    const conditions = computeStatus(servedModel({ replicas: 1 }), { deployment: deployment({ replicas: 1, ready: 0 }), secret: none, startingPods }, NOW).conditions ?? [];
+    const c = conditions.find((x) => x.type === 'SourceReady');
+    expect(`${c?.status}/${c?.reason}`).toBe(source);
+  });
+
+  it('words a listing failure without its retry countdown, and lets a configuration problem win', () => {
     const startingPods = {
       asked: 1,
       answered: 1,
@@ -61,12 +76,10 @@ describe('computeStatus conditions', () => {
       noVersions: { pod: 'mnist-abc', message: 'Could not find any versions of model mnist; listing its base path fails: listing s3://models/mnist/ failed: AccessDenied; retrying in 4 s' },
     };
     const conditions = computeStatus(servedModel({ replicas: 1 }), { deployment: deployment({ replicas: 1, ready: 0 }), secret: none, startingPods }, NOW).conditions ?? [];
-    expect(conditions.find((c) => c.type === 'SourceReady')).toMatchObject({
-      status: 'False',
-      reason: 'NoVersionsFound',
-      message: 'The model servers find no version to serve (pod mnist-abc: Could not find any versions of model mnist; listing its base path fails: listing s3://models/mnist/ failed: AccessDenied)',
-    });
-    expect(conditions.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'True', reason: 'NoVersionsFound' });
+    expect(conditions.find((c) => c.type === 'SourceReady')?.message).toBe(
+      'The model servers cannot list the source (pod mnist-abc: Could not find any versions of model mnist; listing its base path fails: listing s3://models/mnist/ failed: AccessDenied)',
+    );
+    expect(conditions.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'True', reason: 'ListingFailed' });
     const withoutSecret = computeStatus(servedModel({ replicas: 1 }), { deployment: undefined, secret: { state: 'missing', name: 's3' }, startingPods }, NOW).conditions ?? [];
     expect(withoutSecret.find((c) => c.type === 'SourceReady')?.reason).toBe('SecretNotFound');
   });

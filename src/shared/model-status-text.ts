@@ -1,0 +1,6 @@
+/**
+ * The words a model server puts in its NOT_FOUND model status when a model has no version because
+ * its base path cannot be listed. The operator looks for them to tell a broken source (bucket,
+ * credentials, endpoint) from one that is still syncing its first version.
+ */
+export const LISTING_FAILS = '; listing its base path fails: ';
