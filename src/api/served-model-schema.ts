@@ -419,7 +419,7 @@ const podSchema: Schema = {
       maxItems: 64,
       description:
         'More environment variables of the model server container (core/v1 EnvVar: value, or valueFrom a Secret, ConfigMap or field), ' +
-        `e.g. S3 credentials from a Secret of your own (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), or TF Serving's S3_* settings (docs/s3.md). Not ${OPERATOR_ENV_NAMES.join(', ')}, which the operator sets from spec.source.`,
+        `e.g. S3 credentials from a Secret of your own (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), HTTPS_PROXY and NO_PROXY, or TF Serving's S3_* settings (docs/s3.md). Not ${OPERATOR_ENV_NAMES.join(', ')}, which the operator sets from spec.source.`,
       'x-kubernetes-list-type': 'map',
       'x-kubernetes-list-map-keys': ['name'],
       items: {

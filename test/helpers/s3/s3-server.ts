@@ -1,6 +1,6 @@
 import { CreateBucketCommand, PutObjectCommand, DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
@@ -169,4 +169,13 @@ export async function uploadDirectory(client: S3Client, bucket: string, dir: str
 export async function deletePrefix(client: S3Client, bucket: string, prefix: string): Promise<void> {
   const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
   for (const o of page.Contents ?? []) await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: o.Key! }));
+}
+
+/** Writes the test server's keys as a credentials directory (`--s3_credentials_dir`) under `parent`; returns its path. */
+export function writeCredentialsDir(parent: string): string {
+  const dir = join(parent, 'creds');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'accessKeyId'), ACCESS_KEY);
+  writeFileSync(join(dir, 'secretAccessKey'), SECRET_KEY);
+  return dir;
 }

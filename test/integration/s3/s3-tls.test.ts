@@ -3,9 +3,10 @@
  * CA given by --s3_ca_file and serves the model; without it the certificate is refused, the
  * model is reported unavailable with the reason, and the server stays up and live. Last, the
  * operator's pod for a ServedModel with source.caBundleRef, run as a process: its arguments and
- * environment, with the ConfigMap's key where the pod would mount it.
+ * environment, with the ConfigMap's key where the pod would mount it. And the same store behind a
+ * forward proxy (HTTPS_PROXY, with NO_PROXY), as in a corporate network.
  */
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -18,7 +19,8 @@ import { tempDir, type TempDir } from '../../helpers/server/model-dirs.js';
 import { rest } from '../../helpers/server/rest-client.js';
 import { startServer, type ServerProcess } from '../../helpers/server/server-process.js';
 import { predictVersioned } from '../../helpers/server/versioned-calls.js';
-import { ACCESS_KEY, SECRET_KEY, S3TestServer, createBucket, uploadDirectory } from '../../helpers/s3/s3-server.js';
+import { ForwardProxy } from '../../helpers/s3/forward-proxy.js';
+import { S3TestServer, createBucket, uploadDirectory, writeCredentialsDir } from '../../helpers/s3/s3-server.js';
 
 const TLS = join(FIXTURES_DIR, 'tls');
 const CONFIG = 'model_config_list:\n  - name: versioned\n    base_path: s3://models/versioned\n';
@@ -44,9 +46,7 @@ beforeAll(async () => {
   await createBucket(admin, 'models');
   await uploadDirectory(admin, 'models', join(FIXTURES_DIR, 'models', 'versioned', '1'), 'versioned/1/');
   work = tempDir('tensorfleet-s3-tls-');
-  mkdirSync(join(work.path, 'creds'));
-  writeFileSync(join(work.path, 'creds', 'accessKeyId'), ACCESS_KEY);
-  writeFileSync(join(work.path, 'creds', 'secretAccessKey'), SECRET_KEY);
+  writeCredentialsDir(work.path);
 }, 60_000);
 
 afterAll(async () => {
@@ -99,5 +99,31 @@ test("the operator's pod for source.caBundleRef trusts the ConfigMap's CA", asyn
     expect(await predictVersioned(clients, 'versioned', 5)).toEqual({ reported: 1, computed: 1 });
   } finally {
     clients.close();
+  }
+});
+
+test('reaches the store through HTTPS_PROXY (a CONNECT tunnel, TLS to the store inside it), unless NO_PROXY names it', async () => {
+  const proxy = await ForwardProxy.start();
+  try {
+    const args = [`--s3_endpoint=${s3.endpoint}`, `--s3_ca_file=${join(TLS, 'ca.pem')}`];
+    const proxied = await serve(args, true, { HTTPS_PROXY: proxy.url, NO_PROXY: 'example.internal' });
+    expect(proxied.logs.find((l) => l.msg === 'S3 source configured')).toMatchObject({ proxy: `${proxy.url}/` });
+    const clients = tfsClients(proxied.grpcTarget);
+    try {
+      expect(await predictVersioned(clients, 'versioned', 6)).toEqual({ reported: 1, computed: 1 });
+    } finally {
+      clients.close();
+    }
+    expect(new Set(proxy.targets)).toEqual(new Set([`localhost:${s3.port}`]));
+    // It keeps listing the store: stop it before counting what the next server does.
+    await proxied.stop();
+    servers.splice(servers.indexOf(proxied), 1);
+
+    const tunnels = proxy.targets.length;
+    const direct = await serve(args, true, { HTTPS_PROXY: proxy.url, NO_PROXY: 'localhost' });
+    expect(direct.logs.find((l) => l.msg === 'S3 source configured')).toMatchObject({ proxy: 'none' });
+    expect(proxy.targets.length).toBe(tunnels);
+  } finally {
+    await proxy.stop();
   }
 });

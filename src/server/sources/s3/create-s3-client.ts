@@ -7,6 +7,7 @@ import { rootCertificates } from 'node:tls';
 import { ServingError } from '../../../shared/errors.js';
 import { fileCredentialsProvider } from './file-credentials.js';
 import { HttpObjectGetter, sdkBucketResolver } from './http-object-getter.js';
+import { proxyAgents } from './proxy-agents.js';
 import { attachObjectGetter, objectGetterFor, sdkObjectGetter } from './object-getter.js';
 import { attachObjectLister, sdkObjectLister } from './object-lister.js';
 import type { S3Settings } from './s3-settings.js';
@@ -30,8 +31,11 @@ export function createS3Client(settings: S3Settings, now: () => number, sleep: (
   }
   // Enough sockets for every GET in flight plus listings; keep-alive saves a handshake per object.
   const agentOptions = { keepAlive: true, maxSockets: settings.concurrency + 4 };
-  const httpAgent = new http.Agent(agentOptions);
-  const httpsAgent = new https.Agent({ ...agentOptions, ...(ca !== undefined ? { ca } : {}), rejectUnauthorized: settings.verifyTls });
+  const tlsOptions = { ...(ca !== undefined ? { ca } : {}), rejectUnauthorized: settings.verifyTls };
+  // Through a proxy: CONNECT tunnels for https (TLS to the store inside them), absolute-form requests for http.
+  const { proxy } = settings;
+  const { httpAgent, httpsAgent } =
+    proxy !== undefined ? proxyAgents(proxy, agentOptions, tlsOptions) : { httpAgent: new http.Agent(agentOptions), httpsAgent: new https.Agent({ ...agentOptions, ...tlsOptions }) };
   const client = new S3Client({
     region: settings.region,
     ...(settings.endpoint !== undefined ? { endpoint: settings.endpoint } : {}),
@@ -55,6 +59,8 @@ export function createS3Client(settings: S3Settings, now: () => number, sleep: (
       credentials: () => client.config.credentials(),
       httpAgent,
       httpsAgent,
+      // RawHttpClient speaks only to the store itself.
+      direct: proxy === undefined,
       fallback: sdkObjectGetter(client),
       fallbackLister: sdkObjectLister(client),
       now,

@@ -21,9 +21,11 @@ export interface HttpObjectGetterOptions {
   readonly resolveBucket: (bucket: string) => Promise<BucketEndpoint>;
   /** Current credentials; asked on every GET (providers cache, and rotated files are seen). */
   readonly credentials: () => Promise<SigningCredentials>;
-  readonly httpsAgent: https.Agent;
+  readonly httpsAgent: http.Agent;
   /** For plain-HTTP stores whose answers RawHttpClient cannot read (no Content-Length). */
   readonly httpAgent: http.Agent;
+  /** False when the store is reached through a proxy: plain HTTP then goes through httpAgent, not RawHttpClient. */
+  readonly direct?: boolean;
   /** Name resolution for plain-HTTP endpoints (default: the system's). */
   readonly lookup?: LookupFunction | undefined;
   /** Used for buckets the getter cannot sign for. */
@@ -185,7 +187,7 @@ export class HttpObjectGetter implements ObjectGetter, ObjectLister {
     const secure = url.protocol === 'https:';
     const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
     const origin = `${hostname}:${port}`;
-    if (!secure && !this.unframedOrigins.has(origin)) {
+    if (!secure && this.o.direct !== false && !this.unframedOrigins.has(origin)) {
       try {
         return await this.raw.get({ hostname, port, path, headers, signal, connectTimeoutMs: this.o.connectTimeoutMs, idleTimeoutMs: this.o.requestTimeoutMs });
       } catch (error) {

@@ -1,3 +1,4 @@
+import { proxyFor } from './proxy-for.js';
 import type { TransferSettings } from './download-files.js';
 
 /**
@@ -25,6 +26,8 @@ export interface S3Settings {
   readonly completionMarker: string | undefined;
   /** Download and list with the SDK's GetObject and ListObjectsV2 instead of the lean signed GETs (a fallback; slower). */
   readonly sdkGet: boolean;
+  /** Proxy URL for the store, from HTTPS_PROXY/HTTP_PROXY and NO_PROXY; undefined = direct. */
+  readonly proxy: string | undefined;
 }
 
 /** The flags that feed S3Settings (a subset of ServeOptions). */
@@ -97,6 +100,7 @@ function envPositiveInt(value: string | undefined): number | undefined {
  *   variables, shared config files and web identity token)
  * - TENSORFLEET_S3_SDK_GET=1: download and list through the SDK's GetObject and ListObjectsV2
  *   (fallback for a store that rejects the lean signed GETs)
+ * - proxy: HTTPS_PROXY or HTTP_PROXY (by the endpoint's scheme) unless NO_PROXY covers its host
  * Path-style addressing defaults to on when an endpoint is set (what S3-compatible stores
  * expect, and what TF Serving did) and off for AWS.
  */
@@ -111,9 +115,12 @@ export function resolveS3Settings(flags: S3Flags, env: Environment): S3Settings 
   // A part size the user set is used as is; the default one grows for big objects.
   const setPartBytes = flags.s3_part_size_mb !== undefined ? flags.s3_part_size_mb * MiB : envPositiveInt(env.S3_MULTI_PART_DOWNLOAD_CHUNK_SIZE);
   const transfer = transferSettings(setPartBytes ?? DEFAULT_PART_SIZE_MIB * MiB, setPartBytes ?? DEFAULT_MAX_PART_SIZE_MIB * MiB, disableMultipart);
+  const region = set(flags.s3_region) ?? set(env.AWS_REGION) ?? set(env.AWS_DEFAULT_REGION) ?? 'us-east-1';
+  // Without an endpoint, AWS's regional host stands for the bucket hosts (NO_PROXY names domains).
+  const storeUrl = endpoint !== undefined && URL.canParse(endpoint) ? new URL(endpoint) : new URL(`https://s3.${region}.amazonaws.com`);
   return {
     endpoint,
-    region: set(flags.s3_region) ?? set(env.AWS_REGION) ?? set(env.AWS_DEFAULT_REGION) ?? 'us-east-1',
+    region,
     forcePathStyle: flags.s3_path_style ?? endpoint !== undefined,
     credentialsDir: set(flags.s3_credentials_dir) ?? set(env.TENSORFLEET_S3_CREDENTIALS_DIR),
     caFile: set(flags.s3_ca_file) ?? set(env.S3_CA_FILE) ?? set(env.AWS_CA_BUNDLE),
@@ -124,7 +131,19 @@ export function resolveS3Settings(flags: S3Flags, env: Environment): S3Settings 
     transfer,
     completionMarker: set(flags.s3_completion_marker),
     sdkGet: envBool(env.TENSORFLEET_S3_SDK_GET) === true,
+    proxy: proxyFor(storeUrl, env),
   };
+}
+
+/** A proxy URL as it may be logged: without its user and password. */
+function withoutCredentials(proxy: string): string {
+  if (!URL.canParse(proxy)) return '(unparsable)';
+  const url = new URL(proxy);
+  if (url.username !== '' || url.password !== '') {
+    url.username = '***';
+    url.password = '';
+  }
+  return url.href;
 }
 
 /** The settings as they may be logged: where, never who. */
@@ -141,5 +160,6 @@ export function describeS3Settings(s: S3Settings): Record<string, unknown> {
     maxPartSizeBytes: s.transfer.maxPartSizeBytes,
     completionMarker: s.completionMarker,
     downloads: s.sdkGet ? 'SDK GetObject and ListObjectsV2' : 'signed GETs over keep-alive agents',
+    proxy: s.proxy === undefined ? 'none' : withoutCredentials(s.proxy),
   };
 }
