@@ -705,6 +705,7 @@ export function servedModelCrd(): Schema {
             { name: 'Canary', type: 'string', jsonPath: '.status.canary', description: 'Canary version and share' },
             { name: 'Status', type: 'string', jsonPath: ".status.conditions[?(@.type=='Ready')].reason" },
             { name: 'Routing', type: 'string', priority: 1, jsonPath: ".status.conditions[?(@.type=='RoutingReady')].reason", description: 'Whether every route target is available' },
+            { name: 'Source', type: 'string', priority: 1, jsonPath: '.spec.source.uri', description: 'Where the versions come from (s3:// or pvc://)' },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
           ],
         },

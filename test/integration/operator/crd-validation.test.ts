@@ -177,6 +177,14 @@ describe.skipIf(k8sTestsSkipped())('ServedModel CRD on a real kube-apiserver', (
     expect(resources).toMatch(/^servedmodels\s+sm\s+tensorfleet\.dev\/v1alpha1\s+true\s+ServedModel/m);
   });
 
+  it('shows the source with kubectl get -o wide', async () => {
+    const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'wide', namespace: 'default' }, spec: { source: { uri: 'pvc://models/team/wide' } } });
+    await kubectlOk(cp.adminKubeconfig, ['apply', '-f', '-'], manifest);
+    const table = await kubectlOk(cp.adminKubeconfig, ['-n', 'default', 'get', 'sm', 'wide', '-o', 'wide']);
+    expect(table.split('\n')[0]).toMatch(/\bROUTING\s+SOURCE\s+AGE\b/);
+    expect(table.split('\n')[1]).toContain('pvc://models/team/wide');
+  });
+
   it('accepts the in-cluster operator Deployment (server-side dry run)', async () => {
     const file = fileURLToPath(new URL('../../../deploy/operator.yaml', import.meta.url));
     const out = await kubectlOk(cp.adminKubeconfig, ['apply', '--dry-run=server', '-f', file]);
