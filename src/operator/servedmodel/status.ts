@@ -1,20 +1,13 @@
 import type { V1Deployment } from '@kubernetes/client-node';
-import { LISTING_FAILS } from '../../shared/model-status-text.js';
-import { DEFAULT_CA_BUNDLE_KEY, type Condition, type ServedModel, type ServedModelStatus } from '../../api/served-model-types.js';
+import type { Condition, ServedModel, ServedModelStatus } from '../../api/served-model-types.js';
 import { GRPC_PORT, HTTP_PORT } from '../specs/service.js';
 import { headlessServiceName, selectorLabels } from '../specs/owned-meta.js';
-import { claimRolloutProblem, claimSourceCondition, type ClaimObservation } from './claim-observation.js';
+import { claimRolloutProblem, type ClaimObservation } from './claim-observation.js';
 import type { PodObservation } from './pod-observation.js';
 import { servedVersions, type ConditionInput } from './served-versions.js';
+import { sourceReadyCondition, type ConfigMapObservation, type SecretObservation } from './source-condition.js';
 
-export type SecretObservation =
-  | { readonly state: 'not-referenced' }
-  | { readonly state: 'missing'; readonly name: string }
-  | { readonly state: 'found'; readonly name: string; readonly keys: readonly string[] }
-  | { readonly state: 'unreadable'; readonly name: string; readonly message: string };
-
-/** A ConfigMap the spec references (source.caBundleRef): its keys when found. */
-export type ConfigMapObservation = Exclude<SecretObservation, { readonly state: 'not-referenced' }>;
+export type { ConfigMapObservation, SecretObservation } from './source-condition.js';
 
 export interface Observation {
   readonly deployment: V1Deployment | undefined;
@@ -35,8 +28,6 @@ export interface Observation {
   readonly autoscalingProblem?: ConditionInput;
 }
 
-const REQUIRED_SECRET_KEYS = ['accessKeyId', 'secretAccessKey'];
-
 /** Why the gRPC TLS Secret keeps the pods from starting or serving TLS, if it does. */
 function tlsSecretProblem(sm: ServedModel, secret: SecretObservation | undefined): ConditionInput | undefined {
   if (!secret) return undefined;
@@ -55,52 +46,6 @@ function tlsSecretProblem(sm: ServedModel, secret: SecretObservation | undefined
         : undefined;
     }
   }
-}
-
-function sourceCondition(secret: SecretObservation): ConditionInput {
-  switch (secret.state) {
-    case 'not-referenced':
-      return { type: 'SourceReady', status: 'True', reason: 'PodIdentity', message: 'No credentials Secret; the pods use their own identity' };
-    case 'missing':
-      return { type: 'SourceReady', status: 'False', reason: 'SecretNotFound', message: `Secret ${secret.name} does not exist` };
-    case 'unreadable':
-      return { type: 'SourceReady', status: 'Unknown', reason: 'SecretUnreadable', message: `Secret ${secret.name} could not be read: ${secret.message}` };
-    case 'found': {
-      const missing = REQUIRED_SECRET_KEYS.filter((k) => !secret.keys.includes(k));
-      return missing.length > 0
-        ? { type: 'SourceReady', status: 'False', reason: 'SecretIncomplete', message: `Secret ${secret.name} lacks ${missing.join(', ')}` }
-        : { type: 'SourceReady', status: 'True', reason: 'CredentialsFound', message: `Credentials from Secret ${secret.name}` };
-    }
-  }
-}
-
-/** Why source.caBundleRef keeps the pods from starting, if it does. */
-function caBundleProblem(sm: ServedModel, observed: ConfigMapObservation | undefined): ConditionInput | undefined {
-  if (!observed) return undefined;
-  const key = sm.spec.source.caBundleRef?.key ?? DEFAULT_CA_BUNDLE_KEY;
-  switch (observed.state) {
-    case 'missing':
-      return { type: 'SourceReady', status: 'False', reason: 'CABundleNotFound', message: `ConfigMap ${observed.name} (source.caBundleRef) does not exist: the pods cannot start` };
-    case 'unreadable':
-      return { type: 'SourceReady', status: 'Unknown', reason: 'CABundleUnreadable', message: `ConfigMap ${observed.name} could not be read: ${observed.message}` };
-    case 'found':
-      return observed.keys.includes(key)
-        ? undefined
-        : { type: 'SourceReady', status: 'False', reason: 'CABundleIncomplete', message: `ConfigMap ${observed.name} lacks ${key}: the pods cannot start` };
-  }
-}
-
-/**
- * The servers run but serve nothing because they cannot list the source (bucket, credentials,
- * endpoint, a missing path): their NOT_FOUND message says so. One that is still downloading its
- * first version, or finds no numbered directory, is not a broken source. The retry countdown is
- * dropped so that the status does not change with every backoff step.
- */
-function listingProblem(observed: PodObservation | undefined): ConditionInput | undefined {
-  const found = observed?.noVersions;
-  if (!found?.message.includes(LISTING_FAILS)) return undefined;
-  const why = found.message.replace(/; retrying in \d+ s$/, '');
-  return { type: 'SourceReady', status: 'False', reason: 'ListingFailed', message: `The model servers cannot list the source (pod ${found.pod}: ${why})` };
 }
 
 function deploymentProgress(desired: number, d: V1Deployment | undefined): { rolling: boolean; stalled: boolean; message: string } {
@@ -126,8 +71,7 @@ export function computeStatus(sm: ServedModel, observed: Observation, now: Date)
   const ds = observed.deployment?.status ?? {};
   const ready = ds.readyReplicas ?? 0;
   const progress = deploymentProgress(desired, observed.deployment);
-  const configured = observed.claim ? claimSourceCondition(observed.claim) : (caBundleProblem(sm, observed.caBundle) ?? sourceCondition(observed.secret));
-  const source = (configured.status === 'True' && listingProblem(observed.pods ?? observed.startingPods)) || configured;
+  const source = sourceReadyCondition(sm, observed);
 
   const degradedReasons: ConditionInput[] = [];
   if (observed.applyError) degradedReasons.push({ type: 'Degraded', status: 'True', reason: 'ApplyFailed', message: observed.applyError });
