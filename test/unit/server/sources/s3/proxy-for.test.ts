@@ -19,6 +19,11 @@ describe('proxyFor', () => {
     ['http://10.0.0.5:9000', { HTTP_PROXY: P, NO_PROXY: '0.0.5' }, P],
     ['http://[fd00::5]:9000', { HTTP_PROXY: P, NO_PROXY: '[fd00::5]:9000' }, undefined],
     ['http://[fd00::5]:9000', { HTTP_PROXY: P, NO_PROXY: 'fd00::5' }, undefined],
+    ['http://10.96.4.7:9000', { HTTP_PROXY: P, NO_PROXY: 'localhost,10.0.0.0/8' }, undefined],
+    ['http://11.96.4.7:9000', { HTTP_PROXY: P, NO_PROXY: '10.0.0.0/8' }, P],
+    ['http://[fd00::5]:9000', { HTTP_PROXY: P, NO_PROXY: 'fd00::/8' }, undefined],
+    ['http://minio.ml:9000', { HTTP_PROXY: P, NO_PROXY: '10.0.0.0/8' }, P],
+    ['http://10.0.0.1', { HTTP_PROXY: P, NO_PROXY: '10.0.0.0/99' }, P],
     ['https://anything', { HTTPS_PROXY: P, NO_PROXY: '*' }, undefined],
     ['https://anything', { HTTPS_PROXY: '  ' }, undefined],
   ])('%s with %j: %s', (url, env, expected) => {
