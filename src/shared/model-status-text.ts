@@ -4,3 +4,6 @@
  * credentials, endpoint) from one that is still syncing its first version.
  */
 export const LISTING_FAILS = '; listing its base path fails: ';
+
+/** The start of a source's explanation when its base path holds no numbered version directory. */
+export const NO_VERSION_DIRECTORY = 'no numbered version directory under ';

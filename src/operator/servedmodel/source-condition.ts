@@ -1,5 +1,5 @@
 import { DEFAULT_CA_BUNDLE_KEY, type ServedModel } from '../../api/served-model-types.js';
-import { LISTING_FAILS } from '../../shared/model-status-text.js';
+import { LISTING_FAILS, NO_VERSION_DIRECTORY } from '../../shared/model-status-text.js';
 import { claimSourceCondition, type ClaimObservation } from './claim-observation.js';
 import type { PodObservation } from './pod-observation.js';
 import type { ConditionInput } from './served-versions.js';
@@ -25,11 +25,11 @@ export interface SourceObservation {
 /**
  * SourceReady: what the spec references (a claim; else the CA bundle, then the credentials
  * Secret) first, since a broken reference keeps pods from starting at all; then, when that is
- * fine, whether the servers can list the source.
+ * fine, what the servers say of the source.
  */
 export function sourceReadyCondition(sm: ServedModel, observed: SourceObservation): ConditionInput {
   const configured = observed.claim ? claimSourceCondition(observed.claim) : (caBundleProblem(sm, observed.caBundle) ?? secretSourceCondition(observed.secret));
-  return (configured.status === 'True' && listingProblem(observed.pods ?? observed.startingPods)) || configured;
+  return (configured.status === 'True' && serverSourceProblem(observed.pods ?? observed.startingPods)) || configured;
 }
 
 const REQUIRED_SECRET_KEYS = ['accessKeyId', 'secretAccessKey'];
@@ -68,14 +68,21 @@ function caBundleProblem(sm: ServedModel, observed: ConfigMapObservation | undef
 }
 
 /**
- * The servers run but serve nothing because they cannot list the source (bucket, credentials,
- * endpoint, a missing path): their NOT_FOUND message says so. One that is still downloading its
- * first version, or finds no numbered directory, is not a broken source. The retry countdown is
- * dropped so that the status does not change with every backoff step.
+ * The servers run but serve nothing, and their NOT_FOUND message says why: they cannot list the
+ * source (bucket, credentials, endpoint, a missing path), or it holds no numbered version
+ * directory. One still downloading its first version, or waiting for one to be complete, is not
+ * a broken source. The retry countdown is dropped so that the status does not change with every
+ * backoff step.
  */
-function listingProblem(observed: PodObservation | undefined): ConditionInput | undefined {
+function serverSourceProblem(observed: PodObservation | undefined): ConditionInput | undefined {
   const found = observed?.noVersions;
-  if (!found?.message.includes(LISTING_FAILS)) return undefined;
+  if (!found) return undefined;
   const why = found.message.replace(/; retrying in \d+ s$/, '');
-  return { type: 'SourceReady', status: 'False', reason: 'ListingFailed', message: `The model servers cannot list the source (pod ${found.pod}: ${why})` };
+  if (why.includes(LISTING_FAILS)) {
+    return { type: 'SourceReady', status: 'False', reason: 'ListingFailed', message: `The model servers cannot list the source (pod ${found.pod}: ${why})` };
+  }
+  if (why.includes(NO_VERSION_DIRECTORY)) {
+    return { type: 'SourceReady', status: 'False', reason: 'NoVersionsInSource', message: `The source holds no version to serve (pod ${found.pod}: ${why})` };
+  }
+  return undefined;
 }

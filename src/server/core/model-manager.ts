@@ -532,8 +532,9 @@ export class ModelManager {
     const m = this.liveModel(model);
     const entries = m === undefined ? [] : [...m.versions.values()];
     if (entries.length === 0) {
-      // TF Serving's message, plus why, when the source cannot be listed (an S3 error, a missing path).
-      const why = m?.sourceError !== undefined ? `${LISTING_FAILS}${m.sourceError}` : '';
+      // TF Serving's message, plus why: the source cannot be listed (an S3 error, a missing path), or what it found.
+      const note = m?.config !== undefined ? this.source.explain?.(m.config) : undefined;
+      const why = m?.sourceError !== undefined ? `${LISTING_FAILS}${m.sourceError}` : note !== undefined ? `; ${note}` : '';
       throw notFound(`Could not find any versions of model ${model}${why}`);
     }
     const selected = version === undefined ? entries : entries.filter((e) => e.version === version);

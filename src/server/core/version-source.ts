@@ -21,4 +21,10 @@ export type SourceListing = ReadonlyMap<number, SourceVersion>;
  */
 export interface VersionSource {
   list(model: ModelConfig, signal: AbortSignal): Promise<SourceListing>;
+  /**
+   * Why the last listing offered nothing, when the source knows (no version directory at all,
+   * versions still incomplete, a download under way), for the model status of a model that has
+   * no version yet.
+   */
+  explain?(model: ModelConfig): string | undefined;
 }

@@ -4,6 +4,7 @@ import type { ModelConfig } from '../config/model-config.js';
 import type { Logger } from '../core/logger.js';
 import type { SourceListing, SourceVersion, VersionSource } from '../core/version-source.js';
 import { ServingError } from '../../shared/errors.js';
+import { NO_VERSION_DIRECTORY } from '../../shared/model-status-text.js';
 import { fingerprintDirectory, isCompleteSavedModel, parseVersionDirName } from './saved-model-directory.js';
 
 export interface DirectorySourceOptions {
@@ -44,6 +45,8 @@ export class DirectorySource implements VersionSource {
   /** Keyed by absolute version directory. */
   private readonly seen = new Map<string, { lastFingerprint: string; offered?: string }>();
   private readonly warned = new Set<string>();
+  /** Why the last listing of a base path (absolute) offered nothing, when it did not. */
+  private readonly notes = new Map<string, string>();
 
   constructor(options: DirectorySourceOptions) {
     this.logger = options.logger;
@@ -88,7 +91,19 @@ export class DirectorySource implements VersionSource {
     }
     // Forget versions that disappeared, so a re-created directory has to settle again.
     for (const key of this.seen.keys()) if (key.startsWith(`${base}/`) && !live.has(key)) this.seen.delete(key);
+    const note =
+      listing.size > 0
+        ? undefined
+        : byVersion.size === 0
+          ? `${NO_VERSION_DIRECTORY}${base}`
+          : `version ${[...byVersion.keys()].sort((a, b) => a - b).join(', ')} under ${base} not complete yet (a SavedModel, settled for ${this.settleMs / 1000} s or unchanged since the last look)`;
+    if (note === undefined) this.notes.delete(base);
+    else this.notes.set(base, note);
     return listing;
+  }
+
+  explain(model: ModelConfig): string | undefined {
+    return this.notes.get(resolve(model.basePath));
   }
 
   /** Returns the fingerprint to offer for a version directory, or undefined when not offerable. */

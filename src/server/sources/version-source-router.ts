@@ -39,4 +39,10 @@ export class VersionSourceRouter implements VersionSource {
     }
     return Promise.reject(new ServingError('UNIMPLEMENTED', `base_path ${model.basePath}: the ${scheme}:// scheme is not supported (local directories and s3:// are)`));
   }
+
+  explain(model: ModelConfig): string | undefined {
+    const scheme = basePathScheme(model.basePath);
+    if (scheme === undefined) return this.routes.directory.explain?.(model);
+    return scheme === 's3' ? this.s3?.explain?.(model) : undefined;
+  }
 }

@@ -4,6 +4,7 @@
  * deletion, partial uploads, truncated bodies, the server stopped mid-download, rotated
  * credential files, unsafe keys and a full disk.
  */
+import { eventually } from '../../helpers/k8s/eventually.js';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -210,6 +211,26 @@ test('right after its download, a version deleted from S3 leaves the listing, an
   await putObject(admin, BUCKET, 'fresh/1/saved_model.pb', changed);
   expect(await settle(h, config)).toEqual([1]);
   expect(sha(join(h.store, 'm', '1', 'saved_model.pb'))).toBe(createHash('sha256').update(changed).digest('hex'));
+});
+
+test('explains an empty listing: no version prefix, one not complete yet, a download under way; nothing once it offers a version', async () => {
+  const h = harness();
+  const config = model('explained', { kind: 'latest', numVersions: 1 });
+  const list = (): Promise<number> => h.source.list(config, new AbortController().signal).then((l) => l.size);
+  expect(await list()).toBe(0);
+  expect(h.source.explain(config)).toBe(`no numbered version directory under s3://${BUCKET}/explained/`);
+  await upload('explained', 1, (rel) => rel === 'variables/variables.index');
+  expect(await list()).toBe(0);
+  expect(h.source.explain(config)).toBe(`version 1 under s3://${BUCKET}/explained/ not complete yet (a SavedModel, unchanged between two listings)`);
+  await upload('explained', 1, (rel) => rel !== 'variables/variables.index');
+  // Complete once a second listing finds it unchanged; the download then starts in the background.
+  await eventually(async () => {
+    expect(await list()).toBe(0);
+    expect(h.source.explain(config)).toBe(`downloading version 1 from s3://${BUCKET}/explained/`);
+  });
+  await h.source.idle();
+  expect(await list()).toBe(1);
+  expect(h.source.explain(config)).toBeUndefined();
 });
 
 test('a partially uploaded version is offered only once complete and unchanged', async () => {

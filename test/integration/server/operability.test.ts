@@ -56,6 +56,9 @@ test('live at once; not ready (503, HTTP and gRPC health) until every model has 
   const notReady = await rest(server.restUrl, '/readyz');
   expect(notReady.status).toBe(503);
   expect(notReady.json).toEqual({ ready: false, waiting_for: ['late'] });
+  const lateStatus = await rest(server.restUrl, '/v1/models/late');
+  expect(lateStatus.status).toBe(404);
+  expect(lateStatus.json).toEqual({ error: `Could not find any versions of model late; no numbered version directory under ${join(models.path, 'late')}` });
   expect(await healthOf('')).toBe('NOT_SERVING');
   expect(await healthOf('late')).toBe('NOT_SERVING');
   // A model that is not configured at all is unknown to the health service.

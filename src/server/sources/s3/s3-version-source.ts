@@ -1,3 +1,4 @@
+import { NO_VERSION_DIRECTORY } from '../../../shared/model-status-text.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { statSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -84,6 +85,8 @@ interface ModelState {
   readonly synced: Map<number, RemoteVersion>;
   /** Versions in the listing last returned to the manager. */
   offered: Set<number>;
+  /** Why that listing was empty, when it was (see explain). */
+  note?: string;
   sync?: Promise<void>;
   readonly listBackoff: Backoff;
   readonly syncBackoff: Backoff;
@@ -91,6 +94,15 @@ interface ModelState {
   readonly resume: Map<string, Set<string>>;
   readonly warned: Set<string>;
   retired: boolean;
+}
+
+/** Why a listing offers nothing: no version prefix at all, none complete yet, or downloads under way. */
+function emptyListingNote(uri: string, names: ReadonlySet<number>, complete: readonly number[], downloading: readonly RemoteVersion[]): string | undefined {
+  const list = (versions: Iterable<number>): string => [...versions].sort((a, b) => a - b).join(', ');
+  if (names.size === 0) return `${NO_VERSION_DIRECTORY}${uri}`;
+  if (complete.length === 0) return `version ${list(names)} under ${uri} not complete yet (a SavedModel, unchanged between two listings)`;
+  if (downloading.length > 0) return `downloading version ${list(downloading.map((r) => r.version))} from ${uri}`;
+  return undefined;
 }
 
 /**
@@ -180,9 +192,14 @@ export class S3VersionSource implements VersionSource {
     const offer = new Set(ready.length > 0 ? ready : [...state.stored.keys()].filter((v) => remote.names.has(v)));
     await this.removeRetired(state, new Set(aspired), offer);
     state.offered = offer;
+    state.note = offer.size > 0 ? undefined : emptyListingNote(state.uri, remote.names, complete, wanted);
     const listing = new Map<number, SourceVersion>();
     for (const v of offer) listing.set(v, { path: state.store.versionDir(v), fingerprint: state.stored.get(v)!.signature });
     return listing;
+  }
+
+  explain(model: ModelConfig): string | undefined {
+    return this.models.get(model.name)?.note;
   }
 
   /** Resolves when no download is running (for tests and the benchmark). */

@@ -58,8 +58,10 @@ describe('computeStatus conditions', () => {
       'Could not find any versions of model mnist; listing its base path fails: listing s3://models/mnist/ failed: AccessDenied; retrying in 4 s',
       'False/ListingFailed',
     ],
-    // Downloading its first version, or no numbered directory: nothing broken to report.
-    ['has nothing yet', 'Could not find any versions of model mnist', 'True/PodIdentity'],
+    ['find no version directory', 'Could not find any versions of model mnist; no numbered version directory under s3://models/mnist/', 'False/NoVersionsInSource'],
+    // Downloading its first version, or waiting for one to be complete: nothing broken to report.
+    ['are downloading', 'Could not find any versions of model mnist; downloading version 3 from s3://models/mnist/', 'True/PodIdentity'],
+    ['have nothing to say', 'Could not find any versions of model mnist', 'True/PodIdentity'],
   ])('reports servers that %s', (_what, message, source) => {
     const startingPods = { asked: 1, answered: 1, versions: new Map(), unreachable: [], noVersions: { pod: 'mnist-abc', message } };
     const conditions = computeStatus(servedModel({ replicas: 1 }), { deployment: deployment({ replicas: 1, ready: 0 }), secret: none, startingPods }, NOW).conditions ?? [];

@@ -104,6 +104,18 @@ describe('DirectorySource', () => {
     expect(logger.warnings.filter((w) => w.includes('number too large'))).toHaveLength(1); // warned once
   });
 
+  it('explains an empty listing: no version directory, then one not complete; nothing once it offers one', async () => {
+    expect(await list()).toEqual([]);
+    expect(source.explain(model())).toBe(`no numbered version directory under ${base}`);
+    await mkdir(join(base, '4'));
+    expect(await list()).toEqual([]);
+    expect(source.explain(model())).toBe(`version 4 under ${base} not complete yet (a SavedModel, settled for 10 s or unchanged since the last look)`);
+    await writeVersion(join(base, '5'));
+    now += 20_000;
+    expect(await list()).toEqual([5]);
+    expect(source.explain(model())).toBeUndefined();
+  });
+
   it('never offers incomplete SavedModels', async () => {
     await writeVersion(join(base, '1'), { graph: 'none' });
     await writeVersion(join(base, '2'), { variables: 'no-index' });
