@@ -87,6 +87,8 @@ interface ModelState {
   offered: Set<number>;
   /** Why that listing was empty, when it was (see explain). */
   note?: string;
+  /** The download under way, for explain. */
+  progress?: { version: number; doneBytes: number; totalBytes: number };
   sync?: Promise<void>;
   readonly listBackoff: Backoff;
   readonly syncBackoff: Backoff;
@@ -96,12 +98,15 @@ interface ModelState {
   retired: boolean;
 }
 
+const DOWNLOADING = 'downloading version ';
+const megabytes = (bytes: number): string => (bytes / 1e6).toFixed(bytes < 10e6 ? 1 : 0);
+
 /** Why a listing offers nothing: no version prefix at all, none complete yet, or downloads under way. */
 function emptyListingNote(uri: string, names: ReadonlySet<number>, complete: readonly number[], downloading: readonly RemoteVersion[]): string | undefined {
   const list = (versions: Iterable<number>): string => [...versions].sort((a, b) => a - b).join(', ');
   if (names.size === 0) return `${NO_VERSION_DIRECTORY}${uri}`;
   if (complete.length === 0) return `version ${list(names)} under ${uri} not complete yet (a SavedModel, unchanged between two listings)`;
-  if (downloading.length > 0) return `downloading version ${list(downloading.map((r) => r.version))} from ${uri}`;
+  if (downloading.length > 0) return `${DOWNLOADING}${list(downloading.map((r) => r.version))} from ${uri}`;
   return undefined;
 }
 
@@ -199,7 +204,12 @@ export class S3VersionSource implements VersionSource {
   }
 
   explain(model: ModelConfig): string | undefined {
-    return this.models.get(model.name)?.note;
+    const state = this.models.get(model.name);
+    if (state?.note === undefined || !state.note.startsWith(DOWNLOADING)) return state?.note;
+    const p = state.progress;
+    const failed = state.syncBackoff.error;
+    if (failed !== undefined) return `${state.note}, which failed (${failed.message}); retrying`;
+    return p === undefined ? state.note : `${state.note} (version ${p.version}: ${megabytes(p.doneBytes)} of ${megabytes(p.totalBytes)} MB)`;
   }
 
   /** Resolves when no download is running (for tests and the benchmark). */
@@ -361,6 +371,7 @@ export class S3VersionSource implements VersionSource {
       )
       .finally(() => {
         state.sync = undefined;
+        state.progress = undefined;
         this.o.metrics?.remainingBytes.set({ model: state.model }, 0);
       });
   }
@@ -382,8 +393,11 @@ export class S3VersionSource implements VersionSource {
     let bytes = 0;
     let lastLog = started;
     log.info({ model: state.model, version: r.version, files: r.files.length, totalBytes: r.totalBytes, resumedBytes: doneBytesAtStart }, 'model version download started');
+    const progress = { version: r.version, doneBytes: doneBytesAtStart, totalBytes: r.totalBytes };
+    state.progress = progress;
     const onBytes = (n: number): void => {
       bytes += n;
+      progress.doneBytes += n;
       this.o.metrics?.bytes.inc({ model: state.model }, n);
       const now = this.o.now();
       if (now - lastLog < (this.o.progressIntervalMs ?? 5000)) return;
