@@ -7,3 +7,6 @@ export const LISTING_FAILS = '; listing its base path fails: ';
 
 /** The start of a source's explanation when its base path holds no numbered version directory. */
 export const NO_VERSION_DIRECTORY = 'no numbered version directory under ';
+
+/** What a source adds to "downloading version N from ..." after an attempt failed. */
+export const DOWNLOAD_FAILED = ', which failed (';

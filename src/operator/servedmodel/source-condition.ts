@@ -1,5 +1,5 @@
 import { DEFAULT_CA_BUNDLE_KEY, type ServedModel } from '../../api/served-model-types.js';
-import { LISTING_FAILS, NO_VERSION_DIRECTORY } from '../../shared/model-status-text.js';
+import { DOWNLOAD_FAILED, LISTING_FAILS, NO_VERSION_DIRECTORY } from '../../shared/model-status-text.js';
 import { claimSourceCondition, type ClaimObservation } from './claim-observation.js';
 import type { PodObservation } from './pod-observation.js';
 import type { ConditionInput } from './served-versions.js';
@@ -69,9 +69,9 @@ function caBundleProblem(sm: ServedModel, observed: ConfigMapObservation | undef
 
 /**
  * The servers run but serve nothing, and their NOT_FOUND message says why: they cannot list the
- * source (bucket, credentials, endpoint, a missing path), or it holds no numbered version
- * directory. One still downloading its first version, or waiting for one to be complete, is not
- * a broken source. The retry countdown is dropped so that the status does not change with every
+ * source (bucket, credentials, endpoint, a missing path), it holds no numbered version directory,
+ * or downloading a version failed (e.g. reads denied where listing is allowed). One still
+ * downloading its first version, or waiting for one to be complete, is not a broken source. The retry countdown is dropped so that the status does not change with every
  * backoff step.
  */
 function serverSourceProblem(observed: PodObservation | undefined): ConditionInput | undefined {
@@ -83,6 +83,9 @@ function serverSourceProblem(observed: PodObservation | undefined): ConditionInp
   }
   if (why.includes(NO_VERSION_DIRECTORY)) {
     return { type: 'SourceReady', status: 'False', reason: 'NoVersionsInSource', message: `The source holds no version to serve (pod ${found.pod}: ${why})` };
+  }
+  if (why.includes(DOWNLOAD_FAILED)) {
+    return { type: 'SourceReady', status: 'False', reason: 'DownloadFailed', message: `The model servers cannot download a version (pod ${found.pod}: ${why})` };
   }
   return undefined;
 }

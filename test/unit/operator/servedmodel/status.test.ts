@@ -58,6 +58,7 @@ describe('computeStatus conditions', () => {
       'Could not find any versions of model mnist; listing its base path fails: listing s3://models/mnist/ failed: AccessDenied; retrying in 4 s',
       'False/ListingFailed',
     ],
+    ['cannot download', 'Could not find any versions of model mnist; downloading version 3 from s3://models/mnist/, which failed (getting s3://models/mnist/3/saved_model.pb failed: AccessDenied); retrying', 'False/DownloadFailed'],
     ['find no version directory', 'Could not find any versions of model mnist; no numbered version directory under s3://models/mnist/', 'False/NoVersionsInSource'],
     // Downloading its first version, or waiting for one to be complete: nothing broken to report.
     ['are downloading', 'Could not find any versions of model mnist; downloading version 3 from s3://models/mnist/', 'True/PodIdentity'],
