@@ -69,34 +69,25 @@ export class KubeClusterAccess implements ClusterAccess {
     return (this.deps.endpointSlices?.list(namespace) ?? []).filter((s) => s.metadata?.labels?.[SERVICE_NAME_LABEL] === serviceName);
   }
 
-  async readSecret(namespace: string, name: string): Promise<SecretObservation> {
-    try {
-      const secret = await this.core.readNamespacedSecret({ namespace, name });
-      return { state: 'found', name, keys: Object.keys(secret.data ?? {}).sort() };
-    } catch (error) {
-      if (statusCode(error) === 404) return { state: 'missing', name };
-      return { state: 'unreadable', name, message: describeApiError(error) };
-    }
+  readSecret(namespace: string, name: string): Promise<SecretObservation> {
+    return observe(name, () => this.core.readNamespacedSecret({ namespace, name }), (secret) => ({ state: 'found', name, keys: Object.keys(secret.data ?? {}).sort() }));
   }
 
-  async readConfigMap(namespace: string, name: string): Promise<ConfigMapObservation> {
-    try {
-      const map = await this.core.readNamespacedConfigMap({ namespace, name });
-      return { state: 'found', name, keys: [...Object.keys(map.data ?? {}), ...Object.keys(map.binaryData ?? {})].sort() };
-    } catch (error) {
-      if (statusCode(error) === 404) return { state: 'missing', name };
-      return { state: 'unreadable', name, message: describeApiError(error) };
-    }
+  readConfigMap(namespace: string, name: string): Promise<ConfigMapObservation> {
+    return observe(name, () => this.core.readNamespacedConfigMap({ namespace, name }), (map) => ({
+      state: 'found',
+      name,
+      keys: [...Object.keys(map.data ?? {}), ...Object.keys(map.binaryData ?? {})].sort(),
+    }));
   }
 
-  async readClaim(namespace: string, name: string): Promise<ClaimObservation> {
-    try {
-      const claim = await this.core.readNamespacedPersistentVolumeClaim({ namespace, name });
-      return { state: 'found', name, phase: claim.status?.phase ?? '', accessModes: claim.status?.accessModes ?? claim.spec?.accessModes ?? [] };
-    } catch (error) {
-      if (statusCode(error) === 404) return { state: 'missing', name };
-      return { state: 'unreadable', name, message: describeApiError(error) };
-    }
+  readClaim(namespace: string, name: string): Promise<ClaimObservation> {
+    return observe(name, () => this.core.readNamespacedPersistentVolumeClaim({ namespace, name }), (claim) => ({
+      state: 'found',
+      name,
+      phase: claim.status?.phase ?? '',
+      accessModes: claim.status?.accessModes ?? claim.spec?.accessModes ?? [],
+    }));
   }
 
   async apply(object: KubernetesObject): Promise<KubernetesObject> {
@@ -166,4 +157,16 @@ export class KubeClusterAccess implements ClusterAccess {
       // Events are best effort: a lost Event must never fail a reconcile.
     }
   }
+}
+
+/** Reads an object the spec references: found (as `found` describes it), missing (404), or unreadable. */
+async function observe<T, O>(name: string, read: () => Promise<T>, found: (object: T) => O): Promise<O | { state: 'missing'; name: string } | { state: 'unreadable'; name: string; message: string }> {
+  let object: T;
+  try {
+    object = await read();
+  } catch (error) {
+    if (statusCode(error) === 404) return { state: 'missing', name };
+    return { state: 'unreadable', name, message: describeApiError(error) };
+  }
+  return found(object);
 }

@@ -29,6 +29,16 @@ let admin: S3Client;
 let work: TempDir;
 const servers: ServerProcess[] = [];
 
+/** Predicts with a fresh client: the server serves version 1, the one uploaded. */
+async function expectServesVersion1(server: ServerProcess, seed: number): Promise<void> {
+  const clients = tfsClients(server.grpcTarget);
+  try {
+    expect(await predictVersioned(clients, 'versioned', seed)).toEqual({ reported: 1, computed: 1 });
+  } finally {
+    clients.close();
+  }
+}
+
 const serve = async (extraArgs: string[], waitReady: boolean, env?: Record<string, string>): Promise<ServerProcess> => {
   const server = await startServer({
     config: CONFIG,
@@ -59,12 +69,7 @@ afterAll(async () => {
 test('trusts the CA of --s3_ca_file and serves the model from https', async () => {
   expect(s3.endpoint).toMatch(/^https:/);
   const server = await serve([`--s3_endpoint=${s3.endpoint}`, `--s3_ca_file=${join(TLS, 'ca.pem')}`], true);
-  const clients = tfsClients(server.grpcTarget);
-  try {
-    expect(await predictVersioned(clients, 'versioned', 2)).toEqual({ reported: 1, computed: 1 });
-  } finally {
-    clients.close();
-  }
+  await expectServesVersion1(server, 2);
 });
 
 test('without the CA: the certificate is refused, the model is unavailable with the reason, and the server stays live', async () => {
@@ -94,12 +99,7 @@ test("the operator's pod for source.caBundleRef trusts the ConfigMap's CA", asyn
   const env = Object.fromEntries((container?.env ?? []).map((e) => [e.name, e.value ?? '']));
   expect(env).toEqual({ TENSORFLEET_S3_ENDPOINT: s3.endpoint });
   const server = await serve(caArgs, true, env);
-  const clients = tfsClients(server.grpcTarget);
-  try {
-    expect(await predictVersioned(clients, 'versioned', 5)).toEqual({ reported: 1, computed: 1 });
-  } finally {
-    clients.close();
-  }
+  await expectServesVersion1(server, 5);
 });
 
 test('reaches the store through HTTPS_PROXY (a CONNECT tunnel, TLS to the store inside it), unless NO_PROXY names it', async () => {
@@ -108,12 +108,7 @@ test('reaches the store through HTTPS_PROXY (a CONNECT tunnel, TLS to the store 
     const args = [`--s3_endpoint=${s3.endpoint}`, `--s3_ca_file=${join(TLS, 'ca.pem')}`];
     const proxied = await serve(args, true, { HTTPS_PROXY: proxy.url, NO_PROXY: 'example.internal' });
     expect(proxied.logs.find((l) => l.msg === 'S3 source configured')).toMatchObject({ proxy: `${proxy.url}/` });
-    const clients = tfsClients(proxied.grpcTarget);
-    try {
-      expect(await predictVersioned(clients, 'versioned', 6)).toEqual({ reported: 1, computed: 1 });
-    } finally {
-      clients.close();
-    }
+    await expectServesVersion1(proxied, 6);
     expect(new Set(proxy.targets)).toEqual(new Set([`localhost:${s3.port}`]));
     // It keeps listing the store: stop it before counting what the next server does.
     await proxied.stop();
