@@ -20,9 +20,15 @@ const utf8 = new TextEncoder();
 /** V8 keeps typed arrays up to this size on its heap, far cheaper than a separate store. */
 const ON_HEAP_BYTES = 64;
 
+/**
+ * A growable byte writer. Nested messages are written in place: `begin` reserves one byte for the
+ * length and `end` fills it in, moving the body up in the rare case that it is 128 bytes or more.
+ * One buffer per message instead of one per nested message keeps a small response down to a few
+ * allocations (the nested writers were ~3 KB of garbage per tiny Predict call, measured).
+ */
 class Out {
-  buf = new Uint8Array(ON_HEAP_BYTES);
   pos = 0;
+  constructor(public buf: Uint8Array = new Uint8Array(ON_HEAP_BYTES)) {}
 
   ensure(extra: number): void {
     if (this.pos + extra <= this.buf.length) return;
@@ -66,6 +72,27 @@ class Out {
     this.pos += data.length;
   }
 
+  /** Starts a nested message in `field`; returns where its length goes, for `end`. */
+  begin(field: number): number {
+    this.tag(field, WIRE_BYTES);
+    this.ensure(1);
+    return this.pos++;
+  }
+
+  end(lengthAt: number): void {
+    const length = this.pos - lengthAt - 1;
+    const extra = varintSize(length) - 1;
+    if (extra > 0) {
+      this.ensure(extra);
+      this.buf.copyWithin(lengthAt + 1 + extra, lengthAt + 1, this.pos);
+      this.pos += extra;
+    }
+    const bodyEnd = this.pos;
+    this.pos = lengthAt;
+    this.varint(length);
+    this.pos = bodyEnd;
+  }
+
   /**
    * The bytes written. A view of a small on-heap array would make V8 move it to a store of its
    * own (allocated, copied, tracked); copying the few bytes is cheaper. A big array is already
@@ -74,6 +101,16 @@ class Out {
   result(): Uint8Array {
     return this.buf.length <= ON_HEAP_BYTES ? this.buf.slice(0, this.pos) : this.buf.subarray(0, this.pos);
   }
+}
+
+/** Bytes in the varint of a non-negative safe integer. */
+export function varintSize(v: number): number {
+  let size = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 128);
+    size++;
+  }
+  return size;
 }
 
 function int64Halves(value: Int64Like): [number, number] {
@@ -171,24 +208,22 @@ function dtypeNumber(dtype: string | number | undefined): number {
   return number;
 }
 
-function encodeShape(shape: TensorShapeObject): Uint8Array {
-  const out = new Out();
+function writeShape(out: Out, shape: TensorShapeObject): void {
   for (const dim of shape.dim ?? []) {
-    const inner = new Out();
+    const dimAt = out.begin(2);
     const size = dim.size ?? 0;
     if (size !== 0 && size !== '0' && size !== 0n) {
-      inner.tag(1, WIRE_VARINT);
+      out.tag(1, WIRE_VARINT);
       const [lo, hi] = int64Halves(size);
-      inner.varint64(lo, hi);
+      out.varint64(lo, hi);
     }
-    if (dim.name !== undefined && dim.name !== '') inner.bytes(2, utf8.encode(dim.name));
-    out.bytes(2, inner.result());
+    if (dim.name !== undefined && dim.name !== '') out.bytes(2, utf8.encode(dim.name));
+    out.end(dimAt);
   }
   if (shape.unknown_rank === true) {
     out.tag(3, WIRE_VARINT);
     out.varint(1);
   }
-  return out.result();
 }
 
 /** Serializes a TensorProto object (typed arrays or plain arrays) to protobuf bytes. */
@@ -205,7 +240,11 @@ function writeTensorProto(out: Out, p: TensorProtoObject): void {
     out.tag(1, WIRE_VARINT);
     out.varint(dtype);
   }
-  if (p.tensor_shape !== undefined && p.tensor_shape !== null) out.bytes(2, encodeShape(p.tensor_shape));
+  if (p.tensor_shape !== undefined && p.tensor_shape !== null) {
+    const shapeAt = out.begin(2);
+    writeShape(out, p.tensor_shape);
+    out.end(shapeAt);
+  }
   if (p.version_number !== undefined && p.version_number !== 0) {
     out.tag(3, WIRE_VARINT);
     if (p.version_number < 0) out.varint64(p.version_number >>> 0, 0xffffffff);
@@ -243,38 +282,47 @@ export interface PredictResponseObject {
 }
 
 /** ModelSpec: name = 1, version = 2 (google.protobuf.Int64Value), signature_name = 3, version_label = 4. */
-function encodeModelSpec(spec: ModelSpecObject): Uint8Array {
-  const out = new Out();
+function writeModelSpec(out: Out, spec: ModelSpecObject): void {
   if (spec.name) out.bytes(1, utf8Name(spec.name));
   if (spec.version !== undefined && spec.version !== null) {
-    const wrapper = new Out();
+    const wrapperAt = out.begin(2);
     const value = spec.version.value ?? 0;
     if (value !== 0 && value !== '0' && value !== 0n) {
       const [lo, hi] = int64Halves(value);
-      wrapper.tag(1, WIRE_VARINT);
-      wrapper.varint64(lo, hi);
+      out.tag(1, WIRE_VARINT);
+      out.varint64(lo, hi);
     }
-    out.bytes(2, wrapper.result());
+    out.end(wrapperAt);
   }
   if (spec.signature_name) out.bytes(3, utf8Name(spec.signature_name));
   if (spec.version_label) out.bytes(4, utf8.encode(spec.version_label));
-  return out.result();
 }
+
+/** Responses are written here first, then copied out at their final size; the event loop writes one at a time. */
+const SCRATCH_BYTES = 16 * 1024;
+const scratch = new Uint8Array(SCRATCH_BYTES);
 
 /** Serializes a tensorflow.serving.PredictResponse. */
 export function serializePredictResponse(response: PredictResponseObject): Buffer {
-  const out = new Out();
-  for (const [key, tensor] of Object.entries(response.outputs ?? {})) {
-    const entry = new Out();
-    entry.bytes(1, utf8Name(key));
-    entry.bytes(2, encodeTensorProtoWire(tensor));
-    out.bytes(1, entry.result());
+  const out = new Out(scratch);
+  const outputs = response.outputs ?? {};
+  for (const key in outputs) {
+    const entryAt = out.begin(1);
+    out.bytes(1, utf8Name(key));
+    const tensorAt = out.begin(2);
+    writeTensorProto(out, outputs[key]!);
+    out.end(tensorAt);
+    out.end(entryAt);
   }
-  if (response.model_spec !== undefined && response.model_spec !== null) out.bytes(2, encodeModelSpec(response.model_spec));
-  const bytes = out.result();
-  if (bytes.byteLength > ON_HEAP_BYTES) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // Small: into Node's pooled memory rather than giving the on-heap bytes a store of their own.
-  const small = Buffer.allocUnsafe(bytes.byteLength);
-  small.set(bytes);
-  return small;
+  if (response.model_spec !== undefined && response.model_spec !== null) {
+    const specAt = out.begin(2);
+    writeModelSpec(out, response.model_spec);
+    out.end(specAt);
+  }
+  // Outgrown: the writer's own buffer is the response. Otherwise copy out of the scratch
+  // buffer, into Node's pooled memory when small.
+  if (out.buf !== scratch) return Buffer.from(out.buf.buffer, out.buf.byteOffset, out.pos);
+  const bytes = Buffer.allocUnsafe(out.pos);
+  bytes.set(scratch.subarray(0, out.pos));
+  return bytes;
 }

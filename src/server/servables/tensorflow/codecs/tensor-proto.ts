@@ -21,6 +21,7 @@
  */
 import { DTYPES, INTEGER_RANGES, type DType, type HostTensor, dtypeFromEnum } from '../../../core/host-tensor.js';
 import { ServingError, invalidArgument } from '../../../../shared/errors.js';
+import { varintSize } from './tensor-proto-wire.js';
 
 if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('big-endian hosts are not supported');
 
@@ -376,15 +377,6 @@ function encodeStringContent(strings: readonly Uint8Array[]): Uint8Array {
     pos += s.length;
   }
   return out;
-}
-
-function varintSize(v: number): number {
-  let size = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    size++;
-  }
-  return size;
 }
 
 /** Decodes a request's named TensorProtos; an error names the input it is about. */
