@@ -3,7 +3,7 @@
  * given concurrency, stops it and prints a summary of each profile (main thread and workers).
  *
  *   node --import tsx bench/model-server/profile.ts [--concurrency=32] [--seconds=10] [--threads=1] [--model=tiny|mobilenet]
- *     [--client=go|grpc-js] [-- more serve flags]
+ *     [--client=go|grpc-js] [--node-args=--trace-gc,...] [-- more serve flags]
  *
  * The Go client (the default) is the benchmark's own; grpc-js clients take more of the two cores.
  */
@@ -43,7 +43,10 @@ async function main(): Promise<void> {
     restPort: await freePort(),
     inferenceThreads: threads,
     serveArgs,
-    nodeArgs: process.argv.includes('--no-cpu-prof') ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+    nodeArgs: [
+      ...(process.argv.includes('--no-cpu-prof') ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`]),
+      ...flag('node-args', '').split(',').filter(Boolean),
+    ],
     logFile: join(dir, 'server.log'),
   });
   const shape = mobilenet ? [1, 224, 224, 3] : [1, 4];
