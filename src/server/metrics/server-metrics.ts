@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { RequestCounter, RequestHistogram } from './request-metrics.js';
 
 /** Microsecond buckets, as TensorFlow Serving reports request latency. */
 const MICROS_BUCKETS = [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000, 5_000_000];
@@ -11,8 +12,10 @@ const SECONDS_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.
 export class ServerMetrics {
   readonly registry = new Registry();
 
+  // The four request metrics below are recorded on every call: request-metrics.ts says why they are not prom-client's.
+
   /** TF Serving: requests by model and status ("OK" or the gRPC code name). */
-  readonly tfsRequestCount = new Counter({
+  readonly tfsRequestCount = new RequestCounter({
     name: ':tensorflow:serving:request_count',
     help: 'The total number of requests.',
     labelNames: ['model_name', 'status'],
@@ -20,7 +23,7 @@ export class ServerMetrics {
   });
 
   /** TF Serving: request latency in microseconds by model, API and entrypoint. */
-  readonly tfsRequestLatency = new Histogram({
+  readonly tfsRequestLatency = new RequestHistogram({
     name: ':tensorflow:serving:request_latency',
     help: 'Distribution of wall time (in microseconds) for TensorFlow Serving requests.',
     labelNames: ['model_name', 'API', 'entrypoint'],
@@ -28,14 +31,14 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
-  readonly requests = new Counter({
+  readonly requests = new RequestCounter({
     name: 'tensorfleet_requests_total',
     help: 'Requests by model, serving version, routing variant, API and status code.',
     labelNames: ['model', 'version', 'variant', 'api', 'code'],
     registers: [this.registry],
   });
 
-  readonly requestDuration = new Histogram({
+  readonly requestDuration = new RequestHistogram({
     name: 'tensorfleet_request_duration_seconds',
     help: 'Request latency by model, serving version, routing variant and API.',
     labelNames: ['model', 'version', 'variant', 'api'],

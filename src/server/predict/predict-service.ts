@@ -250,13 +250,14 @@ export class PredictService {
     }
   }
 
+  /** Label values in each metric's labelNames order (server-metrics.ts). */
   private record(spec: ModelSpecInput, call: CallContext, api: string, code: string, served: Served | undefined, seconds: number): void {
-    this.metrics.tfsRequestCount.inc({ model_name: spec.name, status: code });
-    this.metrics.tfsRequestLatency.observe({ model_name: spec.name, API: api, entrypoint: call.entrypoint }, seconds * 1e6);
+    this.metrics.tfsRequestCount.series(spec.name, code).value++;
+    this.metrics.tfsRequestLatency.series(spec.name, api, call.entrypoint).observe(seconds * 1e6);
     const version = served ? String(served.version) : '';
     const variant = served?.variant ?? '';
-    this.metrics.requests.inc({ model: spec.name, version, variant, api, code });
-    if (served) this.metrics.requestDuration.observe({ model: spec.name, version, variant, api }, seconds);
+    this.metrics.requests.series(spec.name, version, variant, api, code).value++;
+    if (served) this.metrics.requestDuration.series(spec.name, version, variant, api).observe(seconds);
   }
 
   private acquire(spec: ModelSpecInput, call: CallContext): { handle: VersionHandle; variant: string } {

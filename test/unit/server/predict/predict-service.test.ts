@@ -125,7 +125,7 @@ describe('PredictService', () => {
     const bad = (): Record<string, HostTensor> => ({ nope: float(1) });
     await expect(service(catalog, metrics).predict({ name: 'm' }, bad, [], call())).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(service(catalog, metrics).predict({ name: 'm', signatureName: 'other' }, inputs, [], call())).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    const codes = (await metrics.requests.get()).values.map((v) => v.labels.code).sort();
+    const codes = metrics.requests.get().values.map((v) => v.labels.code).sort();
     expect(codes).toEqual(['INVALID_ARGUMENT', 'NOT_FOUND']);
     expect(catalog.held).toBe(0);
   });
