@@ -3,7 +3,9 @@
  * given concurrency, stops it and prints a summary of each profile (main thread and workers).
  *
  *   node --import tsx bench/model-server/profile.ts [--concurrency=32] [--seconds=10] [--threads=1] [--model=tiny|mobilenet]
- *     [--client=go|grpc-js] [--node-args=--trace-gc,...] [-- more serve flags]
+ *     [--client=go|grpc-js] [--node-args=--trace-gc,...] [--probe] [-- more serve flags]
+ *
+ * --probe also runs the benchmark's GetModelStatus probe (one call every ~10 ms) during the load.
  *
  * The Go client (the default) is the benchmark's own; grpc-js clients take more of the two cores.
  */
@@ -16,9 +18,10 @@ import { benchInput } from '../lib/inputs.js';
 import { runLoad } from '../lib/load-runner.js';
 import { freePort } from '../lib/machine.js';
 import { ensureMobilenet } from '../lib/mobilenet.js';
-import { PREDICT_METHOD, predictRequestBytes } from '../lib/requests.js';
+import { GET_MODEL_STATUS_METHOD, PREDICT_METHOD, predictRequestBytes, statusRequestBytes } from '../lib/requests.js';
 import { startServer, threadCpuMs } from '../lib/server-process.js';
 import { fmt } from '../lib/stats.js';
+import { grpcProbe } from '../lib/status-probe.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const flag = (name: string, fallback: string): string =>
@@ -55,7 +58,8 @@ async function main(): Promise<void> {
   const processes = concurrency >= 16 ? 2 : 1;
   try {
     const before = threadCpuMs(server.pid);
-    const [r] = await runLoad([
+    const probe = process.argv.includes('--probe') ? [grpcProbe(server.grpcAddress, GET_MODEL_STATUS_METHOD, statusRequestBytes('m'), 1000, seconds * 1000)] : [];
+    const [r, status] = await runLoad([
       {
         client,
         processes,
@@ -66,8 +70,10 @@ async function main(): Promise<void> {
           durationMs: seconds * 1000,
         },
       },
+      ...probe,
     ]);
     console.log(`${fmt(r!.rps)} req/s p50 ${fmt(r!.p50)} ms p99 ${fmt(r!.p99)} ms errors ${r!.errors}`);
+    if (status) console.log(`GetModelStatus p50 ${fmt(status.p50)} ms p99 ${fmt(status.p99)} ms (to the client's socket: p99 ${fmt(status.toSocket?.p99 ?? NaN)} ms)`);
     // Per-thread CPU over warm-up + window, per recorded call (threads grouped by name).
     const after = threadCpuMs(server.pid);
     const calls = r!.count * ((seconds + 1) / seconds);

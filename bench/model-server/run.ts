@@ -18,6 +18,7 @@ import { readSignatures } from '../../src/server/servables/tensorflow/saved-mode
 import { benchInput } from '../lib/inputs.js';
 import { grpcLoadBinary } from '../lib/load-go-process.js';
 import { runLoad, type GroupResult, type LoadClient, type LoadGroup } from '../lib/load-runner.js';
+import { grpcProbe } from '../lib/status-probe.js';
 import { freePort, loadAverages, machineBusyMs, machineLine, today } from '../lib/machine.js';
 import { writeSection } from '../lib/markdown-section.js';
 import { ensureMobilenet } from '../lib/mobilenet.js';
@@ -158,19 +159,6 @@ function predictGroup(server: { readonly grpcAddress: string }, model: BenchMode
       warmupMs: model.warmupMs,
       durationMs: model.durationMs,
     },
-  };
-}
-
-/**
- * A sequential probe, one call every ~10 ms, from the Go client (gRPC). It also times each call to
- * the kernel's receive time of the answer: on these 2 cores the probe itself waits for a CPU once
- * the answer is in, and that wait is the machine's, not the server's.
- */
-function grpcProbe(address: string, method: string, request: Buffer, warmupMs: number, durationMs: number): LoadGroup {
-  return {
-    client: 'go',
-    processes: 1,
-    job: { target: { kind: 'grpc', address, method, requestBase64: request.toString('base64') }, concurrency: 1, pauseMs: 10, socketTimestamps: true, warmupMs, durationMs },
   };
 }
 
