@@ -3,41 +3,46 @@ import type { HostTensor } from '../core/host-tensor.js';
 import { CLASSIFY_METHOD, DEFAULT_SIGNATURE, PREDICT_METHOD, REGRESS_METHOD, type SignatureDef, type SignatureMap } from '../core/signature.js';
 
 const list = (names: Iterable<string>): string => [...names].sort().join(', ');
+const shapeText = (shape: readonly number[]): string => `[${shape.map((d) => (d < 0 ? '-1' : String(d))).join(',')}]`;
 
 /**
  * Checks request tensors against a signature before they reach TensorFlow, so that a bad request
  * gets a message naming the input rather than a graph error.
  */
 export function checkInputs(signatureName: string, signature: SignatureDef, inputs: Readonly<Record<string, HostTensor>>): void {
-  const expected = Object.keys(signature.inputs);
-  const given = Object.keys(inputs);
-  const missing = expected.filter((name) => !(name in inputs));
-  const extra = given.filter((name) => !(name in signature.inputs));
-  if (missing.length > 0 || extra.length > 0) {
-    const parts = [];
-    if (missing.length > 0) parts.push(`missing: ${list(missing)}`);
-    if (extra.length > 0) parts.push(`not in the signature: ${list(extra)}`);
-    throw invalidArgument(
-      `inputs do not match signature "${signatureName}" (expects ${list(expected)}); ${parts.join('; ')}`,
-    );
-  }
-  for (const [name, tensor] of Object.entries(inputs)) {
+  // Runs on every call: loops over keys, and strings only for the error.
+  let matching = true;
+  for (const name in signature.inputs) if (!Object.hasOwn(inputs, name)) matching = false;
+  for (const name in inputs) if (!Object.hasOwn(signature.inputs, name)) matching = false;
+  if (!matching) throw mismatchedInputs(signatureName, signature, inputs);
+  for (const name in inputs) {
+    const tensor = inputs[name]!;
     const info = signature.inputs[name]!;
     if (tensor.dtype !== info.dtype) {
       throw invalidArgument(`input "${name}" must be ${info.dtype}, but the request has ${tensor.dtype}`);
     }
-    if (info.shape === undefined) continue;
-    const shapeText = `[${tensor.shape.join(',')}]`;
-    const wantText = `[${info.shape.map((d) => (d < 0 ? '-1' : String(d))).join(',')}]`;
-    if (tensor.shape.length !== info.shape.length) {
-      throw invalidArgument(`input "${name}" must have shape ${wantText} (rank ${info.shape.length}), but the request has ${shapeText}`);
+    const want = info.shape;
+    if (want === undefined) continue;
+    if (tensor.shape.length !== want.length) {
+      throw invalidArgument(`input "${name}" must have shape ${shapeText(want)} (rank ${want.length}), but the request has ${shapeText(tensor.shape)}`);
     }
-    info.shape.forEach((dim, axis) => {
+    for (let axis = 0; axis < want.length; axis++) {
+      const dim = want[axis]!;
       if (dim >= 0 && tensor.shape[axis] !== dim) {
-        throw invalidArgument(`input "${name}" must have shape ${wantText}, but dimension ${axis} is ${tensor.shape[axis]} in ${shapeText}`);
+        throw invalidArgument(`input "${name}" must have shape ${shapeText(want)}, but dimension ${axis} is ${tensor.shape[axis]} in ${shapeText(tensor.shape)}`);
       }
-    });
+    }
   }
+}
+
+function mismatchedInputs(signatureName: string, signature: SignatureDef, inputs: Readonly<Record<string, HostTensor>>): ServingError {
+  const expected = Object.keys(signature.inputs);
+  const missing = expected.filter((name) => !Object.hasOwn(inputs, name));
+  const extra = Object.keys(inputs).filter((name) => !Object.hasOwn(signature.inputs, name));
+  const parts = [];
+  if (missing.length > 0) parts.push(`missing: ${list(missing)}`);
+  if (extra.length > 0) parts.push(`not in the signature: ${list(extra)}`);
+  return invalidArgument(`inputs do not match signature "${signatureName}" (expects ${list(expected)}); ${parts.join('; ')}`);
 }
 
 /** Output keys to compute: the filter (checked) or every output of the signature. */

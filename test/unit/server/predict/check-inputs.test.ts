@@ -36,6 +36,12 @@ describe('checkInputs', () => {
       expect((error as { code: string }).code).toBe('INVALID_ARGUMENT');
     }
   });
+
+  it('counts only own keys: an input named like an Object property is still missing when absent', () => {
+    const odd: SignatureDef = { ...signature, inputs: { constructor: { name: 'c:0', dtype: 'DT_BOOL' as const, shape: [] } } };
+    expect(() => checkInputs('sig', odd, {})).toThrowError(/missing: constructor/);
+    expect(() => checkInputs('sig', odd, { constructor: flag })).not.toThrow();
+  });
 });
 
 describe('selectOutputs', () => {
