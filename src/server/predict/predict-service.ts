@@ -93,11 +93,12 @@ export class PredictService {
   /**
    * Predict for a body that names its own signature and is decoded elsewhere (large REST bodies,
    * parsed in a thread): `decode` gets every signature of the version that will serve, and answers
-   * with the signature the body asks for and, when the version has it, the inputs.
+   * with the signature the body asks for and, when the version has it, the inputs (and the outputs
+   * it asks for, when it names some).
    */
   async predictDecoded(
     spec: ModelSpecInput,
-    decode: (signatures: SignatureMap) => Promise<{ signatureName: string | undefined; inputs?: Record<string, HostTensor> }>,
+    decode: (signatures: SignatureMap) => Promise<{ signatureName: string | undefined; inputs?: Record<string, HostTensor>; outputFilter?: readonly string[] }>,
     call: CallContext,
     /** Runs when the model or version is unknown, before NOT_FOUND: a malformed body fails first, as in TF Serving. */
     checkWithoutVersion?: () => Promise<void>,
@@ -106,7 +107,7 @@ export class PredictService {
       const decoded = await decode(handle.servable.signatures);
       const served = { ...acquired, signatureName: decoded.signatureName || DEFAULT_SIGNATURE };
       const signature = signatureOf(handle.servable.signatures, served.signatureName);
-      return this.runPredict(spec, handle, served, signature, decoded.inputs ?? {}, [], call);
+      return this.runPredict(spec, handle, served, signature, decoded.inputs ?? {}, decoded.outputFilter ?? [], call);
     }, checkWithoutVersion);
   }
 

@@ -1,10 +1,10 @@
 import http from 'node:http';
 import type { Logger } from 'pino';
-import { ServingError, httpStatusOf, invalidArgument, toServingError } from '../../../shared/errors.js';
+import { ServingError, httpStatusOf, toServingError } from '../../../shared/errors.js';
 import type { ModelVersionStatus } from '../../core/version-state.js';
 import { TF_SERVING_METRICS_PATH } from '../../metrics/monitoring-config.js';
 import type { ServerMetrics } from '../../metrics/server-metrics.js';
-import type { CallContext, ModelSpecInput, PredictService, Served } from '../../predict/predict-service.js';
+import type { CallContext, ModelSpecInput, PredictService } from '../../predict/predict-service.js';
 import {
   decodePredictJson,
   encodeClassifyJson,
@@ -18,9 +18,10 @@ import type { TensorLimits } from '../../servables/tensorflow/codecs/tensor-prot
 import { parseClassifyRegressJson, serializeInputExamples } from '../../servables/tensorflow/codecs/tf-example.js';
 import { signatureDefMapOf } from '../../servables/tensorflow/saved-model-metadata.js';
 import { SERVED_VERSION_METADATA } from '../grpc/prediction-handlers.js';
-import { ByteAssembler } from '../byte-assembler.js';
 import { JsonDecodePool } from './json-decode-pool.js';
 import { CORS_HEADERS, isPreflight, preflightHeaders } from './cors.js';
+import { openInferenceReply } from './open-inference-routes.js';
+import { json, readBody, rejectedAs, type Reply } from './rest-reply.js';
 import { parseModelRoute, type ModelRoute } from './rest-routes.js';
 
 export interface RestBackend {
@@ -47,15 +48,6 @@ export interface RestServerOptions {
   /** --rest_api_enable_cors_support: web pages of any origin may call the API. */
   readonly cors?: boolean;
 }
-
-interface Reply {
-  readonly status: number;
-  readonly body: string;
-  readonly contentType?: string;
-  readonly served?: Served;
-}
-
-const json = (status: number, body: unknown): Reply => ({ status, body: JSON.stringify(body) });
 
 /** TF Serving's REST API plus /healthz, /readyz and Prometheus metrics, on node:http. */
 export function createRestServer(backend: RestBackend, options: RestServerOptions, logger: Logger): http.Server {
@@ -106,8 +98,9 @@ async function handle(req: http.IncomingMessage, backend: RestBackend, options: 
       return metricsReply(backend);
   }
   if (pathname === options.metricsPath) return metricsReply(backend);
-  const route = parseModelRoute(method, pathname);
   const call: CallContext = { entrypoint: 'REST', headers: (name) => headerValue(req, name) };
+  if (pathname === '/v2' || pathname.startsWith('/v2/')) return openInferenceReply(method, pathname, req, call, backend, options);
+  const route = parseModelRoute(method, pathname);
   switch (route.kind) {
     case 'status':
       return json(200, statusBody(backend, route));
@@ -121,7 +114,7 @@ async function handle(req: http.IncomingMessage, backend: RestBackend, options: 
     case 'predict': {
       const bytes = await readBody(req, options.maxRequestBytes);
       if (options.jsonDecoder && bytes.length >= JsonDecodePool.MIN_BODY_BYTES) return predictInThread(bytes, specOf(route), call, backend, options, options.jsonDecoder);
-      const { body, signatureName } = rejectedAs(backend, specOf(route), call, 'predict', () => {
+      const { body, signatureName } = rejectedAs(backend.predict, specOf(route), call, 'predict', () => {
         const parsed = parseJsonBody(bytes.toString('utf8'));
         return { body: parsed, signatureName: requestSignatureName(parsed) };
       });
@@ -142,7 +135,7 @@ async function handle(req: http.IncomingMessage, backend: RestBackend, options: 
     case 'classify':
     case 'regress': {
       const text = (await readBody(req, options.maxRequestBytes)).toString('utf8');
-      const { signatureName, examples } = rejectedAs(backend, specOf(route), call, route.kind, () => {
+      const { signatureName, examples } = rejectedAs(backend.predict, specOf(route), call, route.kind, () => {
         const parsed = parseClassifyRegressJson(text);
         return { signatureName: parsed.signatureName, examples: serializeInputExamples(parsed.input) };
       });
@@ -154,19 +147,6 @@ async function handle(req: http.IncomingMessage, backend: RestBackend, options: 
       const result = await backend.predict.regress(spec, examples, call);
       return { status: 200, body: encodeRegressJson(result.values), served: result };
     }
-  }
-}
-
-/**
- * Runs the parsing of a body that names a model; a failure is counted in the request metrics as
- * that model's call (as one found malformed in a JSON thread is), then thrown.
- */
-function rejectedAs<T>(backend: RestBackend, spec: ModelSpecInput, call: CallContext, api: string, parse: () => T): T {
-  try {
-    return parse();
-  } catch (error) {
-    backend.predict.recordRejected(spec, call, api, error);
-    throw error;
   }
 }
 
@@ -194,9 +174,6 @@ function headerValue(req: http.IncomingMessage, name: string): string | undefine
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** RESOURCE_EXHAUSTED's usual 429 would tell clients to retry; an oversize body never fits. */
-const PAYLOAD_TOO_LARGE = { httpStatus: 413 };
-
 /** Predict with the body parsed and decoded by a JSON thread (json-decode-pool.ts). */
 async function predictInThread(bytes: Buffer, spec: ModelSpecInput, call: CallContext, backend: RestBackend, options: RestServerOptions, decoder: JsonDecodePool): Promise<Reply> {
   let format: JsonPredictFormat = 'row';
@@ -213,34 +190,4 @@ async function predictInThread(bytes: Buffer, spec: ModelSpecInput, call: CallCo
     async () => void (await decoder.decode(bytes, {}, options.limits)),
   );
   return { status: 200, body: encodePredictJson(result.outputs, format), served: result };
-}
-
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) {
-      req.resume();
-      reject(new ServingError('RESOURCE_EXHAUSTED', `request body of ${declared} bytes exceeds --max_request_bytes=${limit}`, PAYLOAD_TOO_LARGE));
-      return;
-    }
-    // Assembled as it arrives, so Node's read buffers die young (byte-assembler.ts); Node holds a
-    // body to its declared length, so such a body ends up in a buffer of its own.
-    const declaredLength = Number.isInteger(declared) && declared > 0;
-    const body = new ByteAssembler(declaredLength ? declared : limit);
-    req.on('data', (chunk: Buffer) => {
-      if (body.length + chunk.length > (declaredLength ? declared : limit)) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(
-          declaredLength
-            ? invalidArgument(`request body is longer than its Content-Length (${declared} bytes)`)
-            : new ServingError('RESOURCE_EXHAUSTED', `request body exceeds --max_request_bytes=${limit}`, PAYLOAD_TOO_LARGE),
-        );
-        return;
-      }
-      body.append(chunk);
-    });
-    req.on('end', () => resolve(body.bytes()));
-    req.on('error', reject);
-  });
 }

@@ -245,7 +245,8 @@ class Filler {
     throw invalidArgument(`input ${this.name}: JSON value ${describe(value)} is not ${expected} (${this.dtype})`);
   }
 
-  private leaf(value: unknown): void {
+  /** Writes the next element in row-major order. */
+  leaf(value: unknown): void {
     const i = this.index++;
     const view = this.view as DataView;
     switch (this.dtype) {
@@ -310,6 +311,13 @@ class Filler {
     }
     return this.bad(value, 'a string or {"b64": "..."}');
   }
+}
+
+/** A tensor of `shape` from its elements in row-major order, as JSON decodes them (the V2 protocol's flat `data`). */
+export function tensorFromJsonElements(elements: readonly unknown[], dtype: DType, shape: number[], name: string): HostTensor {
+  const fill = new Filler(dtype, elements.length, name);
+  for (const element of elements) fill.leaf(element);
+  return fill.tensor(shape);
 }
 
 function describe(value: unknown): string {
@@ -452,6 +460,13 @@ class TensorWriter {
         return String(view.getUint8(i));
     }
   }
+}
+
+/** The tensor's elements as one flat JSON list in row-major order; strings as UTF-8 text. */
+export function flatJsonList(tensor: HostTensor): string {
+  const parts: string[] = [];
+  new TensorWriter({ ...tensor, shape: [elementCount(tensor.shape)] }, false).write(parts, 0);
+  return parts.join('');
 }
 
 /** True when TF Serving writes this output's strings as {"b64": ...}. */

@@ -1,0 +1,184 @@
+/**
+ * The Open Inference Protocol (KServe V2) REST endpoints of the real server: every predict
+ * fixture case against the outputs Python TensorFlow recorded, health, readiness, metadata, and
+ * a table of bad requests.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { eventually } from '../../helpers/k8s/eventually.js';
+import { parseExactJson } from '../../helpers/server/fixture-json.js';
+import { FIXTURES_DIR, FIXTURE_MODELS, loadExpected, tensorMismatches, type FixtureTensor, type FixtureValue } from '../../helpers/server/fixture-tensors.js';
+import { rest, scrapeMetric } from '../../helpers/server/rest-client.js';
+import { startServer, type ServerProcess } from '../../helpers/server/server-process.js';
+
+const DATATYPE: Record<string, string> = {
+  DT_BOOL: 'BOOL',
+  DT_UINT8: 'UINT8',
+  DT_INT8: 'INT8',
+  DT_INT16: 'INT16',
+  DT_INT32: 'INT32',
+  DT_INT64: 'INT64',
+  DT_HALF: 'FP16',
+  DT_FLOAT: 'FP32',
+  DT_DOUBLE: 'FP64',
+  DT_STRING: 'BYTES',
+};
+
+/** A V2 input tensor as JSON text (int64 digits kept); strings go as base64 with content_type. */
+function inputJson(name: string, t: FixtureTensor): string {
+  const literal = (v: FixtureValue): string =>
+    t.dtype === 'DT_STRING' || t.dtype === 'DT_INT64' ? (t.dtype === 'DT_STRING' ? JSON.stringify(v) : String(v)) : JSON.stringify(v);
+  const parameters = t.dtype === 'DT_STRING' ? ',"parameters":{"content_type":"base64"}' : '';
+  return `{"name":${JSON.stringify(name)},"shape":${JSON.stringify(t.shape)},"datatype":"${DATATYPE[t.dtype]}"${parameters},"data":[${t.values.map(literal).join(',')}]}`;
+}
+
+interface V2Output {
+  name: string;
+  datatype: string;
+  shape: number[];
+  data: unknown[];
+  parameters?: { content_type?: string };
+}
+
+/** A V2 output as a fixture tensor: strings compared as base64, int64 as digit strings. */
+function outputTensor(output: V2Output, dtype: string): FixtureTensor {
+  const values = output.data.map((v): FixtureValue => {
+    if (dtype === 'DT_STRING') return output.parameters?.content_type === 'base64' ? String(v) : Buffer.from(String(v), 'utf8').toString('base64');
+    if (dtype === 'DT_INT64') return String(v);
+    return v as FixtureValue;
+  });
+  return { dtype, shape: output.shape, values };
+}
+
+const PREDICT_CASES = FIXTURE_MODELS.flatMap((model) => {
+  const expected = loadExpected(model);
+  const versions = [[expected.version, expected.signatures] as const, ...Object.entries(expected.other_versions ?? {}).map(([v, o]) => [Number(v), o.signatures] as const)];
+  return versions.flatMap(([version, signatures]) =>
+    Object.entries(signatures)
+      .filter(([, sig]) => sig.method_name === 'tensorflow/serving/predict')
+      .flatMap(([signature, sig]) => sig.cases.map((testCase, i) => ({ name: `${model} v${version} ${signature} #${i}`, model, version, signature, testCase }))),
+  );
+});
+
+let server: ServerProcess;
+
+beforeAll(async () => {
+  server = await startServer({ configFile: join(FIXTURES_DIR, 'model-config.yaml') });
+  await eventually(async () => expect((await rest(server.restUrl, '/v2/health/ready')).status).toBe(200));
+});
+
+afterAll(async () => {
+  if (server) expect(await server.stop()).toEqual({ code: 0, signal: null });
+});
+
+describe('V2 infer matches Python TensorFlow', () => {
+  test.each(PREDICT_CASES)('$name', async ({ model, version, signature, testCase }) => {
+    const inputs = Object.entries(testCase.inputs).map(([name, t]) => inputJson(name, t));
+    const body = `{"id":"case-1","parameters":{"signature_name":${JSON.stringify(signature)}},"inputs":[${inputs.join(',')}]}`;
+    const reply = await rest(server.restUrl, `/v2/models/${model}/versions/${version}/infer`, { body });
+    expect(reply.status, reply.text).toBe(200);
+    expect(reply.headers.get('x-tensorfleet-model-version')).toBe(String(version));
+    const response = parseExactJson(reply.text) as { model_name: string; model_version: string; id: string; outputs: V2Output[] };
+    expect(response).toMatchObject({ model_name: model, model_version: String(version), id: 'case-1' });
+    expect(response.outputs.map((o) => o.name).sort()).toEqual(Object.keys(testCase.outputs).sort());
+    for (const output of response.outputs) {
+      const want = testCase.outputs[output.name]!;
+      expect(output.datatype).toBe(DATATYPE[want.dtype]);
+      expect(tensorMismatches(output.name, outputTensor(output, want.dtype), want)).toEqual([]);
+    }
+  });
+
+  test('a model with one signature that is not serving_default needs no signature_name', async () => {
+    const testCase = loadExpected('adder').signatures.add!.cases[0]!;
+    const inputs = Object.entries(testCase.inputs).map(([name, t]) => inputJson(name, t));
+    const reply = await rest(server.restUrl, '/v2/models/adder/infer', { body: `{"inputs":[${inputs.join(',')}]}` });
+    expect(reply.status, reply.text).toBe(200);
+  });
+
+  test('int64 beyond 2^53 keeps every digit, and nested data is flattened', async () => {
+    const body = '{"inputs":[{"name":"a","shape":[],"datatype":"INT64","data":[[9223372036854775800]]},{"name":"b","shape":[],"datatype":"INT64","data":7}]}';
+    const reply = await rest(server.restUrl, '/v2/models/adder/infer', { body });
+    expect(reply.status, reply.text).toBe(200);
+    expect(reply.text).toMatch(/"datatype":"INT64","shape":\[\],"data":\[9223372036854775807\]/);
+  });
+
+  test('a request naming no version is served by the newest; outputs can be picked by name', async () => {
+    const body = { inputs: [{ name: 'x', shape: [2], datatype: 'FP32', data: [1, 2] }], outputs: [{ name: 'y' }] };
+    const reply = await rest(server.restUrl, '/v2/models/versioned/infer', { body });
+    expect(reply.status, reply.text).toBe(200);
+    expect(reply.json).toEqual({ model_name: 'versioned', model_version: '3', outputs: [{ name: 'y', datatype: 'FP32', shape: [2], data: [3.5, 4] }] });
+  });
+
+  test('calls are counted as REST predict calls of the model', async () => {
+    const before = await scrapeMetric(server.restUrl, ':tensorflow:serving:request_count', { model_name: 'tiny', status: 'OK' });
+    const body = { inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [0, 0, 0, 0] }] };
+    expect((await rest(server.restUrl, '/v2/models/tiny/infer', { body })).status).toBe(200);
+    expect(await scrapeMetric(server.restUrl, ':tensorflow:serving:request_count', { model_name: 'tiny', status: 'OK' })).toBe(before + 1);
+  });
+});
+
+describe('V2 health, readiness and metadata', () => {
+  test('server metadata, liveness and readiness', async () => {
+    const meta = await rest(server.restUrl, '/v2');
+    expect(meta.status).toBe(200);
+    expect(meta.json).toMatchObject({ name: 'tensorfleet', extensions: [] });
+    expect((meta.json as { version: string }).version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(await rest(server.restUrl, '/v2/health/live')).toMatchObject({ status: 200, json: { live: true } });
+    expect(await rest(server.restUrl, '/v2/health/ready')).toMatchObject({ status: 200, json: { ready: true } });
+  });
+
+  test.each([
+    ['/v2/models/versioned/ready', 200, { name: 'versioned', ready: true }],
+    ['/v2/models/versioned/versions/2/ready', 200, { name: 'versioned', version: '2', ready: true }],
+    ['/v2/models/versioned/versions/9/ready', 404, { error: 'Could not find version 9 of model versioned' }],
+    ['/v2/models/nope/ready', 404, { error: expect.stringMatching(/Could not find any versions of model nope/) as unknown }],
+  ])('GET %s answers %i', async (path, status, body) => {
+    const reply = await rest(server.restUrl, path);
+    expect(reply.status, reply.text).toBe(status);
+    expect(reply.json).toEqual(body);
+  });
+
+  test('model metadata lists the available versions and the signature tensors', async () => {
+    expect((await rest(server.restUrl, '/v2/models/mnist')).json).toEqual({
+      name: 'mnist',
+      versions: ['1'],
+      platform: 'tensorflow_savedmodel',
+      inputs: [{ name: 'images', datatype: 'FP32', shape: [-1, 28, 28, 1] }],
+      outputs: [{ name: 'scores', datatype: 'FP32', shape: [-1, 10] }],
+    });
+    expect((await rest(server.restUrl, '/v2/models/versioned')).json).toMatchObject({ versions: ['3', '2', '1'] });
+    expect((await rest(server.restUrl, '/v2/models/versioned/versions/1')).json).toMatchObject({ versions: ['1'] });
+  });
+});
+
+describe('V2 bad requests get a clear error and the server stays up', () => {
+  const tiny = (input: Record<string, unknown>): unknown => ({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4], ...input }] });
+  test.each([
+    ['not JSON', '/v2/models/tiny/infer', '{', 400, /JSON/],
+    ['no inputs', '/v2/models/tiny/infer', {}, 400, /'inputs' must be a non-empty list/],
+    ['an unknown datatype', '/v2/models/tiny/infer', tiny({ datatype: 'FLOAT' }), 400, /'datatype' must be one of BOOL/],
+    ['the wrong datatype', '/v2/models/tiny/infer', tiny({ datatype: 'FP64' }), 400, /input x must be FP32, but the request has FP64/],
+    ['data that does not fill the shape', '/v2/models/tiny/infer', tiny({ data: [1, 2, 3] }), 400, /shape \[1,4\] has 4 elements, but 'data' has 3/],
+    ['a negative dimension', '/v2/models/tiny/infer', tiny({ shape: [-1, 4] }), 400, /'shape' must be a list of non-negative integers/],
+    ['a string where a number belongs', '/v2/models/tiny/infer', tiny({ data: [1, 2, 3, 'four'] }), 400, /input x: JSON value "four" is not a number/],
+    ['an input the signature lacks', '/v2/models/tiny/infer', { inputs: [{ name: 'z', shape: [1], datatype: 'FP32', data: [1] }] }, 400, /not in the signature: z/],
+    ['an input given twice', '/v2/models/tiny/infer', { inputs: [(tiny({}) as { inputs: unknown[] }).inputs[0], (tiny({}) as { inputs: unknown[] }).inputs[0]] }, 400, /given more than once/],
+    ['an unknown output', '/v2/models/tiny/infer', { ...(tiny({}) as object), outputs: [{ name: 'nope' }] }, 400, /output_filter names nope/],
+    ['an unknown model', '/v2/models/nope/infer', tiny({}), 404, /Servable not found for request: Latest\(nope\)/],
+    ['an unknown signature', '/v2/models/tiny/infer', { ...(tiny({}) as object), parameters: { signature_name: 'other' } }, 404, /other/],
+    ['base64 for a number', '/v2/models/tiny/infer', tiny({ parameters: { content_type: 'base64' } }), 400, /content_type base64 is for BYTES/],
+    ['GET on infer', '/v2/models/tiny/infer', undefined, 400, /takes POST, not GET/],
+    ['an unknown path', '/v2/nothing', undefined, 404, /no such endpoint: GET \/v2\/nothing/],
+  ])('%s', async (_case, path, body, status, message) => {
+    const reply = await rest(server.restUrl, path, body === undefined ? {} : { body });
+    expect(reply.status, reply.text).toBe(status);
+    expect((reply.json as { error: string }).error).toMatch(message);
+  });
+
+  test('more elements than --max_tensor_elements allows are refused', async () => {
+    const reply = await rest(server.restUrl, '/v2/models/tiny/infer', { body: { inputs: [{ name: 'x', shape: [1e9, 4], datatype: 'FP32', data: [] }] } });
+    expect(reply.status, reply.text).toBe(400);
+    expect((reply.json as { error: string }).error).toMatch(/has more than \d+ elements \(the limit\)/);
+    expect((await rest(server.restUrl, '/v2/health/live')).status).toBe(200);
+  });
+});
