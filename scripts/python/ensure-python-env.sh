@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates (once) and reuses the Python environment that exports the test fixture SavedModels and
-# runs the official TF Serving client check. Cached outside the checkout, keyed by versions, so a
+# runs the official client checks (TF Serving's gRPC client; Triton's HTTP client for /v2). Cached outside the checkout, keyed by versions, so a
 # fresh clone on the same machine reuses it in a second. Prints the venv's python path as the last
 # line of stdout; everything else goes to stderr.
 #
@@ -16,17 +16,29 @@ TFS_API_VERSION=2.21.0
 # Its real run-time needs are grpcio and protobuf (protobuf comes with tensorflow-cpu).
 GRPCIO_SPEC='grpcio>=1.60,<2'
 ENV_KEY="tensorflow-cpu==${TF_VERSION} tensorflow-serving-api==${TFS_API_VERSION} ${GRPCIO_SPEC} v1"
+# Triton's HTTP client, for the Open Inference Protocol check; added to an existing environment
+# under a marker of its own, so adding it did not rebuild TensorFlow's.
+V2_CLIENT_SPEC='tritonclient[http]==2.73.0'
 
 CACHE_DIR="${TENSORFLEET_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tensorfleet}"
 VENV="${CACHE_DIR}/python-tf-${TF_VERSION}"
 WHEELS="${CACHE_DIR}/wheels"
 MARKER="${VENV}/.tensorfleet-env"
+V2_MARKER="${VENV}/.tensorfleet-v2-client"
 BASE_PYTHON="${TENSORFLEET_PYTHON:-python3}"
 
 log() { printf '[python-env] %s\n' "$*" >&2; }
 
-is_ready() {
+base_ready() {
   [[ -f "$MARKER" && -x "$VENV/bin/python" ]] && [[ "$(cat "$MARKER")" == "$ENV_KEY" ]]
+}
+
+v2_client_ready() {
+  [[ -f "$V2_MARKER" ]] && [[ "$(cat "$V2_MARKER")" == "$V2_CLIENT_SPEC" ]]
+}
+
+is_ready() {
+  base_ready && v2_client_ready
 }
 
 build() {
@@ -60,7 +72,15 @@ from tensorflow_serving.apis import prediction_service_pb2_grpc, predict_pb2, mo
 print("tensorflow", tf.__version__, "grpcio", grpc.__version__)
 ' >&2
   printf '%s' "$ENV_KEY" >"$MARKER"
+  rm -f "$V2_MARKER"
   log "ready"
+}
+
+add_v2_client() {
+  log "installing ${V2_CLIENT_SPEC}"
+  "$VENV/bin/python" -m pip --disable-pip-version-check --no-input install "$V2_CLIENT_SPEC" >&2
+  "$VENV/bin/python" -c 'import tritonclient.http, tritonclient.utils' >&2
+  printf '%s' "$V2_CLIENT_SPEC" >"$V2_MARKER"
 }
 
 if ! is_ready; then
@@ -70,7 +90,8 @@ if ! is_ready; then
     exec 9>"${CACHE_DIR}/.python-env.lock"
     flock 9
   fi
-  is_ready || build
+  base_ready || build
+  v2_client_ready || add_v2_client
 fi
 
 echo "$VENV/bin/python"

@@ -28,6 +28,7 @@ import grpc  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tensorflow.core.framework import types_pb2  # noqa: E402
+from check_runner import CheckFailed, CheckRunner  # noqa: E402
 from tensorflow_serving.apis import (  # noqa: E402
     classification_pb2,
     get_model_metadata_pb2,
@@ -44,10 +45,6 @@ RTOL = 1e-5
 ATOL = 1e-7
 VERSION_LABELS = {"stable": 2, "canary": 3}
 UNKNOWN_MODEL = "no_such_model_tfs_client_check"
-
-
-class CheckFailed(Exception):
-    pass
 
 
 # --- the expected JSON form -------------------------------------------------------------------
@@ -128,28 +125,17 @@ def compare_regressions(result, case):
 # --- the checks -----------------------------------------------------------------------------
 
 
-class Checker:
+class Checker(CheckRunner):
     def __init__(self, target, fixtures_dir, timeout, credentials=None):
+        super().__init__()
         self.fixtures_dir = fixtures_dir
         self.timeout = timeout
         self.channel = grpc.secure_channel(target, credentials) if credentials else grpc.insecure_channel(target)
         self.predict_stub = prediction_service_pb2_grpc.PredictionServiceStub(self.channel)
         self.model_stub = model_service_pb2_grpc.ModelServiceStub(self.channel)
-        self.passed = 0
-        self.failed = 0
 
-    def check(self, name, fn):
-        try:
-            fn()
-        except CheckFailed as e:
-            self.failed += 1
-            print(f"FAIL {name}: {e}", flush=True)
-        except grpc.RpcError as e:
-            self.failed += 1
-            print(f"FAIL {name}: RPC error {e.code().name}: {e.details()}", flush=True)
-        else:
-            self.passed += 1
-            print(f"PASS {name}", flush=True)
+    def describe(self, error):
+        return f"RPC error {error.code().name}: {error.details()}" if isinstance(error, grpc.RpcError) else None
 
     # Request helpers.
 

@@ -7,7 +7,7 @@ import { FIXTURES_DIR } from './fixture-tensors.js';
 
 const run = promisify(execFile);
 
-/** The venv with TensorFlow and tensorflow-serving-api; created on first use (minutes). */
+/** The venv with TensorFlow, tensorflow-serving-api and tritonclient; created on first use (minutes). */
 export async function officialClientPython(): Promise<string> {
   const env = await run('bash', [join(REPO_ROOT, 'scripts', 'python', 'ensure-python-env.sh')], { maxBuffer: 64 * 1024 * 1024, timeout: 900_000 });
   return env.stdout.trim().split('\n').at(-1)!;
@@ -32,4 +32,23 @@ export async function expectOfficialClientChecksPass(python: string, target: str
   // MultiInference (classify + regress in one call) on each census case of both exports.
   expect(stdout.split('\n').filter((line) => line.startsWith('PASS multi-inference')).length).toBe(6);
   expect(Number(summary![2])).toBe(0);
+}
+
+/**
+ * Runs test/compat/v2_client_check.py (Triton's HTTP client, unmodified) against the /v2 API of a
+ * server that serves test/fixtures/model-config.yaml, and expects every check to pass.
+ */
+export async function expectV2ClientChecksPass(python: string, restHostPort: string): Promise<void> {
+  const result = await run(python, [join(REPO_ROOT, 'test', 'compat', 'v2_client_check.py'), restHostPort, FIXTURES_DIR], {
+    maxBuffer: 16 * 1024 * 1024,
+    timeout: 120_000,
+  }).catch((error: { code?: number; stdout?: string; stderr?: string }) => ({ ...error, failedWith: error.code }));
+  const stdout = result.stdout ?? '';
+  const failures = stdout.split('\n').filter((line) => line.startsWith('FAIL'));
+  expect({ failedWith: 'failedWith' in result ? result.failedWith : 0, failures }, `${stdout.slice(-4000)}\n${result.stderr?.slice(-2000) ?? ''}`).toEqual({ failedWith: 0, failures: [] });
+  const summary = /^(\d+) passed, 0 failed$/m.exec(stdout);
+  expect(summary, stdout.slice(-2000)).not.toBeNull();
+  // Every predict fixture case with binary tensors, most also as JSON, plus health, metadata and errors.
+  expect(stdout.split('\n').filter((line) => line.startsWith('PASS infer binary')).length).toBeGreaterThanOrEqual(30);
+  expect(stdout.split('\n').filter((line) => line.startsWith('PASS infer json')).length).toBeGreaterThanOrEqual(20);
 }

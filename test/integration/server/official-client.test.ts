@@ -1,10 +1,11 @@
 /**
- * The official TensorFlow Serving Python client (tensorflow-serving-api, unmodified) against our
- * server serving every fixture: test/compat/tfs_client_check.py must pass every check.
+ * The official Python clients, unmodified, against our server serving every fixture:
+ * tensorflow-serving-api over gRPC (test/compat/tfs_client_check.py) and Triton's HTTP client over
+ * the Open Inference Protocol (test/compat/v2_client_check.py) must pass every check.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type TfsClients } from '../../helpers/server/grpc-client.js';
-import { expectOfficialClientChecksPass, officialClientPython } from '../../helpers/server/official-client.js';
+import { expectOfficialClientChecksPass, expectV2ClientChecksPass, officialClientPython } from '../../helpers/server/official-client.js';
 import { type ServerProcess } from '../../helpers/server/server-process.js';
 import { startFixtureServer } from '../../helpers/server/fixture-server.js';
 
@@ -24,4 +25,8 @@ afterAll(async () => {
 
 test('tfs_client_check.py passes every check against the server', async () => {
   await expectOfficialClientChecksPass(python, server.grpcTarget);
+}, 180_000);
+
+test('v2_client_check.py (tritonclient.http) passes every check against the /v2 API', async () => {
+  await expectV2ClientChecksPass(python, new URL(server.restUrl).host);
 }, 180_000);

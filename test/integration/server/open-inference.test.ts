@@ -4,6 +4,7 @@
  * a table of bad requests.
  */
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { eventually } from '../../helpers/k8s/eventually.js';
 import { parseExactJson } from '../../helpers/server/fixture-json.js';
@@ -109,6 +110,26 @@ describe('V2 infer matches Python TensorFlow', () => {
     expect(reply.json).toEqual({ model_name: 'versioned', model_version: '3', outputs: [{ name: 'y', datatype: 'FP32', shape: [2], data: [3.5, 4] }] });
   });
 
+  test('binary tensors after the JSON both ways, in a gzip-compressed body (Triton clients send these)', async () => {
+    const head = Buffer.from('{"inputs":[{"name":"x","shape":[2],"datatype":"FP32","parameters":{"binary_data_size":8}}],"outputs":[{"name":"y","parameters":{"binary_data":true}}]}');
+    const body = gzipSync(Buffer.concat([head, Buffer.from(new Float32Array([1, 2]).buffer)]));
+    const response = await fetch(`${server.restUrl}/v2/models/versioned/versions/1/infer`, {
+      method: 'POST',
+      body,
+      headers: { 'content-encoding': 'gzip', 'inference-header-content-length': String(head.length) },
+    });
+    const bytes = Buffer.from(await response.arrayBuffer());
+    expect(response.status, bytes.toString()).toBe(200);
+    const jsonLength = Number(response.headers.get('inference-header-content-length'));
+    expect(JSON.parse(bytes.subarray(0, jsonLength).toString())).toEqual({
+      model_name: 'versioned',
+      model_version: '1',
+      outputs: [{ name: 'y', datatype: 'FP32', shape: [2], parameters: { binary_data_size: 8 } }],
+    });
+    const y = bytes.subarray(jsonLength);
+    expect([y.readFloatLE(0), y.readFloatLE(4)]).toEqual([1.5, 2]);
+  });
+
   test('calls are counted as REST predict calls of the model', async () => {
     const before = await scrapeMetric(server.restUrl, ':tensorflow:serving:request_count', { model_name: 'tiny', status: 'OK' });
     const body = { inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [0, 0, 0, 0] }] };
@@ -121,7 +142,7 @@ describe('V2 health, readiness and metadata', () => {
   test('server metadata, liveness and readiness', async () => {
     const meta = await rest(server.restUrl, '/v2');
     expect(meta.status).toBe(200);
-    expect(meta.json).toMatchObject({ name: 'tensorfleet', extensions: [] });
+    expect(meta.json).toMatchObject({ name: 'tensorfleet', extensions: ['binary_tensor_data'] });
     expect((meta.json as { version: string }).version).toMatch(/^\d+\.\d+\.\d+/);
     expect(await rest(server.restUrl, '/v2/health/live')).toMatchObject({ status: 200, json: { live: true } });
     expect(await rest(server.restUrl, '/v2/health/ready')).toMatchObject({ status: 200, json: { ready: true } });
@@ -171,6 +192,16 @@ describe('V2 bad requests get a clear error and the server stays up', () => {
     ['an unknown path', '/v2/nothing', undefined, 404, /no such endpoint: GET \/v2\/nothing/],
   ])('%s', async (_case, path, body, status, message) => {
     const reply = await rest(server.restUrl, path, body === undefined ? {} : { body });
+    expect(reply.status, reply.text).toBe(status);
+    expect((reply.json as { error: string }).error).toMatch(message);
+  });
+
+  test.each([
+    ['a JSON length past the body', { 'inference-header-content-length': '999' }, '{}', 400, /must be a byte count within the 2-byte body/],
+    ['an unsupported Content-Encoding', { 'content-encoding': 'br' }, '{}', 400, /Content-Encoding br is not supported/],
+    ['a gzip body that is not gzip', { 'content-encoding': 'gzip' }, '{}', 400, /the gzip body does not decompress/],
+  ])('refuses %s', async (_case, headers, body, status, message) => {
+    const reply = await rest(server.restUrl, '/v2/models/tiny/infer', { body, headers });
     expect(reply.status, reply.text).toBe(status);
     expect((reply.json as { error: string }).error).toMatch(message);
   });

@@ -1,12 +1,14 @@
 import type http from 'node:http';
 import { createRequire } from 'node:module';
-import { invalidArgument, notFound } from '../../../shared/errors.js';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { ServingError, invalidArgument, notFound } from '../../../shared/errors.js';
 import { DEFAULT_SIGNATURE, type SignatureMap } from '../../core/signature.js';
 import type { CallContext } from '../../predict/predict-service.js';
 import { parseJsonBody } from '../../servables/tensorflow/codecs/json-tensor.js';
 import { decodeInferInputs, encodeInferResponse, modelMetadata, parseInferRequest } from '../../servables/tensorflow/codecs/open-inference-json.js';
 import { parseVersionNumber } from '../model-spec-version.js';
-import { json, readBody, rejectedAs, type Reply } from './rest-reply.js';
+import { PAYLOAD_TOO_LARGE, json, readBody, rejectedAs, type Reply } from './rest-reply.js';
 import type { RestBackend, RestServerOptions } from './rest-server.js';
 
 /*
@@ -34,7 +36,7 @@ export async function openInferenceReply(
   switch (pathname) {
     case '/v2':
       takes('GET');
-      return json(200, { name: 'tensorfleet', version: SERVER_VERSION, extensions: [] });
+      return json(200, { name: 'tensorfleet', version: SERVER_VERSION, extensions: ['binary_tensor_data'] });
     case '/v2/health/live': {
       takes('GET');
       const problem = backend.livenessProblem();
@@ -67,8 +69,11 @@ export async function openInferenceReply(
     }
     default: {
       takes('POST');
-      const bytes = await readBody(req, options.maxRequestBytes);
-      const request = rejectedAs(backend.predict, spec, call, 'predict', () => parseInferRequest(parseJsonBody(bytes.toString('utf8'))));
+      const body = await inflated(req, await readBody(req, options.maxRequestBytes), options.maxRequestBytes);
+      const request = rejectedAs(backend.predict, spec, call, 'predict', () => {
+        const jsonLength = jsonLengthOf(req, body.length);
+        return parseInferRequest(parseJsonBody(body.subarray(0, jsonLength).toString('utf8')), body.subarray(jsonLength));
+      });
       const result = await backend.predict.predictDecoded(
         spec,
         (signatures) => {
@@ -79,8 +84,48 @@ export async function openInferenceReply(
         },
         call,
       );
-      return { status: 200, body: encodeInferResponse(result.model, result.version, result.outputs, request.id), served: result };
+      const response = encodeInferResponse(result.model, result.version, result.outputs, request);
+      if (response.binary.length === 0) return { status: 200, body: response.json, served: result };
+      const head = Buffer.from(response.json);
+      return {
+        status: 200,
+        body: Buffer.concat([head, ...response.binary]),
+        contentType: 'application/octet-stream',
+        headers: { [JSON_LENGTH_HEADER]: String(head.length) },
+        served: result,
+      };
     }
+  }
+}
+
+/** Binary extension: the JSON is the body's first N bytes, N in this header; else the whole body. */
+const JSON_LENGTH_HEADER = 'inference-header-content-length';
+
+function jsonLengthOf(req: http.IncomingMessage, bodyLength: number): number {
+  const header = req.headers[JSON_LENGTH_HEADER];
+  if (header === undefined) return bodyLength;
+  const length = Number(header);
+  if (!Number.isSafeInteger(length) || length < 0 || length > bodyLength) {
+    throw invalidArgument(`${JSON_LENGTH_HEADER} must be a byte count within the ${bodyLength}-byte body, not ${JSON.stringify(header)}`);
+  }
+  return length;
+}
+
+const gunzip = promisify(zlib.gunzip);
+const inflate = promisify(zlib.inflate);
+
+/** The body without its Content-Encoding (Triton's clients can compress requests), within the same limit. */
+async function inflated(req: http.IncomingMessage, body: Buffer, limit: number): Promise<Buffer> {
+  const encoding = req.headers['content-encoding'];
+  if (encoding === undefined || encoding === 'identity') return body;
+  if (encoding !== 'gzip' && encoding !== 'deflate') throw invalidArgument(`Content-Encoding ${encoding} is not supported (gzip and deflate are)`);
+  try {
+    return await (encoding === 'gzip' ? gunzip : inflate)(body, { maxOutputLength: limit });
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new ServingError('RESOURCE_EXHAUSTED', `the ${encoding} body decompresses to more than --max_request_bytes=${limit}`, PAYLOAD_TOO_LARGE);
+    }
+    throw invalidArgument(`the ${encoding} body does not decompress: ${(error as Error).message}`);
   }
 }
 

@@ -6,9 +6,10 @@ import { ByteAssembler } from '../byte-assembler.js';
 /** What a REST handler answers; the server adds CORS and the served-version header. */
 export interface Reply {
   readonly status: number;
-  readonly body: string;
+  readonly body: string | Buffer;
   readonly contentType?: string;
   readonly served?: Served;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export const json = (status: number, body: unknown): Reply => ({ status, body: JSON.stringify(body) });
@@ -27,7 +28,7 @@ export function rejectedAs<T>(predict: PredictService, spec: ModelSpecInput, cal
 }
 
 /** RESOURCE_EXHAUSTED's usual 429 would tell clients to retry; an oversize body never fits. */
-const PAYLOAD_TOO_LARGE = { httpStatus: 413 };
+export const PAYLOAD_TOO_LARGE = { httpStatus: 413 };
 
 export function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {

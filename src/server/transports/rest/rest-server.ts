@@ -59,7 +59,7 @@ export function createRestServer(backend: RestBackend, options: RestServerOption
     handle(req, backend, options)
       .catch((error: unknown) => errorReply(error, logger))
       .then((reply) => {
-        const headers: http.OutgoingHttpHeaders = { 'content-type': reply.contentType ?? 'application/json', ...(options.cors ? CORS_HEADERS : {}) };
+        const headers: http.OutgoingHttpHeaders = { 'content-type': reply.contentType ?? 'application/json', ...(options.cors ? CORS_HEADERS : {}), ...reply.headers };
         if (reply.served) headers[SERVED_VERSION_METADATA] = String(reply.served.version);
         res.writeHead(reply.status, headers).end(reply.body);
       })

@@ -2,9 +2,14 @@
  * JSON tensors of the Open Inference Protocol (KServe's "V2" inference protocol, which Triton and
  * MLServer speak too). A tensor is `{name, shape, datatype, data}`, `data` holding the elements in
  * row-major order: a flat list, though nested lists are accepted and flattened as those servers do.
+ *
+ * Also Triton's binary tensor data extension, which its Python and C++ HTTP clients use by default:
+ * a tensor with the parameter `binary_data_size` has its elements after the JSON (the HTTP header
+ * `Inference-Header-Content-Length` says where the JSON ends), little-endian and row-major, BOOL as
+ * one byte, BYTES as a 4-byte little-endian length before each element.
  */
 import { invalidArgument } from '../../../../shared/errors.js';
-import { elementCount, type DType, type HostTensor } from '../../../core/host-tensor.js';
+import { DTYPES, copyBytes, elementCount, type DType, type HostTensor } from '../../../core/host-tensor.js';
 import type { SignatureDef, TensorInfo } from '../../../core/signature.js';
 import { flatJsonList, tensorFromJsonElements } from './json-tensor.js';
 import type { TensorLimits } from './tensor-proto.js';
@@ -33,8 +38,11 @@ interface RequestInput {
   readonly name: string;
   readonly shape: number[];
   readonly datatype: string;
+  /** JSON elements, when the input is not binary. */
   readonly elements: unknown[];
   readonly base64: boolean;
+  /** The input's bytes after the JSON (binary extension). */
+  readonly binary?: Uint8Array;
 }
 
 export interface InferRequest {
@@ -44,10 +52,15 @@ export interface InferRequest {
   /** Outputs asked for by name; empty means all of the signature's. */
   readonly outputs: string[];
   readonly inputs: readonly RequestInput[];
+  /** Outputs to write as binary data: those asked so, or all with `binary_data_output`. */
+  readonly binaryOutputs: ReadonlySet<string> | 'all';
 }
 
-/** Checks the form of a parsed inference request body. */
-export function parseInferRequest(body: Record<string, unknown>): InferRequest {
+/**
+ * Checks the form of a parsed inference request body; `binary` is what followed the JSON (binary
+ * extension), handed to the inputs with `binary_data_size` in their order.
+ */
+export function parseInferRequest(body: Record<string, unknown>, binary: Uint8Array = new Uint8Array(0)): InferRequest {
   const id = body['id'];
   if (id !== undefined && typeof id !== 'string') throw invalidArgument("'id' must be a string");
   const parameters = optionalObject(body['parameters'], "'parameters'");
@@ -55,7 +68,15 @@ export function parseInferRequest(body: Record<string, unknown>): InferRequest {
   if (signatureName !== undefined && typeof signatureName !== 'string') throw invalidArgument("parameter 'signature_name' must be a string");
   const inputs = body['inputs'];
   if (!Array.isArray(inputs) || inputs.length === 0) throw invalidArgument("'inputs' must be a non-empty list of tensors");
-  const parsed = inputs.map((input, i) => parseInput(input, i));
+  let offset = 0;
+  const parsed = inputs.map((input, i) => {
+    const parsedInput = parseInput(input, i, binary, offset);
+    offset += parsedInput.binary?.length ?? 0;
+    return parsedInput;
+  });
+  if (offset !== binary.length) {
+    throw invalidArgument(`the body has ${binary.length} bytes of binary data after the JSON, but the inputs' binary_data_size add up to ${offset}`);
+  }
   const seen = new Set<string>();
   for (const { name } of parsed) {
     if (seen.has(name)) throw invalidArgument(`input ${name} is given more than once`);
@@ -63,15 +84,25 @@ export function parseInferRequest(body: Record<string, unknown>): InferRequest {
   }
   const outputs = body['outputs'];
   if (outputs !== undefined && !Array.isArray(outputs)) throw invalidArgument("'outputs' must be a list of {\"name\": ...}");
+  const binaryOutputs = new Set<string>();
   const outputNames = (outputs ?? []).map((output: unknown, i) => {
-    const name = optionalObject(output, `outputs[${i}]`)?.['name'];
+    const fields = optionalObject(output, `outputs[${i}]`);
+    const name = fields?.['name'];
     if (typeof name !== 'string' || name === '') throw invalidArgument(`outputs[${i}] must have a 'name'`);
+    const asked = optionalObject(fields!['parameters'], `output ${name}: 'parameters'`)?.['binary_data'];
+    if (asked === true || (asked === undefined && parameters?.['binary_data_output'] === true)) binaryOutputs.add(name);
     return name;
   });
-  return { ...(id !== undefined ? { id } : {}), ...(signatureName !== undefined ? { signatureName } : {}), outputs: outputNames, inputs: parsed };
+  return {
+    ...(id !== undefined ? { id } : {}),
+    ...(signatureName !== undefined ? { signatureName } : {}),
+    outputs: outputNames,
+    inputs: parsed,
+    binaryOutputs: parameters?.['binary_data_output'] === true && outputNames.length === 0 ? 'all' : binaryOutputs,
+  };
 }
 
-function parseInput(input: unknown, index: number): RequestInput {
+function parseInput(input: unknown, index: number, binary: Uint8Array, offset: number): RequestInput {
   const fields = optionalObject(input, `inputs[${index}]`);
   const name = fields?.['name'];
   if (typeof name !== 'string' || name === '') throw invalidArgument(`inputs[${index}] must have a 'name'`);
@@ -83,9 +114,19 @@ function parseInput(input: unknown, index: number): RequestInput {
   if (typeof datatype !== 'string' || !KNOWN_DATATYPES.has(datatype)) {
     throw invalidArgument(`input ${name}: 'datatype' must be one of ${[...KNOWN_DATATYPES].join(', ')}`);
   }
-  if (!('data' in fields!)) throw invalidArgument(`input ${name} has no 'data'`);
-  const contentType = optionalObject(fields['parameters'], `input ${name}: 'parameters'`)?.['content_type'];
-  const base64 = contentType === 'base64';
+  const parameters = optionalObject(fields!['parameters'], `input ${name}: 'parameters'`);
+  const binarySize = parameters?.['binary_data_size'];
+  if (binarySize !== undefined) {
+    if (typeof binarySize !== 'number' || !Number.isSafeInteger(binarySize) || binarySize < 0) {
+      throw invalidArgument(`input ${name}: binary_data_size must be a non-negative integer`);
+    }
+    if (offset + binarySize > binary.length) {
+      throw invalidArgument(`input ${name}: binary_data_size ${binarySize} goes past the ${binary.length} bytes of binary data after the JSON`);
+    }
+    return { name, shape: shape as number[], datatype, elements: [], base64: false, binary: binary.subarray(offset, offset + binarySize) };
+  }
+  if (!('data' in fields!)) throw invalidArgument(`input ${name} has no 'data' (nor binary_data_size)`);
+  const base64 = parameters?.['content_type'] === 'base64';
   if (base64 && datatype !== 'BYTES') throw invalidArgument(`input ${name}: content_type base64 is for BYTES, not ${datatype}`);
   return { name, shape: shape as number[], datatype, elements: flatten(fields['data']), base64 };
 }
@@ -126,6 +167,10 @@ export function decodeInferInputs(request: InferRequest, signatureInputs: Readon
     }
     const count = elementCount(input.shape);
     if (count > limits.maxElements) throw invalidArgument(`input ${input.name} has more than ${limits.maxElements} elements (the limit)`);
+    if (input.binary !== undefined) {
+      tensors[input.name] = binaryTensor(input.name, dtype, input.shape, count, input.binary);
+      continue;
+    }
     if (input.elements.length !== count) {
       throw invalidArgument(`input ${input.name}: shape [${input.shape.join(',')}] has ${count} elements, but 'data' has ${input.elements.length}`);
     }
@@ -135,20 +180,62 @@ export function decodeInferInputs(request: InferRequest, signatureInputs: Readon
   return tensors;
 }
 
+function binaryTensor(name: string, dtype: DType, shape: number[], count: number, bytes: Uint8Array): HostTensor {
+  if (dtype === 'DT_STRING') return { dtype, shape, strings: lengthPrefixedElements(name, count, bytes) };
+  const want = count * DTYPES[dtype].width;
+  if (bytes.length !== want) throw invalidArgument(`input ${name}: shape [${shape.join(',')}] of ${DATATYPES[dtype]} takes ${want} bytes, but binary_data_size is ${bytes.length}`);
+  if (dtype === 'DT_BOOL' && bytes.some((b) => b > 1)) throw invalidArgument(`input ${name}: BOOL elements must be bytes 0 or 1`);
+  return { dtype, shape, bytes: copyBytes(bytes) };
+}
+
+/** BYTES elements of the binary extension: each a 4-byte little-endian length, then the bytes. */
+function lengthPrefixedElements(name: string, count: number, bytes: Uint8Array): Uint8Array[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const elements: Uint8Array[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    if (at + 4 > bytes.length) throw invalidArgument(`input ${name}: binary BYTES data ends inside an element's 4-byte length`);
+    const length = view.getUint32(at, true);
+    at += 4;
+    if (at + length > bytes.length) throw invalidArgument(`input ${name}: a binary BYTES element of ${length} bytes goes past the input's data`);
+    elements.push(copyBytes(bytes.subarray(at, at + length)));
+    at += length;
+  }
+  if (elements.length !== count) throw invalidArgument(`input ${name}: shape has ${count} elements, but the binary data holds ${elements.length}`);
+  return elements;
+}
+
 function dtypeOfDatatype(datatype: string): DType {
   return (Object.keys(DATATYPES) as DType[]).find((dtype) => DATATYPES[dtype] === datatype)!;
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** One output tensor; BYTES that are not all UTF-8 go as base64 text, marked by `content_type`. */
+/** One output tensor as JSON; BYTES that are not all UTF-8 go as base64 text, marked by `content_type`. */
 function outputJson(name: string, tensor: HostTensor): string {
-  const head = `{"name":${JSON.stringify(name)},"datatype":"${DATATYPES[tensor.dtype]}","shape":[${tensor.shape.join(',')}]`;
+  const head = outputHead(name, tensor);
   if (tensor.dtype === 'DT_STRING' && !tensor.strings.every(isUtf8)) {
     const data = tensor.strings.map((s) => JSON.stringify(Buffer.from(s.buffer, s.byteOffset, s.byteLength).toString('base64')));
     return `${head},"parameters":{"content_type":"base64"},"data":[${data.join(',')}]}`;
   }
   return `${head},"data":${flatJsonList(tensor)}}`;
+}
+
+function outputHead(name: string, tensor: HostTensor): string {
+  return `{"name":${JSON.stringify(name)},"datatype":"${DATATYPES[tensor.dtype]}","shape":[${tensor.shape.join(',')}]`;
+}
+
+/** An output's elements as the binary extension writes them. */
+function binaryOf(tensor: HostTensor): Buffer {
+  if (tensor.dtype !== 'DT_STRING') return Buffer.from(tensor.bytes.buffer, tensor.bytes.byteOffset, tensor.bytes.byteLength);
+  const out = Buffer.allocUnsafe(tensor.strings.reduce((n, s) => n + 4 + s.length, 0));
+  let at = 0;
+  for (const s of tensor.strings) {
+    out.writeUInt32LE(s.length, at);
+    out.set(s, at + 4);
+    at += 4 + s.length;
+  }
+  return out;
 }
 
 function isUtf8(bytes: Uint8Array): boolean {
@@ -160,11 +247,28 @@ function isUtf8(bytes: Uint8Array): boolean {
   }
 }
 
-/** The inference response body. Outputs are written in the signature's (or the request's) order. */
-export function encodeInferResponse(model: string, version: number, outputs: Readonly<Record<string, HostTensor>>, id?: string): string {
-  const tensors = Object.entries(outputs).map(([name, tensor]) => outputJson(name, tensor));
-  const idPart = id === undefined ? '' : `"id":${JSON.stringify(id)},`;
-  return `{"model_name":${JSON.stringify(model)},"model_version":"${version}",${idPart}"outputs":[${tensors.join(',')}]}`;
+export interface InferResponse {
+  readonly json: string;
+  /** The binary outputs' bytes, to follow the JSON in the body; empty when none is binary. */
+  readonly binary: readonly Buffer[];
+}
+
+/** The inference response. Outputs are written in the signature's (or the request's) order. */
+export function encodeInferResponse(
+  model: string,
+  version: number,
+  outputs: Readonly<Record<string, HostTensor>>,
+  request: { readonly id?: string; readonly binaryOutputs?: ReadonlySet<string> | 'all' } = {},
+): InferResponse {
+  const binary: Buffer[] = [];
+  const tensors = Object.entries(outputs).map(([name, tensor]) => {
+    if (request.binaryOutputs !== 'all' && request.binaryOutputs?.has(name) !== true) return outputJson(name, tensor);
+    const bytes = binaryOf(tensor);
+    binary.push(bytes);
+    return `${outputHead(name, tensor)},"parameters":{"binary_data_size":${bytes.length}}}`;
+  });
+  const idPart = request.id === undefined ? '' : `"id":${JSON.stringify(request.id)},`;
+  return { json: `{"model_name":${JSON.stringify(model)},"model_version":"${version}",${idPart}"outputs":[${tensors.join(',')}]}`, binary };
 }
 
 /** Model metadata: the served versions and one signature's tensors (-1 for a dimension of any size). */

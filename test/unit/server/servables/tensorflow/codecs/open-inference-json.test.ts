@@ -70,11 +70,12 @@ describe('Open Inference Protocol JSON', () => {
 
   it('writes outputs flat with datatype and shape; BYTES that are not UTF-8 as marked base64', () => {
     const half = new Uint8Array(new Uint16Array([0x3c00, 0xc000]).buffer);
-    const body = encodeInferResponse('m', 3, {
+    const { json: body, binary } = encodeInferResponse('m', 3, {
       y: { dtype: 'DT_HALF', shape: [2, 1], bytes: half },
       t: { dtype: 'DT_STRING', shape: [1], strings: [new TextEncoder().encode('ok')] },
       b: { dtype: 'DT_STRING', shape: [2], strings: [new Uint8Array([0xff]), new TextEncoder().encode('ok')] },
-    }, 'req-1');
+    }, { id: 'req-1' });
+    expect(binary).toEqual([]);
     expect(JSON.parse(body)).toEqual({
       model_name: 'm',
       model_version: '3',
@@ -85,7 +86,69 @@ describe('Open Inference Protocol JSON', () => {
         { name: 'b', datatype: 'BYTES', shape: [2], parameters: { content_type: 'base64' }, data: ['/w==', 'b2s='] },
       ],
     });
-    expect(JSON.parse(encodeInferResponse('m', 0, {}))).not.toHaveProperty('id');
+    expect(JSON.parse(encodeInferResponse('m', 0, {}).json)).not.toHaveProperty('id');
+  });
+
+  it('reads binary inputs after the JSON in order: numbers raw, BOOL as bytes, BYTES length-prefixed', () => {
+    const floats = Buffer.from(new Float32Array([1.5, -2, 3, 4]).buffer);
+    const strings = Buffer.from([2, 0, 0, 0, 0x68, 0x69, 0, 0, 0, 0]);
+    const int64 = Buffer.alloc(8);
+    int64.writeBigInt64LE(-(2n ** 63n));
+    const parsed = parseInferRequest(
+      parseJson(`{"inputs":[
+        {"name":"x","shape":[2,2],"datatype":"FP32","parameters":{"binary_data_size":16}},
+        {"name":"s","shape":[2],"datatype":"BYTES","parameters":{"binary_data_size":10}},
+        {"name":"n","shape":[],"datatype":"INT64","parameters":{"binary_data_size":8}}]}`) as Record<string, unknown>,
+      Buffer.concat([floats, strings, int64]),
+    );
+    const tensors = decodeInferInputs(parsed, SIGNATURE.inputs, LIMITS);
+    const x = tensors.x as Extract<HostTensor, { bytes: Uint8Array }>;
+    expect(Array.from(new Float32Array(x.bytes.buffer, x.bytes.byteOffset, 4))).toEqual([1.5, -2, 3, 4]);
+    expect((tensors.s as Extract<HostTensor, { strings: readonly Uint8Array[] }>).strings.map((b) => Buffer.from(b).toString())).toEqual(['hi', '']);
+    const n = tensors.n as Extract<HostTensor, { bytes: Uint8Array }>;
+    expect(Buffer.from(n.bytes).readBigInt64LE()).toBe(-(2n ** 63n));
+  });
+
+  it.each([
+    ['binary data left over', '{"inputs":[{"name":"x","shape":[1,2],"datatype":"FP32","parameters":{"binary_data_size":8}}]}', 12, /12 bytes of binary data after the JSON, but the inputs' binary_data_size add up to 8/],
+    ['a size past the end', '{"inputs":[{"name":"x","shape":[1,2],"datatype":"FP32","parameters":{"binary_data_size":16}}]}', 8, /goes past the 8 bytes/],
+    ['a negative size', '{"inputs":[{"name":"x","shape":[1,2],"datatype":"FP32","parameters":{"binary_data_size":-1}}]}', 0, /non-negative integer/],
+  ])('refuses %s in binary form', (_case, text, bytes, message) => {
+    expect(() => parseInferRequest(parseJson(text) as Record<string, unknown>, new Uint8Array(bytes))).toThrowError(message);
+  });
+
+  it.each([
+    ['a size that is not the shape times the width', 'x', '[1,2]', 'FP32', Buffer.alloc(12), /takes 8 bytes, but binary_data_size is 12/],
+    ['a BYTES length past the data', 's', '[1]', 'BYTES', Buffer.from([9, 0, 0, 0, 1]), /element of 9 bytes goes past/],
+    ['a cut BYTES length', 's', '[1]', 'BYTES', Buffer.from([1, 0]), /ends inside an element's 4-byte length/],
+    ['fewer BYTES elements than the shape', 's', '[2]', 'BYTES', Buffer.from([0, 0, 0, 0]), /shape has 2 elements, but the binary data holds 1/],
+  ])('refuses %s against the signature', (_case, name, shape, datatype, bytes, message) => {
+    const text = `{"inputs":[{"name":"${name}","shape":${shape},"datatype":"${datatype}","parameters":{"binary_data_size":${bytes.length}}}]}`;
+    expect(() => decodeInferInputs(parseInferRequest(parseJson(text) as Record<string, unknown>, bytes), SIGNATURE.inputs, LIMITS)).toThrowError(message);
+  });
+
+  it('refuses BOOL bytes other than 0 and 1', () => {
+    const inputs = { b: { name: 'b:0', dtype: 'DT_BOOL' as const, shape: [2] } };
+    const text = '{"inputs":[{"name":"b","shape":[2],"datatype":"BOOL","parameters":{"binary_data_size":2}}]}';
+    expect(() => decodeInferInputs(parseInferRequest(parseJson(text) as Record<string, unknown>, Buffer.from([1, 2])), inputs, LIMITS)).toThrowError(/BOOL elements must be bytes 0 or 1/);
+  });
+
+  it('writes the outputs asked for as binary after the JSON, with their sizes', () => {
+    const outputs: Record<string, HostTensor> = {
+      y: { dtype: 'DT_FLOAT', shape: [2], bytes: new Uint8Array(new Float32Array([1, 2]).buffer) },
+      s: { dtype: 'DT_STRING', shape: [1], strings: [new TextEncoder().encode('abc')] },
+    };
+    const asked = parseInferRequest(parseJson('{"inputs":[{"name":"x","shape":[0],"datatype":"FP32","data":[]}],"outputs":[{"name":"y","parameters":{"binary_data":true}},{"name":"s"}]}') as Record<string, unknown>);
+    const one = encodeInferResponse('m', 1, outputs, asked);
+    expect((JSON.parse(one.json) as { outputs: unknown[] }).outputs).toEqual([
+      { name: 'y', datatype: 'FP32', shape: [2], parameters: { binary_data_size: 8 } },
+      { name: 's', datatype: 'BYTES', shape: [1], data: ['abc'] },
+    ]);
+    expect(Buffer.concat(one.binary)).toEqual(Buffer.from(new Float32Array([1, 2]).buffer));
+    const all = parseInferRequest(parseJson('{"parameters":{"binary_data_output":true},"inputs":[{"name":"x","shape":[0],"datatype":"FP32","data":[]}]}') as Record<string, unknown>);
+    const both = encodeInferResponse('m', 1, outputs, all);
+    expect((JSON.parse(both.json) as { outputs: unknown[] }).outputs[1]).toEqual({ name: 's', datatype: 'BYTES', shape: [1], parameters: { binary_data_size: 7 } });
+    expect(Buffer.concat(both.binary).subarray(8)).toEqual(Buffer.from([3, 0, 0, 0, 0x61, 0x62, 0x63]));
   });
 
   it('describes a signature with -1 for any size and [-1] for an unknown rank', () => {
