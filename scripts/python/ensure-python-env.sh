@@ -16,9 +16,9 @@ TFS_API_VERSION=2.21.0
 # Its real run-time needs are grpcio and protobuf (protobuf comes with tensorflow-cpu).
 GRPCIO_SPEC='grpcio>=1.60,<2'
 ENV_KEY="tensorflow-cpu==${TF_VERSION} tensorflow-serving-api==${TFS_API_VERSION} ${GRPCIO_SPEC} v1"
-# Triton's HTTP client, for the Open Inference Protocol check; added to an existing environment
+# Triton's HTTP and gRPC clients, for the Open Inference Protocol checks; added to an existing environment
 # under a marker of its own, so adding it did not rebuild TensorFlow's.
-V2_CLIENT_SPEC='tritonclient[http]==2.73.0'
+V2_CLIENT_SPEC='tritonclient[http,grpc]==2.73.0'
 
 CACHE_DIR="${TENSORFLEET_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tensorfleet}"
 VENV="${CACHE_DIR}/python-tf-${TF_VERSION}"
@@ -79,7 +79,7 @@ print("tensorflow", tf.__version__, "grpcio", grpc.__version__)
 add_v2_client() {
   log "installing ${V2_CLIENT_SPEC}"
   "$VENV/bin/python" -m pip --disable-pip-version-check --no-input install "$V2_CLIENT_SPEC" >&2
-  "$VENV/bin/python" -c 'import tritonclient.http, tritonclient.utils' >&2
+  "$VENV/bin/python" -c 'import tritonclient.http, tritonclient.grpc, tritonclient.utils' >&2
   printf '%s' "$V2_CLIENT_SPEC" >"$V2_MARKER"
 }
 

@@ -34,6 +34,7 @@ import { VersionSourceRouter, unsupportedBasePath } from './sources/version-sour
 import { flowControlOptions, parseChannelArguments } from './transports/grpc/channel-arguments.js';
 import { GrpcHealth, addReflection, bindGrpcServer, bindGrpcSocket, createGrpcServer, shutdownGrpcServer } from './transports/grpc/grpc-server.js';
 import { installHttp2Tuning } from './transports/grpc/http2-tuning.js';
+import { inferenceServiceHandlers } from './transports/grpc/inference-service-handlers.js';
 import { modelServiceHandlers } from './transports/grpc/model-service-handlers.js';
 import { predictionHandlers } from './transports/grpc/prediction-handlers.js';
 import { loadTensorflowServingGrpc } from './transports/grpc/proto-loader.js';
@@ -319,6 +320,10 @@ async function startComponents(options: ServeOptions, env: ServerEnvironment, st
   grpcServer.addService(
     grpcApi.modelService,
     modelServiceHandlers({ status: (model, version) => manager.status(model, version), reloadConfig }),
+  );
+  grpcServer.addService(
+    grpcApi.inferenceService,
+    inferenceServiceHandlers({ predict, limits, status: (model, version) => manager.status(model, version), isReady, livenessProblem }),
   );
   health.addToServer(grpcServer);
   addReflection(grpcServer, grpcApi.packageDefinition);

@@ -1,15 +1,16 @@
-"""Checks a server's Open Inference Protocol (KServe V2) REST API with Triton's OFFICIAL HTTP
-client, tritonclient.http, unmodified.
+"""Checks a server's Open Inference Protocol (KServe V2) APIs with Triton's OFFICIAL clients,
+tritonclient.http and tritonclient.grpc, unmodified.
 
 Usage:
-  python v2_client_check.py HOST:PORT FIXTURES_DIR
+  python v2_client_check.py REST_HOST:PORT GRPC_HOST:PORT FIXTURES_DIR
 
 The server must serve the fixture models as FIXTURES_DIR/model-config.yaml does. Every predict
-case of FIXTURES_DIR/expected/*.json is sent twice: with the client's defaults (tensors as binary
-data after the JSON, both ways: Triton's binary tensor data extension) and with JSON tensors
-(skipped where a string is not UTF-8, which JSON cannot carry). Outputs are read with
-`InferResult.as_numpy` and compared with the expected ones: floats within 1e-5 relative, the rest
-exactly. Also server and model health, metadata, and errors.
+case of FIXTURES_DIR/expected/*.json is sent three times: over REST with the client's defaults
+(tensors as binary data after the JSON, both ways: Triton's binary tensor data extension), over
+REST with JSON tensors (skipped where a string is not UTF-8, which JSON cannot carry), and over
+gRPC (raw tensor contents). Outputs are read with `InferResult.as_numpy` and compared with the
+expected ones: floats within 1e-5 relative, the rest exactly. Also server and model health,
+metadata, and errors, over both.
 
 Prints one line per check and ends with `N passed, M failed`; exits 1 if anything failed.
 Run it with the python that scripts/python/ensure-python-env.sh prints.
@@ -22,6 +23,7 @@ import os
 import sys
 
 import numpy as np
+import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
 from check_runner import CheckFailed, CheckRunner
 from tritonclient.utils import InferenceServerException, triton_to_np_dtype
@@ -91,10 +93,14 @@ def expect(condition, message):
 
 
 class Checker(CheckRunner):
-    def __init__(self, target, fixtures_dir):
+    """One pass with one client library: `api` is tritonclient.http or tritonclient.grpc."""
+
+    def __init__(self, api, target, fixtures_dir):
         super().__init__()
-        self.client = httpclient.InferenceServerClient(url=target)
+        self.api = api
+        self.client = api.InferenceServerClient(url=target)
         self.fixtures_dir = fixtures_dir
+        self.prefix = "grpc " if api is grpcclient else ""
 
     def describe(self, error):
         return f"server error {error.status()}: {error.message()}" if isinstance(error, InferenceServerException) else None
@@ -102,13 +108,16 @@ class Checker(CheckRunner):
     def infer_case(self, model, version, signature, case, binary):
         inputs = []
         for name, tensor in case["inputs"].items():
-            value = httpclient.InferInput(name, tensor["shape"], DATATYPE[tensor["dtype"]])
-            value.set_data_from_numpy(decode(tensor), binary_data=binary)
+            value = self.api.InferInput(name, tensor["shape"], DATATYPE[tensor["dtype"]])
+            if self.api is grpcclient:
+                value.set_data_from_numpy(decode(tensor))
+            else:
+                value.set_data_from_numpy(decode(tensor), binary_data=binary)
             inputs.append(value)
-        # The client's default asks for every output as binary; the JSON run names them.
+        # The client's default asks for every output (binary over REST); the JSON run names them.
         outputs = None if binary else [httpclient.InferRequestedOutput(n, binary_data=False) for n in case["outputs"]]
         result = self.client.infer(model, inputs, model_version=str(version), outputs=outputs, parameters={"signature_name": signature})
-        response = result.get_response()
+        response = result.get_response(as_json=True) if self.api is grpcclient else result.get_response()
         expect(response["model_name"] == model, f"model_name {response['model_name']}")
         expect(response["model_version"] == str(version), f"model_version {response['model_version']}, expected {version}")
         for name, tensor in case["outputs"].items():
@@ -123,16 +132,31 @@ class Checker(CheckRunner):
             return
         raise CheckFailed("no error")
 
+    def check(self, name, fn):
+        super().check(self.prefix + name, fn)
+
+    def metadata_of(self, call):
+        """A metadata answer as JSON, with int64 fields (gRPC's strings) as numbers."""
+        if self.api is httpclient:
+            return call()
+        meta = call(as_json=True)
+        for tensor in meta.get("inputs", []) + meta.get("outputs", []):
+            tensor["shape"] = [int(d) for d in tensor.get("shape", [])]
+        return meta
+
     def run(self):
         c = self.client
+        grpc = self.api is grpcclient
         self.check("server live", lambda: expect(c.is_server_live(), "not live"))
         self.check("server ready", lambda: expect(c.is_server_ready(), "not ready"))
-        self.check("server metadata", lambda: expect("binary_tensor_data" in c.get_server_metadata()["extensions"], "no binary_tensor_data extension"))
+        self.check("server metadata", lambda: expect("binary_tensor_data" in self.metadata_of(c.get_server_metadata)["extensions"], "no binary_tensor_data extension"))
         self.check("model ready", lambda: expect(c.is_model_ready("versioned") and c.is_model_ready("versioned", "2"), "versioned not ready"))
-        self.check("unknown model not ready", lambda: expect(not c.is_model_ready("no_such_model_v2_check"), "an unknown model is ready"))
+        if not grpc:
+            # Over gRPC an unknown model is NOT_FOUND, which the client raises rather than answering False.
+            self.check("unknown model not ready", lambda: expect(not c.is_model_ready("no_such_model_v2_check"), "an unknown model is ready"))
 
         def metadata():
-            meta = c.get_model_metadata("mnist")
+            meta = self.metadata_of(lambda **kw: c.get_model_metadata("mnist", **kw))
             expect(meta["versions"] == ["1"], f"versions {meta['versions']}")
             expect(meta["inputs"] == [{"name": "images", "datatype": "FP32", "shape": [-1, 28, 28, 1]}], f"inputs {meta['inputs']}")
 
@@ -150,18 +174,18 @@ class Checker(CheckRunner):
                     for i, case in enumerate(sig["cases"]):
                         name = f"{model} v{version} {signature} #{i}"
                         self.check(f"infer binary {name}", lambda m=model, v=version, s=signature, k=case: self.infer_case(m, v, s, k, True))
-                        if all(is_utf8(t) for t in list(case["inputs"].values()) + list(case["outputs"].values())):
+                        if not grpc and all(is_utf8(t) for t in list(case["inputs"].values()) + list(case["outputs"].values())):
                             self.check(f"infer json {name}", lambda m=model, v=version, s=signature, k=case: self.infer_case(m, v, s, k, False))
 
         def bad_datatype():
-            value = httpclient.InferInput("x", [1, 4], "FP64")
+            value = self.api.InferInput("x", [1, 4], "FP64")
             value.set_data_from_numpy(np.zeros([1, 4], dtype=np.float64))
-            self.expect_error(lambda: c.infer("tiny", [value]), 400, "must be FP32, but the request has FP64")
+            self.expect_error(lambda: c.infer("tiny", [value]), "StatusCode.INVALID_ARGUMENT" if grpc else 400, "must be FP32, but the request has FP64")
 
         def unknown_model():
-            value = httpclient.InferInput("x", [1, 4], "FP32")
+            value = self.api.InferInput("x", [1, 4], "FP32")
             value.set_data_from_numpy(np.zeros([1, 4], dtype=np.float32))
-            self.expect_error(lambda: c.infer("no_such_model_v2_check", [value]), 404, "no_such_model_v2_check")
+            self.expect_error(lambda: c.infer("no_such_model_v2_check", [value]), "StatusCode.NOT_FOUND" if grpc else 404, "no_such_model_v2_check")
 
         self.check("error: wrong datatype", bad_datatype)
         self.check("error: unknown model", unknown_model)
@@ -169,13 +193,17 @@ class Checker(CheckRunner):
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) != 4:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
-    checker = Checker(sys.argv[1], sys.argv[2])
-    ok = checker.run()
-    print(f"{checker.passed} passed, {checker.failed} failed", flush=True)
-    sys.exit(0 if ok else 1)
+    rest_target, grpc_target, fixtures_dir = sys.argv[1:]
+    checkers = [Checker(httpclient, rest_target, fixtures_dir), Checker(grpcclient, grpc_target, fixtures_dir)]
+    for checker in checkers:
+        checker.run()
+    passed = sum(c.passed for c in checkers)
+    failed = sum(c.failed for c in checkers)
+    print(f"{passed} passed, {failed} failed", flush=True)
+    sys.exit(0 if failed == 0 else 1)
 
 
 if __name__ == "__main__":

@@ -62,6 +62,8 @@ export interface TfsClients {
   readonly prediction: UnaryClient;
   readonly model: UnaryClient;
   readonly health: UnaryClient;
+  /** inference.GRPCInferenceService (the Open Inference Protocol). */
+  readonly inference: UnaryClient;
   readonly reflection: grpc.Client;
   close(): void;
 }
@@ -83,16 +85,20 @@ export function tfsClients(target: string, options: { ownConnection?: boolean; c
   const prediction = new UnaryClient(new Prediction(target, credentials, channelOptions));
   const model = new UnaryClient(new Model(target, credentials, channelOptions));
   const health = new UnaryClient(new Health(target, credentials, channelOptions));
+  const Inference = grpc.makeGenericClientConstructor(api.inferenceService, 'GRPCInferenceService');
+  const inference = new UnaryClient(new Inference(target, credentials, channelOptions));
   const reflection = new (reflectionConstructor())(target, credentials);
   return {
     prediction,
     model,
     health,
+    inference,
     reflection,
     close() {
       prediction.close();
       model.close();
       health.close();
+      inference.close();
       reflection.close();
     },
   };

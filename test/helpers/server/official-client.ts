@@ -35,11 +35,12 @@ export async function expectOfficialClientChecksPass(python: string, target: str
 }
 
 /**
- * Runs test/compat/v2_client_check.py (Triton's HTTP client, unmodified) against the /v2 API of a
- * server that serves test/fixtures/model-config.yaml, and expects every check to pass.
+ * Runs test/compat/v2_client_check.py (Triton's HTTP and gRPC clients, unmodified) against the
+ * Open Inference Protocol APIs of a server that serves test/fixtures/model-config.yaml, and
+ * expects every check to pass.
  */
-export async function expectV2ClientChecksPass(python: string, restHostPort: string): Promise<void> {
-  const result = await run(python, [join(REPO_ROOT, 'test', 'compat', 'v2_client_check.py'), restHostPort, FIXTURES_DIR], {
+export async function expectV2ClientChecksPass(python: string, restHostPort: string, grpcTarget: string): Promise<void> {
+  const result = await run(python, [join(REPO_ROOT, 'test', 'compat', 'v2_client_check.py'), restHostPort, grpcTarget, FIXTURES_DIR], {
     maxBuffer: 16 * 1024 * 1024,
     timeout: 120_000,
   }).catch((error: { code?: number; stdout?: string; stderr?: string }) => ({ ...error, failedWith: error.code }));
@@ -48,7 +49,10 @@ export async function expectV2ClientChecksPass(python: string, restHostPort: str
   expect({ failedWith: 'failedWith' in result ? result.failedWith : 0, failures }, `${stdout.slice(-4000)}\n${result.stderr?.slice(-2000) ?? ''}`).toEqual({ failedWith: 0, failures: [] });
   const summary = /^(\d+) passed, 0 failed$/m.exec(stdout);
   expect(summary, stdout.slice(-2000)).not.toBeNull();
-  // Every predict fixture case with binary tensors, most also as JSON, plus health, metadata and errors.
-  expect(stdout.split('\n').filter((line) => line.startsWith('PASS infer binary')).length).toBeGreaterThanOrEqual(30);
-  expect(stdout.split('\n').filter((line) => line.startsWith('PASS infer json')).length).toBeGreaterThanOrEqual(20);
+  // Every predict fixture case over REST with binary tensors (most also as JSON) and over gRPC,
+  // plus health, metadata and errors over both.
+  const passes = (prefix: string): number => stdout.split('\n').filter((line) => line.startsWith(prefix)).length;
+  expect(passes('PASS infer binary')).toBeGreaterThanOrEqual(30);
+  expect(passes('PASS infer json')).toBeGreaterThanOrEqual(20);
+  expect(passes('PASS grpc infer binary')).toBe(passes('PASS infer binary'));
 }

@@ -1,7 +1,7 @@
 /**
  * The official Python clients, unmodified, against our server serving every fixture:
- * tensorflow-serving-api over gRPC (test/compat/tfs_client_check.py) and Triton's HTTP client over
- * the Open Inference Protocol (test/compat/v2_client_check.py) must pass every check.
+ * tensorflow-serving-api over gRPC (test/compat/tfs_client_check.py) and Triton's HTTP and gRPC
+ * clients over the Open Inference Protocol (test/compat/v2_client_check.py) must pass every check.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type TfsClients } from '../../helpers/server/grpc-client.js';
@@ -27,6 +27,6 @@ test('tfs_client_check.py passes every check against the server', async () => {
   await expectOfficialClientChecksPass(python, server.grpcTarget);
 }, 180_000);
 
-test('v2_client_check.py (tritonclient.http) passes every check against the /v2 API', async () => {
-  await expectV2ClientChecksPass(python, new URL(server.restUrl).host);
+test('v2_client_check.py (tritonclient.http and .grpc) passes every check against the Open Inference Protocol APIs', async () => {
+  await expectV2ClientChecksPass(python, new URL(server.restUrl).host, server.grpcTarget);
 }, 180_000);

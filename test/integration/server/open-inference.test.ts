@@ -1,14 +1,17 @@
 /**
- * The Open Inference Protocol (KServe V2) REST endpoints of the real server: every predict
- * fixture case against the outputs Python TensorFlow recorded, health, readiness, metadata, and
- * a table of bad requests.
+ * The Open Inference Protocol (KServe V2) endpoints of the real server. REST: every predict
+ * fixture case against the outputs Python TensorFlow recorded, health, readiness, metadata, and a
+ * table of bad requests. gRPC (inference.GRPCInferenceService): typed contents, which Triton's
+ * client never sends (test/compat/v2_client_check.py covers raw contents), and its errors.
  */
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { eventually } from '../../helpers/k8s/eventually.js';
 import { parseExactJson } from '../../helpers/server/fixture-json.js';
 import { FIXTURES_DIR, FIXTURE_MODELS, loadExpected, tensorMismatches, type FixtureTensor, type FixtureValue } from '../../helpers/server/fixture-tensors.js';
+import { statusOf, tfsClients, type TfsClients } from '../../helpers/server/grpc-client.js';
 import { rest, scrapeMetric } from '../../helpers/server/rest-client.js';
 import { startServer, type ServerProcess } from '../../helpers/server/server-process.js';
 
@@ -62,13 +65,16 @@ const PREDICT_CASES = FIXTURE_MODELS.flatMap((model) => {
 });
 
 let server: ServerProcess;
+let clients: TfsClients;
 
 beforeAll(async () => {
   server = await startServer({ configFile: join(FIXTURES_DIR, 'model-config.yaml') });
+  clients = tfsClients(server.grpcTarget);
   await eventually(async () => expect((await rest(server.restUrl, '/v2/health/ready')).status).toBe(200));
 });
 
 afterAll(async () => {
+  clients?.close();
   if (server) expect(await server.stop()).toEqual({ code: 0, signal: null });
 });
 
@@ -179,7 +185,7 @@ describe('V2 bad requests get a clear error and the server stays up', () => {
     ['no inputs', '/v2/models/tiny/infer', {}, 400, /'inputs' must be a non-empty list/],
     ['an unknown datatype', '/v2/models/tiny/infer', tiny({ datatype: 'FLOAT' }), 400, /'datatype' must be one of BOOL/],
     ['the wrong datatype', '/v2/models/tiny/infer', tiny({ datatype: 'FP64' }), 400, /input x must be FP32, but the request has FP64/],
-    ['data that does not fill the shape', '/v2/models/tiny/infer', tiny({ data: [1, 2, 3] }), 400, /shape \[1,4\] has 4 elements, but 'data' has 3/],
+    ['data that does not fill the shape', '/v2/models/tiny/infer', tiny({ data: [1, 2, 3] }), 400, /shape \[1,4\] has 4 elements, but the request gives 3/],
     ['a negative dimension', '/v2/models/tiny/infer', tiny({ shape: [-1, 4] }), 400, /'shape' must be a list of non-negative integers/],
     ['a string where a number belongs', '/v2/models/tiny/infer', tiny({ data: [1, 2, 3, 'four'] }), 400, /input x: JSON value "four" is not a number/],
     ['an input the signature lacks', '/v2/models/tiny/infer', { inputs: [{ name: 'z', shape: [1], datatype: 'FP32', data: [1] }] }, 400, /not in the signature: z/],
@@ -211,5 +217,74 @@ describe('V2 bad requests get a clear error and the server stays up', () => {
     expect(reply.status, reply.text).toBe(400);
     expect((reply.json as { error: string }).error).toMatch(/has more than \d+ elements \(the limit\)/);
     expect((await rest(server.restUrl, '/v2/health/live')).status).toBe(200);
+  });
+});
+
+interface GrpcInferResponse {
+  model_name: string;
+  model_version: string;
+  id: string;
+  outputs: { name: string; datatype: string; shape: string[] }[];
+  raw_output_contents: Buffer[];
+}
+
+describe('V2 over gRPC', () => {
+  test('typed contents in, raw contents out, with exact int64 and the served version', async () => {
+    const { response, headers } = await clients.inference.call<GrpcInferResponse>('ModelInfer', {
+      model_name: 'adder',
+      id: 'g1',
+      inputs: [
+        { name: 'a', datatype: 'INT64', shape: [], contents: { int64_contents: ['9223372036854775800'] } },
+        { name: 'b', datatype: 'INT64', shape: [], contents: { int64_contents: ['7'] } },
+      ],
+    });
+    expect(response).toMatchObject({ model_name: 'adder', model_version: '1', id: 'g1', outputs: [{ name: 'sum', datatype: 'INT64', shape: [] }] });
+    expect(response.raw_output_contents[0]!.readBigInt64LE()).toBe(2n ** 63n - 1n);
+    expect(headers.get('x-tensorfleet-model-version')).toEqual(['1']);
+  });
+
+  test('BYTES from bytes_contents, and output names picked', async () => {
+    const testCase = loadExpected('jpeg_labeler').signatures.serving_default!.cases[0]!;
+    const image = testCase.inputs.image_bytes!;
+    const { response } = await clients.inference.call<GrpcInferResponse>('ModelInfer', {
+      model_name: 'jpeg_labeler',
+      model_version: '1',
+      inputs: [{ name: 'image_bytes', datatype: 'BYTES', shape: image.shape, contents: { bytes_contents: image.values.map((v) => Buffer.from(String(v), 'base64')) } }],
+      outputs: [{ name: 'label' }],
+    });
+    expect(response.outputs.map((o) => o.name)).toEqual(['label']);
+    const raw = response.raw_output_contents[0]!;
+    const labels: string[] = [];
+    for (let at = 0; at < raw.length; at += 4 + raw.readUInt32LE(at)) labels.push(raw.subarray(at + 4, at + 4 + raw.readUInt32LE(at)).toString('base64'));
+    expect(labels).toEqual(testCase.outputs.label!.values);
+  });
+
+  test('health, readiness and metadata', async () => {
+    expect((await clients.inference.call('ServerLive', {})).response).toEqual({ live: true });
+    expect((await clients.inference.call('ServerReady', {})).response).toEqual({ ready: true });
+    expect((await clients.inference.call('ModelReady', { name: 'versioned', version: '2' })).response).toEqual({ ready: true });
+    expect((await clients.inference.call('ServerMetadata', {})).response).toMatchObject({ name: 'tensorfleet', extensions: ['binary_tensor_data'] });
+    expect((await clients.inference.call('ModelMetadata', { name: 'tiny' })).response).toMatchObject({
+      name: 'tiny',
+      versions: ['1'],
+      platform: 'tensorflow_savedmodel',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: ['-1', '4'] }],
+    });
+  });
+
+  const x = (extra: Record<string, unknown>): unknown => ({ name: 'x', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: [1, 2, 3, 4] }, ...extra });
+  test.each([
+    ['no model name', { inputs: [x({})] }, grpcStatus.INVALID_ARGUMENT, /model_name is required/],
+    ['an unknown model', { model_name: 'nope', inputs: [x({})] }, grpcStatus.NOT_FOUND, /Servable not found for request: Latest\(nope\)/],
+    ['a version that is not a number', { model_name: 'tiny', model_version: 'v1', inputs: [x({})] }, grpcStatus.INVALID_ARGUMENT, /model version/],
+    ['elements in the wrong contents field', { model_name: 'tiny', inputs: [x({ contents: { fp64_contents: [1, 2, 3, 4] } })] }, grpcStatus.INVALID_ARGUMENT, /input x is FP32: its elements go in fp32_contents, not fp64_contents/],
+    ['FP16 as typed contents', { model_name: 'tiny', inputs: [x({ datatype: 'FP16', contents: { fp32_contents: [1, 2, 3, 4] } })] }, grpcStatus.INVALID_ARGUMENT, /FP16 elements travel only as raw_input_contents/],
+    ['raw contents for some inputs only', { model_name: 'adder', inputs: [{ name: 'a', datatype: 'INT64', shape: [] }, { name: 'b', datatype: 'INT64', shape: [] }], raw_input_contents: [Buffer.alloc(8)] }, grpcStatus.INVALID_ARGUMENT, /raw_input_contents has 1 entries for 2 inputs/],
+    ['raw contents of the wrong size', { model_name: 'tiny', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4] }], raw_input_contents: [Buffer.alloc(12)] }, grpcStatus.INVALID_ARGUMENT, /takes 16 bytes, but binary_data_size is 12/],
+    ['too few elements', { model_name: 'tiny', inputs: [x({ contents: { fp32_contents: [1, 2, 3] } })] }, grpcStatus.INVALID_ARGUMENT, /has 4 elements, but the request gives 3/],
+  ])('refuses %s with a clear status', async (_case, request, code, message) => {
+    const status = await statusOf(clients.inference.call('ModelInfer', request));
+    expect(status.code, status.details).toBe(code);
+    expect(status.details).toMatch(message);
   });
 });

@@ -105,7 +105,7 @@ test('metrics report the inference threads and their busy time: it grows with wo
 
 test('server reflection lists the served services', async () => {
   const services = await listServicesByReflection(clients.reflection);
-  expect(services).toEqual(expect.arrayContaining(['tensorflow.serving.PredictionService', 'tensorflow.serving.ModelService', 'grpc.health.v1.Health']));
+  expect(services).toEqual(expect.arrayContaining(['tensorflow.serving.PredictionService', 'tensorflow.serving.ModelService', 'inference.GRPCInferenceService', 'grpc.health.v1.Health']));
 });
 
 test('HandleReloadConfigRequest applies a new model list; a bad one is refused and changes nothing', async () => {

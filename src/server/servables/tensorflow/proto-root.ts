@@ -12,6 +12,7 @@ import protobuf from 'protobufjs';
 export const PROTO_FILES: readonly string[] = [
   'tensorflow_serving/apis/prediction_service.proto',
   'tensorflow_serving/apis/model_service.proto',
+  'inference/grpc_predict_v2.proto',
   'tensorflow/core/protobuf/saved_model.proto',
 ];
 

@@ -32,7 +32,7 @@ export function servedSpec(served: Served): ModelSpecMessage {
   return { name: served.model, version: { value: String(served.version) }, signature_name: served.signatureName };
 }
 
-function callContext(call: grpc.ServerUnaryCall<unknown, unknown>): CallContext {
+export function callContext(call: grpc.ServerUnaryCall<unknown, unknown>): CallContext {
   return {
     entrypoint: 'GRPC',
     headers: (name) => {
@@ -42,7 +42,8 @@ function callContext(call: grpc.ServerUnaryCall<unknown, unknown>): CallContext 
   };
 }
 
-function announceVersion(call: grpc.ServerUnaryCall<unknown, unknown>, served: Served): void {
+/** Sends the served version as response metadata (SERVED_VERSION_METADATA). */
+export function announceVersion(call: grpc.ServerUnaryCall<unknown, unknown>, served: Served): void {
   const metadata = new grpc.Metadata();
   metadata.set(SERVED_VERSION_METADATA, String(served.version));
   call.sendMetadata(metadata);

@@ -41,6 +41,8 @@ export interface TensorflowServingGrpc {
   readonly predictionService: ServiceDefinition;
   /** tensorflow.serving.ModelService (GetModelStatus, HandleReloadConfigRequest). */
   readonly modelService: ServiceDefinition;
+  /** inference.GRPCInferenceService: the Open Inference Protocol (KServe V2). */
+  readonly inferenceService: ServiceDefinition;
 }
 
 let cached: TensorflowServingGrpc | undefined;
@@ -69,6 +71,7 @@ export function loadTensorflowServingGrpc(): TensorflowServingGrpc {
       },
     },
     modelService: serviceOf(packageDefinition, 'tensorflow.serving.ModelService'),
+    inferenceService: serviceOf(packageDefinition, 'inference.GRPCInferenceService'),
   };
   return cached;
 }

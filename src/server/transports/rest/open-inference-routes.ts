@@ -1,14 +1,14 @@
 import type http from 'node:http';
-import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { ServingError, invalidArgument, notFound } from '../../../shared/errors.js';
-import { DEFAULT_SIGNATURE, type SignatureMap } from '../../core/signature.js';
 import type { CallContext } from '../../predict/predict-service.js';
 import { parseJsonBody } from '../../servables/tensorflow/codecs/json-tensor.js';
-import { decodeInferInputs, encodeInferResponse, modelMetadata, parseInferRequest } from '../../servables/tensorflow/codecs/open-inference-json.js';
+import { encodeInferResponse, parseInferRequest } from '../../servables/tensorflow/codecs/open-inference-json.js';
 import { parseVersionNumber } from '../model-spec-version.js';
-import { PAYLOAD_TOO_LARGE, json, readBody, rejectedAs, type Reply } from './rest-reply.js';
+import { SERVER_METADATA, infer, isModelReady, modelMetadataOf } from '../open-inference.js';
+import { rejectedAs } from '../rejected-as.js';
+import { PAYLOAD_TOO_LARGE, json, readBody, type Reply } from './rest-reply.js';
 import type { RestBackend, RestServerOptions } from './rest-server.js';
 
 /*
@@ -16,8 +16,6 @@ import type { RestBackend, RestServerOptions } from './rest-server.js';
  * serve it), next to TF Serving's /v1: clients and tools written for those servers call TensorFleet
  * unmodified. Health answers follow the protocol: 200 for true, 400 for false.
  */
-
-const { version: SERVER_VERSION } = createRequire(import.meta.url)('../../../../package.json') as { version: string };
 
 const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/;
 const NOT_TRUE = 400;
@@ -36,7 +34,7 @@ export async function openInferenceReply(
   switch (pathname) {
     case '/v2':
       takes('GET');
-      return json(200, { name: 'tensorfleet', version: SERVER_VERSION, extensions: ['binary_tensor_data'] });
+      return json(200, SERVER_METADATA);
     case '/v2/health/live': {
       takes('GET');
       const problem = backend.livenessProblem();
@@ -57,15 +55,12 @@ export async function openInferenceReply(
   switch (match[3]) {
     case '/ready': {
       takes('GET');
-      const ready = backend.status(model, version).some((s) => s.state === 'AVAILABLE');
+      const ready = isModelReady(backend, model, version);
       return json(ready ? 200 : NOT_TRUE, { name: model, ...(version !== undefined ? { version: String(version) } : {}), ready });
     }
     case undefined: {
       takes('GET');
-      const { signatures } = await backend.predict.metadata(spec, call);
-      const versions = backend.status(model).filter((s) => s.state === 'AVAILABLE').map((s) => s.version);
-      const signature = signatures[defaultSignature(signatures)] ?? { methodName: '', inputs: {}, outputs: {} };
-      return json(200, modelMetadata(model, version !== undefined ? [version] : versions, signature));
+      return json(200, await modelMetadataOf(backend.predict, backend, model, version, call));
     }
     default: {
       takes('POST');
@@ -74,16 +69,7 @@ export async function openInferenceReply(
         const jsonLength = jsonLengthOf(req, body.length);
         return parseInferRequest(parseJsonBody(body.subarray(0, jsonLength).toString('utf8')), body.subarray(jsonLength));
       });
-      const result = await backend.predict.predictDecoded(
-        spec,
-        (signatures) => {
-          const signatureName = request.signatureName ?? defaultSignature(signatures);
-          const signature = signatures[signatureName];
-          const inputs = signature === undefined ? undefined : decodeInferInputs(request, signature.inputs, options.limits);
-          return Promise.resolve({ signatureName, inputs, outputFilter: request.outputs });
-        },
-        call,
-      );
+      const result = await infer(backend.predict, model, version, request, options.limits, call);
       const response = encodeInferResponse(result.model, result.version, result.outputs, request);
       if (response.binary.length === 0) return { status: 200, body: response.json, served: result };
       const head = Buffer.from(response.json);
@@ -127,10 +113,4 @@ async function inflated(req: http.IncomingMessage, body: Buffer, limit: number):
     }
     throw invalidArgument(`the ${encoding} body does not decompress: ${(error as Error).message}`);
   }
-}
-
-/** serving_default, or a model's only signature: the protocol has no way to name one. */
-function defaultSignature(signatures: SignatureMap): string {
-  const names = Object.keys(signatures);
-  return names.length === 1 && !(DEFAULT_SIGNATURE in signatures) ? names[0]! : DEFAULT_SIGNATURE;
 }

@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import { ServingError, invalidArgument } from '../../../shared/errors.js';
-import type { CallContext, ModelSpecInput, PredictService, Served } from '../../predict/predict-service.js';
+import type { Served } from '../../predict/predict-service.js';
 import { ByteAssembler } from '../byte-assembler.js';
 
 /** What a REST handler answers; the server adds CORS and the served-version header. */
@@ -13,19 +13,6 @@ export interface Reply {
 }
 
 export const json = (status: number, body: unknown): Reply => ({ status, body: JSON.stringify(body) });
-
-/**
- * Runs the parsing of a body that names a model; a failure is counted in the request metrics as
- * that model's call (as one found malformed in a JSON thread is), then thrown.
- */
-export function rejectedAs<T>(predict: PredictService, spec: ModelSpecInput, call: CallContext, api: string, parse: () => T): T {
-  try {
-    return parse();
-  } catch (error) {
-    predict.recordRejected(spec, call, api, error);
-    throw error;
-  }
-}
 
 /** RESOURCE_EXHAUSTED's usual 429 would tell clients to retry; an oversize body never fits. */
 export const PAYLOAD_TOO_LARGE = { httpStatus: 413 };

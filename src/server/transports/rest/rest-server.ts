@@ -21,7 +21,8 @@ import { SERVED_VERSION_METADATA } from '../grpc/prediction-handlers.js';
 import { JsonDecodePool } from './json-decode-pool.js';
 import { CORS_HEADERS, isPreflight, preflightHeaders } from './cors.js';
 import { openInferenceReply } from './open-inference-routes.js';
-import { json, readBody, rejectedAs, type Reply } from './rest-reply.js';
+import { rejectedAs } from '../rejected-as.js';
+import { json, readBody, type Reply } from './rest-reply.js';
 import { parseModelRoute, type ModelRoute } from './rest-routes.js';
 
 export interface RestBackend {

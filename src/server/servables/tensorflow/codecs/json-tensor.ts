@@ -302,6 +302,8 @@ class Filler {
 
   private stringBytes(value: unknown): Uint8Array {
     if (typeof value === 'string') return utf8.encode(value);
+    // Bytes as such: gRPC elements (the Open Inference Protocol's bytes_contents), never JSON's.
+    if (value instanceof Uint8Array) return value;
     if (isB64(value)) {
       const text = value.b64;
       if (!BASE64.test(text) || text.replace(/=+$/, '').length % 4 === 1) {

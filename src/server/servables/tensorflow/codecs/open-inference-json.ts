@@ -33,6 +33,10 @@ const DATATYPES: Readonly<Record<DType, string>> = {
 };
 const KNOWN_DATATYPES = new Set(Object.values(DATATYPES));
 
+export function datatypeOf(dtype: DType): string {
+  return DATATYPES[dtype];
+}
+
 /** An input as the request gives it: checked for form, not yet against the model. */
 interface RequestInput {
   readonly name: string;
@@ -172,7 +176,7 @@ export function decodeInferInputs(request: InferRequest, signatureInputs: Readon
       continue;
     }
     if (input.elements.length !== count) {
-      throw invalidArgument(`input ${input.name}: shape [${input.shape.join(',')}] has ${count} elements, but 'data' has ${input.elements.length}`);
+      throw invalidArgument(`input ${input.name}: shape [${input.shape.join(',')}] has ${count} elements, but the request gives ${input.elements.length}`);
     }
     const elements = input.base64 ? input.elements.map((e) => (typeof e === 'string' ? { b64: e } : e)) : input.elements;
     tensors[input.name] = tensorFromJsonElements(elements, dtype, input.shape, input.name);
@@ -225,8 +229,8 @@ function outputHead(name: string, tensor: HostTensor): string {
   return `{"name":${JSON.stringify(name)},"datatype":"${DATATYPES[tensor.dtype]}","shape":[${tensor.shape.join(',')}]`;
 }
 
-/** An output's elements as the binary extension writes them. */
-function binaryOf(tensor: HostTensor): Buffer {
+/** An output's elements as the binary extension (and gRPC's raw_output_contents) writes them. */
+export function binaryOf(tensor: HostTensor): Buffer {
   if (tensor.dtype !== 'DT_STRING') return Buffer.from(tensor.bytes.buffer, tensor.bytes.byteOffset, tensor.bytes.byteLength);
   const out = Buffer.allocUnsafe(tensor.strings.reduce((n, s) => n + 4 + s.length, 0));
   let at = 0;

@@ -61,7 +61,7 @@ describe('Open Inference Protocol JSON', () => {
   it.each([
     ['a datatype other than the signature', '{"inputs":[{"name":"n","shape":[],"datatype":"INT32","data":[1]}]}', /input n must be INT64, but the request has INT32/],
     ['an int64 that is not exact', '{"inputs":[{"name":"n","shape":[],"datatype":"INT64","data":[1.5]}]}', /not an exact integer/],
-    ['too few elements', '{"inputs":[{"name":"x","shape":[2,2],"datatype":"FP32","data":[1,2,3]}]}', /has 4 elements, but 'data' has 3/],
+    ['too few elements', '{"inputs":[{"name":"x","shape":[2,2],"datatype":"FP32","data":[1,2,3]}]}', /has 4 elements, but the request gives 3/],
     ['too many elements for the limit', '{"inputs":[{"name":"x","shape":[1000,2],"datatype":"FP32","data":[]}]}', /more than 1000 elements/],
     ['bad base64', '{"inputs":[{"name":"s","shape":[1],"datatype":"BYTES","parameters":{"content_type":"base64"},"data":["!!"]}]}', /not valid base64/],
   ])('refuses %s against the signature', (_case, text, message) => {

@@ -1,0 +1,63 @@
+import { createRequire } from 'node:module';
+import { DEFAULT_SIGNATURE, type SignatureMap } from '../core/signature.js';
+import type { ModelVersionStatus } from '../core/version-state.js';
+import type { CallContext, PredictResult, PredictService } from '../predict/predict-service.js';
+import { decodeInferInputs, modelMetadata, type InferRequest } from '../servables/tensorflow/codecs/open-inference-json.js';
+import type { TensorLimits } from '../servables/tensorflow/codecs/tensor-proto.js';
+
+/*
+ * The Open Inference Protocol (KServe's "V2" protocol, as Triton and MLServer serve it) as REST
+ * and gRPC both answer it: the server's description, readiness, metadata and inference on the
+ * shared predict path. The transports only translate their wire forms.
+ */
+
+const { version: SERVER_VERSION } = createRequire(import.meta.url)('../../../package.json') as { version: string };
+
+export const SERVER_METADATA = { name: 'tensorfleet', version: SERVER_VERSION, extensions: ['binary_tensor_data'] } as const;
+
+/** The platform models report: Triton's name for TensorFlow SavedModels. */
+export const PLATFORM = 'tensorflow_savedmodel';
+
+/** serving_default, or a model's only signature: the protocol has no way to name one. */
+export function defaultSignature(signatures: SignatureMap): string {
+  const names = Object.keys(signatures);
+  return names.length === 1 && !(DEFAULT_SIGNATURE in signatures) ? names[0]! : DEFAULT_SIGNATURE;
+}
+
+/** Where versions' states come from (the model manager); NOT_FOUND for an unknown model or version. */
+export interface VersionStatusSource {
+  status(model: string, version?: number): ModelVersionStatus[];
+}
+
+/** Whether the model (or that version of it) has an available version. */
+export function isModelReady(source: VersionStatusSource, model: string, version?: number): boolean {
+  return source.status(model, version).some((s) => s.state === 'AVAILABLE');
+}
+
+/** Model metadata: the available versions (or just `version`) and the default signature's tensors. */
+export async function modelMetadataOf(
+  predict: PredictService,
+  source: VersionStatusSource,
+  model: string,
+  version: number | undefined,
+  call: CallContext,
+): Promise<ReturnType<typeof modelMetadata>> {
+  const { signatures } = await predict.metadata({ name: model, version }, call);
+  const versions = version !== undefined ? [version] : source.status(model).filter((s) => s.state === 'AVAILABLE').map((s) => s.version);
+  const signature = signatures[defaultSignature(signatures)] ?? { methodName: '', inputs: {}, outputs: {} };
+  return modelMetadata(model, versions, signature);
+}
+
+/** Runs an inference request on the version the model's routing (or `version`) picks. */
+export function infer(predict: PredictService, model: string, version: number | undefined, request: InferRequest, limits: TensorLimits, call: CallContext): Promise<PredictResult> {
+  return predict.predictDecoded(
+    { name: model, version },
+    (signatures) => {
+      const signatureName = request.signatureName ?? defaultSignature(signatures);
+      const signature = signatures[signatureName];
+      const inputs = signature === undefined ? undefined : decodeInferInputs(request, signature.inputs, limits);
+      return Promise.resolve({ signatureName, inputs, outputFilter: request.outputs });
+    },
+    call,
+  );
+}
