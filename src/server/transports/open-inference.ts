@@ -1,8 +1,7 @@
 import { createRequire } from 'node:module';
-import { DEFAULT_SIGNATURE, type SignatureMap } from '../core/signature.js';
 import type { ModelVersionStatus } from '../core/version-state.js';
 import type { CallContext, PredictResult, PredictService } from '../predict/predict-service.js';
-import { decodeInferInputs, modelMetadata, type InferRequest } from '../servables/tensorflow/codecs/open-inference-json.js';
+import { decodeInferInputs, defaultSignature, modelMetadata, type InferRequest } from '../servables/tensorflow/codecs/open-inference-json.js';
 import type { TensorLimits } from '../servables/tensorflow/codecs/tensor-proto.js';
 
 /*
@@ -17,12 +16,6 @@ export const SERVER_METADATA = { name: 'tensorfleet', version: SERVER_VERSION, e
 
 /** The platform models report: Triton's name for TensorFlow SavedModels. */
 export const PLATFORM = 'tensorflow_savedmodel';
-
-/** serving_default, or a model's only signature: the protocol has no way to name one. */
-export function defaultSignature(signatures: SignatureMap): string {
-  const names = Object.keys(signatures);
-  return names.length === 1 && !(DEFAULT_SIGNATURE in signatures) ? names[0]! : DEFAULT_SIGNATURE;
-}
 
 /** Where versions' states come from (the model manager); NOT_FOUND for an unknown model or version. */
 export interface VersionStatusSource {

@@ -96,3 +96,40 @@ describe('REST predict bodies of 64 KiB or more', () => {
     for (const reply of await Promise.all(pending)) expect(reply.status).toBe(200);
   });
 });
+
+describe('Open Inference Protocol (/v2) bodies whose JSON is 64 KiB or more', () => {
+  const v2 = (count: number): Record<string, unknown> => ({ id: 'big', inputs: [{ name: 'x', shape: [count, 4], datatype: 'FP32', data: rows(count).flat() }] });
+
+  it.each([
+    ['JSON tensors, 4000 rows', 'tiny', v2(4000)],
+    ['a named signature (mnist, 40 images)', 'mnist', { parameters: { signature_name: 'predict_images' }, inputs: [{ name: 'images', shape: [40, 28, 28, 1], datatype: 'FP32', data: Array.from({ length: 40 * 784 }, (_, i) => (i % 10) / 10) }] }],
+    ['binary outputs asked for', 'tiny', { ...v2(4000), parameters: { binary_data_output: true } }],
+  ])('%s: the same answer as on the event loop', async (_name, model, request) => {
+    const [thread, loop] = await both(`/v2/models/${model}/infer`, JSON.stringify(request));
+    expect(thread.status, thread.text.slice(0, 300)).toBe(200);
+    expect(thread.text).toBe(loop.text);
+    expect(thread.headers.get('inference-header-content-length')).toBe(loop.headers.get('inference-header-content-length'));
+  });
+
+  it('binary tensors after a large JSON header', async () => {
+    const head = Buffer.from(`{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","parameters":{"binary_data_size":16}}]}${PADDING}`);
+    const body = Buffer.concat([head, Buffer.from(new Float32Array([1, 2, 3, 4]).buffer)]);
+    const send = (server: ServerProcess) =>
+      fetch(`${server.restUrl}/v2/models/tiny/infer`, { method: 'POST', body, headers: { 'inference-header-content-length': String(head.length) } }).then(async (r) => ({ status: r.status, text: await r.text() }));
+    const [thread, loop] = await Promise.all([send(shipped), send(onLoop)]);
+    expect(thread.status, thread.text).toBe(200);
+    expect(thread.text).toBe(loop.text);
+  });
+
+  it.each([
+    ['malformed JSON', '/v2/models/tiny/infer', `{"inputs": [${PADDING}`, 400],
+    ['the wrong datatype', '/v2/models/tiny/infer', `{"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP64", "data": [1, 2, 3, 4]}]}${PADDING}`, 400],
+    ['an unknown signature', '/v2/models/tiny/infer', `{"parameters": {"signature_name": "nope"}, "inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]}${PADDING}`, 404],
+    ['an unknown model', '/v2/models/nope/infer', `{"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]}${PADDING}`, 404],
+    ['malformed JSON for an unknown model', '/v2/models/nope/infer', `{"inputs": [${PADDING}`, 400],
+  ])('%s: the same error as on the event loop', async (_name, path, body, status) => {
+    const [thread, loop] = await both(path, body);
+    expect(thread.status, thread.text).toBe(status);
+    expect(thread.json).toEqual(loop.json);
+  });
+});

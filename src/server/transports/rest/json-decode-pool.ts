@@ -2,7 +2,7 @@ import { ServingError } from '../../../shared/errors.js';
 import { LazyWorkerThread } from '../../../shared/lazy-worker-thread.js';
 import type { SignatureMap } from '../../core/signature.js';
 import type { TensorLimits } from '../../servables/tensorflow/codecs/tensor-proto.js';
-import type { DecodedPredictBody, JsonDecodeRequest, JsonDecodeResponse } from './json-decode-protocol.js';
+import type { DecodedPredictBody, JsonDecodeRequest, JsonDecodeResponse, OpenInferenceAsks } from './json-decode-protocol.js';
 
 /**
  * Threads that parse and decode large REST predict bodies. On the event loop, a 3 MB MobileNetV2
@@ -25,18 +25,33 @@ export class JsonDecodePool {
   }
 
   async decode(body: Buffer, signatures: SignatureMap, limits: TensorLimits): Promise<DecodedPredictBody> {
+    return this.decodeIn(body, signatures, limits, undefined);
+  }
+
+  /** An Open Inference Protocol (/v2) body whose JSON is its first `jsonLength` bytes. */
+  async decodeOpenInference(body: Buffer, jsonLength: number, signatures: SignatureMap, limits: TensorLimits): Promise<DecodedPredictBody & { readonly asks: OpenInferenceAsks }> {
+    const decoded = await this.decodeIn(body, signatures, limits, { jsonLength });
+    return { ...decoded, asks: decoded.openInference! };
+  }
+
+  private async decodeIn(
+    body: Buffer,
+    signatures: SignatureMap,
+    limits: TensorLimits,
+    openInference: { jsonLength: number } | undefined,
+  ): Promise<DecodedPredictBody & { readonly openInference?: OpenInferenceAsks }> {
     if (this.closed) throw new ServingError('UNAVAILABLE', 'the server is shutting down');
     const signatureInputs = Object.fromEntries(Object.entries(signatures).map(([name, signature]) => [name, signature.inputs]));
     // Move the body when it owns its memory; otherwise it is copied on the way.
     const { buffer } = body;
     const owned = buffer instanceof ArrayBuffer && body.byteOffset === 0 && body.byteLength === buffer.byteLength;
     const response = await this.leastLoaded()
-      .call((id) => ({ id, body, signatureInputs, limits }), owned ? [buffer] : [])
+      .call((id) => ({ id, body, signatureInputs, limits, ...(openInference ? { openInference } : {}) }), owned ? [buffer] : [])
       .catch((error: Error) => {
         throw new ServingError('INTERNAL', `decoding the request body failed: ${error.message}`);
       });
     if ('error' in response) throw new ServingError(response.error.code, response.error.message, { httpStatus: response.error.httpStatus });
-    return { signatureName: response.signatureName, decoded: response.decoded };
+    return { signatureName: response.signatureName, decoded: response.decoded, openInference: response.openInference };
   }
 
   async close(): Promise<void> {

@@ -11,6 +11,11 @@ export interface JsonDecodeRequest {
   readonly body: Uint8Array;
   readonly signatureInputs: Readonly<Record<string, Readonly<Record<string, TensorInfo>>>>;
   readonly limits: TensorLimits;
+  /**
+   * Set for an Open Inference Protocol (/v2) body: its JSON is the first `jsonLength` bytes, binary
+   * tensors follow. Otherwise the body is TF Serving's (/v1) JSON.
+   */
+  readonly openInference?: { readonly jsonLength: number };
 }
 
 /** The body's `signature_name` and, when the version has that signature, its decoded inputs. */
@@ -19,6 +24,13 @@ export interface DecodedPredictBody {
   readonly decoded?: { readonly format: JsonPredictFormat; readonly inputs: Record<string, HostTensor> };
 }
 
+/** What an Open Inference Protocol body asks besides its inputs. */
+export interface OpenInferenceAsks {
+  readonly requestId?: string;
+  readonly outputs: string[];
+  readonly binaryOutputs: ReadonlySet<string> | 'all';
+}
+
 export type JsonDecodeResponse =
-  | ({ readonly id: number } & DecodedPredictBody)
+  | ({ readonly id: number; readonly openInference?: OpenInferenceAsks } & DecodedPredictBody)
   | { readonly id: number; readonly error: { readonly code: ErrorCode; readonly message: string; readonly httpStatus?: number } };

@@ -7,6 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { ServingError } from '../../../shared/errors.js';
 import { DEFAULT_SIGNATURE } from '../../core/signature.js';
 import { decodePredictJson, parseJsonBody, requestSignatureName } from '../../servables/tensorflow/codecs/json-tensor.js';
+import { decodeInferInputs, defaultSignature, parseInferRequest } from '../../servables/tensorflow/codecs/open-inference-json.js';
 import { transferablesOf } from '../../servables/tensorflow/inference-protocol.js';
 import type { JsonDecodeRequest, JsonDecodeResponse } from './json-decode-protocol.js';
 
@@ -14,6 +15,7 @@ const port = parentPort!;
 const utf8 = new TextDecoder();
 
 function decode(request: JsonDecodeRequest): { response: JsonDecodeResponse; transfer: ArrayBuffer[] } {
+  if (request.openInference !== undefined) return decodeOpenInference(request, request.openInference.jsonLength);
   const body = parseJsonBody(utf8.decode(request.body));
   const signatureName = requestSignatureName(body);
   const inputs = request.signatureInputs[signatureName || DEFAULT_SIGNATURE];
@@ -21,6 +23,17 @@ function decode(request: JsonDecodeRequest): { response: JsonDecodeResponse; tra
   if (inputs === undefined) return { response: { id: request.id, signatureName }, transfer: [] };
   const decoded = decodePredictJson(body, inputs, request.limits);
   return { response: { id: request.id, signatureName, decoded }, transfer: transferablesOf(Object.values(decoded.inputs)) };
+}
+
+/** An Open Inference Protocol body: JSON, then any binary tensors. */
+function decodeOpenInference(request: JsonDecodeRequest, jsonLength: number): { response: JsonDecodeResponse; transfer: ArrayBuffer[] } {
+  const parsed = parseInferRequest(parseJsonBody(utf8.decode(request.body.subarray(0, jsonLength))), request.body.subarray(jsonLength));
+  const signatureName = parsed.signatureName ?? defaultSignature(request.signatureInputs);
+  const openInference = { ...(parsed.id !== undefined ? { requestId: parsed.id } : {}), outputs: parsed.outputs, binaryOutputs: parsed.binaryOutputs };
+  const inputs = request.signatureInputs[signatureName];
+  if (inputs === undefined) return { response: { id: request.id, signatureName, openInference }, transfer: [] };
+  const decoded = decodeInferInputs(parsed, inputs, request.limits);
+  return { response: { id: request.id, signatureName, decoded: { format: 'row', inputs: decoded }, openInference }, transfer: transferablesOf(Object.values(decoded)) };
 }
 
 port.on('message', (request: JsonDecodeRequest) => {

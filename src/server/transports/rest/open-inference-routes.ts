@@ -2,12 +2,13 @@ import type http from 'node:http';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { ServingError, invalidArgument, notFound } from '../../../shared/errors.js';
-import type { CallContext } from '../../predict/predict-service.js';
+import type { CallContext, ModelSpecInput, PredictResult } from '../../predict/predict-service.js';
 import { parseJsonBody } from '../../servables/tensorflow/codecs/json-tensor.js';
 import { encodeInferResponse, parseInferRequest } from '../../servables/tensorflow/codecs/open-inference-json.js';
 import { parseVersionNumber } from '../model-spec-version.js';
 import { SERVER_METADATA, infer, isModelReady, modelMetadataOf } from '../open-inference.js';
 import { rejectedAs } from '../rejected-as.js';
+import { JsonDecodePool } from './json-decode-pool.js';
 import { PAYLOAD_TOO_LARGE, json, readBody, type Reply } from './rest-reply.js';
 import type { RestBackend, RestServerOptions } from './rest-server.js';
 
@@ -65,23 +66,64 @@ export async function openInferenceReply(
     default: {
       takes('POST');
       const body = await inflated(req, await readBody(req, options.maxRequestBytes), options.maxRequestBytes);
-      const request = rejectedAs(backend.predict, spec, call, 'predict', () => {
-        const jsonLength = jsonLengthOf(req, body.length);
-        return parseInferRequest(parseJsonBody(body.subarray(0, jsonLength).toString('utf8')), body.subarray(jsonLength));
-      });
-      const result = await infer(backend.predict, model, version, request, options.limits, call);
-      const response = encodeInferResponse(result.model, result.version, result.outputs, request);
-      if (response.binary.length === 0) return { status: 200, body: response.json, served: result };
-      const head = Buffer.from(response.json);
-      return {
-        status: 200,
-        body: Buffer.concat([head, ...response.binary]),
-        contentType: 'application/octet-stream',
-        headers: { [JSON_LENGTH_HEADER]: String(head.length) },
-        served: result,
-      };
+      const jsonLength = rejectedAs(backend.predict, spec, call, 'predict', () => jsonLengthOf(req, body.length));
+      const { result, asks } =
+        options.jsonDecoder && jsonLength >= JsonDecodePool.MIN_BODY_BYTES
+          ? await inferInThread(body, jsonLength, spec, call, backend, options, options.jsonDecoder)
+          : await inferHere(body, jsonLength, spec, call, backend, options);
+      return inferReply(result, asks);
     }
   }
+}
+
+interface Inferred {
+  readonly result: PredictResult;
+  readonly asks: { readonly id?: string; readonly binaryOutputs?: ReadonlySet<string> | 'all' };
+}
+
+async function inferHere(body: Buffer, jsonLength: number, spec: ModelSpecInput, call: CallContext, backend: RestBackend, options: RestServerOptions): Promise<Inferred> {
+  const request = rejectedAs(backend.predict, spec, call, 'predict', () =>
+    parseInferRequest(parseJsonBody(body.subarray(0, jsonLength).toString('utf8')), body.subarray(jsonLength)),
+  );
+  return { result: await infer(backend.predict, spec.name, spec.version, request, options.limits, call), asks: request };
+}
+
+/** As /v1's large bodies: a JSON of 64 KiB or more is parsed and decoded in a JSON thread (json-decode-pool.ts). */
+async function inferInThread(
+  body: Buffer,
+  jsonLength: number,
+  spec: ModelSpecInput,
+  call: CallContext,
+  backend: RestBackend,
+  options: RestServerOptions,
+  decoder: JsonDecodePool,
+): Promise<Inferred> {
+  let asks: Inferred['asks'] = {};
+  const result = await backend.predict.predictDecoded(
+    spec,
+    async (signatures) => {
+      const decoded = await decoder.decodeOpenInference(body, jsonLength, signatures, options.limits);
+      asks = { id: decoded.asks.requestId, binaryOutputs: decoded.asks.binaryOutputs };
+      return { signatureName: decoded.signatureName, inputs: decoded.decoded?.inputs, outputFilter: decoded.asks.outputs };
+    },
+    call,
+    // A malformed body is INVALID_ARGUMENT even for an unknown model, as on the event loop.
+    async () => void (await decoder.decodeOpenInference(body, jsonLength, {}, options.limits)),
+  );
+  return { result, asks };
+}
+
+function inferReply(result: PredictResult, asks: Inferred['asks']): Reply {
+  const response = encodeInferResponse(result.model, result.version, result.outputs, asks);
+  if (response.binary.length === 0) return { status: 200, body: response.json, served: result };
+  const head = Buffer.from(response.json);
+  return {
+    status: 200,
+    body: Buffer.concat([head, ...response.binary]),
+    contentType: 'application/octet-stream',
+    headers: { [JSON_LENGTH_HEADER]: String(head.length) },
+    served: result,
+  };
 }
 
 /** Binary extension: the JSON is the body's first N bytes, N in this header; else the whole body. */

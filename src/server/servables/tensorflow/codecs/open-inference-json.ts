@@ -10,7 +10,7 @@
  */
 import { invalidArgument } from '../../../../shared/errors.js';
 import { DTYPES, copyBytes, elementCount, type DType, type HostTensor } from '../../../core/host-tensor.js';
-import type { SignatureDef, TensorInfo } from '../../../core/signature.js';
+import { DEFAULT_SIGNATURE, type SignatureDef, type TensorInfo } from '../../../core/signature.js';
 import { flatJsonList, tensorFromJsonElements } from './json-tensor.js';
 import type { TensorLimits } from './tensor-proto.js';
 
@@ -35,6 +35,12 @@ const KNOWN_DATATYPES = new Set(Object.values(DATATYPES));
 
 export function datatypeOf(dtype: DType): string {
   return DATATYPES[dtype];
+}
+
+/** serving_default, or a model's only signature (keys of its signatures): the protocol has no way to name one. */
+export function defaultSignature(signatures: Readonly<Record<string, unknown>>): string {
+  const names = Object.keys(signatures);
+  return names.length === 1 && !(DEFAULT_SIGNATURE in signatures) ? names[0]! : DEFAULT_SIGNATURE;
 }
 
 /** An input as the request gives it: checked for form, not yet against the model. */
