@@ -42,7 +42,7 @@ function grpcCaller(target: Extract<LoadTarget, { kind: 'grpc' }>): { call: Call
 function httpCaller(target: Extract<LoadTarget, { kind: 'http' }>): { call: Call; close(): void } {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const body = target.post ? Buffer.from(target.post.bodyBase64, 'base64') : undefined;
-  const headers = target.post ? { 'content-type': target.post.contentType, 'content-length': body!.length } : {};
+  const headers = target.post ? { ...target.post.headers, 'content-type': target.post.contentType, 'content-length': body!.length } : {};
   const call: Call = () =>
     new Promise((resolve, reject) => {
       const req = http.request(target.url, { agent, method: body ? 'POST' : 'GET', headers }, (res) => {

@@ -17,8 +17,8 @@ export type LoadTarget =
   | {
       readonly kind: 'http';
       readonly url: string;
-      /** POST this body (base64) with this content type; GET when absent. */
-      readonly post?: { readonly bodyBase64: string; readonly contentType: string };
+      /** POST this body (base64) with this content type and any further headers; GET when absent. */
+      readonly post?: { readonly bodyBase64: string; readonly contentType: string; readonly headers?: Readonly<Record<string, string>> };
     };
 
 export interface LoadJob {

@@ -2,7 +2,9 @@
  * The event loop under REST load: MobileNetV2 Predict through REST (JSON, row format) against the
  * same calls through gRPC, side by side on batching servers, each with a GetModelStatus probe
  * every ~10 ms. REST bodies are decoded in a JSON thread as shipped, and on the event loop with
- * `--rest_json_threads=0` (the comparison). Rewrites the `rest-load` section of docs/benchmarks.md.
+ * `--rest_json_threads=0` (the comparison). Also the Open Inference Protocol's forms of the same
+ * call: /v2 with JSON tensors, /v2 with binary tensors, and gRPC ModelInfer with raw contents.
+ * Rewrites the `rest-load` section of docs/benchmarks.md.
  *
  *   npm run bench -- rest-load
  */
@@ -17,6 +19,7 @@ import { writeSection } from '../lib/markdown-section.js';
 import { ensureMobilenet } from '../lib/mobilenet.js';
 import { GET_MODEL_STATUS_METHOD, PREDICT_METHOD, predictRequestBytes, statusRequestBytes } from '../lib/requests.js';
 import { startServer, type RunningServer } from '../lib/server-process.js';
+import { protoType } from '../../src/server/servables/tensorflow/proto-root.js';
 import { fmt, table } from '../lib/stats.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -25,7 +28,8 @@ const SHAPE = [1, 224, 224, 3];
 const CONCURRENCY = 8;
 const ROUNDS = 2;
 const log = (line: string): void => console.log(`[rest-load] ${line}`);
-type Label = 'gRPC' | 'REST, JSON thread' | 'REST, on the event loop';
+type Label = 'gRPC' | 'REST, JSON thread' | 'REST, on the event loop' | '/v2 REST, JSON tensors' | '/v2 REST, binary tensors' | '/v2 gRPC ModelInfer';
+const MODEL_INFER_METHOD = '/inference.GRPCInferenceService/ModelInfer';
 
 /** The row-format body TF Serving's REST clients send: one nested [224][224][3] instance. */
 function restBody(values: ArrayLike<number>): Buffer {
@@ -39,6 +43,18 @@ function restBody(values: ArrayLike<number>): Buffer {
   return Buffer.from(JSON.stringify({ instances: [image] }));
 }
 
+/** The image as Open Inference Protocol forms: a JSON body, a binary body (JSON header, then the floats), a gRPC request. */
+function openInferenceRequests(values: Float32Array): { json: Buffer; binary: Buffer; binaryJsonLength: number; grpc: Buffer } {
+  const input = { name: 'images', shape: SHAPE, datatype: 'FP32' };
+  const json = Buffer.from(JSON.stringify({ inputs: [{ ...input, data: Array.from(values) }] }));
+  const raw = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+  // As tritonclient sends it by default: the outputs come back as binary data too.
+  const head = Buffer.from(JSON.stringify({ parameters: { binary_data_output: true }, inputs: [{ ...input, parameters: { binary_data_size: raw.length } }] }));
+  const type = protoType('inference.ModelInferRequest');
+  const grpc = Buffer.from(type.encode(type.fromObject({ model_name: 'm', inputs: [input], raw_input_contents: [raw] })).finish());
+  return { json, binary: Buffer.concat([head, raw]), binaryJsonLength: head.length, grpc };
+}
+
 async function main(): Promise<void> {
   const logDir = mkdtempSync(join(tmpdir(), 'tensorfleet-bench-rest-'));
   const loadBefore = loadAverages();
@@ -49,6 +65,7 @@ async function main(): Promise<void> {
   const values = benchInput(SHAPE);
   const grpcRequest = predictRequestBytes({ model: 'm', inputs: { images: { shape: SHAPE, values } } });
   const body = restBody(values);
+  const v2 = openInferenceRequests(Float32Array.from(values));
   const start = async (extra: string[], name: string): Promise<RunningServer> =>
     startServer({ configFile, grpcPort: await freePort(), restPort: await freePort(), serveArgs: ['--enable_batching=true', ...extra], logFile: join(logDir, `${name}.log`) });
   const shipped = await start([], 'shipped');
@@ -62,6 +79,28 @@ async function main(): Promise<void> {
     { label: 'gRPC', server: shipped, load: { client: 'go', processes: 1, job: { target: { kind: 'grpc', address: shipped.grpcAddress, method: PREDICT_METHOD, requestBase64: grpcRequest.toString('base64') }, concurrency: CONCURRENCY, ...timing } } },
     { label: 'REST, JSON thread', server: shipped, load: restLoad(shipped) },
     { label: 'REST, on the event loop', server: onLoop, load: restLoad(onLoop) },
+    {
+      label: '/v2 REST, JSON tensors',
+      server: shipped,
+      load: { processes: 1, job: { target: { kind: 'http', url: `${shipped.restUrl}/v2/models/m/infer`, post: { bodyBase64: v2.json.toString('base64'), contentType: 'application/json' } }, concurrency: CONCURRENCY, ...timing } },
+    },
+    {
+      label: '/v2 REST, binary tensors',
+      server: shipped,
+      load: {
+        processes: 1,
+        job: {
+          target: {
+            kind: 'http',
+            url: `${shipped.restUrl}/v2/models/m/infer`,
+            post: { bodyBase64: v2.binary.toString('base64'), contentType: 'application/octet-stream', headers: { 'inference-header-content-length': String(v2.binaryJsonLength) } },
+          },
+          concurrency: CONCURRENCY,
+          ...timing,
+        },
+      },
+    },
+    { label: '/v2 gRPC ModelInfer', server: shipped, load: { client: 'go', processes: 1, job: { target: { kind: 'grpc', address: shipped.grpcAddress, method: MODEL_INFER_METHOD, requestBase64: v2.grpc.toString('base64') }, concurrency: CONCURRENCY, ...timing } } },
   ];
   const probe = (server: RunningServer): LoadGroup => ({
     client: 'go',
@@ -85,6 +124,10 @@ async function main(): Promise<void> {
   const minutes = ((Date.now() - started) / 60000).toFixed(1);
   log(`done in ${minutes} min; load average ${loadAfter}`);
 
+  const meanRps = (label: Label): number => {
+    const rounds = results.filter((r) => r.label === label);
+    return rounds.reduce((sum, r) => sum + r.load.rps, 0) / rounds.length;
+  };
   const worstStatus = (label: Label): number => Math.max(...results.filter((r) => r.label === label).map((r) => r.status.p99));
   const rows = results.map((r) => [
     `${r.label} (round ${r.round})`,
@@ -103,12 +146,19 @@ async function main(): Promise<void> {
     `602 KB request as \`tensor_content\`); REST (\`POST /v1/models/m:predict\`, a ${(body.length / 1e6).toFixed(1)} MB row-format JSON`,
     'body, from a Node process over keep-alive connections) to the same server, which decodes it in its JSON',
     'thread; and REST to a second server started with `--rest_json_threads=0`, which decodes it on the',
-    'event loop as before. Meanwhile a Go process calls GetModelStatus on the loaded server every ~10 ms.',
+    'event loop as before. Then the Open Inference Protocol (KServe V2) forms of the same call to the first server:',
+    `\`POST /v2/models/m/infer\` with the image as a flat JSON \`data\` list (${(v2.json.length / 1e6).toFixed(1)} MB, JSON thread), the same with`,
+    `the image as binary data after a ${v2.binaryJsonLength}-byte JSON header (${(v2.binary.length / 1e6).toFixed(2)} MB) and the scores back as binary (Triton's binary tensor extension, \`tritonclient\`'s default),`,
+    'both from a Node process, and gRPC `ModelInfer` with `raw_input_contents` from the Go load generator.',
+    'Meanwhile a Go process calls GetModelStatus on the loaded server every ~10 ms.',
     '',
     table(['Predict through', 'Predict req/s', 'Predict p50 / p99 (ms)', 'GetModelStatus p50 / p99 (ms)', 'errors'], rows),
     '',
     `Worst status p99 under REST load: **${fmt(worstStatus('REST, JSON thread') / worstStatus('gRPC'))}x** that under gRPC load with the JSON thread`,
     `(${fmt(worstStatus('REST, JSON thread'))} against ${fmt(worstStatus('gRPC'))} ms), **${fmt(worstStatus('REST, on the event loop') / worstStatus('gRPC'))}x** when the event loop decodes (${fmt(worstStatus('REST, on the event loop'))} ms).`,
+    `Predict throughput against TF Serving's gRPC Predict (mean of the rounds): ${(['REST, JSON thread', '/v2 REST, JSON tensors', '/v2 REST, binary tensors', '/v2 gRPC ModelInfer'] as const)
+      .map((label) => `${label} **${fmt(meanRps(label) / meanRps('gRPC'))}x**`)
+      .join(', ')}.`,
   ].join('\n');
   writeSection(DOC, 'rest-load', '## REST under load', text);
   log(`wrote ${DOC}`);

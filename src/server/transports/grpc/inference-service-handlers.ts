@@ -77,8 +77,8 @@ function elementsOf(name: string, datatype: string, contents: TensorContentsMess
   return wanted.read === undefined ? values : values.map(wanted.read);
 }
 
-/** A ModelInferRequest in the JSON form the REST codec reads, raw contents as its binary part. */
-function asJsonRequest(request: ModelInferRequestMessage): { body: Record<string, unknown>; binary: Buffer } {
+/** A ModelInferRequest in the JSON form the REST codec reads, raw contents as its binary parts. */
+function asJsonRequest(request: ModelInferRequestMessage): { body: Record<string, unknown>; binary: readonly Buffer[] } {
   const inputs = request.inputs ?? [];
   const raw = request.raw_input_contents ?? [];
   if (raw.length > 0 && raw.length !== inputs.length) {
@@ -99,8 +99,7 @@ function asJsonRequest(request: ModelInferRequestMessage): { body: Record<string
     })),
     ...(request.outputs && request.outputs.length > 0 ? { outputs: request.outputs.map((o) => ({ name: o.name })) } : {}),
   };
-  // One copy of the raw inputs; decoding copies each input out of it once more.
-  return { body, binary: raw.length > 0 ? Buffer.concat(raw) : Buffer.alloc(0) };
+  return { body, binary: raw };
 }
 
 const versionOf = (text: string | undefined): number | undefined => (text ? parseVersionNumber(text, 'the model version') : undefined);

@@ -71,7 +71,7 @@ export function loadTensorflowServingGrpc(): TensorflowServingGrpc {
       },
     },
     modelService: serviceOf(packageDefinition, 'tensorflow.serving.ModelService'),
-    inferenceService: serviceOf(packageDefinition, 'inference.GRPCInferenceService'),
+    inferenceService: withWholeMessages(serviceOf(packageDefinition, 'inference.GRPCInferenceService'), 'ModelInfer'),
   };
   return cached;
 }
@@ -79,6 +79,23 @@ export function loadTensorflowServingGrpc(): TensorflowServingGrpc {
 /** Absolute paths of the proto files the services are built from (imports resolve from protoDir()). */
 export function grpcProtoFilePaths(): string[] {
   return protoFilePaths();
+}
+
+/** `method`'s requests are noted as whole messages, so raw tensor contents can move without a copy. */
+function withWholeMessages(service: ServiceDefinition, method: string): ServiceDefinition {
+  const definition = service[method];
+  if (definition === undefined) throw new Error(`the service has no ${method} method`);
+  const deserialize = definition.requestDeserialize;
+  return {
+    ...service,
+    [method]: {
+      ...definition,
+      requestDeserialize: (bytes: Buffer): unknown => {
+        noteRequestMessage(bytes);
+        return deserialize(bytes) as unknown;
+      },
+    },
+  };
 }
 
 function serviceOf(definition: protoLoader.PackageDefinition, name: string): ServiceDefinition {

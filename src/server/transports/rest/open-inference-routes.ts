@@ -2,6 +2,7 @@ import type http from 'node:http';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { ServingError, invalidArgument, notFound } from '../../../shared/errors.js';
+import { noteRequestMessage } from '../../core/message-buffers.js';
 import type { CallContext, ModelSpecInput, PredictResult } from '../../predict/predict-service.js';
 import { parseJsonBody } from '../../servables/tensorflow/codecs/json-tensor.js';
 import { encodeInferResponse, parseInferRequest } from '../../servables/tensorflow/codecs/open-inference-json.js';
@@ -82,6 +83,8 @@ interface Inferred {
 }
 
 async function inferHere(body: Buffer, jsonLength: number, spec: ModelSpecInput, call: CallContext, backend: RestBackend, options: RestServerOptions): Promise<Inferred> {
+  // Binary tensors stay views into the body, which can then move to the inference thread whole.
+  noteRequestMessage(body);
   const request = rejectedAs(backend.predict, spec, call, 'predict', () =>
     parseInferRequest(parseJsonBody(body.subarray(0, jsonLength).toString('utf8')), body.subarray(jsonLength)),
   );

@@ -67,10 +67,12 @@ export interface InferRequest {
 }
 
 /**
- * Checks the form of a parsed inference request body; `binary` is what followed the JSON (binary
- * extension), handed to the inputs with `binary_data_size` in their order.
+ * Checks the form of a parsed inference request body. `binary` is what followed the JSON (binary
+ * extension), handed to the inputs with `binary_data_size` in their order; or, from gRPC, one
+ * entry per such input. Their tensors are views into it: copied, or moved with a buffer that
+ * holds only this request (message-buffers.ts), on the way to the inference thread.
  */
-export function parseInferRequest(body: Record<string, unknown>, binary: Uint8Array = new Uint8Array(0)): InferRequest {
+export function parseInferRequest(body: Record<string, unknown>, binary: Uint8Array | readonly Uint8Array[] = new Uint8Array(0)): InferRequest {
   const id = body['id'];
   if (id !== undefined && typeof id !== 'string') throw invalidArgument("'id' must be a string");
   const parameters = optionalObject(body['parameters'], "'parameters'");
@@ -78,15 +80,9 @@ export function parseInferRequest(body: Record<string, unknown>, binary: Uint8Ar
   if (signatureName !== undefined && typeof signatureName !== 'string') throw invalidArgument("parameter 'signature_name' must be a string");
   const inputs = body['inputs'];
   if (!Array.isArray(inputs) || inputs.length === 0) throw invalidArgument("'inputs' must be a non-empty list of tensors");
-  let offset = 0;
-  const parsed = inputs.map((input, i) => {
-    const parsedInput = parseInput(input, i, binary, offset);
-    offset += parsedInput.binary?.length ?? 0;
-    return parsedInput;
-  });
-  if (offset !== binary.length) {
-    throw invalidArgument(`the body has ${binary.length} bytes of binary data after the JSON, but the inputs' binary_data_size add up to ${offset}`);
-  }
+  const source = binarySource(binary);
+  const parsed = inputs.map((input, i) => parseInput(input, i, (size, name) => source.take(size, name)));
+  source.checkAllTaken();
   const seen = new Set<string>();
   for (const { name } of parsed) {
     if (seen.has(name)) throw invalidArgument(`input ${name} is given more than once`);
@@ -112,7 +108,7 @@ export function parseInferRequest(body: Record<string, unknown>, binary: Uint8Ar
   };
 }
 
-function parseInput(input: unknown, index: number, binary: Uint8Array, offset: number): RequestInput {
+function parseInput(input: unknown, index: number, take: (size: number, name: string) => Uint8Array): RequestInput {
   const fields = optionalObject(input, `inputs[${index}]`);
   const name = fields?.['name'];
   if (typeof name !== 'string' || name === '') throw invalidArgument(`inputs[${index}] must have a 'name'`);
@@ -130,15 +126,33 @@ function parseInput(input: unknown, index: number, binary: Uint8Array, offset: n
     if (typeof binarySize !== 'number' || !Number.isSafeInteger(binarySize) || binarySize < 0) {
       throw invalidArgument(`input ${name}: binary_data_size must be a non-negative integer`);
     }
-    if (offset + binarySize > binary.length) {
-      throw invalidArgument(`input ${name}: binary_data_size ${binarySize} goes past the ${binary.length} bytes of binary data after the JSON`);
-    }
-    return { name, shape: shape as number[], datatype, elements: [], base64: false, binary: binary.subarray(offset, offset + binarySize) };
+    return { name, shape: shape as number[], datatype, elements: [], base64: false, binary: take(binarySize, name) };
   }
   if (!('data' in fields!)) throw invalidArgument(`input ${name} has no 'data' (nor binary_data_size)`);
   const base64 = parameters?.['content_type'] === 'base64';
   if (base64 && datatype !== 'BYTES') throw invalidArgument(`input ${name}: content_type base64 is for BYTES, not ${datatype}`);
   return { name, shape: shape as number[], datatype, elements: flatten(fields['data']), base64 };
+}
+
+/** Hands out the binary data of the inputs that have some, in order, and checks none is left over. */
+function binarySource(binary: Uint8Array | readonly Uint8Array[]): { take(size: number, name: string): Uint8Array; checkAllTaken(): void } {
+  const parts = Array.isArray(binary) ? (binary as readonly Uint8Array[]) : undefined;
+  const whole = parts === undefined ? (binary as Uint8Array) : undefined;
+  const total = whole?.length ?? parts!.reduce((n, p) => n + p.length, 0);
+  let offset = 0;
+  let part = 0;
+  return {
+    take(size, name) {
+      if (offset + size > total) throw invalidArgument(`input ${name}: binary_data_size ${size} goes past the ${total} bytes of binary data after the JSON`);
+      const bytes = whole !== undefined ? whole.subarray(offset, offset + size) : parts![part++];
+      if (bytes === undefined || bytes.length !== size) throw invalidArgument(`input ${name}: its raw contents are not ${size} bytes`);
+      offset += size;
+      return bytes;
+    },
+    checkAllTaken() {
+      if (offset !== total) throw invalidArgument(`the body has ${total} bytes of binary data after the JSON, but the inputs' binary_data_size add up to ${offset}`);
+    },
+  };
 }
 
 function optionalObject(value: unknown, what: string): Record<string, unknown> | undefined {
@@ -195,7 +209,7 @@ function binaryTensor(name: string, dtype: DType, shape: number[], count: number
   const want = count * DTYPES[dtype].width;
   if (bytes.length !== want) throw invalidArgument(`input ${name}: shape [${shape.join(',')}] of ${DATATYPES[dtype]} takes ${want} bytes, but binary_data_size is ${bytes.length}`);
   if (dtype === 'DT_BOOL' && bytes.some((b) => b > 1)) throw invalidArgument(`input ${name}: BOOL elements must be bytes 0 or 1`);
-  return { dtype, shape, bytes: copyBytes(bytes) };
+  return { dtype, shape, bytes };
 }
 
 /** BYTES elements of the binary extension: each a 4-byte little-endian length, then the bytes. */
