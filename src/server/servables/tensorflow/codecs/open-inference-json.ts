@@ -5,13 +5,14 @@
  *
  * Also Triton's binary tensor data extension, which its Python and C++ HTTP clients use by default:
  * a tensor with the parameter `binary_data_size` has its elements after the JSON (the HTTP header
- * `Inference-Header-Content-Length` says where the JSON ends), little-endian and row-major, BOOL as
- * one byte, BYTES as a 4-byte little-endian length before each element.
+ * `Inference-Header-Content-Length` says where the JSON ends), laid out as open-inference-binary.ts
+ * reads and writes them.
  */
 import { invalidArgument } from '../../../../shared/errors.js';
-import { DTYPES, copyBytes, elementCount, type DType, type HostTensor } from '../../../core/host-tensor.js';
+import { elementCount, type DType, type HostTensor } from '../../../core/host-tensor.js';
 import { DEFAULT_SIGNATURE, type SignatureDef, type TensorInfo } from '../../../core/signature.js';
 import { flatJsonList, tensorFromJsonElements } from './json-tensor.js';
+import { binaryOf, binarySource, binaryTensor } from './open-inference-binary.js';
 import type { TensorLimits } from './tensor-proto.js';
 
 /** The protocol's datatype names for TensorFlow's dtypes (BF16 is Triton's extension). */
@@ -134,27 +135,6 @@ function parseInput(input: unknown, index: number, take: (size: number, name: st
   return { name, shape: shape as number[], datatype, elements: flatten(fields['data']), base64 };
 }
 
-/** Hands out the binary data of the inputs that have some, in order, and checks none is left over. */
-function binarySource(binary: Uint8Array | readonly Uint8Array[]): { take(size: number, name: string): Uint8Array; checkAllTaken(): void } {
-  const parts = Array.isArray(binary) ? (binary as readonly Uint8Array[]) : undefined;
-  const whole = parts === undefined ? (binary as Uint8Array) : undefined;
-  const total = whole?.length ?? parts!.reduce((n, p) => n + p.length, 0);
-  let offset = 0;
-  let part = 0;
-  return {
-    take(size, name) {
-      if (offset + size > total) throw invalidArgument(`input ${name}: binary_data_size ${size} goes past the ${total} bytes of binary data after the JSON`);
-      const bytes = whole !== undefined ? whole.subarray(offset, offset + size) : parts![part++];
-      if (bytes === undefined || bytes.length !== size) throw invalidArgument(`input ${name}: its raw contents are not ${size} bytes`);
-      offset += size;
-      return bytes;
-    },
-    checkAllTaken() {
-      if (offset !== total) throw invalidArgument(`the body has ${total} bytes of binary data after the JSON, but the inputs' binary_data_size add up to ${offset}`);
-    },
-  };
-}
-
 function optionalObject(value: unknown, what: string): Record<string, unknown> | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidArgument(`${what} must be an object`);
@@ -192,7 +172,7 @@ export function decodeInferInputs(request: InferRequest, signatureInputs: Readon
     const count = elementCount(input.shape);
     if (count > limits.maxElements) throw invalidArgument(`input ${input.name} has more than ${limits.maxElements} elements (the limit)`);
     if (input.binary !== undefined) {
-      tensors[input.name] = binaryTensor(input.name, dtype, input.shape, count, input.binary);
+      tensors[input.name] = binaryTensor(input.name, dtype, input.shape, count, input.binary, DATATYPES[dtype]);
       continue;
     }
     if (input.elements.length !== count) {
@@ -202,31 +182,6 @@ export function decodeInferInputs(request: InferRequest, signatureInputs: Readon
     tensors[input.name] = tensorFromJsonElements(elements, dtype, input.shape, input.name);
   }
   return tensors;
-}
-
-function binaryTensor(name: string, dtype: DType, shape: number[], count: number, bytes: Uint8Array): HostTensor {
-  if (dtype === 'DT_STRING') return { dtype, shape, strings: lengthPrefixedElements(name, count, bytes) };
-  const want = count * DTYPES[dtype].width;
-  if (bytes.length !== want) throw invalidArgument(`input ${name}: shape [${shape.join(',')}] of ${DATATYPES[dtype]} takes ${want} bytes, but binary_data_size is ${bytes.length}`);
-  if (dtype === 'DT_BOOL' && bytes.some((b) => b > 1)) throw invalidArgument(`input ${name}: BOOL elements must be bytes 0 or 1`);
-  return { dtype, shape, bytes };
-}
-
-/** BYTES elements of the binary extension: each a 4-byte little-endian length, then the bytes. */
-function lengthPrefixedElements(name: string, count: number, bytes: Uint8Array): Uint8Array[] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const elements: Uint8Array[] = [];
-  let at = 0;
-  while (at < bytes.length) {
-    if (at + 4 > bytes.length) throw invalidArgument(`input ${name}: binary BYTES data ends inside an element's 4-byte length`);
-    const length = view.getUint32(at, true);
-    at += 4;
-    if (at + length > bytes.length) throw invalidArgument(`input ${name}: a binary BYTES element of ${length} bytes goes past the input's data`);
-    elements.push(copyBytes(bytes.subarray(at, at + length)));
-    at += length;
-  }
-  if (elements.length !== count) throw invalidArgument(`input ${name}: shape has ${count} elements, but the binary data holds ${elements.length}`);
-  return elements;
 }
 
 function dtypeOfDatatype(datatype: string): DType {
@@ -247,19 +202,6 @@ function outputJson(name: string, tensor: HostTensor): string {
 
 function outputHead(name: string, tensor: HostTensor): string {
   return `{"name":${JSON.stringify(name)},"datatype":"${DATATYPES[tensor.dtype]}","shape":[${tensor.shape.join(',')}]`;
-}
-
-/** An output's elements as the binary extension (and gRPC's raw_output_contents) writes them. */
-export function binaryOf(tensor: HostTensor): Buffer {
-  if (tensor.dtype !== 'DT_STRING') return Buffer.from(tensor.bytes.buffer, tensor.bytes.byteOffset, tensor.bytes.byteLength);
-  const out = Buffer.allocUnsafe(tensor.strings.reduce((n, s) => n + 4 + s.length, 0));
-  let at = 0;
-  for (const s of tensor.strings) {
-    out.writeUInt32LE(s.length, at);
-    out.set(s, at + 4);
-    at += 4 + s.length;
-  }
-  return out;
 }
 
 function isUtf8(bytes: Uint8Array): boolean {
