@@ -46,5 +46,7 @@ function flowControlProblems(args: ChannelArguments): string[] {
   }
   const bdp = args[BDP_PROBE];
   if (bdp !== undefined && bdp !== 0 && bdp !== 1) problems.push(`--grpc_channel_arguments: ${BDP_PROBE} must be 0 or 1, not "${bdp}"`);
+  // grpc-js 1.14 tracks connections only with channelz on: without it, shutdown cannot end open calls.
+  if (args['grpc.enable_channelz'] === 0) problems.push('--grpc_channel_arguments: grpc.enable_channelz=0 is refused: grpc-js could then not end open calls at shutdown');
   return problems;
 }

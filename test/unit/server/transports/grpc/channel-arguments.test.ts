@@ -36,6 +36,13 @@ describe('parseChannelArguments', () => {
     ]);
     expect(parseChannelArguments('grpc.http2.lookahead_bytes=2147483648').problems).toHaveLength(1);
   });
+
+  it('refuses turning channelz off, which would leave open calls running at shutdown', () => {
+    expect(parseChannelArguments('grpc.enable_channelz=0').problems).toEqual([
+      '--grpc_channel_arguments: grpc.enable_channelz=0 is refused: grpc-js could then not end open calls at shutdown',
+    ]);
+    expect(parseChannelArguments('grpc.enable_channelz=1').problems).toEqual([]);
+  });
 });
 
 describe('flowControlOptions', () => {
