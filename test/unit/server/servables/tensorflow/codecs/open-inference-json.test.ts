@@ -167,3 +167,56 @@ describe('Open Inference Protocol JSON', () => {
     expect(modelMetadata('m', [1], bf16)).toMatchObject({ inputs: [{ name: 'b', datatype: 'BF16', shape: [1] }] });
   });
 });
+
+describe('Open Inference Protocol requests mangled at random', () => {
+  /** A small deterministic generator (mulberry32), so a failure reproduces. */
+  function random(seed: number): () => number {
+    return () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  const ODD_VALUES: unknown[] = [null, true, -1, 1.5, 2 ** 60, 'x', '', [], {}, [[]], { b64: '!!' }, 'FP32', 'BYTES', -0, 1e309];
+
+  /** Replaces one value somewhere in `value` (a JSON tree) with an odd one. */
+  function mangle(value: unknown, next: () => number): unknown {
+    if (Array.isArray(value) && value.length > 0 && next() < 0.7) {
+      const i = Math.floor(next() * value.length);
+      return value.map((v, j) => (j === i ? mangle(v, next) : v));
+    }
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && next() < 0.8) {
+      const keys = Object.keys(value);
+      const key = keys[Math.floor(next() * keys.length)]!;
+      return { ...value, [key]: mangle((value as Record<string, unknown>)[key], next) };
+    }
+    return ODD_VALUES[Math.floor(next() * ODD_VALUES.length)];
+  }
+
+  it('refuse every mangled request with INVALID_ARGUMENT or decode it, never another error (2000 cases)', () => {
+    const valid = {
+      id: 'a',
+      parameters: { signature_name: 'sig', binary_data_output: true },
+      inputs: [
+        { name: 'x', shape: [1, 2], datatype: 'FP32', data: [1, 2] },
+        { name: 'n', shape: [], datatype: 'INT64', data: [3] },
+        { name: 's', shape: [1], datatype: 'BYTES', parameters: { content_type: 'base64' }, data: ['AAE='] },
+      ],
+      outputs: [{ name: 'y', parameters: { binary_data: true } }],
+    };
+    const next = random(20261207);
+    const unexpected: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const body = mangle(valid, next);
+      try {
+        if (body === null || typeof body !== 'object' || Array.isArray(body)) continue;
+        decodeInferInputs(parseInferRequest(body as Record<string, unknown>, new Uint8Array(next() < 0.2 ? 4 : 0)), SIGNATURE.inputs, LIMITS);
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (code !== 'INVALID_ARGUMENT') unexpected.push(`${JSON.stringify(body)}: ${String(error)}`);
+      }
+    }
+    expect(unexpected.slice(0, 5)).toEqual([]);
+  });
+});
