@@ -178,13 +178,13 @@ describe('Open Inference Protocol requests mangled at random', () => {
       return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     };
   }
-  const ODD_VALUES: unknown[] = [null, true, -1, 1.5, 2 ** 60, 'x', '', [], {}, [[]], { b64: '!!' }, 'FP32', 'BYTES', -0, 1e309];
+  const ODD_VALUES: unknown[] = [null, true, -1, 1.5, 2 ** 60, 'x', '', [], {}, [[]], { b64: '!!' }, 'FP32', 'BYTES', -0, Infinity];
 
   /** Replaces one value somewhere in `value` (a JSON tree) with an odd one. */
   function mangle(value: unknown, next: () => number): unknown {
     if (Array.isArray(value) && value.length > 0 && next() < 0.7) {
       const i = Math.floor(next() * value.length);
-      return value.map((v, j) => (j === i ? mangle(v, next) : v));
+      return (value as unknown[]).map((v, j) => (j === i ? mangle(v, next) : v));
     }
     if (value !== null && typeof value === 'object' && !Array.isArray(value) && next() < 0.8) {
       const keys = Object.keys(value);
