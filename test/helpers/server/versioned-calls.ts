@@ -36,3 +36,22 @@ export async function restPredictVersioned(baseUrl: string, model: string, seed:
   const y = (reply.json as { predictions: number[] }).predictions[0]!;
   return { reported: Number(reply.headers.get('x-tensorfleet-model-version')), computed: y - 0.5 * seed };
 }
+
+/** Open Inference Protocol REST infer of x = [seed] on the model's default route. */
+export async function openInferenceRestVersioned(baseUrl: string, model: string, seed: number, headers?: Record<string, string>): Promise<VersionedAnswer> {
+  const body = { inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [seed] }] };
+  const reply = await rest(baseUrl, `/v2/models/${model}/infer`, { body, ...(headers ? { headers } : {}) });
+  if (reply.status !== 200) throw new Error(`/v2 infer failed: ${reply.status} ${reply.text}`);
+  const response = reply.json as { model_version: string; outputs: { data: number[] }[] };
+  return { reported: Number(response.model_version), computed: response.outputs[0]!.data[0]! - 0.5 * seed };
+}
+
+/** Open Inference Protocol gRPC ModelInfer of x = [seed] (typed contents) on the model's default route. */
+export async function openInferenceGrpcVersioned(clients: TfsClients, model: string, seed: number, metadata?: Record<string, string>): Promise<VersionedAnswer> {
+  const { response } = await clients.inference.call<{ model_version: string; raw_output_contents: Buffer[] }>(
+    'ModelInfer',
+    { model_name: model, inputs: [{ name: 'x', datatype: 'FP32', shape: [1], contents: { fp32_contents: [seed] } }] },
+    metadata ? { metadata } : {},
+  );
+  return { reported: Number(response.model_version), computed: response.raw_output_contents[0]!.readFloatLE(0) - 0.5 * seed };
+}

@@ -15,7 +15,7 @@ import { waitForAvailable } from '../../helpers/server/model-status.js';
 import { fixtureVersionDir, publishVersion, tempDir, type TempDir } from '../../helpers/server/model-dirs.js';
 import { scrapeMetric } from '../../helpers/server/rest-client.js';
 import { startServer, type ServerProcess } from '../../helpers/server/server-process.js';
-import { predictVersioned, restPredictVersioned, type VersionedAnswer } from '../../helpers/server/versioned-calls.js';
+import { openInferenceGrpcVersioned, openInferenceRestVersioned, predictVersioned, restPredictVersioned, type VersionedAnswer } from '../../helpers/server/versioned-calls.js';
 
 let models: TempDir;
 let server: ServerProcess;
@@ -126,6 +126,13 @@ describe('canary', () => {
     expect(variantCount).toBe(counts[3]);
   });
 
+  test('Open Inference Protocol calls naming no version are split the same way', async () => {
+    const n = 400;
+    const counts = countBy(await many(n, (i) => (i % 2 === 0 ? openInferenceRestVersioned(server.restUrl, 'canary', i % 10) : openInferenceGrpcVersioned(clients, 'canary', i % 10))));
+    expect(Object.keys(counts).sort()).toEqual(['2', '3']);
+    expectBinomial(counts[3]!, n, 0.2);
+  });
+
   test('an explicit version or label is never rerouted', async () => {
     const pinned = countBy(await many(100, () => predictVersioned(clients, 'canary', 1, { version: 1 })));
     expect(pinned).toEqual({ 1: 100 });
@@ -135,7 +142,7 @@ describe('canary', () => {
 });
 
 describe('A/B test', () => {
-  test('the same user always gets the same version, over gRPC metadata and REST headers', async () => {
+  test('the same user always gets the same version, over gRPC metadata and REST headers, in both protocols', async () => {
     const users = Array.from({ length: 200 }, (_, i) => `user-${i}`);
     const assigned = new Map<string, number>();
     for (const user of users) {
@@ -144,6 +151,8 @@ describe('A/B test', () => {
         predictVersioned(clients, 'ab', 2, {}, { 'x-user-id': user }),
         restPredictVersioned(server.restUrl, 'ab', 3, { 'x-user-id': user }),
         predictVersioned(clients, 'ab', 4, {}, { 'x-user-id': user }),
+        openInferenceRestVersioned(server.restUrl, 'ab', 5, { 'x-user-id': user }),
+        openInferenceGrpcVersioned(clients, 'ab', 6, { 'x-user-id': user }),
       ]);
       for (const a of answers) expect(a.computed).toBe(a.reported);
       expect(new Set(answers.map((a) => a.reported)).size, user).toBe(1);
