@@ -92,7 +92,7 @@ const sourceSchema: Schema = {
       type: 'object',
       description:
         "A ConfigMap in the same namespace whose key holds PEM CA certificates for the S3 endpoint's TLS certificate, e.g. a private CA's " +
-        '(trust-manager writes such ConfigMaps). The server reads it at start: a new CA reaches running pods on their next restart.',
+        '(trust-manager writes such ConfigMaps). A rotated CA is trusted by new connections within 10 s of the mounted file changing, without a restart.',
       required: ['name'],
       properties: {
         name: { type: 'string', maxLength: 253, pattern: DNS_SUBDOMAIN },

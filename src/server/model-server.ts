@@ -182,7 +182,9 @@ async function startComponents(options: ServeOptions, env: ServerEnvironment, st
   let s3Source: S3VersionSource | undefined;
   let s3Client: S3Client | undefined;
   // One client for S3 model sources and request logs, made when first needed.
-  const sharedS3Client = (): S3Client => (s3Client ??= createS3Client(env.s3 ?? resolveS3Settings(options, {}), env.now));
+  const caBundleChanged = (problem: string | undefined): void =>
+    problem === undefined ? logger.info('S3 CA bundle changed: new connections to the store trust the new one') : logger.warn({ problem }, 'S3 CA bundle unreadable');
+  const sharedS3Client = (): S3Client => (s3Client ??= createS3Client(env.s3 ?? resolveS3Settings(options, {}), env.now, undefined, caBundleChanged));
   const source: VersionSourceRouter = new VersionSourceRouter({
     directory: new DirectorySource({ logger: logger.child({ component: 'source' }), now: env.now }),
     s3: (): S3VersionSource => {

@@ -1,12 +1,13 @@
 /**
  * S3 over TLS with a private CA, as an in-cluster MinIO often runs: the built server trusts the
  * CA given by --s3_ca_file and serves the model; without it the certificate is refused, the
- * model is reported unavailable with the reason, and the server stays up and live. Last, the
+ * model is reported unavailable with the reason, and the server stays up and live; a bundle
+ * rotated in place is trusted without a restart. Last, the
  * operator's pod for a ServedModel with source.caBundleRef, run as a process: its arguments and
  * environment, with the ConfigMap's key where the pod would mount it. And the same store behind a
  * forward proxy (HTTPS_PROXY, with NO_PROXY), as in a corporate network.
  */
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -81,6 +82,22 @@ test('without the CA: the certificate is refused, the model is unavailable with 
   expect(status.status).toBe(404);
   expect((status.json as { error: string }).error).toContain('listing s3://models/versioned/ failed: Error: unable to verify the first certificate');
 });
+
+test('a CA bundle replaced in place (as trust-manager rotates it) is trusted without a restart', async () => {
+  // The pod's mounted bundle first holds another CA, so the store's certificate is refused.
+  const dir = join(work.path, 'rotating-ca');
+  mkdirSync(dir);
+  const bundle = join(dir, 'ca.crt');
+  copyFileSync(join(TLS, 'other-ca.pem'), bundle);
+  const server = await serve([`--s3_endpoint=${s3.endpoint}`, `--s3_ca_file=${bundle}`], false);
+  await eventually(async () => expect(((await rest(server.restUrl, '/v1/models/versioned')).json as { error?: string }).error).toContain('unable to verify the first certificate'), 20_000);
+  // A ConfigMap volume swaps in the new file: write it beside, then rename over.
+  copyFileSync(join(TLS, 'ca.pem'), `${bundle}.new`);
+  renameSync(`${bundle}.new`, bundle);
+  await eventually(async () => expect((await rest(server.restUrl, '/readyz')).status).toBe(200), 40_000);
+  await expectServesVersion1(server, 7);
+  expect(server.logs.some((l) => JSON.stringify(l).includes('S3 CA bundle changed'))).toBe(true);
+}, 90_000);
 
 test("the operator's pod for source.caBundleRef trusts the ConfigMap's CA", async () => {
   const sm = {

@@ -1,10 +1,8 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { setTimeout as delay } from 'node:timers/promises';
-import { rootCertificates } from 'node:tls';
-import { ServingError } from '../../../shared/errors.js';
+import { CaBundle, CaBundleAgent } from './ca-bundle.js';
 import { fileCredentialsProvider } from './file-credentials.js';
 import { HttpObjectGetter, sdkBucketResolver } from './http-object-getter.js';
 import { proxyAgents } from './proxy-agents.js';
@@ -18,24 +16,26 @@ import type { S3Settings } from './s3-settings.js';
  * credentials; see http-object-getter.ts), unless `settings.sdkGet` asks for the SDK's GetObject
  * and ListObjectsV2.
  */
-export function createS3Client(settings: S3Settings, now: () => number, sleep: (ms: number, signal: AbortSignal) => Promise<void> = (ms, signal) => delay(ms, undefined, { signal })): S3Client {
-  let ca: string[] | undefined;
-  if (settings.caFile !== undefined) {
-    let bundle: string;
-    try {
-      bundle = readFileSync(settings.caFile, 'utf8');
-    } catch (error) {
-      throw new ServingError('INVALID_ARGUMENT', `cannot read the S3 CA bundle ${settings.caFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-    }
-    ca = [...rootCertificates, bundle];
-  }
+export function createS3Client(
+  settings: S3Settings,
+  now: () => number,
+  sleep: (ms: number, signal: AbortSignal) => Promise<void> = (ms, signal) => delay(ms, undefined, { signal }),
+  /** Told when the CA bundle file was read again after a change, or could not be. */
+  onCaBundleChange: (problem: string | undefined) => void = () => {},
+): S3Client {
+  const bundle = settings.caFile !== undefined ? new CaBundle(settings.caFile, now, onCaBundleChange) : undefined;
   // Enough sockets for every GET in flight plus listings; keep-alive saves a handshake per object.
   const agentOptions = { keepAlive: true, maxSockets: settings.concurrency + 4 };
-  const tlsOptions = { ...(ca !== undefined ? { ca } : {}), rejectUnauthorized: settings.verifyTls };
+  const rejectUnauthorized = settings.verifyTls;
   // Through a proxy: CONNECT tunnels for https (TLS to the store inside them), absolute-form requests for http.
   const { proxy } = settings;
   const { httpAgent, httpsAgent } =
-    proxy !== undefined ? proxyAgents(proxy, agentOptions, tlsOptions) : { httpAgent: new http.Agent(agentOptions), httpsAgent: new https.Agent({ ...agentOptions, ...tlsOptions }) };
+    proxy !== undefined
+      ? proxyAgents(proxy, agentOptions, () => ({ ...(bundle !== undefined ? { ca: bundle.current() } : {}), rejectUnauthorized }))
+      : {
+          httpAgent: new http.Agent(agentOptions),
+          httpsAgent: bundle !== undefined ? new CaBundleAgent({ ...agentOptions, rejectUnauthorized }, bundle) : new https.Agent({ ...agentOptions, rejectUnauthorized }),
+        };
   const client = new S3Client({
     region: settings.region,
     ...(settings.endpoint !== undefined ? { endpoint: settings.endpoint } : {}),
