@@ -1,5 +1,5 @@
 import { DEFAULT_CA_BUNDLE_KEY, type ServedModel } from '../../api/served-model-types.js';
-import { DOWNLOAD_FAILED, LISTING_FAILS, NO_VERSION_DIRECTORY } from '../../shared/model-status-text.js';
+import { LISTING_FAILS, NO_VERSION_DIRECTORY, REPEATED_DOWNLOAD_FAILURES, downloadFailures } from '../../shared/model-status-text.js';
 import { claimSourceCondition, type ClaimObservation } from './claim-observation.js';
 import type { PodObservation } from './pod-observation.js';
 import type { ConditionInput } from './served-versions.js';
@@ -84,8 +84,13 @@ function serverSourceProblem(observed: PodObservation | undefined): ConditionInp
   if (why.includes(NO_VERSION_DIRECTORY)) {
     return { type: 'SourceReady', status: 'False', reason: 'NoVersionsInSource', message: `The source holds no version to serve (pod ${found.pod}: ${why})` };
   }
-  if (why.includes(DOWNLOAD_FAILED)) {
-    return { type: 'SourceReady', status: 'False', reason: 'DownloadFailed', message: `The model servers cannot download a version (pod ${found.pod}: ${why})` };
+  // A download that failed once or twice is a passing fault the server retries; from the third
+  // failure in a row it is reported, worded without the count so the status does not change with
+  // every attempt.
+  const failures = downloadFailures(why);
+  if (failures !== undefined && failures >= REPEATED_DOWNLOAD_FAILURES) {
+    const steady = why.replace(/, which failed \d+ times in a row \(/, `, which failed ${REPEATED_DOWNLOAD_FAILURES} or more times in a row (`);
+    return { type: 'SourceReady', status: 'False', reason: 'DownloadFailed', message: `The model servers cannot download a version (pod ${found.pod}: ${steady})` };
   }
   return undefined;
 }

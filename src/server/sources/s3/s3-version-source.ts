@@ -1,4 +1,4 @@
-import { DOWNLOAD_FAILED, NO_VERSION_DIRECTORY } from '../../../shared/model-status-text.js';
+import { NO_VERSION_DIRECTORY, downloadFailedText } from '../../../shared/model-status-text.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { statSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -208,7 +208,7 @@ export class S3VersionSource implements VersionSource {
     if (state?.note === undefined || !state.note.startsWith(DOWNLOADING)) return state?.note;
     const p = state.progress;
     const failed = state.syncBackoff.error;
-    if (failed !== undefined) return `${state.note}${DOWNLOAD_FAILED}${failed.message}); retrying`;
+    if (failed !== undefined) return `${state.note}${downloadFailedText(state.syncBackoff.failures, failed.message)}; retrying`;
     return p === undefined ? state.note : `${state.note} (version ${p.version}: ${megabytes(p.doneBytes)} of ${megabytes(p.totalBytes)} MB)`;
   }
 

@@ -58,7 +58,10 @@ describe('computeStatus conditions', () => {
       'Could not find any versions of model mnist; listing its base path fails: listing s3://models/mnist/ failed: AccessDenied; retrying in 4 s',
       'False/ListingFailed',
     ],
-    ['cannot download', 'Could not find any versions of model mnist; downloading version 3 from s3://models/mnist/, which failed (getting s3://models/mnist/3/saved_model.pb failed: AccessDenied); retrying', 'False/DownloadFailed'],
+    ['cannot download', 'Could not find any versions of model mnist; downloading version 3 from s3://models/mnist/, which failed 3 times in a row (getting s3://models/mnist/3/saved_model.pb failed: AccessDenied); retrying', 'False/DownloadFailed'],
+    // One or two failed attempts are passing faults the server retries.
+    ['failed to download twice', 'Could not find any versions of model mnist; downloading version 3 from s3://models/mnist/, which failed 2 times in a row (socket hang up); retrying', 'True/PodIdentity'],
+    ['failed to download once', 'Could not find any versions of model mnist; downloading version 3 from s3://models/mnist/, which failed 1 time in a row (socket hang up); retrying', 'True/PodIdentity'],
     ['find no version directory', 'Could not find any versions of model mnist; no numbered version directory under s3://models/mnist/', 'False/NoVersionsInSource'],
     // Downloading its first version, or waiting for one to be complete: nothing broken to report.
     ['are downloading', 'Could not find any versions of model mnist; downloading version 3 from s3://models/mnist/', 'True/PodIdentity'],
@@ -68,6 +71,16 @@ describe('computeStatus conditions', () => {
     const conditions = computeStatus(servedModel({ replicas: 1 }), { deployment: deployment({ replicas: 1, ready: 0 }), secret: none, startingPods }, NOW).conditions ?? [];
     const c = conditions.find((x) => x.type === 'SourceReady');
     expect(`${c?.status}/${c?.reason}`).toBe(source);
+  });
+
+  it('words repeated download failures without their count, so the status does not change with every attempt', () => {
+    const message = (times: number): string | undefined => {
+      const text = `Could not find any versions of model mnist; downloading version 3 from s3://models/mnist/, which failed ${times} times in a row (AccessDenied); retrying`;
+      const startingPods = { asked: 1, answered: 1, versions: new Map(), unreachable: [], noVersions: { pod: 'mnist-abc', message: text } };
+      return (computeStatus(servedModel({ replicas: 1 }), { deployment: deployment({ replicas: 1, ready: 0 }), secret: none, startingPods }, NOW).conditions ?? []).find((x) => x.type === 'SourceReady')?.message;
+    };
+    expect(message(3)).toContain('which failed 3 or more times in a row (AccessDenied)');
+    expect(message(7)).toBe(message(3));
   });
 
   it('words a listing failure without its retry countdown, and lets a configuration problem win', () => {
