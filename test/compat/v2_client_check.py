@@ -151,9 +151,7 @@ class Checker(CheckRunner):
         self.check("server ready", lambda: expect(c.is_server_ready(), "not ready"))
         self.check("server metadata", lambda: expect("binary_tensor_data" in self.metadata_of(c.get_server_metadata)["extensions"], "no binary_tensor_data extension"))
         self.check("model ready", lambda: expect(c.is_model_ready("versioned") and c.is_model_ready("versioned", "2"), "versioned not ready"))
-        if not grpc:
-            # Over gRPC an unknown model is NOT_FOUND, which the client raises rather than answering False.
-            self.check("unknown model not ready", lambda: expect(not c.is_model_ready("no_such_model_v2_check"), "an unknown model is ready"))
+        self.check("unknown model not ready", lambda: expect(not c.is_model_ready("no_such_model_v2_check"), "an unknown model is ready"))
 
         def metadata():
             meta = self.metadata_of(lambda **kw: c.get_model_metadata("mnist", **kw))

@@ -263,6 +263,8 @@ describe('V2 over gRPC', () => {
     expect((await clients.inference.call('ServerLive', {})).response).toEqual({ live: true });
     expect((await clients.inference.call('ServerReady', {})).response).toEqual({ ready: true });
     expect((await clients.inference.call('ModelReady', { name: 'versioned', version: '2' })).response).toEqual({ ready: true });
+    expect((await clients.inference.call('ModelReady', { name: 'nope' })).response).toEqual({ ready: false });
+    expect((await clients.inference.call('ModelReady', { name: 'versioned', version: '9' })).response).toEqual({ ready: false });
     expect((await clients.inference.call('ServerMetadata', {})).response).toMatchObject({ name: 'tensorfleet', extensions: ['binary_tensor_data'] });
     expect((await clients.inference.call('ModelMetadata', { name: 'tiny' })).response).toMatchObject({
       name: 'tiny',

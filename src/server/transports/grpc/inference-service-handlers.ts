@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { invalidArgument } from '../../../shared/errors.js';
+import { ServingError, invalidArgument } from '../../../shared/errors.js';
 import type { ModelVersionStatus } from '../../core/version-state.js';
 import type { PredictService } from '../../predict/predict-service.js';
 import { binaryOf } from '../../servables/tensorflow/codecs/open-inference-binary.js';
@@ -114,9 +114,15 @@ export function inferenceServiceHandlers(backend: InferenceServiceBackend): grpc
     ServerLive: unary(() => Promise.resolve({ live: backend.livenessProblem() === undefined })),
     ServerReady: unary(() => Promise.resolve({ ready: backend.isReady() })),
     ServerMetadata: unary(() => Promise.resolve(SERVER_METADATA)),
-    ModelReady: unary((call: grpc.ServerUnaryCall<{ name?: string; version?: string }, unknown>) =>
-      Promise.resolve({ ready: isModelReady(backend, call.request.name ?? '', versionOf(call.request.version)) }),
-    ),
+    // As Triton answers it: an unknown model or version is not ready, not an error (clients' is_model_ready returns False).
+    ModelReady: unary((call: grpc.ServerUnaryCall<{ name?: string; version?: string }, unknown>) => {
+      try {
+        return Promise.resolve({ ready: isModelReady(backend, call.request.name ?? '', versionOf(call.request.version)) });
+      } catch (error) {
+        if (error instanceof ServingError && error.code === 'NOT_FOUND') return Promise.resolve({ ready: false });
+        throw error;
+      }
+    }),
     ModelMetadata: unary((call: grpc.ServerUnaryCall<{ name?: string; version?: string }, unknown>) =>
       modelMetadataOf(backend.predict, backend, call.request.name ?? '', versionOf(call.request.version), callContext(call)),
     ),
