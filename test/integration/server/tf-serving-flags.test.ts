@@ -105,7 +105,7 @@ describe('a TF Serving command line with the newer flags', () => {
       'access-control-allow-origin': '*',
       'access-control-allow-methods': 'GET, POST, OPTIONS',
       'access-control-allow-headers': 'content-type, x-user',
-      'access-control-expose-headers': 'x-tensorfleet-model-version',
+      'access-control-expose-headers': 'x-tensorfleet-model-version, inference-header-content-length',
       'access-control-max-age': '600',
     });
     const predict = await rest(server.restUrl, '/v1/models/tiny:predict', { body: { instances: [[1, 2, 3, 4]] }, headers: { origin: 'https://app.example' } });
@@ -113,6 +113,14 @@ describe('a TF Serving command line with the newer flags', () => {
     expect(predict.headers.get('access-control-allow-origin')).toBe('*');
     const notFound = await rest(server.restUrl, '/v1/models/nope', { headers: { origin: 'https://app.example' } });
     expect({ status: notFound.status, origin: notFound.headers.get('access-control-allow-origin') }).toEqual({ status: 404, origin: '*' });
+    // The Open Inference Protocol's answers too, binary ones with the header a page needs to split them.
+    const binary = await fetch(`${server.restUrl}/v2/models/tiny/infer`, {
+      method: 'POST',
+      headers: { origin: 'https://app.example' },
+      body: JSON.stringify({ parameters: { binary_data_output: true }, inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] }),
+    });
+    await binary.arrayBuffer();
+    expect({ status: binary.status, origin: binary.headers.get('access-control-allow-origin'), length: Number(binary.headers.get('inference-header-content-length')) > 0 }).toEqual({ status: 200, origin: '*', length: true });
   });
 
   test('sizes TensorFlow from the session config, and reports what it ignored', () => {

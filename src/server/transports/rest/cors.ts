@@ -4,8 +4,9 @@ import { SERVED_VERSION_METADATA } from '../grpc/prediction-handlers.js';
 /** Headers of every answer when --rest_api_enable_cors_support is on: any origin may read it. */
 export const CORS_HEADERS: Readonly<http.OutgoingHttpHeaders> = {
   'access-control-allow-origin': '*',
-  // Browsers hide response headers unless listed; this one names the version that served.
-  'access-control-expose-headers': SERVED_VERSION_METADATA,
+  // Browsers hide response headers unless listed: the version that served, and where the JSON
+  // of an Open Inference Protocol answer with binary outputs ends.
+  'access-control-expose-headers': `${SERVED_VERSION_METADATA}, inference-header-content-length`,
 };
 
 /** A browser's preflight: OPTIONS naming the method it wants to send. */
