@@ -3,9 +3,9 @@
  * root logger, clocks and random source, and turns signals into a graceful stop.
  */
 import { randomInt } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { createRootLogger, type Logger } from '../shared/logger.js';
 import { toServingError } from '../shared/errors.js';
+import { TENSORFLEET_VERSION } from '../shared/version.js';
 import { exampleRequest } from '../server/example-request.js';
 import { startModelServer } from '../server/model-server.js';
 import { defaultShutdownDelaySeconds, OptionsError, parseServeOptions, serveHelp } from '../server/serve-options.js';
@@ -81,9 +81,7 @@ async function serve(args: readonly string[]): Promise<number> {
 
 /** What `serve --version` prints, as tensorflow_model_server --version does: the server's and TensorFlow's versions. */
 function versionText(): string {
-  const require = createRequire(import.meta.url);
-  const { version } = require('../../package.json') as { version: string };
-  return `TensorFleet ModelServer: ${version}\nTensorFlow Library: ${loadTfBinding().TF_Version}`;
+  return `TensorFleet ModelServer: ${TENSORFLEET_VERSION}\nTensorFlow Library: ${loadTfBinding().TF_Version}`;
 }
 
 function logTensorflowThreads(logger: Logger, quotaCores: number | undefined): void {

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { TENSORFLEET_VERSION } from '../../shared/version.js';
 import type { ModelVersionStatus } from '../core/version-state.js';
 import type { CallContext, PredictResult, PredictService } from '../predict/predict-service.js';
 import { decodeInferInputs, defaultSignature, modelMetadata, type InferRequest } from '../servables/tensorflow/codecs/open-inference-json.js';
@@ -10,9 +10,7 @@ import type { TensorLimits } from '../servables/tensorflow/codecs/tensor-proto.j
  * shared predict path. The transports only translate their wire forms.
  */
 
-const { version: SERVER_VERSION } = createRequire(import.meta.url)('../../../package.json') as { version: string };
-
-export const SERVER_METADATA = { name: 'tensorfleet', version: SERVER_VERSION, extensions: ['binary_tensor_data'] } as const;
+export const SERVER_METADATA = { name: 'tensorfleet', version: TENSORFLEET_VERSION, extensions: ['binary_tensor_data'] } as const;
 
 /** The platform models report: Triton's name for TensorFlow SavedModels. */
 export const PLATFORM = 'tensorflow_savedmodel';

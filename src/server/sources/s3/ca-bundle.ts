@@ -25,12 +25,14 @@ export class CaBundle {
     private readonly now: () => number,
     private readonly onChange: (problem: string | undefined) => void = () => {},
   ) {
+    let first: { signature: string; cas: string[] };
     try {
-      this.signature = signatureOf(file);
-      this.cas = [...rootCertificates, readFileSync(file, 'utf8')];
+      first = read(file);
     } catch (error) {
-      throw new ServingError('INVALID_ARGUMENT', `cannot read the S3 CA bundle ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      throw new ServingError('INVALID_ARGUMENT', `cannot read the S3 CA bundle ${file}: ${errorCode(error)}`);
     }
+    this.signature = first.signature;
+    this.cas = first.cas;
     this.checkedAt = now();
   }
 
@@ -40,18 +42,22 @@ export class CaBundle {
     if (now - this.checkedAt < CA_BUNDLE_CHECK_MS) return this.cas;
     this.checkedAt = now;
     try {
-      const signature = signatureOf(this.file);
-      if (signature !== this.signature) {
-        this.cas = [...rootCertificates, readFileSync(this.file, 'utf8')];
-        this.signature = signature;
+      if (signatureOf(this.file) !== this.signature) {
+        ({ signature: this.signature, cas: this.cas } = read(this.file));
         this.onChange(undefined);
       }
     } catch (error) {
-      this.onChange(`cannot read the S3 CA bundle ${this.file} (${(error as NodeJS.ErrnoException).code ?? String(error)}); still trusting the one read before`);
+      this.onChange(`cannot read the S3 CA bundle ${this.file} (${errorCode(error)}); still trusting the one read before`);
     }
     return this.cas;
   }
 }
+
+function read(file: string): { signature: string; cas: string[] } {
+  return { signature: signatureOf(file), cas: [...rootCertificates, readFileSync(file, 'utf8')] };
+}
+
+const errorCode = (error: unknown): string => (error as NodeJS.ErrnoException).code ?? String(error);
 
 /** What changes when the file is replaced or rewritten (a ConfigMap update replaces it via a symlink). */
 function signatureOf(file: string): string {
