@@ -25,6 +25,7 @@ import sys
 import numpy as np
 import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
+from tritonclient.grpc import model_config_pb2
 from check_runner import CheckFailed, CheckRunner
 from tritonclient.utils import InferenceServerException, triton_to_np_dtype
 
@@ -159,6 +160,21 @@ class Checker(CheckRunner):
             expect(meta["inputs"] == [{"name": "images", "datatype": "FP32", "shape": [-1, 28, 28, 1]}], f"inputs {meta['inputs']}")
 
         self.check("model metadata", metadata)
+
+        def model_config():
+            # gRPC: decoded with Triton's own ModelConfig message, so field numbers and enums are checked too.
+            if grpc:
+                config = c.get_model_config("mnist").config
+                tensors = [(t.name, model_config_pb2.DataType.Name(t.data_type), list(t.dims)) for t in config.input]
+                batch = config.max_batch_size
+            else:
+                config = c.get_model_config("mnist")
+                tensors = [(t["name"], t["data_type"], t["dims"]) for t in config["input"]]
+                batch = config["max_batch_size"]
+            expect(batch == 0, f"max_batch_size {batch}")
+            expect(tensors == [("images", "TYPE_FP32", [-1, 28, 28, 1])], f"input {tensors}")
+
+        self.check("model config", model_config)
         for path in sorted(glob.glob(os.path.join(self.fixtures_dir, "expected", "*.json"))):
             with open(path) as f:
                 expected = json.load(f)

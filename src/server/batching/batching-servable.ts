@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ServingError, toServingError } from '../../shared/errors.js';
 import { copyBytes, type HostTensor, type NumericHostTensor } from '../core/host-tensor.js';
 import type { RowBlocks } from '../core/row-blocks.js';
-import type { RunOptions, Servable, ServableLoader } from '../core/servable.js';
+import type { RunOptions, Servable, ServableBatching, ServableLoader } from '../core/servable.js';
 import type { SignatureDef, SignatureMap, TensorInfo } from '../core/signature.js';
 import type { BatchScheduler, BatchTask, QueueParameters } from './batch-scheduler.js';
 import { parseBatchingParameters, type BatchingParameters } from './batching-parameters.js';
@@ -59,6 +59,11 @@ export class BatchingServable implements Servable {
 
   get signatures(): SignatureMap {
     return this.inner.signatures;
+  }
+
+  get batching(): ServableBatching {
+    const { maxBatchSize, batchTimeoutMicros, allowedBatchSizes } = this.params ?? this.scheduler.params;
+    return { maxBatchSize, batchTimeoutMicros, allowedBatchSizes };
   }
 
   run(signatureName: string, inputs: Readonly<Record<string, HostTensor>>, outputNames: readonly string[] | undefined, options: RunOptions = {}): Promise<Outputs> {

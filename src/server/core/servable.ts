@@ -11,9 +11,20 @@ export interface RunOptions {
   readonly consumeInputs?: boolean;
 }
 
+export interface ServableBatching {
+  /** Most rows in one merged batch. */
+  readonly maxBatchSize: number;
+  /** How long the oldest request may wait for company. */
+  readonly batchTimeoutMicros: number;
+  /** Sizes batches are padded up to; empty when batches run at their own size. */
+  readonly allowedBatchSizes: readonly number[];
+}
+
 /** One loaded model version, ready to run. Implemented by servables/tensorflow. */
 export interface Servable {
   readonly signatures: SignatureMap;
+  /** With server-side batching: how this version's batcher merges requests (what clients may be told). */
+  readonly batching?: ServableBatching;
   /**
    * Runs a signature. `outputNames` selects outputs (all when undefined). Inputs have already been
    * checked against the signature by the caller; TensorFlow errors surface as ServingErrors.

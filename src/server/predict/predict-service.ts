@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { ServingError } from '../../shared/errors.js';
 import { copyBytes, type HostTensor } from '../core/host-tensor.js';
 import { CLASSIFY_METHOD, DEFAULT_SIGNATURE, REGRESS_METHOD, type SignatureDef, type SignatureMap } from '../core/signature.js';
+import type { ServableBatching } from '../core/servable.js';
 import type { RequestLoggingConfig } from '../config/model-config.js';
 import type { ServerMetrics } from '../metrics/server-metrics.js';
 import type { RequestLogger } from '../request-log/request-logger.js';
@@ -141,9 +142,9 @@ export class PredictService {
     return { ...served, outputs };
   }
 
-  async metadata(spec: ModelSpecInput, call: CallContext): Promise<Served & { signatures: SignatureMap }> {
+  async metadata(spec: ModelSpecInput, call: CallContext): Promise<Served & { signatures: SignatureMap; batching?: ServableBatching }> {
     return this.withVersion(spec, call, 'metadata', (handle, served) =>
-      Promise.resolve({ ...served, signatures: handle.servable.signatures }),
+      Promise.resolve({ ...served, signatures: handle.servable.signatures, batching: handle.servable.batching }),
     );
   }
 

@@ -3,6 +3,7 @@ import type { ModelVersionStatus } from '../core/version-state.js';
 import type { CallContext, PredictResult, PredictService } from '../predict/predict-service.js';
 import { decodeInferInputs, defaultSignature, modelMetadata, type InferRequest } from '../servables/tensorflow/codecs/open-inference-json.js';
 import type { TensorLimits } from '../servables/tensorflow/codecs/tensor-proto.js';
+import { modelConfig, type ModelConfigMessage } from './open-inference-config.js';
 
 /*
  * The Open Inference Protocol (KServe's "V2" protocol, as Triton and MLServer serve it) as REST
@@ -10,7 +11,7 @@ import type { TensorLimits } from '../servables/tensorflow/codecs/tensor-proto.j
  * shared predict path. The transports only translate their wire forms.
  */
 
-export const SERVER_METADATA = { name: 'tensorfleet', version: TENSORFLEET_VERSION, extensions: ['binary_tensor_data'] } as const;
+export const SERVER_METADATA = { name: 'tensorfleet', version: TENSORFLEET_VERSION, extensions: ['binary_tensor_data', 'model_configuration'] } as const;
 
 /** The platform models report: Triton's name for TensorFlow SavedModels. */
 export const PLATFORM = 'tensorflow_savedmodel';
@@ -37,6 +38,13 @@ export async function modelMetadataOf(
   const versions = version !== undefined ? [version] : source.status(model).filter((s) => s.state === 'AVAILABLE').map((s) => s.version);
   const signature = signatures[defaultSignature(signatures)] ?? { methodName: '', inputs: {}, outputs: {} };
   return modelMetadata(model, versions, signature);
+}
+
+/** Triton's model configuration of the version the call would use (open-inference-config.ts). */
+export async function modelConfigOf(predict: PredictService, model: string, version: number | undefined, call: CallContext): Promise<ModelConfigMessage> {
+  const { signatures, batching } = await predict.metadata({ name: model, version }, call);
+  const signature = signatures[defaultSignature(signatures)] ?? { methodName: '', inputs: {}, outputs: {} };
+  return modelConfig(model, PLATFORM, signature, batching);
 }
 
 /** Runs an inference request on the version the model's routing (or `version`) picks. */

@@ -12,7 +12,7 @@ import { REPO_ROOT } from '../../helpers/server/build-check.js';
 import { fixturePredictJobs, runConcurrently } from '../../helpers/server/fixture-predict-jobs.js';
 import { FIXTURES_DIR } from '../../helpers/server/fixture-tensors.js';
 import { type TfsClients } from '../../helpers/server/grpc-client.js';
-import { scrapeMetric } from '../../helpers/server/rest-client.js';
+import { rest, scrapeMetric } from '../../helpers/server/rest-client.js';
 import { type ServerProcess } from '../../helpers/server/server-process.js';
 import { startFixtureServer } from '../../helpers/server/fixture-server.js';
 
@@ -46,6 +46,18 @@ test('merged and padded batches give every caller its own correct outputs', asyn
   expect(batches).toBeGreaterThan(0);
   expect(rows / batches).toBeGreaterThan(1.5);
   expect(await scrapeMetric(server.restUrl, 'tensorfleet_batch_padding_rows_total')).toBeGreaterThan(0);
+});
+
+test("the Open Inference Protocol's model config tells clients the batcher's sizes, as Triton's does", async () => {
+  const config = await rest(server.restUrl, '/v2/models/mnist/config');
+  expect(config.json).toMatchObject({
+    max_batch_size: 16,
+    input: [{ name: 'images', data_type: 'TYPE_FP32', dims: [28, 28, 1] }],
+    output: [{ name: 'scores', data_type: 'TYPE_FP32', dims: [10] }],
+    dynamic_batching: { preferred_batch_size: [4, 16], max_queue_delay_microseconds: 2000 },
+  });
+  // A signature without a batch dimension on every tensor is not batched: full shapes, as unbatched.
+  expect((await rest(server.restUrl, '/v2/models/adder/config')).json).toMatchObject({ max_batch_size: 0 });
 });
 
 test('a batching parameters file the server cannot use stops it with a message naming the problem', () => {

@@ -148,7 +148,7 @@ describe('V2 health, readiness and metadata', () => {
   test('server metadata, liveness and readiness', async () => {
     const meta = await rest(server.restUrl, '/v2');
     expect(meta.status).toBe(200);
-    expect(meta.json).toMatchObject({ name: 'tensorfleet', extensions: ['binary_tensor_data'] });
+    expect(meta.json).toMatchObject({ name: 'tensorfleet', extensions: ['binary_tensor_data', 'model_configuration'] });
     expect((meta.json as { version: string }).version).toMatch(/^\d+\.\d+\.\d+/);
     expect(await rest(server.restUrl, '/v2/health/live')).toMatchObject({ status: 200, json: { live: true } });
     expect(await rest(server.restUrl, '/v2/health/ready')).toMatchObject({ status: 200, json: { ready: true } });
@@ -175,6 +175,27 @@ describe('V2 health, readiness and metadata', () => {
     });
     expect((await rest(server.restUrl, '/v2/models/versioned')).json).toMatchObject({ versions: ['3', '2', '1'] });
     expect((await rest(server.restUrl, '/v2/models/versioned/versions/1')).json).toMatchObject({ versions: ['1'] });
+  });
+
+  test('model config (Triton extension): unbatched, so max_batch_size 0 and full shapes', async () => {
+    expect((await rest(server.restUrl, '/v2/models/mnist/config')).json).toEqual({
+      name: 'mnist',
+      platform: 'tensorflow_savedmodel',
+      backend: 'tensorflow',
+      max_batch_size: 0,
+      input: [{ name: 'images', data_type: 'TYPE_FP32', dims: [-1, 28, 28, 1] }],
+      output: [{ name: 'scores', data_type: 'TYPE_FP32', dims: [-1, 10] }],
+    });
+    expect((await rest(server.restUrl, '/v2/models/jpeg_labeler/versions/1/config')).json).toMatchObject({
+      input: [{ name: 'image_bytes', data_type: 'TYPE_STRING', dims: [-1] }],
+      output: [
+        { name: 'label', data_type: 'TYPE_STRING', dims: [-1] },
+        { name: 'scores', data_type: 'TYPE_FP32', dims: [-1, 3] },
+      ],
+    });
+    expect(await rest(server.restUrl, '/v2/models/nope/config')).toMatchObject({ status: 404, json: { error: expect.stringMatching(/nope/) as unknown } });
+    expect(await rest(server.restUrl, '/v2/models/versioned/versions/9/config')).toMatchObject({ status: 404 });
+    expect(await rest(server.restUrl, '/v2/models/mnist/config', { body: {} })).toMatchObject({ status: 400, json: { error: expect.stringMatching(/takes GET, not POST/) as unknown } });
   });
 });
 
@@ -265,13 +286,28 @@ describe('V2 over gRPC', () => {
     expect((await clients.inference.call('ModelReady', { name: 'versioned', version: '2' })).response).toEqual({ ready: true });
     expect((await clients.inference.call('ModelReady', { name: 'nope' })).response).toEqual({ ready: false });
     expect((await clients.inference.call('ModelReady', { name: 'versioned', version: '9' })).response).toEqual({ ready: false });
-    expect((await clients.inference.call('ServerMetadata', {})).response).toMatchObject({ name: 'tensorfleet', extensions: ['binary_tensor_data'] });
+    expect((await clients.inference.call('ServerMetadata', {})).response).toMatchObject({ name: 'tensorfleet', extensions: ['binary_tensor_data', 'model_configuration'] });
     expect((await clients.inference.call('ModelMetadata', { name: 'tiny' })).response).toMatchObject({
       name: 'tiny',
       versions: ['1'],
       platform: 'tensorflow_savedmodel',
       inputs: [{ name: 'x', datatype: 'FP32', shape: ['-1', '4'] }],
     });
+  });
+
+  test('model config, as the REST form gives it', async () => {
+    expect((await clients.inference.call('ModelConfig', { name: 'tiny', version: '1' })).response).toMatchObject({
+      config: {
+        name: 'tiny',
+        platform: 'tensorflow_savedmodel',
+        backend: 'tensorflow',
+        max_batch_size: 0,
+        input: [{ name: 'x', data_type: 'TYPE_FP32', dims: ['-1', '4'] }],
+        output: [{ name: 'y', data_type: 'TYPE_FP32', dims: ['-1', '3'] }],
+      },
+    });
+    const status = await statusOf(clients.inference.call('ModelConfig', { name: 'nope' }));
+    expect(status.code, status.details).toBe(grpcStatus.NOT_FOUND);
   });
 
   const x = (extra: Record<string, unknown>): unknown => ({ name: 'x', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: [1, 2, 3, 4] }, ...extra });

@@ -7,7 +7,7 @@ import type { CallContext, ModelSpecInput, PredictResult } from '../../predict/p
 import { parseJsonBody } from '../../servables/tensorflow/codecs/json-tensor.js';
 import { encodeInferResponse, parseInferRequest } from '../../servables/tensorflow/codecs/open-inference-json.js';
 import { parseVersionNumber } from '../model-spec-version.js';
-import { SERVER_METADATA, infer, isModelReady, modelMetadataOf } from '../open-inference.js';
+import { SERVER_METADATA, infer, isModelReady, modelConfigOf, modelMetadataOf } from '../open-inference.js';
 import { rejectedAs } from '../rejected-as.js';
 import { JsonDecodePool } from './json-decode-pool.js';
 import { PAYLOAD_TOO_LARGE, json, readBody, type Reply } from './rest-reply.js';
@@ -19,7 +19,7 @@ import type { RestBackend, RestServerOptions } from './rest-server.js';
  * unmodified. Health answers follow the protocol: 200 for true, 400 for false.
  */
 
-const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/;
+const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/config|\/infer)?$/;
 const NOT_TRUE = 400;
 
 export async function openInferenceReply(
@@ -63,6 +63,10 @@ export async function openInferenceReply(
     case undefined: {
       takes('GET');
       return json(200, await modelMetadataOf(backend.predict, backend, model, version, call));
+    }
+    case '/config': {
+      takes('GET');
+      return json(200, await modelConfigOf(backend.predict, model, version, call));
     }
     default: {
       takes('POST');
