@@ -1,0 +1,50 @@
+/**
+ * Triton's perf_analyzer, the load tool Triton and KServe users benchmark servers with, run
+ * unmodified against the real server: over the Open Inference Protocol (REST and gRPC; it reads
+ * the model's metadata and Triton's model config first) and in its TF Serving mode (gRPC Predict
+ * and GetModelMetadata). It exits non-zero when any request fails.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { type TfsClients } from '../../helpers/server/grpc-client.js';
+import { perfAnalyzerPath, runPerfAnalyzer } from '../../helpers/server/perf-analyzer.js';
+import { startFixtureServer } from '../../helpers/server/fixture-server.js';
+import { type ServerProcess } from '../../helpers/server/server-process.js';
+
+let launcher: string;
+
+beforeAll(async () => {
+  launcher = await perfAnalyzerPath();
+}, 900_000);
+
+describe.each([
+  ['with --enable_batching', ['--enable_batching'], ['-b', '4']],
+  // No batching: the config's max_batch_size is 0, so the tool takes full shapes.
+  ['without batching', [], ['--shape', 'x:1,4']],
+])('perf_analyzer against the server %s', (_case, serverArgs, batchArgs) => {
+  let server: ServerProcess;
+  let clients: TfsClients;
+
+  beforeAll(async () => {
+    ({ server, clients } = await startFixtureServer({ args: serverArgs }));
+  });
+
+  afterAll(async () => {
+    clients?.close();
+    if (server) expect(await server.stop()).toEqual({ code: 0, signal: null });
+  });
+
+  test.each([
+    ['Open Inference Protocol over gRPC', () => ['-i', 'grpc', '-u', server.grpcTarget]],
+    ['Open Inference Protocol over REST', () => ['-i', 'http', '-u', new URL(server.restUrl).host]],
+  ])('%s', async (_protocol, target) => {
+    const result = await runPerfAnalyzer(launcher, ['-m', 'tiny', ...batchArgs, ...target()]);
+    expect(result.code, result.output).toBe(0);
+    expect(result.throughput, result.output).toBeGreaterThan(0);
+  });
+
+  test('TF Serving mode over gRPC', async () => {
+    const result = await runPerfAnalyzer(launcher, ['--service-kind', 'tfserving', '-m', 'tiny', '-b', '2', '-i', 'grpc', '-u', server.grpcTarget]);
+    expect(result.code, result.output).toBe(0);
+    expect(result.throughput, result.output).toBeGreaterThan(0);
+  });
+});
