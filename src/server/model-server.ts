@@ -325,7 +325,7 @@ async function startComponents(options: ServeOptions, env: ServerEnvironment, st
   );
   grpcServer.addService(
     grpcApi.inferenceService,
-    inferenceServiceHandlers({ predict, limits, status: (model, version) => manager.status(model, version), isReady, livenessProblem }),
+    inferenceServiceHandlers({ predict, limits, status: (model, version) => manager.status(model, version), modelNames: () => manager.modelNames(), isReady, livenessProblem }),
   );
   health.addToServer(grpcServer);
   addReflection(grpcServer, grpcApi.packageDefinition);
@@ -347,6 +347,7 @@ async function startComponents(options: ServeOptions, env: ServerEnvironment, st
         labels: (model) => manager.labels(model),
         isReady,
         livenessProblem,
+        modelNames: () => manager.modelNames(),
         unreadyModels: () => manager.modelNames().filter((name) => manager.availableVersions(name).length === 0),
       },
       { maxRequestBytes: options.max_request_bytes, limits, timeoutMs: options.rest_api_timeout_in_ms, jsonDecoder, metricsPath: monitoring.metricsPath, cors: options.rest_api_enable_cors_support },

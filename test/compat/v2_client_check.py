@@ -175,6 +175,16 @@ class Checker(CheckRunner):
             expect(tensors == [("images", "TYPE_FP32", [-1, 28, 28, 1])], f"input {tensors}")
 
         self.check("model config", model_config)
+
+        def repository_index():
+            if grpc:
+                index = [(m.name, m.version, m.state) for m in c.get_model_repository_index().models]
+            else:
+                index = [(m["name"], m.get("version"), m["state"]) for m in c.get_model_repository_index()]
+            versioned = [entry for entry in index if entry[0] == "versioned"]
+            expect(versioned == [("versioned", v, "READY") for v in ("3", "2", "1")], f"versioned in the index: {versioned}")
+
+        self.check("repository index", repository_index)
         for path in sorted(glob.glob(os.path.join(self.fixtures_dir, "expected", "*.json"))):
             with open(path) as f:
                 expected = json.load(f)

@@ -1,5 +1,6 @@
 import { TENSORFLEET_VERSION } from '../../shared/version.js';
-import type { ModelVersionStatus } from '../core/version-state.js';
+import { ServingError } from '../../shared/errors.js';
+import type { ModelVersionStatus, VersionState } from '../core/version-state.js';
 import type { CallContext, PredictResult, PredictService } from '../predict/predict-service.js';
 import { decodeInferInputs, defaultSignature, modelMetadata, type InferRequest } from '../servables/tensorflow/codecs/open-inference-json.js';
 import type { TensorLimits } from '../servables/tensorflow/codecs/tensor-proto.js';
@@ -19,6 +20,39 @@ export const PLATFORM = 'tensorflow_savedmodel';
 /** Where versions' states come from (the model manager); NOT_FOUND for an unknown model or version. */
 export interface VersionStatusSource {
   status(model: string, version?: number): ModelVersionStatus[];
+}
+
+/** Every configured model, for Triton's repository index. */
+export interface RepositorySource extends VersionStatusSource {
+  modelNames(): string[];
+}
+
+/** One entry of Triton's repository index. */
+export interface ModelIndexEntry {
+  readonly name: string;
+  readonly version?: string;
+  readonly state: string;
+  readonly reason: string;
+}
+
+/** Triton's state names for a version's lifecycle state. */
+const INDEX_STATES: Readonly<Record<VersionState, string>> = { START: 'LOADING', LOADING: 'LOADING', AVAILABLE: 'READY', UNLOADING: 'UNLOADING', END: 'UNAVAILABLE' };
+
+/**
+ * Triton's model repository index: each configured model's versions with their states (READY,
+ * LOADING, UNLOADING, UNAVAILABLE) and the reason for a failure; a model without any version yet
+ * is one UNAVAILABLE entry saying why. `readyOnly` keeps the READY versions.
+ */
+export function repositoryIndex(source: RepositorySource, readyOnly: boolean): ModelIndexEntry[] {
+  const entries = source.modelNames().flatMap((name): ModelIndexEntry[] => {
+    try {
+      return source.status(name).map((s) => ({ name, version: String(s.version), state: INDEX_STATES[s.state], reason: s.errorMessage }));
+    } catch (error) {
+      if (error instanceof ServingError && error.code === 'NOT_FOUND') return [{ name, state: 'UNAVAILABLE', reason: error.message }];
+      throw error;
+    }
+  });
+  return readyOnly ? entries.filter((e) => e.state === 'READY') : entries;
 }
 
 /** Whether the model (or that version of it) has an available version. */

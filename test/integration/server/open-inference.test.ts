@@ -177,6 +177,19 @@ describe('V2 health, readiness and metadata', () => {
     expect((await rest(server.restUrl, '/v2/models/versioned/versions/1')).json).toMatchObject({ versions: ['1'] });
   });
 
+  test("repository index (Triton's): every configured model's versions and states; load and unload refused", async () => {
+    const index = await rest(server.restUrl, '/v2/repository/index', { body: {} });
+    expect(index.status, index.text).toBe(200);
+    const entries = index.json as { name: string; version: string; state: string; reason: string }[];
+    expect(entries.filter((e) => e.name === 'versioned')).toEqual(['3', '2', '1'].map((version) => ({ name: 'versioned', version, state: 'READY', reason: '' })));
+    expect(new Set(entries.map((e) => e.name))).toEqual(new Set(['adder', 'mnist', 'image_flag', 'jpeg_labeler', 'census', 'census_tf2', 'versioned', 'dtypes', 'tiny']));
+    expect((await rest(server.restUrl, '/v2/repository/index', { body: { ready: true } })).json).toEqual(entries.filter((e) => e.state === 'READY'));
+    expect(await rest(server.restUrl, '/v2/repository/index', { body: { ready: 'yes' } })).toMatchObject({ status: 400, json: { error: "'ready' must be true or false" } });
+    const load = await rest(server.restUrl, '/v2/repository/models/tiny/load', { body: {} });
+    expect(load.status, load.text).toBe(400);
+    expect((load.json as { error: string }).error).toMatch(/not loaded or unloaded through the API/);
+  });
+
   test('model config (Triton extension): unbatched, so max_batch_size 0 and full shapes', async () => {
     expect((await rest(server.restUrl, '/v2/models/mnist/config')).json).toEqual({
       name: 'mnist',
@@ -293,6 +306,15 @@ describe('V2 over gRPC', () => {
       platform: 'tensorflow_savedmodel',
       inputs: [{ name: 'x', datatype: 'FP32', shape: ['-1', '4'] }],
     });
+  });
+
+  test('repository index, as the REST form gives it', async () => {
+    const { response } = await clients.inference.call<{ models: { name: string; version: string; state: string }[] }>('RepositoryIndex', { ready: true });
+    expect(response.models.filter((m) => m.name === 'versioned').map((m) => [m.version, m.state])).toEqual([
+      ['3', 'READY'],
+      ['2', 'READY'],
+      ['1', 'READY'],
+    ]);
   });
 
   test('model config, as the REST form gives it', async () => {

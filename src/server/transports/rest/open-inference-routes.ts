@@ -7,7 +7,7 @@ import type { CallContext, ModelSpecInput, PredictResult } from '../../predict/p
 import { parseJsonBody } from '../../servables/tensorflow/codecs/json-tensor.js';
 import { encodeInferResponse, parseInferRequest } from '../../servables/tensorflow/codecs/open-inference-json.js';
 import { parseVersionNumber } from '../model-spec-version.js';
-import { SERVER_METADATA, infer, isModelReady, modelConfigOf, modelMetadataOf } from '../open-inference.js';
+import { SERVER_METADATA, infer, isModelReady, modelConfigOf, modelMetadataOf, repositoryIndex } from '../open-inference.js';
 import { rejectedAs } from '../rejected-as.js';
 import { JsonDecodePool } from './json-decode-pool.js';
 import { PAYLOAD_TOO_LARGE, json, readBody, type Reply } from './rest-reply.js';
@@ -21,6 +21,16 @@ import type { RestBackend, RestServerOptions } from './rest-server.js';
 
 const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/config|\/infer)?$/;
 const NOT_TRUE = 400;
+const REPOSITORY_CHANGE = /^\/v2\/repository\/models\/[^/]+\/(load|unload)$/;
+
+/** The index request's optional `{"ready": true}`: only ready models. */
+function readyOnly(body: Buffer): boolean {
+  if (body.length === 0) return false;
+  const request = parseJsonBody(body.toString('utf8')) as { ready?: unknown } | null;
+  const ready = typeof request === 'object' && request !== null ? request.ready : undefined;
+  if (ready !== undefined && typeof ready !== 'boolean') throw invalidArgument("'ready' must be true or false");
+  return ready === true;
+}
 
 export async function openInferenceReply(
   method: string,
@@ -48,6 +58,14 @@ export async function openInferenceReply(
       if (problem !== undefined) return json(NOT_TRUE, { ready: false, error: problem });
       return backend.isReady() ? json(200, { ready: true }) : json(NOT_TRUE, { ready: false, waiting_for: backend.unreadyModels() });
     }
+    case '/v2/repository/index': {
+      takes('POST');
+      const body = await readBody(req, options.maxRequestBytes);
+      return json(200, repositoryIndex(backend, readyOnly(body)));
+    }
+  }
+  if (REPOSITORY_CHANGE.test(pathname)) {
+    throw new ServingError('FAILED_PRECONDITION', 'models are not loaded or unloaded through the API: the server serves what its model config names (edit --model_config_file, or the ServedModel)');
   }
   const match = MODEL_PATH.exec(pathname);
   if (!match) throw notFound(`no such endpoint: ${method} ${pathname}`);

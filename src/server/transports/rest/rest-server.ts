@@ -32,6 +32,8 @@ export interface RestBackend {
   /** Label → version in effect, for status by label. */
   labels(model: string): Readonly<Record<string, number>>;
   isReady(): boolean;
+  /** Every configured model (the Open Inference Protocol's repository index). */
+  modelNames(): string[];
   /** Models without an available version, for /readyz's answer. */
   unreadyModels(): string[];
   /** Why the process cannot recover by itself (then /healthz fails), or undefined when healthy. */

@@ -24,6 +24,7 @@ async function serve(state: HealthState, cors = false): Promise<string> {
     status: () => [],
     labels: () => ({}),
     isReady: () => state.ready,
+    modelNames: () => [],
     unreadyModels: () => state.unready,
     livenessProblem: () => state.problem,
   };
