@@ -213,6 +213,22 @@ class Checker(CheckRunner):
 
         self.check("error: wrong datatype", bad_datatype)
         self.check("error: unknown model", unknown_model)
+
+        def statistics():
+            # After the calls above: tiny has served, and the wrong-datatype call failed on it.
+            if grpc:
+                stats = c.get_inference_statistics("tiny", "1").model_stats
+                entry = {"version": stats[0].version, "success": stats[0].inference_stats.success.count, "fail": stats[0].inference_stats.fail.count,
+                         "infer_ns": stats[0].inference_stats.compute_infer.ns, "executions": stats[0].execution_count}
+            else:
+                stats = c.get_inference_statistics("tiny", "1")["model_stats"]
+                infer = stats[0]["inference_stats"]
+                entry = {"version": stats[0]["version"], "success": infer["success"]["count"], "fail": infer["fail"]["count"],
+                         "infer_ns": infer["compute_infer"]["ns"], "executions": stats[0]["execution_count"]}
+            expect(len(stats) == 1 and entry["version"] == "1", f"statistics {stats}")
+            expect(entry["success"] > 0 and entry["fail"] > 0 and entry["infer_ns"] > 0 and entry["executions"] > 0, f"statistics of tiny: {entry}")
+
+        self.check("statistics", statistics)
         return self.failed == 0
 
 

@@ -52,6 +52,11 @@ export class BatchScheduler {
     private readonly observer?: BatchObserver,
   ) {}
 
+  /** The scheduler's clock (ms): tasks' `enqueuedAt` is on it. */
+  now(): number {
+    return this.clock.now();
+  }
+
   /**
    * Queues `rows` rows for a batch of `key`, run by `run` and sized by `params` (the same for every
    * submit of one key); the promise settles when that batch is done. Only the number of batches

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ServingError, toServingError } from '../../shared/errors.js';
 import { copyBytes, type HostTensor, type NumericHostTensor } from '../core/host-tensor.js';
 import type { RowBlocks } from '../core/row-blocks.js';
-import type { RunOptions, Servable, ServableBatching, ServableLoader } from '../core/servable.js';
+import { newRunTiming, type RunOptions, type RunTiming, type Servable, type ServableBatching, type ServableLoader } from '../core/servable.js';
 import type { SignatureDef, SignatureMap, TensorInfo } from '../core/signature.js';
 import type { BatchScheduler, BatchTask, QueueParameters } from './batch-scheduler.js';
 import { parseBatchingParameters, type BatchingParameters } from './batching-parameters.js';
@@ -15,6 +15,8 @@ interface Request {
   readonly tensors: readonly HostTensor[];
   /** The caller's RunOptions.consumeInputs. */
   readonly consume: boolean;
+  /** The caller's RunOptions.timing: its wait in the queue, and its batch's run. */
+  readonly timing: RunTiming | undefined;
 }
 type Task = BatchTask<Request, Outputs>;
 
@@ -77,18 +79,24 @@ export class BatchingServable implements Servable {
     const outputs = outputNames ?? Object.keys(signature.outputs);
     const key = `${this.id}\n${batchKey(signatureName, keys, tensors, outputs)}`;
     const run = (tasks: readonly Task[], paddedRows: number): Promise<void> => this.runBatch(signatureName, keys, outputs, tasks, paddedRows);
-    return this.scheduler.submit(key, rows, { tensors, consume: options.consumeInputs ?? false }, run, options.signal, this.params);
+    return this.scheduler.submit(key, rows, { tensors, consume: options.consumeInputs ?? false, timing: options.timing }, run, options.signal, this.params);
   }
 
   private async runBatch(signatureName: string, keys: readonly string[], outputNames: readonly string[], tasks: readonly Task[], paddedRows: number): Promise<void> {
     try {
+      const started = this.scheduler.now();
+      const timing = newRunTiming();
       // A batch of one unpadded request runs as is: no copies, no splitting.
       const first = tasks[0]!;
       const alone = tasks.length === 1 && first.rows === paddedRows;
       const outputs = alone
         ? // A lone request's inputs belong to its caller.
-          await this.inner.run(signatureName, Object.fromEntries(keys.map((key, i) => [key, first.payload.tensors[i]!])), outputNames, { consumeInputs: first.payload.consume })
-        : await this.runJoined(signatureName, keys, outputNames, tasks, paddedRows);
+          await this.inner.run(signatureName, Object.fromEntries(keys.map((key, i) => [key, first.payload.tensors[i]!])), outputNames, {
+            consumeInputs: first.payload.consume,
+            timing,
+          })
+        : await this.runJoined(signatureName, keys, outputNames, tasks, paddedRows, timing);
+      shareTiming(tasks, started, timing);
       if (alone) return first.resolve(outputs);
       const perTask: Outputs[] = tasks.map(() => ({}));
       const rows = tasks.map((t) => t.rows);
@@ -114,12 +122,19 @@ export class BatchingServable implements Servable {
    * (in its inference thread), they go as row blocks and this thread copies nothing but the
    * blocks of callers that read their inputs again; otherwise they are joined here.
    */
-  private runJoined(signatureName: string, keys: readonly string[], outputNames: readonly string[], tasks: readonly Task[], paddedRows: number): Promise<Outputs> {
+  private runJoined(
+    signatureName: string,
+    keys: readonly string[],
+    outputNames: readonly string[],
+    tasks: readonly Task[],
+    paddedRows: number,
+    timing: RunTiming,
+  ): Promise<Outputs> {
     const partsOf = (i: number): HostTensor[] => tasks.map((t) => t.payload.tensors[i]!);
     if (this.inner.runRowBlocks === undefined) {
       // Joined inputs are our own copies.
       const inputs = Object.fromEntries(keys.map((key, i) => [key, concatRows(partsOf(i), paddedRows)]));
-      return this.inner.run(signatureName, inputs, outputNames, { consumeInputs: true });
+      return this.inner.run(signatureName, inputs, outputNames, { consumeInputs: true, timing });
     }
     const inputs = Object.fromEntries(
       keys.map((key, i): [string, HostTensor | RowBlocks] => {
@@ -133,7 +148,7 @@ export class BatchingServable implements Servable {
         return [key, { kind: 'row-blocks', dtype: first.dtype, shape: [paddedRows, ...first.shape.slice(1)], blocks }];
       }),
     );
-    return this.inner.runRowBlocks(signatureName, inputs, outputNames);
+    return this.inner.runRowBlocks(signatureName, inputs, outputNames, timing);
   }
 
   unload(): Promise<void> {
@@ -143,6 +158,22 @@ export class BatchingServable implements Servable {
 
 /** A SavedModel's own batching parameters, read with --enable_per_model_batching_parameters. */
 export const PER_MODEL_BATCHING_FILE = 'batching_params.pbtxt';
+
+/**
+ * Each request of a batch waited from its enqueueing to `started` and shares the batch's run; the
+ * first one accounts for the execution.
+ */
+function shareTiming(tasks: readonly Task[], started: number, batch: RunTiming): void {
+  tasks.forEach((task, i) => {
+    const timing = task.payload.timing;
+    if (timing === undefined) return;
+    timing.queueNs = Math.max(0, Math.round((started - task.enqueuedAt) * 1e6));
+    timing.inputNs = batch.inputNs;
+    timing.inferNs = batch.inferNs;
+    timing.outputNs = batch.outputNs;
+    timing.executions = i === 0 ? batch.executions : 0;
+  });
+}
 
 /**
  * Wraps every servable a loader makes in a BatchingServable sharing one scheduler. With

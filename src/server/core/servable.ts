@@ -2,8 +2,28 @@ import type { HostTensor } from './host-tensor.js';
 import type { RowBlocks } from './row-blocks.js';
 import type { SignatureMap } from './signature.js';
 
+/**
+ * Where one run's time went, filled in by the servables it passes through (Triton's statistics
+ * split): waiting in a batching queue, making TensorFlow's input tensors, the session run, and
+ * reading its outputs. `executions` is 1 for the request that accounts for a model execution and
+ * 0 for the others merged into the same batch.
+ */
+export interface RunTiming {
+  queueNs: number;
+  inputNs: number;
+  inferNs: number;
+  outputNs: number;
+  executions: number;
+}
+
+export function newRunTiming(): RunTiming {
+  return { queueNs: 0, inputNs: 0, inferNs: 0, outputNs: 0, executions: 0 };
+}
+
 export interface RunOptions {
   readonly signal?: AbortSignal;
+  /** Filled in with where the run's time went, when given. */
+  readonly timing?: RunTiming;
   /**
    * The caller will not read the inputs again, so their buffers may move to the inference thread
    * instead of being copied (they are unusable afterwards).
@@ -44,6 +64,7 @@ export interface Servable {
     signatureName: string,
     inputs: Readonly<Record<string, HostTensor | RowBlocks>>,
     outputNames: readonly string[] | undefined,
+    timing?: RunTiming,
   ): Promise<Record<string, HostTensor>>;
   /** Frees the version. Called only after every in-flight run has finished. */
   unload(): Promise<void>;

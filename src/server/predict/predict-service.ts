@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import { ServingError } from '../../shared/errors.js';
 import { copyBytes, type HostTensor } from '../core/host-tensor.js';
 import { CLASSIFY_METHOD, DEFAULT_SIGNATURE, REGRESS_METHOD, type SignatureDef, type SignatureMap } from '../core/signature.js';
-import type { ServableBatching } from '../core/servable.js';
+import { newRunTiming, type RunTiming, type ServableBatching } from '../core/servable.js';
+import { InferenceStatistics } from './inference-statistics.js';
 import type { RequestLoggingConfig } from '../config/model-config.js';
 import type { ServerMetrics } from '../metrics/server-metrics.js';
 import type { RequestLogger } from '../request-log/request-logger.js';
@@ -65,7 +66,16 @@ export interface Classification {
  * The one request path behind both transports: pick the version (explicit version or label,
  * else the model's routing), check the request against the signature, run it, and account for it.
  */
+/** What a predict call leaves for the statistics: rows it ran, and where its run's time went. */
+interface Accounting {
+  rows: number;
+  timing: RunTiming | undefined;
+}
+
 export class PredictService {
+  /** Triton-style per-version statistics of predict calls (inference-statistics.ts). */
+  readonly statistics = new InferenceStatistics();
+
   constructor(
     private readonly catalog: ModelCatalog,
     private readonly metrics: ServerMetrics,
@@ -85,9 +95,9 @@ export class PredictService {
     outputFilter: readonly string[],
     call: CallContext,
   ): Promise<PredictResult> {
-    return this.withVersion(spec, call, 'predict', async (handle, served) => {
+    return this.withVersion(spec, call, 'predict', async (handle, served, accounting) => {
       const signature = signatureOf(handle.servable.signatures, served.signatureName);
-      return this.runPredict(spec, handle, served, signature, decodeInputs(signature), outputFilter, call);
+      return this.runPredict(spec, handle, served, signature, decodeInputs(signature), outputFilter, call, accounting);
     });
   }
 
@@ -104,11 +114,11 @@ export class PredictService {
     /** Runs when the model or version is unknown, before NOT_FOUND: a malformed body fails first, as in TF Serving. */
     checkWithoutVersion?: () => Promise<void>,
   ): Promise<PredictResult> {
-    return this.withVersion(spec, call, 'predict', async (handle, acquired) => {
+    return this.withVersion(spec, call, 'predict', async (handle, acquired, accounting) => {
       const decoded = await decode(handle.servable.signatures);
       const served = { ...acquired, signatureName: decoded.signatureName || DEFAULT_SIGNATURE };
       const signature = signatureOf(handle.servable.signatures, served.signatureName);
-      return this.runPredict(spec, handle, served, signature, decoded.inputs ?? {}, decoded.outputFilter ?? [], call);
+      return this.runPredict(spec, handle, served, signature, decoded.inputs ?? {}, decoded.outputFilter ?? [], call, accounting);
     }, checkWithoutVersion);
   }
 
@@ -125,6 +135,7 @@ export class PredictService {
     inputs: Record<string, HostTensor>,
     outputFilter: readonly string[],
     call: CallContext,
+    accounting: Accounting,
   ): Promise<PredictResult> {
     checkPredictMethod(served.signatureName, signature, this.options.checkMethodNames);
     checkInputs(served.signatureName, signature, inputs);
@@ -132,11 +143,15 @@ export class PredictService {
     const shadowVersion = this.shadowTarget(spec, served);
     const logging = this.loggingOf(served);
     const started = this.now();
+    accounting.rows = rowsOf(inputs);
+    const timing = newRunTiming();
     // Inputs that are read again afterwards (shadow copy, request log) must stay on this thread.
     const outputs = await handle.servable.run(served.signatureName, inputs, outputNames, {
       signal: call.signal,
       consumeInputs: shadowVersion === undefined && logging === undefined,
+      timing,
     });
+    accounting.timing = timing;
     if (shadowVersion !== undefined) this.shadow(spec.name, shadowVersion, served, inputs, outputNames, outputs, this.now() - started, call);
     if (logging) this.options.requestLog!.log(logging, served, { kind: 'predict', inputs, outputFilter, outputs });
     return { ...served, outputs };
@@ -223,12 +238,13 @@ export class PredictService {
     spec: ModelSpecInput,
     call: CallContext,
     api: string,
-    body: (handle: VersionHandle, served: Served) => Promise<T>,
+    body: (handle: VersionHandle, served: Served, accounting: Accounting) => Promise<T>,
     checkWithoutVersion?: () => Promise<void>,
   ): Promise<T> {
     const started = this.now();
     let served: Served | undefined;
     let code = 'OK';
+    const accounting: Accounting = { rows: 0, timing: undefined };
     try {
       let acquired: { handle: VersionHandle; variant: string };
       try {
@@ -240,7 +256,7 @@ export class PredictService {
       const { handle, variant } = acquired;
       served = { model: handle.model, version: handle.version, signatureName: spec.signatureName || DEFAULT_SIGNATURE, variant };
       try {
-        return await body(handle, served);
+        return await body(handle, served, accounting);
       } finally {
         handle.release();
       }
@@ -248,8 +264,16 @@ export class PredictService {
       code = error instanceof ServingError ? error.code : 'INTERNAL';
       throw error;
     } finally {
-      this.record(spec, call, api, code, served, (this.now() - started) / 1000);
+      const ms = this.now() - started;
+      this.record(spec, call, api, code, served, ms / 1000);
+      if (served !== undefined && api === 'predict') this.account(served, code, ms, accounting);
     }
+  }
+
+  private account(served: Served, code: string, ms: number, accounting: Accounting): void {
+    const ns = Math.round(ms * 1e6);
+    if (code !== 'OK') this.statistics.failed(served.model, served.version, ns);
+    else if (accounting.timing !== undefined) this.statistics.succeeded(served.model, served.version, accounting.rows, ns, accounting.timing);
   }
 
   /** Label values in each metric's labelNames order (server-metrics.ts). */
@@ -358,4 +382,10 @@ function classificationsOf(outputs: Record<string, HostTensor>, count: number): 
     results.push({ classes: row });
   }
   return results;
+}
+
+/** Rows a request runs: dimension 0 of its first input, 1 for a scalar. */
+function rowsOf(inputs: Readonly<Record<string, HostTensor>>): number {
+  for (const key in inputs) return inputs[key]!.shape[0] ?? 1;
+  return 1;
 }

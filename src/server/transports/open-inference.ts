@@ -1,6 +1,7 @@
 import { TENSORFLEET_VERSION } from '../../shared/version.js';
 import { ServingError } from '../../shared/errors.js';
 import type { ModelVersionStatus, VersionState } from '../core/version-state.js';
+import type { InferenceStatistics, VersionStatistics } from '../predict/inference-statistics.js';
 import type { CallContext, PredictResult, PredictService } from '../predict/predict-service.js';
 import { decodeInferInputs, defaultSignature, modelMetadata, type InferRequest } from '../servables/tensorflow/codecs/open-inference-json.js';
 import type { TensorLimits } from '../servables/tensorflow/codecs/tensor-proto.js';
@@ -12,7 +13,7 @@ import { modelConfig, type ModelConfigMessage } from './open-inference-config.js
  * shared predict path. The transports only translate their wire forms.
  */
 
-export const SERVER_METADATA = { name: 'tensorfleet', version: TENSORFLEET_VERSION, extensions: ['binary_tensor_data', 'model_configuration'] } as const;
+export const SERVER_METADATA = { name: 'tensorfleet', version: TENSORFLEET_VERSION, extensions: ['binary_tensor_data', 'model_configuration', 'statistics'] } as const;
 
 /** The platform models report: Triton's name for TensorFlow SavedModels. */
 export const PLATFORM = 'tensorflow_savedmodel';
@@ -53,6 +54,52 @@ export function repositoryIndex(source: RepositorySource, readyOnly: boolean): M
     }
   });
   return readyOnly ? entries.filter((e) => e.state === 'READY') : entries;
+}
+
+/**
+ * Triton's statistics of the model versions asked for: one version; a model's available versions;
+ * or, without a model, every model's available versions. NOT_FOUND for an unknown model or version.
+ */
+export function modelStatisticsOf(source: RepositorySource, statistics: InferenceStatistics, model?: string, version?: number): { model_stats: unknown[] } {
+  const available = (name: string): number[] => source.status(name).filter((s) => s.state === 'AVAILABLE').map((s) => s.version);
+  let versions: [string, number][];
+  if (model === undefined) {
+    versions = source.modelNames().flatMap((name) => {
+      try {
+        return available(name).map((v): [string, number] => [name, v]);
+      } catch (error) {
+        if (error instanceof ServingError && error.code === 'NOT_FOUND') return [];
+        throw error;
+      }
+    });
+  } else if (version !== undefined) {
+    versions = source.status(model, version).map((s): [string, number] => [model, s.version]);
+  } else {
+    versions = available(model).map((v): [string, number] => [model, v]);
+  }
+  return { model_stats: versions.map(([name, v]) => statisticsMessage(name, v, statistics.get(name, v))) };
+}
+
+function statisticsMessage(name: string, version: number, stats: VersionStatistics): unknown {
+  const none = { count: 0, ns: 0 };
+  return {
+    name,
+    version: String(version),
+    last_inference: stats.lastInference,
+    inference_count: stats.inferenceCount,
+    execution_count: stats.executionCount,
+    inference_stats: {
+      success: stats.success,
+      fail: stats.fail,
+      queue: stats.queue,
+      compute_input: stats.computeInput,
+      compute_infer: stats.computeInfer,
+      compute_output: stats.computeOutput,
+      cache_hit: none,
+      cache_miss: none,
+    },
+    batch_stats: [],
+  };
 }
 
 /** Whether the model (or that version of it) has an available version. */

@@ -55,7 +55,8 @@ export async function expectV2ClientChecksPass(python: string, restHostPort: str
   expect(passes('PASS infer binary')).toBeGreaterThanOrEqual(30);
   expect(passes('PASS infer json')).toBeGreaterThanOrEqual(20);
   expect(passes('PASS grpc infer binary')).toBe(passes('PASS infer binary'));
-  // Triton's model configuration and repository index, decoded by both clients.
+  // Triton's model configuration, repository index and statistics, decoded by both clients.
   expect(passes('PASS model config') + passes('PASS grpc model config')).toBe(2);
   expect(passes('PASS repository index') + passes('PASS grpc repository index')).toBe(2);
+  expect(passes('PASS statistics') + passes('PASS grpc statistics')).toBe(2);
 }

@@ -21,6 +21,8 @@ export interface PerfAnalyzerRun {
   readonly output: string;
   /** Requests per second it reports for the measured concurrency, or undefined. */
   readonly throughput: number | undefined;
+  /** Its "Server:" section, read from the server's statistics (Open Inference Protocol only). */
+  readonly server: { readonly requests: number; readonly executions: number; readonly computeInferUs: number } | undefined;
 }
 
 /**
@@ -34,5 +36,9 @@ export async function runPerfAnalyzer(launcher: string, args: readonly string[])
     (error: { code?: number; stdout?: string; stderr?: string }) => ({ code: error.code ?? -1, output: `${error.stdout ?? ''}${error.stderr ?? ''}` }),
   );
   const throughput = /Concurrency: 2, throughput: ([\d.]+) infer\/sec/.exec(result.output)?.[1];
-  return { ...result, throughput: throughput === undefined ? undefined : Number(throughput) };
+  const requests = /Successful request count: (\d+)/.exec(result.output)?.[1];
+  const executions = /Execution count: (\d+)/.exec(result.output)?.[1];
+  const computeInfer = /compute infer (\d+) usec/.exec(result.output)?.[1];
+  const server = requests && executions && computeInfer ? { requests: Number(requests), executions: Number(executions), computeInferUs: Number(computeInfer) } : undefined;
+  return { ...result, throughput: throughput === undefined ? undefined : Number(throughput), server };
 }

@@ -148,7 +148,7 @@ describe('V2 health, readiness and metadata', () => {
   test('server metadata, liveness and readiness', async () => {
     const meta = await rest(server.restUrl, '/v2');
     expect(meta.status).toBe(200);
-    expect(meta.json).toMatchObject({ name: 'tensorfleet', extensions: ['binary_tensor_data', 'model_configuration'] });
+    expect(meta.json).toMatchObject({ name: 'tensorfleet', extensions: ['binary_tensor_data', 'model_configuration', 'statistics'] });
     expect((meta.json as { version: string }).version).toMatch(/^\d+\.\d+\.\d+/);
     expect(await rest(server.restUrl, '/v2/health/live')).toMatchObject({ status: 200, json: { live: true } });
     expect(await rest(server.restUrl, '/v2/health/ready')).toMatchObject({ status: 200, json: { ready: true } });
@@ -175,6 +175,44 @@ describe('V2 health, readiness and metadata', () => {
     });
     expect((await rest(server.restUrl, '/v2/models/versioned')).json).toMatchObject({ versions: ['3', '2', '1'] });
     expect((await rest(server.restUrl, '/v2/models/versioned/versions/1')).json).toMatchObject({ versions: ['1'] });
+  });
+
+  test("statistics (Triton's): per version, counted by the server as calls come", async () => {
+    interface Stats {
+      model_stats: { name: string; version: string; last_inference: number; inference_count: number; execution_count: number; inference_stats: Record<string, { count: number; ns: number }> }[];
+    }
+    const statsOf = async (): Promise<Stats['model_stats'][number]> => {
+      const reply = await rest(server.restUrl, '/v2/models/tiny/versions/1/stats');
+      expect(reply.status, reply.text).toBe(200);
+      return (reply.json as Stats).model_stats[0]!;
+    };
+    const before = await statsOf();
+    const body = { inputs: [{ name: 'x', shape: [2, 4], datatype: 'FP32', data: [1, 2, 3, 4, 5, 6, 7, 8] }] };
+    for (let i = 0; i < 3; i++) expect((await rest(server.restUrl, '/v2/models/tiny/infer', { body })).status).toBe(200);
+    expect((await rest(server.restUrl, '/v2/models/tiny/infer', { body: { inputs: [{ ...body.inputs[0], datatype: 'FP64' }] } })).status).toBe(400);
+    const after = await statsOf();
+    const grew = (field: string): { count: number; ns: number } => ({
+      count: after.inference_stats[field]!.count - before.inference_stats[field]!.count,
+      ns: after.inference_stats[field]!.ns - before.inference_stats[field]!.ns,
+    });
+    expect({ name: after.name, version: after.version, rows: after.inference_count - before.inference_count, runs: after.execution_count - before.execution_count }).toEqual({
+      name: 'tiny',
+      version: '1',
+      rows: 6,
+      runs: 3,
+    });
+    expect(grew('success').count).toBe(3);
+    expect(grew('fail').count).toBe(1);
+    for (const field of ['compute_input', 'compute_infer', 'compute_output']) expect(grew(field), field).toMatchObject({ count: 3, ns: expect.any(Number) as unknown });
+    expect(grew('compute_infer').ns).toBeGreaterThan(0);
+    // The server's time covers the model's: success time is at least input + infer + output.
+    expect(grew('success').ns).toBeGreaterThanOrEqual(grew('compute_input').ns + grew('compute_infer').ns + grew('compute_output').ns);
+    expect(grew('queue')).toEqual({ count: 3, ns: 0 });
+    expect(after.last_inference).toBeGreaterThanOrEqual(Date.now() - 60_000);
+
+    const all = (await rest(server.restUrl, '/v2/models/stats')).json as Stats;
+    expect(all.model_stats.filter((m) => m.name === 'versioned').map((m) => m.version).sort()).toEqual(['1', '2', '3']);
+    expect(await rest(server.restUrl, '/v2/models/nope/stats')).toMatchObject({ status: 404 });
   });
 
   test("repository index (Triton's): every configured model's versions and states; load and unload refused", async () => {
@@ -299,13 +337,25 @@ describe('V2 over gRPC', () => {
     expect((await clients.inference.call('ModelReady', { name: 'versioned', version: '2' })).response).toEqual({ ready: true });
     expect((await clients.inference.call('ModelReady', { name: 'nope' })).response).toEqual({ ready: false });
     expect((await clients.inference.call('ModelReady', { name: 'versioned', version: '9' })).response).toEqual({ ready: false });
-    expect((await clients.inference.call('ServerMetadata', {})).response).toMatchObject({ name: 'tensorfleet', extensions: ['binary_tensor_data', 'model_configuration'] });
+    expect((await clients.inference.call('ServerMetadata', {})).response).toMatchObject({ name: 'tensorfleet', extensions: ['binary_tensor_data', 'model_configuration', 'statistics'] });
     expect((await clients.inference.call('ModelMetadata', { name: 'tiny' })).response).toMatchObject({
       name: 'tiny',
       versions: ['1'],
       platform: 'tensorflow_savedmodel',
       inputs: [{ name: 'x', datatype: 'FP32', shape: ['-1', '4'] }],
     });
+  });
+
+  test('statistics, as the REST form gives them', async () => {
+    const { response } = await clients.inference.call<{ model_stats: { name: string; version: string; inference_stats: { success: { count: string } } }[] }>('ModelStatistics', { name: 'versioned' });
+    expect(response.model_stats.map((m) => [m.name, m.version])).toEqual([
+      ['versioned', '3'],
+      ['versioned', '2'],
+      ['versioned', '1'],
+    ]);
+    expect(response.model_stats[0]!.inference_stats.success.count).toMatch(/^\d+$/);
+    const status = await statusOf(clients.inference.call('ModelStatistics', { name: 'nope' }));
+    expect(status.code, status.details).toBe(grpcStatus.NOT_FOUND);
   });
 
   test('repository index, as the REST form gives it', async () => {

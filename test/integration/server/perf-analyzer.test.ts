@@ -1,8 +1,9 @@
 /**
  * Triton's perf_analyzer, the load tool Triton and KServe users benchmark servers with, run
  * unmodified against the real server: over the Open Inference Protocol (REST and gRPC; it reads
- * the model's metadata and Triton's model config first) and in its TF Serving mode (gRPC Predict
- * and GetModelMetadata). It exits non-zero when any request fails.
+ * the model's metadata and Triton's model config first, and the server's statistics around each
+ * measurement) and in its TF Serving mode (gRPC Predict and GetModelMetadata). It exits non-zero
+ * when any request fails.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type TfsClients } from '../../helpers/server/grpc-client.js';
@@ -36,10 +37,15 @@ describe.each([
   test.each([
     ['Open Inference Protocol over gRPC', () => ['-i', 'grpc', '-u', server.grpcTarget]],
     ['Open Inference Protocol over REST', () => ['-i', 'http', '-u', new URL(server.restUrl).host]],
-  ])('%s', async (_protocol, target) => {
+  ])('%s, with the server-side split from its statistics', async (_protocol, target) => {
     const result = await runPerfAnalyzer(launcher, ['-m', 'tiny', ...batchArgs, ...target()]);
     expect(result.code, result.output).toBe(0);
     expect(result.throughput, result.output).toBeGreaterThan(0);
+    expect(result.server, result.output).toBeDefined();
+    expect(result.server!.requests, result.output).toBeGreaterThan(0);
+    // Batched executions serve one or more requests each; unbatched, one each.
+    if (serverArgs.length === 0) expect(result.server!.executions, result.output).toBe(result.server!.requests);
+    else expect(result.server!.executions, result.output).toBeLessThanOrEqual(result.server!.requests);
   });
 
   test('TF Serving mode over gRPC', async () => {

@@ -1,5 +1,6 @@
 import { ServingError } from '../../../shared/errors.js';
 import type { HostTensor } from '../../core/host-tensor.js';
+import type { RunTiming } from '../../core/servable.js';
 import { postableTensors, type RunInput } from './inference-protocol.js';
 import { InferenceWorkerHandle } from './inference-worker-handle.js';
 
@@ -124,6 +125,7 @@ export class InferencePool {
     inputs: readonly RunInput[],
     outputNames: readonly string[],
     consumeInputs = false,
+    timing?: RunTiming,
   ): Promise<HostTensor[]> {
     let index = -1;
     for (let i = 0; i < this.slots.length; i++) {
@@ -131,7 +133,7 @@ export class InferencePool {
       if (worker?.alive && (index < 0 || worker.load < this.slots[index]!.worker!.load)) index = i;
     }
     // No live worker: wait for the first replacement.
-    return this.runOn(index < 0 ? 0 : index, pooled, inputNames, inputs, outputNames, consumeInputs);
+    return this.runOn(index < 0 ? 0 : index, pooled, inputNames, inputs, outputNames, consumeInputs, timing);
   }
 
   /** Runs the inputs once on every worker (model warmup: each thread has a session of its own). */
@@ -150,12 +152,13 @@ export class InferencePool {
     inputs: readonly RunInput[],
     outputNames: readonly string[],
     consumeInputs: boolean,
+    timing?: RunTiming,
   ): Promise<HostTensor[]> {
     const slot = this.slots[index]!;
     const call = (worker: InferenceWorkerHandle): Promise<HostTensor[]> => {
       const session = (pooled as PooledModel).sessions.get(worker);
       if (session === undefined) return Promise.reject(new ServingError('UNAVAILABLE', `${pooled.path} is not loaded on inference worker ${index}`));
-      return runSession(worker, session, inputNames, inputs, outputNames, consumeInputs);
+      return runSession(worker, session, inputNames, inputs, outputNames, consumeInputs, timing);
     };
     return slot.worker?.alive ? call(slot.worker) : slot.ready.then(call);
   }
@@ -262,7 +265,8 @@ function runSession(
   inputs: readonly RunInput[],
   outputNames: readonly string[],
   consumeInputs: boolean,
+  timing?: RunTiming,
 ): Promise<HostTensor[]> {
   const postable = postableTensors(inputs, consumeInputs);
-  return worker.call({ kind: 'run', session, inputNames, inputs: postable.tensors, outputNames }, postable.transfer) as Promise<HostTensor[]>;
+  return worker.call({ kind: 'run', session, inputNames, inputs: postable.tensors, outputNames }, postable.transfer, timing) as Promise<HostTensor[]>;
 }

@@ -19,8 +19,15 @@ export type WorkerRequest =
 
 export type WorkerResult = number | readonly HostTensor[] | null;
 
+/** Where a run's time went inside the worker, in nanoseconds (Triton's compute_input/infer/output). */
+export interface WorkerRunTiming {
+  inputNs: number;
+  inferNs: number;
+  outputNs: number;
+}
+
 export type WorkerResponse =
-  | { readonly id: number; readonly ok: true; readonly result: WorkerResult }
+  | { readonly id: number; readonly ok: true; readonly result: WorkerResult; readonly timing?: WorkerRunTiming }
   | { readonly id: number; readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
 /** The ArrayBuffers a message can hand over without copying. */

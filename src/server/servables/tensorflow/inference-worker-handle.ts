@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import { startSiblingWorker } from '../../../shared/sibling-worker.js';
 import { ServingError } from '../../../shared/errors.js';
+import type { RunTiming } from '../../core/servable.js';
 import type { WorkerRequest, WorkerResponse, WorkerResult } from './inference-protocol.js';
 
 export type RequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'id'> : never) : never;
@@ -9,6 +10,8 @@ export type RequestBody = WorkerRequest extends infer R ? (R extends WorkerReque
 interface Pending {
   resolve(result: WorkerResult): void;
   reject(error: Error): void;
+  /** Gets a run's timing from the worker's answer. */
+  timing?: RunTiming;
 }
 
 /** One inference worker thread, seen from the main thread: its pending calls and its failure. */
@@ -53,12 +56,12 @@ export class InferenceWorkerHandle {
     return this.failure === undefined;
   }
 
-  call(body: RequestBody, transfer: ArrayBuffer[] = []): Promise<WorkerResult> {
+  call(body: RequestBody, transfer: ArrayBuffer[] = [], timing?: RunTiming): Promise<WorkerResult> {
     if (this.failure) return Promise.reject(new ServingError('UNAVAILABLE', `inference worker is down: ${this.failure.message}`));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       if (this.pending.size === 0) this.busySince = performance.now();
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, timing });
       this.worker.postMessage({ ...body, id }, transfer);
     });
   }
@@ -78,6 +81,12 @@ export class InferenceWorkerHandle {
     if (!pending) return;
     this.pending.delete(response.id);
     if (this.pending.size === 0) this.busyBefore += performance.now() - this.busySince;
+    if (response.ok && response.timing !== undefined && pending.timing !== undefined) {
+      pending.timing.inputNs = response.timing.inputNs;
+      pending.timing.inferNs = response.timing.inferNs;
+      pending.timing.outputNs = response.timing.outputNs;
+      pending.timing.executions = 1;
+    }
     if (response.ok) pending.resolve(response.result);
     else pending.reject(new ServingError(response.code, response.message));
   }

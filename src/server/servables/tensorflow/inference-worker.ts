@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { toServingError } from '../../../shared/errors.js';
 import type { HostTensor } from '../../core/host-tensor.js';
-import { transferablesOf, type WorkerRequest, type WorkerResponse, type WorkerResult } from './inference-protocol.js';
+import { transferablesOf, type WorkerRequest, type WorkerResponse, type WorkerResult, type WorkerRunTiming } from './inference-protocol.js';
 import { SessionRunner } from './session-runner.js';
 import { primeTensorflow } from './prime-tensorflow.js';
 import { loadTfBinding } from './tf-binding.js';
@@ -19,12 +19,12 @@ const binding = loadTfBinding();
 primeTensorflow(binding);
 const runner = new SessionRunner(binding);
 
-function handle(request: WorkerRequest): WorkerResult {
+function handle(request: WorkerRequest, timing: WorkerRunTiming): WorkerResult {
   switch (request.kind) {
     case 'load':
       return runner.load(request.path, request.tags);
     case 'run':
-      return runner.run(request.session, request.inputNames, request.inputs, request.outputNames);
+      return runner.run(request.session, request.inputNames, request.inputs, request.outputNames, timing);
     case 'unload':
       runner.unload(request.session);
       return null;
@@ -35,8 +35,9 @@ port.on('message', (request: WorkerRequest) => {
   let response: WorkerResponse;
   let transfer: ArrayBuffer[] = [];
   try {
-    const result = handle(request);
-    response = { id: request.id, ok: true, result };
+    const timing: WorkerRunTiming = { inputNs: 0, inferNs: 0, outputNs: 0 };
+    const result = handle(request, timing);
+    response = request.kind === 'run' ? { id: request.id, ok: true, result, timing } : { id: request.id, ok: true, result };
     if (Array.isArray(result)) transfer = transferablesOf(result as readonly HostTensor[]);
   } catch (error) {
     const coded = toServingError(error);

@@ -6,7 +6,7 @@ import { binaryOf } from '../../servables/tensorflow/codecs/open-inference-binar
 import { datatypeOf, parseInferRequest } from '../../servables/tensorflow/codecs/open-inference-json.js';
 import type { TensorLimits } from '../../servables/tensorflow/codecs/tensor-proto.js';
 import { parseVersionNumber } from '../model-spec-version.js';
-import { SERVER_METADATA, infer, isModelReady, modelConfigOf, modelMetadataOf, repositoryIndex } from '../open-inference.js';
+import { SERVER_METADATA, infer, isModelReady, modelConfigOf, modelMetadataOf, modelStatisticsOf, repositoryIndex } from '../open-inference.js';
 import { rejectedAs } from '../rejected-as.js';
 import { unary } from './grpc-errors.js';
 import { announceVersion, callContext } from './prediction-handlers.js';
@@ -130,6 +130,9 @@ export function inferenceServiceHandlers(backend: InferenceServiceBackend): grpc
     ModelConfig: unary(async (call: grpc.ServerUnaryCall<{ name?: string; version?: string }, unknown>) => ({
       config: await modelConfigOf(backend.predict, call.request.name ?? '', versionOf(call.request.version), callContext(call)),
     })),
+    ModelStatistics: unary((call: grpc.ServerUnaryCall<{ name?: string; version?: string }, unknown>) =>
+      Promise.resolve(modelStatisticsOf(backend, backend.predict.statistics, call.request.name || undefined, versionOf(call.request.version))),
+    ),
     RepositoryIndex: unary((call: grpc.ServerUnaryCall<{ ready?: boolean }, unknown>) =>
       Promise.resolve({ models: repositoryIndex(backend, call.request.ready === true).map((entry) => ({ version: '', ...entry })) }),
     ),

@@ -7,7 +7,7 @@ import type { CallContext, ModelSpecInput, PredictResult } from '../../predict/p
 import { parseJsonBody } from '../../servables/tensorflow/codecs/json-tensor.js';
 import { encodeInferResponse, parseInferRequest } from '../../servables/tensorflow/codecs/open-inference-json.js';
 import { parseVersionNumber } from '../model-spec-version.js';
-import { SERVER_METADATA, infer, isModelReady, modelConfigOf, modelMetadataOf, repositoryIndex } from '../open-inference.js';
+import { SERVER_METADATA, infer, isModelReady, modelConfigOf, modelMetadataOf, modelStatisticsOf, repositoryIndex } from '../open-inference.js';
 import { rejectedAs } from '../rejected-as.js';
 import { JsonDecodePool } from './json-decode-pool.js';
 import { PAYLOAD_TOO_LARGE, json, readBody, type Reply } from './rest-reply.js';
@@ -19,7 +19,7 @@ import type { RestBackend, RestServerOptions } from './rest-server.js';
  * unmodified. Health answers follow the protocol: 200 for true, 400 for false.
  */
 
-const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/config|\/infer)?$/;
+const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/config|\/stats|\/infer)?$/;
 const NOT_TRUE = 400;
 const REPOSITORY_CHANGE = /^\/v2\/repository\/models\/[^/]+\/(load|unload)$/;
 
@@ -58,6 +58,9 @@ export async function openInferenceReply(
       if (problem !== undefined) return json(NOT_TRUE, { ready: false, error: problem });
       return backend.isReady() ? json(200, { ready: true }) : json(NOT_TRUE, { ready: false, waiting_for: backend.unreadyModels() });
     }
+    case '/v2/models/stats':
+      takes('GET');
+      return json(200, modelStatisticsOf(backend, backend.predict.statistics));
     case '/v2/repository/index': {
       takes('POST');
       const body = await readBody(req, options.maxRequestBytes);
@@ -81,6 +84,10 @@ export async function openInferenceReply(
     case undefined: {
       takes('GET');
       return json(200, await modelMetadataOf(backend.predict, backend, model, version, call));
+    }
+    case '/stats': {
+      takes('GET');
+      return json(200, modelStatisticsOf(backend, backend.predict.statistics, model, version));
     }
     case '/config': {
       takes('GET');

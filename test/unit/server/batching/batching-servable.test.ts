@@ -4,7 +4,7 @@ import { defaultBatchingParameters } from '../../../../src/server/batching/batch
 import { BatchingServable } from '../../../../src/server/batching/batching-servable.js';
 import type { HostTensor } from '../../../../src/server/core/host-tensor.js';
 import { isRowBlocks, joinRowBlocks, type RowBlocks } from '../../../../src/server/core/row-blocks.js';
-import type { Servable } from '../../../../src/server/core/servable.js';
+import { newRunTiming, type RunOptions, type Servable } from '../../../../src/server/core/servable.js';
 import type { SignatureMap } from '../../../../src/server/core/signature.js';
 import { FakeClock } from '../core/manager-test-kit.js';
 
@@ -115,4 +115,24 @@ test('a servable that joins rows itself gets the callers\' own buffers as row bl
   expect([...blocks.blocks[1]!]).toEqual([...(inputs[2] as { bytes: Uint8Array }).bytes]);
   expect(blocks.blocks[2]).toBe((inputs[3] as { bytes: Uint8Array }).bytes);
   expect(joining.runs.map((r) => r.rows)).toEqual([4, 4]);
+});
+
+test("each caller's timing gets its batch's run, and only the first caller counts the execution", async () => {
+  const timed = new (class extends ArithmeticServable {
+    override run(signature: string, inputs: Readonly<Record<string, HostTensor>>, outputs?: readonly string[], options: RunOptions = {}): Promise<Record<string, HostTensor>> {
+      if (options.timing) Object.assign(options.timing, { inputNs: 10, inferNs: 1000 + this.runs.length, outputNs: 20, executions: 1 });
+      return super.run(signature, inputs);
+    }
+  })();
+  const scheduler = new BatchScheduler({ ...defaultBatchingParameters(1), batchTimeoutMicros: 0, maxBatchSize: 16 }, new FakeClock());
+  const batching = new BatchingServable(timed, scheduler);
+  const timings = [0, 1, 2].map(() => newRunTiming());
+  await Promise.all(timings.map((timing, i) => batching.run('double', { x: floats([[i, i]]) }, undefined, { timing })));
+  // The first ran alone; the other two were merged into the second run.
+  expect(timings.map((t) => [t.inferNs, t.executions])).toEqual([
+    [1000, 1],
+    [1001, 1],
+    [1001, 0],
+  ]);
+  expect(timings.every((t) => t.inputNs === 10 && t.outputNs === 20 && t.queueNs >= 0)).toBe(true);
 });

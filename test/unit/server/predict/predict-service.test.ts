@@ -129,4 +129,34 @@ describe('PredictService', () => {
     expect(codes).toEqual(['INVALID_ARGUMENT', 'NOT_FOUND']);
     expect(catalog.held).toBe(0);
   });
+
+  it("keeps Triton-style statistics of predict calls per version: rows, executions and where the time went", async () => {
+    const timed: Servable = {
+      ...versionServable(1),
+      run: (_signature, _inputs, _outputs, options) => {
+        if (options?.timing) Object.assign(options.timing, { queueNs: 5, inputNs: 10, inferNs: 1000, outputNs: 20, executions: 1 });
+        return Promise.resolve({ y: float(1) });
+      },
+    };
+    const predict = service(new MemoryCatalog(new Map([[1, timed]]), undefined));
+    const rows = (n: number): Record<string, HostTensor> => ({ x: { dtype: 'DT_FLOAT', shape: [n], bytes: new Uint8Array(4 * n) } });
+    await predict.predict({ name: 'm' }, () => rows(3), [], call());
+    await predict.predict({ name: 'm' }, () => rows(1), [], call());
+    await expect(predict.predict({ name: 'm' }, () => ({ z: float(1) }), [], call())).rejects.toThrow(/z/);
+    // Metadata is not an inference.
+    await predict.metadata({ name: 'm' }, call());
+    const stats = predict.statistics.get('m', 1);
+    expect(stats).toMatchObject({
+      inferenceCount: 4,
+      executionCount: 2,
+      success: { count: 2 },
+      fail: { count: 1 },
+      queue: { count: 2, ns: 10 },
+      computeInput: { count: 2, ns: 20 },
+      computeInfer: { count: 2, ns: 2000 },
+      computeOutput: { count: 2, ns: 40 },
+    });
+    expect(stats.lastInference).toBeGreaterThan(0);
+    expect(predict.statistics.get('m', 2).success.count).toBe(0);
+  });
 });
