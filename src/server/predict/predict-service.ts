@@ -62,16 +62,16 @@ export interface Classification {
   readonly classes: readonly { readonly label: string; readonly score: number }[];
 }
 
-/**
- * The one request path behind both transports: pick the version (explicit version or label,
- * else the model's routing), check the request against the signature, run it, and account for it.
- */
 /** What a predict call leaves for the statistics: rows it ran, and where its run's time went. */
 interface Accounting {
   rows: number;
   timing: RunTiming | undefined;
 }
 
+/**
+ * The one request path behind both transports: pick the version (explicit version or label,
+ * else the model's routing), check the request against the signature, run it, and account for it.
+ */
 export class PredictService {
   /** Triton-style per-version statistics of predict calls (inference-statistics.ts). */
   readonly statistics = new InferenceStatistics();
