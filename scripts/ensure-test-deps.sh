@@ -7,7 +7,9 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bash "$here/python/ensure-python-env.sh" >/dev/null
-bash "$here/python/ensure-perf-analyzer.sh" >/dev/null  # Triton's perf_analyzer, run against the server
+if [ "${TENSORFLEET_SKIP_PERF_ANALYZER_TESTS:-}" != "1" ]; then
+  bash "$here/python/ensure-perf-analyzer.sh" >/dev/null  # Triton's perf_analyzer, run against the server
+fi
 bash "$here/k8s/ensure-helm.sh" >/dev/null  # helm for the chart tests (built from source, cached)
 bash "$here/s3/ensure-s3-server.sh" >/dev/null
 if [ "${TENSORFLEET_SKIP_K8S_TESTS:-}" != "1" ]; then

@@ -9,7 +9,9 @@ const run = promisify(execFile);
 export async function perfAnalyzerPath(): Promise<string> {
   const setup = await run('bash', [join(REPO_ROOT, 'scripts', 'python', 'ensure-perf-analyzer.sh')], { maxBuffer: 16 * 1024 * 1024, timeout: 900_000 }).catch(
     (error: Error & { stderr?: string }) => {
-      throw new Error(`could not set up perf_analyzer (scripts/python/ensure-perf-analyzer.sh says how to provide its parts):\n${error.stderr ?? error.message}`);
+      throw new Error(
+        `could not set up perf_analyzer (scripts/python/ensure-perf-analyzer.sh says how to provide its parts; TENSORFLEET_SKIP_PERF_ANALYZER_TESTS=1 skips its test):\n${error.stderr ?? error.message}`,
+      );
     },
   );
   return setup.stdout.trim().split('\n').at(-1)!;
