@@ -3,17 +3,17 @@ import type { RunTiming } from '../core/servable.js';
 /*
  * Per model version, what Triton's statistics extension reports (`GET /v2/models/{m}/stats`,
  * gRPC `ModelStatistics`), so tools such as perf_analyzer can split a request's server time:
- * - success / fail: predict requests and the server's time for each, from the version being
+ * - success / fail: requests and the server's time for each, from the version being
  *   chosen to the outputs being ready (decoding a gRPC message before and encoding the answer
  *   after are not in it);
  * - queue: the wait in the batching queue (0 without batching);
  * - compute_input / compute_infer / compute_output: making TensorFlow's input tensors, the session
  *   run, and reading the outputs, as the inference thread timed them (a batch's times count for
  *   each of its requests, as in Triton);
- * - inference_count: rows inferred (dimension 0 of the inputs, 1 for scalars); execution_count:
- *   TensorFlow runs, a merged batch counting once.
- * Predict calls in any form count (TF Serving's gRPC and REST, the Open Inference Protocol);
- * Classify, Regress and MultiInference do not.
+ * - inference_count: rows inferred (dimension 0 of the inputs, 1 for scalars; the examples of a
+ *   Classify or Regress); execution_count: TensorFlow runs, a merged batch counting once.
+ * Predict calls in any form count (TF Serving's gRPC and REST, the Open Inference Protocol), and
+ * Classify and Regress; MultiInference (several runs in one call) does not.
  */
 
 export interface Duration {

@@ -62,7 +62,10 @@ export interface Classification {
   readonly classes: readonly { readonly label: string; readonly score: number }[];
 }
 
-/** What a predict call leaves for the statistics: rows it ran, and where its run's time went. */
+/** The calls Triton-style statistics count: one model run each (MultiInference runs several). */
+const ACCOUNTED_APIS: ReadonlySet<string> = new Set(['predict', 'classify', 'regress']);
+
+/** What a call leaves for the statistics: rows it ran, and where its run's time went. */
 interface Accounting {
   rows: number;
   timing: RunTiming | undefined;
@@ -73,7 +76,7 @@ interface Accounting {
  * else the model's routing), check the request against the signature, run it, and account for it.
  */
 export class PredictService {
-  /** Triton-style per-version statistics of predict calls (inference-statistics.ts). */
+  /** Triton-style per-version statistics of Predict, Classify and Regress calls (inference-statistics.ts). */
   readonly statistics = new InferenceStatistics();
 
   constructor(
@@ -165,9 +168,9 @@ export class PredictService {
 
   /** Classify: serialized tf.Examples in, per-example (label, score) lists out. */
   async classify(spec: ModelSpecInput, examples: readonly Uint8Array[], call: CallContext): Promise<Served & { results: Classification[] }> {
-    return this.withVersion(spec, call, 'classify', async (handle, served) => {
+    return this.withVersion(spec, call, 'classify', async (handle, served, accounting) => {
       const logging = this.loggingOf(served);
-      const results = await this.runClassify(handle, served.signatureName, examples, call, logging === undefined);
+      const results = await this.runClassify(handle, served.signatureName, examples, call, logging === undefined, accounting);
       if (logging) this.options.requestLog!.log(logging, served, { kind: 'classify', examples, classifications: results });
       return { ...served, results };
     });
@@ -175,9 +178,9 @@ export class PredictService {
 
   /** Regress: serialized tf.Examples in, one value per example out. */
   async regress(spec: ModelSpecInput, examples: readonly Uint8Array[], call: CallContext): Promise<Served & { values: number[] }> {
-    return this.withVersion(spec, call, 'regress', async (handle, served) => {
+    return this.withVersion(spec, call, 'regress', async (handle, served, accounting) => {
       const logging = this.loggingOf(served);
-      const values = await this.runRegress(handle, served.signatureName, examples, call, logging === undefined);
+      const values = await this.runRegress(handle, served.signatureName, examples, call, logging === undefined, accounting);
       if (logging) this.options.requestLog!.log(logging, served, { kind: 'regress', examples, values });
       return { ...served, values };
     });
@@ -212,17 +215,31 @@ export class PredictService {
     });
   }
 
-  private async runClassify(handle: VersionHandle, signatureName: string, examples: readonly Uint8Array[], call: CallContext, consumeInputs: boolean): Promise<Classification[]> {
+  private async runClassify(
+    handle: VersionHandle,
+    signatureName: string,
+    examples: readonly Uint8Array[],
+    call: CallContext,
+    consumeInputs: boolean,
+    accounting?: Accounting,
+  ): Promise<Classification[]> {
     const signature = signatureOf(handle.servable.signatures, signatureName);
     const input = exampleInputOf(signatureName, signature, CLASSIFY_METHOD, this.options.checkMethodNames);
-    const outputs = await handle.servable.run(signatureName, { [input]: examplesTensor(examples) }, undefined, { signal: call.signal, consumeInputs });
+    const outputs = await this.runExamples(handle, signatureName, input, examples, call, consumeInputs, accounting);
     return classificationsOf(outputs, examples.length);
   }
 
-  private async runRegress(handle: VersionHandle, signatureName: string, examples: readonly Uint8Array[], call: CallContext, consumeInputs: boolean): Promise<number[]> {
+  private async runRegress(
+    handle: VersionHandle,
+    signatureName: string,
+    examples: readonly Uint8Array[],
+    call: CallContext,
+    consumeInputs: boolean,
+    accounting?: Accounting,
+  ): Promise<number[]> {
     const signature = signatureOf(handle.servable.signatures, signatureName);
     const input = exampleInputOf(signatureName, signature, REGRESS_METHOD, this.options.checkMethodNames);
-    const outputs = await handle.servable.run(signatureName, { [input]: examplesTensor(examples) }, undefined, { signal: call.signal, consumeInputs });
+    const outputs = await this.runExamples(handle, signatureName, input, examples, call, consumeInputs, accounting);
     const values = outputs.outputs;
     if (!values || values.dtype !== 'DT_FLOAT') {
       throw new ServingError('FAILED_PRECONDITION', `regress signature "${signatureName}" must return a float "outputs" tensor`);
@@ -232,6 +249,25 @@ export class PredictService {
       throw new ServingError('FAILED_PRECONDITION', `regress signature returned ${floats.length} values for ${examples.length} examples`);
     }
     return Array.from(floats);
+  }
+
+  /** Runs serialized tf.Examples through a signature's one string input; one row per example. */
+  private async runExamples(
+    handle: VersionHandle,
+    signatureName: string,
+    input: string,
+    examples: readonly Uint8Array[],
+    call: CallContext,
+    consumeInputs: boolean,
+    accounting: Accounting | undefined,
+  ): Promise<Record<string, HostTensor>> {
+    const timing = newRunTiming();
+    const outputs = await handle.servable.run(signatureName, { [input]: examplesTensor(examples) }, undefined, { signal: call.signal, consumeInputs, timing });
+    if (accounting !== undefined) {
+      accounting.rows = examples.length;
+      accounting.timing = timing;
+    }
+    return outputs;
   }
 
   private async withVersion<T>(
@@ -266,7 +302,7 @@ export class PredictService {
     } finally {
       const ms = this.now() - started;
       this.record(spec, call, api, code, served, ms / 1000);
-      if (served !== undefined && api === 'predict') this.account(served, code, ms, accounting);
+      if (served !== undefined && ACCOUNTED_APIS.has(api)) this.account(served, code, ms, accounting);
     }
   }
 

@@ -210,6 +210,17 @@ describe('V2 health, readiness and metadata', () => {
     expect(grew('queue')).toEqual({ count: 3, ns: 0 });
     expect(after.last_inference).toBeGreaterThanOrEqual(Date.now() - 60_000);
 
+    // Classify counts too, its examples as rows.
+    const census = async (): Promise<Stats['model_stats'][number]> => ((await rest(server.restUrl, '/v2/models/census/stats')).json as Stats).model_stats[0]!;
+    const censusBefore = await census();
+    const classify = await rest(server.restUrl, '/v1/models/census:classify', {
+      body: '{"signature_name":"classify","examples":[{"age":39.0,"hours":40.0},{"age":50.0,"hours":13.0}]}',
+    });
+    expect(classify.status, classify.text).toBe(200);
+    const censusAfter = await census();
+    expect(censusAfter.inference_stats.success!.count - censusBefore.inference_stats.success!.count).toBe(1);
+    expect(censusAfter.inference_count - censusBefore.inference_count).toBe(2);
+
     const all = (await rest(server.restUrl, '/v2/models/stats')).json as Stats;
     expect(all.model_stats.filter((m) => m.name === 'versioned').map((m) => m.version).sort()).toEqual(['1', '2', '3']);
     expect(await rest(server.restUrl, '/v2/models/nope/stats')).toMatchObject({ status: 404 });
