@@ -62,6 +62,17 @@ export interface Classification {
   readonly classes: readonly { readonly label: string; readonly score: number }[];
 }
 
+/** One Classify or Regress run of serialized tf.Examples. */
+interface ExampleRun {
+  readonly handle: VersionHandle;
+  readonly signatureName: string;
+  readonly examples: readonly Uint8Array[];
+  readonly call: CallContext;
+  readonly consumeInputs: boolean;
+  /** Set for calls the statistics count. */
+  readonly accounting?: Accounting;
+}
+
 /** The calls Triton-style statistics count: one model run each (MultiInference runs several). */
 const ACCOUNTED_APIS: ReadonlySet<string> = new Set(['predict', 'classify', 'regress']);
 
@@ -170,7 +181,7 @@ export class PredictService {
   async classify(spec: ModelSpecInput, examples: readonly Uint8Array[], call: CallContext): Promise<Served & { results: Classification[] }> {
     return this.withVersion(spec, call, 'classify', async (handle, served, accounting) => {
       const logging = this.loggingOf(served);
-      const results = await this.runClassify(handle, served.signatureName, examples, call, logging === undefined, accounting);
+      const results = await this.runClassify({ handle, signatureName: served.signatureName, examples, call, consumeInputs: logging === undefined, accounting });
       if (logging) this.options.requestLog!.log(logging, served, { kind: 'classify', examples, classifications: results });
       return { ...served, results };
     });
@@ -180,7 +191,7 @@ export class PredictService {
   async regress(spec: ModelSpecInput, examples: readonly Uint8Array[], call: CallContext): Promise<Served & { values: number[] }> {
     return this.withVersion(spec, call, 'regress', async (handle, served, accounting) => {
       const logging = this.loggingOf(served);
-      const values = await this.runRegress(handle, served.signatureName, examples, call, logging === undefined, accounting);
+      const values = await this.runRegress({ handle, signatureName: served.signatureName, examples, call, consumeInputs: logging === undefined, accounting });
       if (logging) this.options.requestLog!.log(logging, served, { kind: 'regress', examples, values });
       return { ...served, values };
     });
@@ -205,8 +216,8 @@ export class PredictService {
           const signatureName = task.spec.signatureName || DEFAULT_SIGNATURE;
           // Every task reads the same examples: none may hand their buffers to the inference thread.
           return task.method === CLASSIFY_METHOD
-            ? { method: CLASSIFY_METHOD, signatureName, results: await this.runClassify(handle, signatureName, examples, call, false) }
-            : { method: REGRESS_METHOD, signatureName, values: await this.runRegress(handle, signatureName, examples, call, false) };
+            ? { method: CLASSIFY_METHOD, signatureName, results: await this.runClassify({ handle, signatureName, examples, call, consumeInputs: false }) }
+            : { method: REGRESS_METHOD, signatureName, values: await this.runRegress({ handle, signatureName, examples, call, consumeInputs: false }) };
         }),
       );
       const logging = this.loggingOf(served);
@@ -215,52 +226,26 @@ export class PredictService {
     });
   }
 
-  private async runClassify(
-    handle: VersionHandle,
-    signatureName: string,
-    examples: readonly Uint8Array[],
-    call: CallContext,
-    consumeInputs: boolean,
-    accounting?: Accounting,
-  ): Promise<Classification[]> {
-    const signature = signatureOf(handle.servable.signatures, signatureName);
-    const input = exampleInputOf(signatureName, signature, CLASSIFY_METHOD, this.options.checkMethodNames);
-    const outputs = await this.runExamples(handle, signatureName, input, examples, call, consumeInputs, accounting);
-    return classificationsOf(outputs, examples.length);
+  private async runClassify(run: ExampleRun): Promise<Classification[]> {
+    return classificationsOf(await this.runExamples(run, CLASSIFY_METHOD), run.examples.length);
   }
 
-  private async runRegress(
-    handle: VersionHandle,
-    signatureName: string,
-    examples: readonly Uint8Array[],
-    call: CallContext,
-    consumeInputs: boolean,
-    accounting?: Accounting,
-  ): Promise<number[]> {
-    const signature = signatureOf(handle.servable.signatures, signatureName);
-    const input = exampleInputOf(signatureName, signature, REGRESS_METHOD, this.options.checkMethodNames);
-    const outputs = await this.runExamples(handle, signatureName, input, examples, call, consumeInputs, accounting);
-    const values = outputs.outputs;
+  private async runRegress(run: ExampleRun): Promise<number[]> {
+    const values = (await this.runExamples(run, REGRESS_METHOD)).outputs;
     if (!values || values.dtype !== 'DT_FLOAT') {
-      throw new ServingError('FAILED_PRECONDITION', `regress signature "${signatureName}" must return a float "outputs" tensor`);
+      throw new ServingError('FAILED_PRECONDITION', `regress signature "${run.signatureName}" must return a float "outputs" tensor`);
     }
     const floats = floatsOf(values);
-    if (floats.length !== examples.length) {
-      throw new ServingError('FAILED_PRECONDITION', `regress signature returned ${floats.length} values for ${examples.length} examples`);
+    if (floats.length !== run.examples.length) {
+      throw new ServingError('FAILED_PRECONDITION', `regress signature returned ${floats.length} values for ${run.examples.length} examples`);
     }
     return Array.from(floats);
   }
 
-  /** Runs serialized tf.Examples through a signature's one string input; one row per example. */
-  private async runExamples(
-    handle: VersionHandle,
-    signatureName: string,
-    input: string,
-    examples: readonly Uint8Array[],
-    call: CallContext,
-    consumeInputs: boolean,
-    accounting: Accounting | undefined,
-  ): Promise<Record<string, HostTensor>> {
+  /** Runs serialized tf.Examples through the signature's one string input; one row per example. */
+  private async runExamples(run: ExampleRun, method: string): Promise<Record<string, HostTensor>> {
+    const { handle, signatureName, examples, call, consumeInputs, accounting } = run;
+    const input = exampleInputOf(signatureName, signatureOf(handle.servable.signatures, signatureName), method, this.options.checkMethodNames);
     const timing = newRunTiming();
     const outputs = await handle.servable.run(signatureName, { [input]: examplesTensor(examples) }, undefined, { signal: call.signal, consumeInputs, timing });
     if (accounting !== undefined) {
