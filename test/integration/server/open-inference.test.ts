@@ -279,6 +279,12 @@ describe('V2 bad requests get a clear error and the server stays up', () => {
     ['base64 for a number', '/v2/models/tiny/infer', tiny({ parameters: { content_type: 'base64' } }), 400, /content_type base64 is for BYTES/],
     ['GET on infer', '/v2/models/tiny/infer', undefined, 400, /takes POST, not GET/],
     ['an unknown path', '/v2/nothing', undefined, 404, /no such endpoint: GET \/v2\/nothing/],
+    ['GET on the repository index', '/v2/repository/index', undefined, 400, /takes POST, not GET/],
+    ['a repository index body that is not JSON', '/v2/repository/index', '{', 400, /JSON/],
+    ['a repository index body that is not an object', '/v2/repository/index', '[1]', 400, /must be an object/],
+    ['stats of a version that is not a number', '/v2/models/tiny/versions/abc/stats', undefined, 400, /must be a non-negative integer, got "abc"/],
+    ['stats of an unknown version', '/v2/models/tiny/versions/9/stats', undefined, 404, /Could not find version 9 of model tiny/],
+    ['the config of a negative version', '/v2/models/tiny/versions/-1/config', undefined, 400, /must be a non-negative integer, got "-1"/],
   ])('%s', async (_case, path, body, status, message) => {
     const reply = await rest(server.restUrl, path, body === undefined ? {} : { body });
     expect(reply.status, reply.text).toBe(status);
