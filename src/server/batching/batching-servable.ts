@@ -96,7 +96,7 @@ export class BatchingServable implements Servable {
             timing,
           })
         : await this.runJoined(signatureName, keys, outputNames, tasks, paddedRows, timing);
-      shareTiming(tasks, started, timing);
+      shareTiming(tasks, started, timing, paddedRows);
       if (alone) return first.resolve(outputs);
       const perTask: Outputs[] = tasks.map(() => ({}));
       const rows = tasks.map((t) => t.rows);
@@ -163,7 +163,7 @@ export const PER_MODEL_BATCHING_FILE = 'batching_params.pbtxt';
  * Each request of a batch waited from its enqueueing to `started` and shares the batch's run; the
  * first one accounts for the execution.
  */
-function shareTiming(tasks: readonly Task[], started: number, batch: RunTiming): void {
+function shareTiming(tasks: readonly Task[], started: number, batch: RunTiming, paddedRows: number): void {
   tasks.forEach((task, i) => {
     const timing = task.payload.timing;
     if (timing === undefined) return;
@@ -172,6 +172,7 @@ function shareTiming(tasks: readonly Task[], started: number, batch: RunTiming):
     timing.inferNs = batch.inferNs;
     timing.outputNs = batch.outputNs;
     timing.executions = i === 0 ? batch.executions : 0;
+    timing.batchSize = paddedRows;
   });
 }
 

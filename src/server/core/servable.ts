@@ -14,10 +14,12 @@ export interface RunTiming {
   inferNs: number;
   outputNs: number;
   executions: number;
+  /** Rows of the execution (a merged batch's, padding included); 0 when the caller's own. */
+  batchSize: number;
 }
 
 export function newRunTiming(): RunTiming {
-  return { queueNs: 0, inputNs: 0, inferNs: 0, outputNs: 0, executions: 0 };
+  return { queueNs: 0, inputNs: 0, inferNs: 0, outputNs: 0, executions: 0, batchSize: 0 };
 }
 
 export interface RunOptions {

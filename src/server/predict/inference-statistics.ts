@@ -10,6 +10,7 @@ import type { RunTiming } from '../core/servable.js';
  * - compute_input / compute_infer / compute_output: making TensorFlow's input tensors, the session
  *   run, and reading the outputs, as the inference thread timed them (a batch's times count for
  *   each of its requests, as in Triton);
+ * - batch_stats: per batch size, executions and their compute times;
  * - inference_count: rows inferred (dimension 0 of the inputs, 1 for scalars; the examples of a
  *   Classify or Regress); execution_count: TensorFlow runs, a merged batch counting once.
  * Predict calls in any form count (TF Serving's gRPC and REST, the Open Inference Protocol), and
@@ -19,6 +20,14 @@ import type { RunTiming } from '../core/servable.js';
 export interface Duration {
   count: number;
   ns: number;
+}
+
+/** Executions of one batch size and their compute times (Triton's InferBatchStatistics). */
+export interface BatchSizeStatistics {
+  readonly batchSize: number;
+  readonly computeInput: Duration;
+  readonly computeInfer: Duration;
+  readonly computeOutput: Duration;
 }
 
 export interface VersionStatistics {
@@ -32,6 +41,8 @@ export interface VersionStatistics {
   readonly computeInput: Duration;
   readonly computeInfer: Duration;
   readonly computeOutput: Duration;
+  /** By batch size, for executions only (a merged batch once). */
+  readonly batches: Map<number, BatchSizeStatistics>;
 }
 
 const duration = (): Duration => ({ count: 0, ns: 0 });
@@ -47,6 +58,7 @@ function emptyStatistics(): VersionStatistics {
     computeInput: duration(),
     computeInfer: duration(),
     computeOutput: duration(),
+    batches: new Map(),
   };
 }
 
@@ -60,6 +72,7 @@ export class InferenceStatistics {
 
   constructor(private readonly wallClockMs: () => number = Date.now) {}
 
+  /** `rows` are the request's; the execution's batch size is `timing.batchSize`, or `rows` when 0. */
   succeeded(model: string, version: number, rows: number, ns: number, timing: RunTiming): void {
     const stats = this.of(model, version);
     stats.lastInference = this.wallClockMs();
@@ -70,6 +83,14 @@ export class InferenceStatistics {
     add(stats.computeInput, timing.inputNs);
     add(stats.computeInfer, timing.inferNs);
     add(stats.computeOutput, timing.outputNs);
+    if (timing.executions > 0) {
+      const size = timing.batchSize || rows;
+      let batch = stats.batches.get(size);
+      if (batch === undefined) stats.batches.set(size, (batch = { batchSize: size, computeInput: duration(), computeInfer: duration(), computeOutput: duration() }));
+      add(batch.computeInput, timing.inputNs);
+      add(batch.computeInfer, timing.inferNs);
+      add(batch.computeOutput, timing.outputNs);
+    }
   }
 
   failed(model: string, version: number, ns: number): void {

@@ -98,7 +98,9 @@ function statisticsMessage(name: string, version: number, stats: VersionStatisti
       cache_hit: none,
       cache_miss: none,
     },
-    batch_stats: [],
+    batch_stats: [...stats.batches.values()]
+      .sort((a, b) => a.batchSize - b.batchSize)
+      .map((b) => ({ batch_size: b.batchSize, compute_input: b.computeInput, compute_infer: b.computeInfer, compute_output: b.computeOutput })),
   };
 }
 

@@ -179,7 +179,15 @@ describe('V2 health, readiness and metadata', () => {
 
   test("statistics (Triton's): per version, counted by the server as calls come", async () => {
     interface Stats {
-      model_stats: { name: string; version: string; last_inference: number; inference_count: number; execution_count: number; inference_stats: Record<string, { count: number; ns: number }> }[];
+      model_stats: {
+        name: string;
+        version: string;
+        last_inference: number;
+        inference_count: number;
+        execution_count: number;
+        inference_stats: Record<string, { count: number; ns: number }>;
+        batch_stats: { batch_size: number; compute_infer: { count: number; ns: number } }[];
+      }[];
     }
     const statsOf = async (): Promise<Stats['model_stats'][number]> => {
       const reply = await rest(server.restUrl, '/v2/models/tiny/versions/1/stats');
@@ -209,6 +217,9 @@ describe('V2 health, readiness and metadata', () => {
     expect(grew('success').ns).toBeGreaterThanOrEqual(grew('compute_input').ns + grew('compute_infer').ns + grew('compute_output').ns);
     expect(grew('queue')).toEqual({ count: 3, ns: 0 });
     expect(after.last_inference).toBeGreaterThanOrEqual(Date.now() - 60_000);
+    // Per batch size: the three 2-row executions.
+    const twoRows = (s: Stats['model_stats'][number]): number => s.batch_stats.find((b) => b.batch_size === 2)?.compute_infer.count ?? 0;
+    expect(twoRows(after) - twoRows(before)).toBe(3);
 
     // Classify counts too, its examples as rows.
     const census = async (): Promise<Stats['model_stats'][number]> => ((await rest(server.restUrl, '/v2/models/census/stats')).json as Stats).model_stats[0]!;

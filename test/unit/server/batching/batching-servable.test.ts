@@ -135,4 +135,5 @@ test("each caller's timing gets its batch's run, and only the first caller count
     [1001, 0],
   ]);
   expect(timings.every((t) => t.inputNs === 10 && t.outputNs === 20 && t.queueNs >= 0)).toBe(true);
+  expect(timings.map((t) => t.batchSize)).toEqual([1, 2, 2]);
 });

@@ -157,6 +157,11 @@ describe('PredictService', () => {
       computeOutput: { count: 2, ns: 40 },
     });
     expect(stats.lastInference).toBeGreaterThan(0);
+    // Unbatched, each execution's batch size is its request's rows.
+    expect([...stats.batches.values()].map((b) => [b.batchSize, b.computeInfer.count, b.computeInfer.ns])).toEqual([
+      [3, 1, 1000],
+      [1, 1, 1000],
+    ]);
     expect(predict.statistics.get('m', 2).success.count).toBe(0);
   });
 });
