@@ -95,6 +95,7 @@ export class PredictService {
     private readonly metrics: ServerMetrics,
     private readonly logger: Logger,
     private readonly rng: () => number,
+    /** Milliseconds on any clock: only differences are used (call durations). */
     private readonly now: () => number,
     private readonly options: PredictOptions = { checkMethodNames: false },
   ) {}

@@ -134,7 +134,7 @@ export function inferenceServiceHandlers(backend: InferenceServiceBackend): grpc
       Promise.resolve(modelStatisticsOf(backend, backend.predict.statistics, call.request.name || undefined, versionOf(call.request.version))),
     ),
     RepositoryIndex: unary((call: grpc.ServerUnaryCall<{ ready?: boolean }, unknown>) =>
-      Promise.resolve({ models: repositoryIndex(backend, call.request.ready === true).map((entry) => ({ version: '', ...entry })) }),
+      Promise.resolve({ models: repositoryIndex(backend, call.request.ready === true) }),
     ),
     ModelInfer: unary(async (call: grpc.ServerUnaryCall<ModelInferRequestMessage, unknown>) => {
       const model = call.request.model_name ?? '';
