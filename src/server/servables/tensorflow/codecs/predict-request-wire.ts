@@ -28,7 +28,8 @@ const FIXED64 = 1;
 const BYTES = 2;
 const FIXED32 = 5;
 
-const utf8 = new TextDecoder('utf-8', { fatal: false });
+// proto3 strings must be UTF-8: C++ protobuf (TF Serving) and protobufjs refuse the message otherwise.
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Malformed input: grpc-js reports a throwing deserializer as INTERNAL, as it did for protobufjs. */
 export class WireError extends Error {}
@@ -66,6 +67,14 @@ export class Reader {
     throw new WireError('varint longer than 10 bytes');
   }
 
+  /** A field's key (number << 3 | wire type); field number 0 does not exist in protobuf. */
+  tag(): number {
+    const tag = this.varint();
+    if (tag < 8) throw new WireError(`field number 0 (key ${tag})`);
+    if (tag > 0xffffffff) throw new WireError('field key longer than 32 bits');
+    return tag;
+  }
+
   /** A varint as its low and high 32 bits (two's complement for negative values). */
   varint64(): [number, number] {
     let lo = 0;
@@ -93,7 +102,11 @@ export class Reader {
 
   string(): string {
     const [start, end] = this.span();
-    return utf8.decode(this.buf.subarray(start, end));
+    try {
+      return utf8.decode(this.buf.subarray(start, end));
+    } catch {
+      throw new WireError('a string field is not valid UTF-8');
+    }
   }
 
   skip(wire: number): void {
@@ -201,14 +214,14 @@ function dtypeName(value: number): string | number {
 
 function readShape(r: Reader, shape: TensorShapeObject & { dim: { size: Int64Like; name: string }[] }): void {
   while (!r.done) {
-    const tag = r.varint();
+    const tag = r.tag();
     const field = Math.floor(tag / 8);
     const wire = tag & 7;
     if (field === 2 && wire === BYTES) {
       const d = r.sub();
       const dim = { size: 0 as Int64Like, name: '' };
       while (!d.done) {
-        const t = d.varint();
+        const t = d.tag();
         if (t === 8) dim.size = int64Of(...d.varint64());
         else if (t === 18) dim.name = d.string();
         else d.skip(t & 7);
@@ -222,14 +235,14 @@ function readShape(r: Reader, shape: TensorShapeObject & { dim: { size: Int64Lik
 
 function readTensor(r: Reader, tensor: Record<string, unknown>): void {
   while (!r.done) {
-    const tag = r.varint();
+    const tag = r.tag();
     const field = Math.floor(tag / 8);
     const wire = tag & 7;
     const repeated = REPEATED[field];
     if (repeated) {
       tensor[repeated[0]] = readRepeated(r, wire, repeated[1], tensor[repeated[0]] as Values | undefined);
     } else if (field === 1 && wire === VARINT) {
-      tensor.dtype = dtypeName(r.varint());
+      tensor.dtype = dtypeName(r.varint64()[0] | 0); // an enum is an int32: keep the low 32 bits
     } else if (field === 2 && wire === BYTES) {
       tensor.tensor_shape ??= { dim: [] };
       readShape(r.sub(), tensor.tensor_shape as TensorShapeObject & { dim: { size: Int64Like; name: string }[] });
@@ -247,14 +260,15 @@ function readTensor(r: Reader, tensor: Record<string, unknown>): void {
 
 function readModelSpec(r: Reader, spec: ModelSpecObject): void {
   while (!r.done) {
-    const tag = r.varint();
+    const tag = r.tag();
     if (tag === 10) spec.name = r.string();
     else if (tag === 18) {
       // google.protobuf.Int64Value { int64 value = 1; }
+      // A message field seen twice merges (protobuf's rule), so an empty second one keeps the value.
       const v = r.sub();
-      let value = '0';
+      let value = spec.version_choice === 'version' && spec.version ? spec.version.value : '0';
       while (!v.done) {
-        const t = v.varint();
+        const t = v.tag();
         if (t === 8) value = BigInt.asIntN(64, toBigInt(...v.varint64())).toString();
         else v.skip(t & 7);
       }
@@ -273,7 +287,7 @@ export function readPredictRequest(bytes: Uint8Array): PredictRequestObject {
   const r = new Reader(bytes, 0, bytes.length);
   const request: PredictRequestObject = { model_spec: null, inputs: {}, output_filter: [] };
   while (!r.done) {
-    const tag = r.varint();
+    const tag = r.tag();
     if (tag === 10) {
       request.model_spec ??= { name: '', version: null, version_label: '', signature_name: '' };
       readModelSpec(r.sub(), request.model_spec);
@@ -283,7 +297,7 @@ export function readPredictRequest(bytes: Uint8Array): PredictRequestObject {
       let key = '';
       const tensor: Record<string, unknown> = {};
       while (!entry.done) {
-        const t = entry.varint();
+        const t = entry.tag();
         if (t === 10) key = entry.string();
         else if (t === 18) readTensor(entry.sub(), tensor);
         else entry.skip(t & 7);

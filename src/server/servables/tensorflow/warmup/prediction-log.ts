@@ -48,7 +48,7 @@ export function readPredictionLog(bytes: Uint8Array): WarmupRequest {
   let request = bytes.subarray(0, 0);
   const log = new Reader(bytes, 0, bytes.length);
   while (!log.done) {
-    const tag = log.varint();
+    const tag = log.tag();
     const number = Math.floor(tag / 8);
     if (LOG_FIELDS[number] === undefined || tag % 8 !== LENGTH_DELIMITED) {
       log.skip(tag % 8);
@@ -59,7 +59,7 @@ export function readPredictionLog(bytes: Uint8Array): WarmupRequest {
     request = bytes.subarray(0, 0);
     const entry = log.sub();
     while (!entry.done) {
-      const inner = entry.varint();
+      const inner = entry.tag();
       if (inner !== REQUEST_TAG) {
         entry.skip(inner % 8);
         continue;

@@ -4,59 +4,15 @@
  */
 import protobuf from 'protobufjs';
 import { describe, expect, test } from 'vitest';
-import { decodeTensorProto, type TensorProtoObject } from '../../../../../../src/server/servables/tensorflow/codecs/tensor-proto.js';
 import { readPredictRequest } from '../../../../../../src/server/servables/tensorflow/codecs/predict-request-wire.js';
-import { protoType } from '../../../../../../src/server/servables/tensorflow/proto-root.js';
-import { PROTO_LOADER_OPTIONS } from '../../../../../../src/server/transports/grpc/proto-loader.js';
-import { modelSpecOf } from '../../../../../../src/server/transports/grpc/prediction-handlers.js';
-import { FIXTURE_MODELS, loadExpected, toTensorProto } from '../../../../../helpers/server/fixture-tensors.js';
-
-const PredictRequest = protoType('tensorflow.serving.PredictRequest');
-const limits = { maxElements: 1_000_000 };
-
-function viaProtobufjs(bytes: Uint8Array): { model_spec: unknown; inputs: Record<string, TensorProtoObject>; output_filter: string[] } {
-  return PredictRequest.toObject(PredictRequest.decode(bytes), PROTO_LOADER_OPTIONS) as never;
-}
-
-/** What the handlers make of a request: the model spec they parse and each input's tensor or error. */
-function meaning(request: { model_spec: unknown; inputs: Record<string, TensorProtoObject>; output_filter: string[] }): unknown {
-  const attempt = <T>(f: () => T): T | string => {
-    try {
-      return f();
-    } catch (error) {
-      return `error: ${(error as Error).message}`;
-    }
-  };
-  const tensors = Object.fromEntries(
-    Object.entries(request.inputs).map(([name, proto]) => [name, attempt(() => {
-      const t = decodeTensorProto(proto, limits);
-      return t.dtype === 'DT_STRING' ? { ...t, strings: t.strings.map((s) => Buffer.from(s).toString('hex')) } : { ...t, bytes: Buffer.from(t.bytes).toString('hex') };
-    })]),
-  );
-  return { spec: attempt(() => modelSpecOf(request.model_spec as never)), tensors, outputFilter: request.output_filter };
-}
-
-const encode = (message: object): Uint8Array => PredictRequest.encode(PredictRequest.fromObject(message)).finish();
+import { encodePredictRequest as encode, fixturePredictMessages, predictRequestMeaning as meaning, viaProtobufjs } from '../../../../../helpers/server/predict-request-meaning.js';
 
 function expectSameMeaning(bytes: Uint8Array): void {
   expect(meaning(readPredictRequest(bytes))).toEqual(meaning(viaProtobufjs(bytes)));
 }
 
 describe('readPredictRequest decodes like protobufjs', () => {
-  const fixtureRequests: [string, object][] = [];
-  for (const model of FIXTURE_MODELS) {
-    const expected = loadExpected(model);
-    for (const [signature, sig] of Object.entries(expected.signatures)) {
-      sig.cases.forEach((c, i) => {
-        for (const content of [false, true]) {
-          fixtureRequests.push([
-            `${model} ${signature} #${i} ${content ? 'tensor_content' : 'typed fields'}`,
-            { model_spec: { name: model, version: { value: expected.version }, signature_name: signature }, inputs: Object.fromEntries(Object.entries(c.inputs).map(([n, t]) => [n, toTensorProto(t, content)])) },
-          ]);
-        }
-      });
-    }
-  }
+  const fixtureRequests = fixturePredictMessages();
 
   test.each(fixtureRequests)('fixture: %s', (_name, message) => expectSameMeaning(encode(message)));
 
@@ -111,6 +67,37 @@ describe('readPredictRequest decodes like protobufjs', () => {
     w.uint32(60 * 8 + 1).fixed64(9).uint32(61 * 8 + 5).fixed32(9);
     w.ldelim().ldelim();
     expectSameMeaning(w.finish());
+  });
+
+  // Found by the fuzz test (predict-request-wire.fuzz.test.ts); each was read differently before.
+  test('a string field that is not UTF-8 is refused, as protobuf requires of proto3 strings', () => {
+    const bytes = encode({ model_spec: { name: 'm', signature_name: 'abc' } });
+    const at = Buffer.from(bytes).indexOf('abc');
+    bytes[at] = 0x80;
+    expect(() => readPredictRequest(bytes)).toThrow('a string field is not valid UTF-8');
+    expect(() => viaProtobufjs(bytes)).toThrow();
+  });
+
+  test('field number 0 is refused at every level', () => {
+    expect(() => readPredictRequest(new Uint8Array([0, 0]))).toThrow(/field number 0/);
+    const w = protobuf.Writer.create();
+    w.uint32(10).fork().uint32(10).string('m').uint32(0).uint32(1).ldelim();
+    expect(() => readPredictRequest(w.finish())).toThrow(/field number 0/);
+  });
+
+  test('a model spec seen twice merges: an empty second version keeps the first', () => {
+    const w = protobuf.Writer.create();
+    w.uint32(10).fork().uint32(10).string('m').uint32(18).fork().uint32(8).int64(7).ldelim().ldelim();
+    w.uint32(10).fork().uint32(18).fork().ldelim().ldelim();
+    expectSameMeaning(w.finish());
+    expect(meaning(readPredictRequest(w.finish()))).toMatchObject({ spec: { name: 'm', version: 7 } });
+  });
+
+  test('a dtype beyond 32 bits is read as the int32 enum it is', () => {
+    const w = protobuf.Writer.create();
+    w.uint32(18).fork().uint32(10).string('x').uint32(18).fork().uint32(8).uint64('18446744073709551615').ldelim().ldelim();
+    expectSameMeaning(w.finish());
+    expect(meaning(readPredictRequest(w.finish()))).toMatchObject({ tensors: { x: 'error: unsupported dtype enum value -1' } });
   });
 
   test('truncated and malformed messages are refused, never misread', () => {
