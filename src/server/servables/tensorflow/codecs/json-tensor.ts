@@ -24,7 +24,7 @@
 import { DTYPES, INTEGER_RANGES, type DType, type HostTensor, elementCount } from '../../../core/host-tensor.js';
 import type { TensorInfo } from '../../../core/signature.js';
 import { invalidArgument } from '../../../../shared/errors.js';
-import { parseJson } from './exact-json.js';
+import { JsonDouble, parseJson } from './exact-json.js';
 import type { TensorLimits } from './tensor-proto.js';
 
 export type JsonPredictFormat = 'row' | 'columnar';
@@ -322,12 +322,45 @@ export function tensorFromJsonElements(elements: readonly unknown[], dtype: DTyp
   return fill.tensor(shape);
 }
 
+/** A JSON value for an error message: at most ~60 characters, however large the value. */
 function describe(value: unknown): string {
-  if (typeof value === 'bigint') return value.toString();
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '...' : value);
-  if (typeof value === 'number') return formatNumber(value);
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? text.slice(0, 60) + '...' : text;
+  const parts: string[] = [];
+  let length = 0;
+  let truncated = false;
+  const piece = (text: string): boolean => {
+    if (length >= 60) {
+      truncated = true;
+      return false;
+    }
+    parts.push(text);
+    length += text.length;
+    return true;
+  };
+  // Writes until the budget is spent, so a huge list costs no more than a short one.
+  const write = (v: unknown): boolean => {
+    if (typeof v === 'bigint') return piece(v.toString());
+    if (typeof v === 'number') return piece(formatNumber(v));
+    if (v instanceof JsonDouble) return piece(formatNumber(v.value));
+    if (typeof v === 'string') return piece(JSON.stringify(v.length > 40 ? v.slice(0, 40) + '...' : v));
+    if (Array.isArray(v)) {
+      if (!piece('[')) return false;
+      for (let i = 0; i < v.length; i++) if ((i > 0 && !piece(',')) || !write(v[i])) return false;
+      return piece(']');
+    }
+    if (v !== null && typeof v === 'object') {
+      if (!piece('{')) return false;
+      let first = true;
+      for (const [k, item] of Object.entries(v)) {
+        if ((!first && !piece(',')) || !piece(`${JSON.stringify(k)}:`) || !write(item)) return false;
+        first = false;
+      }
+      return piece('}');
+    }
+    return piece(String(v));
+  };
+  write(value);
+  const text = parts.join('');
+  return truncated || text.length > 60 ? text.slice(0, 60) + '...' : text;
 }
 
 const f32 = new Float32Array(1);

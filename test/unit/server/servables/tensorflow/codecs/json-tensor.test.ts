@@ -139,6 +139,9 @@ describe('JSON request decoding', () => {
     ['bad base64', '{"inputs": {"b64": "@@@"}}', { x: info('DT_STRING') }, /not valid base64/],
     ['too many elements', `{"inputs": [${new Array(10_001).fill(0).join(',')}]}`, { x: info('DT_FLOAT') }, /more than 10000 elements/],
     ['bad signature_name', '{"signature_name": 3, "inputs": 1}', { x: info('DT_FLOAT') }, /signature_name/],
+    // Found by rest-decoders.fuzz.test.ts: describing such a value threw a TypeError (a 500).
+    ['an object holding an exact int64 for a string', '{"inputs": [{"b64": 18446744073709551616}]}', { x: info('DT_STRING') }, /JSON value \{"b64":18446744073709551616\} is not a string/],
+    ['a huge object for a string, described briefly', `{"inputs": [{"x": [${new Array(100_000).fill(1).join(',')}]}]}`, { x: info('DT_STRING') }, /JSON value \{"x":\[1,1,1,[1,]*\.\.\. is not a string/],
   ])('refuses %s', (_name, text, inputs, message) => {
     expectInvalid(() => {
       const body = parseJsonBody(text);
