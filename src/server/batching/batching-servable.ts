@@ -8,6 +8,7 @@ import type { SignatureDef, SignatureMap, TensorInfo } from '../core/signature.j
 import type { BatchScheduler, BatchTask, QueueParameters } from './batch-scheduler.js';
 import { parseBatchingParameters, type BatchingParameters } from './batching-parameters.js';
 import { concatRows, splitRows } from './tensor-rows.js';
+import { ownEntry } from '../../shared/own-entry.js';
 
 type Outputs = Record<string, HostTensor>;
 /** A queued request: its inputs in the batch key's (sorted) input order. */
@@ -69,7 +70,7 @@ export class BatchingServable implements Servable {
   }
 
   run(signatureName: string, inputs: Readonly<Record<string, HostTensor>>, outputNames: readonly string[] | undefined, options: RunOptions = {}): Promise<Outputs> {
-    const signature = this.inner.signatures[signatureName];
+    const signature = ownEntry(this.inner.signatures, signatureName);
     const keys = Object.keys(inputs).sort();
     const tensors = keys.map((key) => inputs[key]!);
     const rows = requestRows(tensors);

@@ -1,6 +1,7 @@
 import { ServingError, invalidArgument, notFound } from '../../shared/errors.js';
 import type { HostTensor } from '../core/host-tensor.js';
 import { CLASSIFY_METHOD, DEFAULT_SIGNATURE, PREDICT_METHOD, REGRESS_METHOD, type SignatureDef, type SignatureMap } from '../core/signature.js';
+import { ownEntry } from '../../shared/own-entry.js';
 
 const list = (names: Iterable<string>): string => [...names].sort().join(', ');
 const shapeText = (shape: readonly number[]): string => `[${shape.map((d) => (d < 0 ? '-1' : String(d))).join(',')}]`;
@@ -48,7 +49,7 @@ function mismatchedInputs(signatureName: string, signature: SignatureDef, inputs
 /** Output keys to compute: the filter (checked) or every output of the signature. */
 export function selectOutputs(signatureName: string, signature: SignatureDef, filter: readonly string[]): string[] {
   if (filter.length === 0) return Object.keys(signature.outputs);
-  const unknown = filter.filter((name) => !(name in signature.outputs));
+  const unknown = filter.filter((name) => !Object.hasOwn(signature.outputs, name));
   if (unknown.length > 0) {
     throw invalidArgument(
       `output_filter names ${list(unknown)}, not outputs of signature "${signatureName}" (outputs: ${list(Object.keys(signature.outputs))})`,
@@ -61,7 +62,7 @@ export function selectOutputs(signatureName: string, signature: SignatureDef, fi
 
 /** The named signature, or NOT_FOUND listing the ones the model has. */
 export function signatureOf(signatures: SignatureMap, name: string): SignatureDef {
-  const signature = signatures[name];
+  const signature = ownEntry(signatures, name);
   if (!signature) {
     throw notFound(`signature "${name}" not found; the model has: ${Object.keys(signatures).sort().join(', ') || 'none'}`);
   }

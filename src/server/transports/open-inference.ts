@@ -6,6 +6,7 @@ import type { CallContext, PredictResult, PredictService } from '../predict/pred
 import { decodeInferInputs, defaultSignature, modelMetadata, type InferRequest } from '../servables/tensorflow/codecs/open-inference-json.js';
 import type { TensorLimits } from '../servables/tensorflow/codecs/tensor-proto.js';
 import { modelConfig, type ModelConfigMessage } from './open-inference-config.js';
+import { ownEntry } from '../../shared/own-entry.js';
 
 /*
  * The Open Inference Protocol (KServe's "V2" protocol, as Triton and MLServer serve it) as REST
@@ -136,7 +137,7 @@ export function infer(predict: PredictService, model: string, version: number | 
     { name: model, version },
     (signatures) => {
       const signatureName = request.signatureName ?? defaultSignature(signatures);
-      const signature = signatures[signatureName];
+      const signature = ownEntry(signatures, signatureName);
       const inputs = signature === undefined ? undefined : decodeInferInputs(request, signature.inputs, limits);
       return Promise.resolve({ signatureName, inputs, outputFilter: request.outputs });
     },

@@ -8,6 +8,7 @@ import type { InferencePool, PooledSession, SessionRun } from './inference-pool.
 import type { RunInput } from './inference-protocol.js';
 import { SERVE_TAG, readSignatures } from './saved-model-metadata.js';
 import { warmUpVersion, type WarmupOptions, type WarmupTarget } from './warmup/model-warmup.js';
+import { ownEntry } from '../../../shared/own-entry.js';
 
 interface Feeds {
   readonly inputNames: string[];
@@ -69,7 +70,7 @@ export class TensorflowServable implements Servable, WarmupTarget {
 
   /** A call's signature keys as the graph's tensor names. */
   private feeds(signatureName: string, inputs: Readonly<Record<string, RunInput>>, outputNames: readonly string[] | undefined): Feeds {
-    const signature = this.signatures[signatureName];
+    const signature = ownEntry(this.signatures, signatureName);
     if (!signature) throw notFound(`signature "${signatureName}" not found`);
     const inputKeys = Object.keys(inputs);
     const outputKeys = outputNames ?? Object.keys(signature.outputs);

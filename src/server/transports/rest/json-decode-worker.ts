@@ -10,6 +10,7 @@ import { decodePredictJson, parseJsonBody, requestSignatureName } from '../../se
 import { decodeInferInputs, defaultSignature, parseInferRequest } from '../../servables/tensorflow/codecs/open-inference-json.js';
 import { transferablesOf } from '../../servables/tensorflow/inference-protocol.js';
 import type { JsonDecodeRequest, JsonDecodeResponse } from './json-decode-protocol.js';
+import { ownEntry } from '../../../shared/own-entry.js';
 
 const port = parentPort!;
 const utf8 = new TextDecoder();
@@ -30,7 +31,7 @@ function decodeOpenInference(request: JsonDecodeRequest, jsonLength: number): { 
   const parsed = parseInferRequest(parseJsonBody(utf8.decode(request.body.subarray(0, jsonLength))), request.body.subarray(jsonLength));
   const signatureName = parsed.signatureName ?? defaultSignature(request.signatureInputs);
   const openInference = { ...(parsed.id !== undefined ? { requestId: parsed.id } : {}), outputs: parsed.outputs, binaryOutputs: parsed.binaryOutputs };
-  const inputs = request.signatureInputs[signatureName];
+  const inputs = ownEntry(request.signatureInputs, signatureName);
   if (inputs === undefined) return { response: { id: request.id, signatureName, openInference }, transfer: [] };
   const decoded = decodeInferInputs(parsed, inputs, request.limits);
   return { response: { id: request.id, signatureName, decoded: { format: 'row', inputs: decoded }, openInference }, transfer: transferablesOf(Object.values(decoded)) };

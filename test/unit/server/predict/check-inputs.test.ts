@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HostTensor } from '../../../../src/server/core/host-tensor.js';
 import type { SignatureDef } from '../../../../src/server/core/signature.js';
-import { checkInputs, selectOutputs } from '../../../../src/server/predict/check-inputs.js';
+import { checkInputs, selectOutputs, signatureOf } from '../../../../src/server/predict/check-inputs.js';
 
 const signature: SignatureDef = {
   methodName: 'tensorflow/serving/predict',
@@ -53,5 +53,15 @@ describe('selectOutputs', () => {
   it('refuses unknown and repeated outputs', () => {
     expect(() => selectOutputs('sig', signature, ['nope'])).toThrowError(/output_filter names nope/);
     expect(() => selectOutputs('sig', signature, ['scores', 'scores'])).toThrowError(/more than once/);
+  });
+
+  it('refuses names that every object inherits (found by the live fuzz test)', () => {
+    expect(() => selectOutputs('sig', signature, ['toString'])).toThrowError(/output_filter names toString/);
+  });
+});
+
+describe('signatureOf', () => {
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])('answers NOT_FOUND for "%s", not an inherited member', (name) => {
+    expect(() => signatureOf({ serving_default: signature }, name)).toThrowError(`signature "${name}" not found; the model has: serving_default`);
   });
 });

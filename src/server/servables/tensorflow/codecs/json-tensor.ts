@@ -89,8 +89,8 @@ function decodeInstances(
     if (objects) {
       if (!isNamedObject(instance)) throw invalidArgument(`'instances'[${i}] is not an object like 'instances'[0]`);
       const keys = Object.keys(instance);
-      const unknown = keys.filter((k) => !(k in infos));
-      const missing = names.filter((n) => !(n in instance));
+      const unknown = keys.filter((k) => !Object.hasOwn(infos, k));
+      const missing = names.filter((n) => !Object.hasOwn(instance, n));
       if (unknown.length > 0 || missing.length > 0) {
         throw invalidArgument(
           `'instances'[${i}] must have exactly the keys ${names.join(', ')}` +
@@ -142,11 +142,11 @@ function decodeColumnar(
     const name = names[0] as string;
     return { [name]: columnTensor(inputs, infos[name] as TensorInfo, name, limits) };
   }
-  const unknown = Object.keys(inputs).filter((k) => !(k in infos));
+  const unknown = Object.keys(inputs).filter((k) => !Object.hasOwn(infos, k));
   if (unknown.length > 0) throw invalidArgument(`'inputs' has unknown input(s) ${unknown.join(', ')}; expected ${names.join(', ')}`);
   const out: Record<string, HostTensor> = {};
   for (const name of names) {
-    if (!(name in inputs)) throw invalidArgument(`missing input ${name} in 'inputs'`);
+    if (!Object.hasOwn(inputs, name)) throw invalidArgument(`missing input ${name} in 'inputs'`);
     out[name] = columnTensor(inputs[name], infos[name] as TensorInfo, name, limits);
   }
   return out;

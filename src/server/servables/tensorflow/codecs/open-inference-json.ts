@@ -14,6 +14,7 @@ import { DEFAULT_SIGNATURE, type SignatureDef, type TensorInfo } from '../../../
 import { flatJsonList, tensorFromJsonElements } from './json-tensor.js';
 import { binaryOf, binarySource, binaryTensor } from './open-inference-binary.js';
 import type { TensorLimits } from './tensor-proto.js';
+import { ownEntry } from '../../../../shared/own-entry.js';
 
 /** The protocol's datatype names for TensorFlow's dtypes (BF16 is Triton's extension). */
 const DATATYPES: Readonly<Record<DType, string>> = {
@@ -163,7 +164,7 @@ function flatten(data: unknown): unknown[] {
 export function decodeInferInputs(request: InferRequest, signatureInputs: Readonly<Record<string, TensorInfo>>, limits: TensorLimits): Record<string, HostTensor> {
   const tensors: Record<string, HostTensor> = {};
   for (const input of request.inputs) {
-    const info = signatureInputs[input.name];
+    const info = ownEntry(signatureInputs, input.name);
     // An input the signature lacks is left to the shared check, which names every mismatch.
     const dtype = info?.dtype ?? dtypeOfDatatype(input.datatype);
     if (info !== undefined && input.datatype !== DATATYPES[info.dtype]) {

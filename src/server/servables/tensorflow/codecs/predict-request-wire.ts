@@ -302,7 +302,8 @@ export function readPredictRequest(bytes: Uint8Array): PredictRequestObject {
         else if (t === 18) readTensor(entry.sub(), tensor);
         else entry.skip(t & 7);
       }
-      request.inputs[key] = tensor;
+      // defineProperty: an input named "__proto__" stays an entry instead of replacing the prototype.
+      Object.defineProperty(request.inputs, key, { value: tensor, enumerable: true, writable: true, configurable: true });
     } else if (tag === 26) {
       request.output_filter.push(r.string());
     } else r.skip(tag & 7);
