@@ -5,6 +5,8 @@
  * search by hand.
  */
 import fc from 'fast-check';
+import { expect } from 'vitest';
+import { DTYPES, elementCount, type HostTensor } from '../../src/server/core/host-tensor.js';
 
 export function fuzzParameters(defaultRuns = 300): fc.Parameters<unknown> {
   const seed = process.env.TENSORFLEET_FUZZ_SEED;
@@ -55,4 +57,14 @@ export function damagedBytes(valid: readonly Uint8Array[]): fc.Arbitrary<Uint8Ar
 /** Damaged valid messages and, a fifth of the time, plain random bytes. */
 export function hostileBytes(valid: readonly Uint8Array[]): fc.Arbitrary<Uint8Array> {
   return fc.oneof({ weight: 4, arbitrary: damagedBytes(valid) }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }) });
+}
+
+/** Each tensor's bytes or strings match its shape: TensorFlow trusts what it is given. */
+export function expectWellFormedTensors(tensors: Readonly<Record<string, HostTensor>>): void {
+  for (const [name, t] of Object.entries(tensors)) {
+    const count = elementCount(t.shape);
+    expect(t.shape.every((d) => Number.isSafeInteger(d) && d >= 0), `${name} shape ${t.shape.join(',')}`).toBe(true);
+    if (t.dtype === 'DT_STRING') expect(t.strings.length, name).toBe(count);
+    else expect(t.bytes.byteLength, name).toBe(count * DTYPES[t.dtype].width);
+  }
 }

@@ -2,6 +2,8 @@
  * Fixture tensors as TF Serving REST JSON text (row `instances` and columnar `inputs`), and REST
  * outputs back in the fixture form. Built as text so int64 values beyond 2^53 stay exact.
  */
+import type { DType } from '../../../src/server/core/host-tensor.js';
+import { datatypeOf } from '../../../src/server/servables/tensorflow/codecs/open-inference-json.js';
 import type { FixtureTensor, FixtureValue } from './fixture-tensors.js';
 
 function literal(dtype: string, value: FixtureValue): string {
@@ -75,4 +77,15 @@ export function restValues(dtype: string, value: unknown): FixtureValue[] {
 /** What a REST text output should look like for expected bytes (invalid UTF-8 becomes U+FFFD). */
 export function expectedRestString(base64: string): string {
   return Buffer.from(decoder.decode(Buffer.from(base64, 'base64')), 'utf8').toString('base64');
+}
+
+/** The Open Inference Protocol's JSON infer body (BYTES as base64), naming the signature. */
+export function inferJsonBody(inputs: Record<string, FixtureTensor>, signature: string): string {
+  const tensor = ([name, t]: [string, FixtureTensor]): string => {
+    const datatype = datatypeOf(t.dtype as DType);
+    const data = t.values.map((v) => (t.dtype === 'DT_STRING' ? JSON.stringify(v) : t.dtype === 'DT_BOOL' ? String(Boolean(v)) : String(v)));
+    const base64 = t.dtype === 'DT_STRING' ? ',"parameters":{"content_type":"base64"}' : '';
+    return `{"name":${JSON.stringify(name)},"datatype":"${datatype}","shape":[${t.shape.join(',')}]${base64},"data":[${data.join(',')}]}`;
+  };
+  return `{"parameters":{"signature_name":${JSON.stringify(signature)}},"inputs":[${Object.entries(inputs).map(tensor).join(',')}]}`;
 }

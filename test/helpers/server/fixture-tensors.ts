@@ -44,6 +44,25 @@ export function loadExpected(model: string): FixtureModel {
   return JSON.parse(readFileSync(join(FIXTURES_DIR, 'expected', `${model}.json`), 'utf8')) as FixtureModel;
 }
 
+/** One recorded case of a fixture model's served version, with where it belongs. */
+export interface FixtureCaseAt {
+  readonly model: string;
+  readonly version: number;
+  readonly signature: string;
+  readonly spec: FixtureSignature;
+  readonly testCase: FixtureCase;
+}
+
+/** Every recorded case of every fixture model's served version (other versions left out). */
+export function* eachFixtureCase(): Generator<FixtureCaseAt> {
+  for (const model of FIXTURE_MODELS) {
+    const expected = loadExpected(model);
+    for (const [signature, spec] of Object.entries(expected.signatures)) {
+      for (const testCase of spec.cases) yield { model, version: expected.version, signature, spec, testCase };
+    }
+  }
+}
+
 /** Bytes per element in tensor_content. */
 const WIDTH: Record<string, number> = {
   DT_FLOAT: 4,

@@ -7,7 +7,7 @@ import { decodeTensorProto, type TensorProtoObject } from '../../../src/server/s
 import { protoType } from '../../../src/server/servables/tensorflow/proto-root.js';
 import { PROTO_LOADER_OPTIONS } from '../../../src/server/transports/grpc/proto-loader.js';
 import { modelSpecOf } from '../../../src/server/transports/grpc/prediction-handlers.js';
-import { FIXTURE_MODELS, loadExpected, toTensorProto } from './fixture-tensors.js';
+import { eachFixtureCase, toTensorProto } from './fixture-tensors.js';
 
 interface DecodedRequest {
   model_spec: unknown;
@@ -44,17 +44,16 @@ export function predictRequestMeaning(request: DecodedRequest): unknown {
 /** Every fixture case as a PredictRequest message, its inputs in typed fields and in tensor_content. */
 export function fixturePredictMessages(): [string, object][] {
   const messages: [string, object][] = [];
-  for (const model of FIXTURE_MODELS) {
-    const expected = loadExpected(model);
-    for (const [signature, sig] of Object.entries(expected.signatures)) {
-      sig.cases.forEach((c, i) => {
-        for (const content of [false, true]) {
-          messages.push([
-            `${model} ${signature} #${i} ${content ? 'tensor_content' : 'typed fields'}`,
-            { model_spec: { name: model, version: { value: expected.version }, signature_name: signature }, inputs: Object.fromEntries(Object.entries(c.inputs).map(([n, t]) => [n, toTensorProto(t, content)])) },
-          ]);
-        }
-      });
+  const index = new Map<string, number>();
+  for (const { model, version, signature, testCase } of eachFixtureCase()) {
+    const key = `${model} ${signature}`;
+    const i = index.get(key) ?? 0;
+    index.set(key, i + 1);
+    for (const content of [false, true]) {
+      messages.push([
+        `${key} #${i} ${content ? 'tensor_content' : 'typed fields'}`,
+        { model_spec: { name: model, version: { value: version }, signature_name: signature }, inputs: Object.fromEntries(Object.entries(testCase.inputs).map(([n, t]) => [n, toTensorProto(t, content)])) },
+      ]);
     }
   }
   return messages;

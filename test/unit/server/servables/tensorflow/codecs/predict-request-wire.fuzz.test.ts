@@ -1,6 +1,7 @@
 /**
  * Fuzzes the hand-written PredictRequest reader with damaged fixture requests and random bytes.
- * It must never fail with anything but a WireError (grpc-js answers INTERNAL for it), and where
+ * It must never fail with anything but a WireError (grpc-js answers INTERNAL for it), each input
+ * it reads must become a well-formed tensor or a ServingError, and where
  * protobufjs, the reference decoder, also accepts the bytes, both must mean the same. Where only
  * one accepts, the difference is protobufjs's: it reads a known field number whatever its wire
  * type, where protobuf's rule (and our reader) skips the field as unknown; and we refuse groups.
@@ -8,7 +9,9 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { readPredictRequest, WireError } from '../../../../../../src/server/servables/tensorflow/codecs/predict-request-wire.js';
-import { fuzzParameters, hostileBytes } from '../../../../../helpers/fuzz.js';
+import { decodeTensorProto, type TensorProtoObject } from '../../../../../../src/server/servables/tensorflow/codecs/tensor-proto.js';
+import { ServingError } from '../../../../../../src/shared/errors.js';
+import { expectWellFormedTensors, fuzzParameters, hostileBytes } from '../../../../../helpers/fuzz.js';
 import { fixturePredictRequests, predictRequestMeaning, viaProtobufjs } from '../../../../../helpers/server/predict-request-meaning.js';
 
 function decodeEither<T>(decode: () => T): T | undefined {
@@ -16,6 +19,17 @@ function decodeEither<T>(decode: () => T): T | undefined {
     return decode();
   } catch {
     return undefined;
+  }
+}
+
+/** What the handlers do next: each input becomes a well-formed tensor or a ServingError. */
+function expectTensorsDecodeOrRefuse(inputs: Record<string, TensorProtoObject>): void {
+  for (const proto of Object.values(inputs)) {
+    try {
+      expectWellFormedTensors({ tensor: decodeTensorProto(proto, { maxElements: 100_000 }) });
+    } catch (error) {
+      if (!(error instanceof ServingError)) throw error;
+    }
   }
 }
 
@@ -35,6 +49,7 @@ describe('readPredictRequest under hostile bytes', () => {
           expect(error).toBeInstanceOf(WireError);
           return;
         }
+        expectTensorsDecodeOrRefuse(ours.inputs);
         const theirs = decodeEither(() => viaProtobufjs(bytes));
         if (theirs === undefined) return;
         bothAccepted++;

@@ -100,6 +100,14 @@ describe('readPredictRequest decodes like protobufjs', () => {
     expect(meaning(readPredictRequest(w.finish()))).toMatchObject({ tensors: { x: 'error: unsupported dtype enum value -1' } });
   });
 
+  test('an input named "__proto__" stays an input, not the inputs object\'s prototype', () => {
+    const w = protobuf.Writer.create();
+    w.uint32(18).fork().uint32(10).string('__proto__').uint32(18).fork().uint32(8).int32(1).ldelim().ldelim();
+    const inputs = readPredictRequest(w.finish()).inputs;
+    expect(Object.keys(inputs)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(inputs)).toBe(Object.prototype);
+  });
+
   test('truncated and malformed messages are refused, never misread', () => {
     const good = encode({ model_spec: { name: 'tiny' }, inputs: { x: { dtype: 'DT_FLOAT', tensor_shape: shape(1, 4), tensor_content: Buffer.alloc(16) } } });
     for (let cut = 1; cut < good.length; cut++) {

@@ -1,0 +1,184 @@
+/**
+ * A live fuzz of the real server: fixture requests damaged at random (fast-check) sent over gRPC
+ * (TF Serving's and the Open Inference Protocol's services, as raw bytes) and REST (TF Serving's
+ * and /v2 bodies, as raw bytes). Every call must end with a deliberate answer, an error status
+ * with a message rather than a crash or a 5xx, and afterwards the server must still be up and
+ * answer a valid request correctly. The unit fuzz tests check the decoders one by one; this
+ * checks what lies past them (TensorFlow itself, with odd but well-formed tensors) and the
+ * framing around them.
+ */
+import * as grpc from '@grpc/grpc-js';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { protoType } from '../../../src/server/servables/tensorflow/proto-root.js';
+import { damagedBytes, fuzzParameters } from '../../helpers/fuzz.js';
+import { damagedBody } from '../../helpers/fuzz-json.js';
+import { damagedMessages } from '../../helpers/fuzz-messages.js';
+import { examplesJson, examplesOf } from '../../helpers/server/fixture-examples.js';
+import { columnarBody, inferJsonBody, rowBody } from '../../helpers/server/fixture-json.js';
+import { startFixtureServer } from '../../helpers/server/fixture-server.js';
+import { eachFixtureCase, type FixtureTensor } from '../../helpers/server/fixture-tensors.js';
+import type { TfsClients } from '../../helpers/server/grpc-client.js';
+import { fixturePredictRequests } from '../../helpers/server/predict-request-meaning.js';
+import type { ServerProcess } from '../../helpers/server/server-process.js';
+import { predictVersioned } from '../../helpers/server/versioned-calls.js';
+
+let server: ServerProcess;
+let clients: TfsClients;
+let raw: grpc.Client;
+
+beforeAll(async () => {
+  ({ server, clients } = await startFixtureServer({ args: ['--max_tensor_elements=200000'] }));
+  raw = new grpc.Client(server.grpcTarget, grpc.credentials.createInsecure());
+});
+
+afterAll(async () => {
+  raw?.close();
+  clients?.close();
+  if (server) expect(await server.stop()).toEqual({ code: 0, signal: null });
+});
+
+const encode = (type: string, message: object): Uint8Array => {
+  const t = protoType(type);
+  return t.encode(t.fromObject(message)).finish();
+};
+
+function rawCall(path: string, bytes: Uint8Array): Promise<{ code: grpc.status; details: string }> {
+  return new Promise((resolve) => {
+    raw.makeUnaryRequest(
+      path,
+      (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+      (b: Buffer) => b,
+      bytes,
+      { deadline: Date.now() + 30_000 },
+      (error) => resolve(error ? { code: error.code, details: error.details } : { code: grpc.status.OK, details: '' }),
+    );
+  });
+}
+
+function classifyRequests(): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const { model, signature, spec, testCase } of eachFixtureCase()) {
+    const method = spec.method_name.endsWith('classify') ? 'Classification' : spec.method_name.endsWith('regress') ? 'Regression' : undefined;
+    if (method === undefined || testCase.examples === undefined) continue;
+    out.push(encode(`tensorflow.serving.${method}Request`, { model_spec: { name: model, signature_name: signature }, input: { example_list: { examples: examplesOf(testCase) } } }));
+  }
+  return out;
+}
+
+const V2_DATATYPE: Record<string, [string, string]> = {
+  DT_FLOAT: ['FP32', 'fp32_contents'],
+  DT_DOUBLE: ['FP64', 'fp64_contents'],
+  DT_INT32: ['INT32', 'int_contents'],
+  DT_INT64: ['INT64', 'int64_contents'],
+  DT_BOOL: ['BOOL', 'bool_contents'],
+  DT_STRING: ['BYTES', 'bytes_contents'],
+};
+
+/** Fixture cases whose inputs the Open Inference Protocol carries in typed contents. */
+function inferRequests(): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const { model, signature, testCase } of eachFixtureCase()) {
+    const inputs = Object.entries(testCase.inputs);
+    if (inputs.length === 0 || !inputs.every(([, t]) => V2_DATATYPE[t.dtype])) continue;
+    const tensor = ([name, t]: [string, FixtureTensor]): object => {
+      const [datatype, field] = V2_DATATYPE[t.dtype]!;
+      const values = t.dtype === 'DT_STRING' ? t.values.map((v) => Buffer.from(String(v), 'base64')) : t.values.map((v) => (t.dtype === 'DT_INT64' ? String(v) : v));
+      return { name, datatype, shape: t.shape.map(String), contents: { [field]: values } };
+    };
+    out.push(encode('inference.ModelInferRequest', { model_name: model, parameters: { signature_name: { string_param: signature } }, inputs: inputs.map(tensor) }));
+  }
+  return out;
+}
+
+/**
+ * Every call gets a deliberate answer: OK, or a coded error with a message. INTERNAL only for
+ * bytes that are no protobuf message at all (grpc-js's answer when the request cannot be read).
+ */
+function expectDeliberate(path: string, answer: { code: grpc.status; details: string }): void {
+  const context = `${path}: ${grpc.status[answer.code]} ${answer.details}`;
+  const deliberate: grpc.status[] = [grpc.status.OK, grpc.status.INVALID_ARGUMENT, grpc.status.NOT_FOUND, grpc.status.FAILED_PRECONDITION, grpc.status.RESOURCE_EXHAUSTED, grpc.status.INTERNAL];
+  expect(deliberate, context).toContain(answer.code);
+  if (answer.code === grpc.status.INTERNAL) expect(answer.details, context).toBe('Error deserializing request');
+  else if (answer.code !== grpc.status.OK) expect(answer.details.length, context).toBeGreaterThan(0);
+}
+
+async function expectStillServing(): Promise<void> {
+  expect(await predictVersioned(clients, 'versioned', 2)).toEqual({ reported: 3, computed: 3 });
+  expect(server.logs.filter((line) => (line.level ?? 0) >= 60), 'fatal log lines').toEqual([]);
+}
+
+describe('the server under damaged gRPC requests', () => {
+  const methods: [string, string, Uint8Array[]][] = [
+    ['/tensorflow.serving.PredictionService/Predict', 'tensorflow.serving.PredictRequest', fixturePredictRequests()],
+    ['/tensorflow.serving.PredictionService/Classify', 'tensorflow.serving.ClassificationRequest', classifyRequests()],
+    ['/tensorflow.serving.PredictionService/GetModelMetadata', 'tensorflow.serving.GetModelMetadataRequest', [encode('tensorflow.serving.GetModelMetadataRequest', { model_spec: { name: 'mnist' }, metadata_field: ['signature_def'] })]],
+    ['/tensorflow.serving.ModelService/GetModelStatus', 'tensorflow.serving.GetModelStatusRequest', [encode('tensorflow.serving.GetModelStatusRequest', { model_spec: { name: 'versioned', version: { value: 2 } } })]],
+    ['/inference.GRPCInferenceService/ModelInfer', 'inference.ModelInferRequest', inferRequests()],
+  ];
+
+  test.each(methods)('%s', async (path, type, valid) => {
+    expect(valid.length, 'seed requests').toBeGreaterThan(0);
+    const answered = { ok: 0, refused: 0 };
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(damagedMessages(type, valid), damagedBytes(valid)), async (bytes) => {
+        const answer = await rawCall(path, bytes);
+        expectDeliberate(path, answer);
+        answered[answer.code === grpc.status.OK ? 'ok' : 'refused']++;
+      }),
+      fuzzParameters(200),
+    );
+    // Some damaged requests must still be served (reaching TensorFlow), or half the test is idle.
+    expect(answered.ok, JSON.stringify(answered)).toBeGreaterThan(0);
+    expect(answered.refused, JSON.stringify(answered)).toBeGreaterThan(0);
+    await expectStillServing();
+  });
+});
+
+interface RestCase {
+  readonly path: string;
+  readonly body: string;
+}
+
+function restCases(): RestCase[] {
+  const cases: RestCase[] = [];
+  for (const { model, version, signature, spec, testCase: c } of eachFixtureCase()) {
+    if (c.examples !== undefined) {
+      const verb = spec.method_name.endsWith('regress') ? 'regress' : 'classify';
+      cases.push({ path: `/v1/models/${model}:${verb}`, body: examplesJson(signature, c) });
+    }
+    if (Object.keys(c.inputs).length === 0) continue;
+    cases.push({ path: `/v1/models/${model}/versions/${version}:predict`, body: columnarBody(c.inputs, signature) });
+    cases.push({ path: `/v1/models/${model}:predict`, body: rowBody(c.inputs, signature) });
+    cases.push({ path: `/v2/models/${model}/infer`, body: inferJsonBody(c.inputs, signature) });
+  }
+  return cases;
+}
+
+/** Damaged in meaning (JSON nodes replaced) or in form (bytes changed, cut, inserted: even UTF-8 broken). */
+function damagedRest(cases: readonly RestCase[]): fc.Arbitrary<{ path: string; body: Uint8Array }> {
+  const byPath = fc.constantFrom(...cases).chain((c) => damagedBytes([Buffer.from(c.body)]).map((body) => ({ path: c.path, body })));
+  const byMeaning = damagedBody(cases).map((c) => ({ path: c.path, body: Buffer.from(c.text) }));
+  return fc.oneof(byMeaning, byPath);
+}
+
+describe('the server under damaged REST requests', () => {
+  test('TF Serving predict/classify/regress and /v2 infer answer 2xx or 4xx with an error naming the problem', async () => {
+    const cases = restCases();
+    const answered = { ok: 0, refused: 0 };
+    await fc.assert(
+      fc.asyncProperty(damagedRest(cases), async ({ path, body }) => {
+        const response = await fetch(`${server.restUrl}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+        const text = await response.text();
+        answered[response.status === 200 ? 'ok' : 'refused']++;
+        const context = `${path} ${response.status} ${text.slice(0, 200)}`;
+        expect(response.status, context).toBeLessThan(500);
+        if (response.status >= 400) expect((JSON.parse(text) as { error?: string }).error, context).toMatch(/\w/);
+      }),
+      fuzzParameters(600),
+    );
+    expect(answered.ok, JSON.stringify(answered)).toBeGreaterThan(0);
+    expect(answered.refused, JSON.stringify(answered)).toBeGreaterThan(0);
+    await expectStillServing();
+  });
+});
