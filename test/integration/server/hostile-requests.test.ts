@@ -162,23 +162,69 @@ function damagedRest(cases: readonly RestCase[]): fc.Arbitrary<{ path: string; b
   return fc.oneof(byMeaning, byPath);
 }
 
+interface RestRequest {
+  readonly path: string;
+  readonly body: Uint8Array;
+  readonly headers?: Record<string, string>;
+}
+
+/** Sends every request; each must get 200 or a 4xx whose JSON names the problem. */
+async function expectRestAnswers(requests: fc.Arbitrary<RestRequest>, runs: number): Promise<void> {
+  const answered = { ok: 0, refused: 0 };
+  await fc.assert(
+    fc.asyncProperty(requests, async ({ path, body, headers }) => {
+      const response = await fetch(`${server.restUrl}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+      const text = await response.text();
+      answered[response.status === 200 ? 'ok' : 'refused']++;
+      const context = `${path} ${JSON.stringify(headers ?? {})} ${response.status} ${text.slice(0, 200)}`;
+      expect(response.status, context).toBeLessThan(500);
+      if (response.status >= 400) expect((JSON.parse(text) as { error?: string }).error, context).toMatch(/\w/);
+    }),
+    fuzzParameters(runs),
+  );
+  expect(answered.ok, JSON.stringify(answered)).toBeGreaterThan(0);
+  expect(answered.refused, JSON.stringify(answered)).toBeGreaterThan(0);
+  await expectStillServing();
+}
+
+const JSON_LENGTH_HEADER = 'inference-header-content-length';
+
+/** /v2 infer with the binary tensor extension: FP32 inputs as raw bytes after the JSON. */
+function binaryInferCases(): { path: string; json: string; binary: Buffer }[] {
+  const cases = [];
+  for (const { model, signature, testCase } of eachFixtureCase()) {
+    const inputs = Object.entries(testCase.inputs);
+    if (inputs.length === 0 || !inputs.every(([, t]) => t.dtype === 'DT_FLOAT')) continue;
+    const parts = inputs.map(([name, t]) => ({ name, t, bytes: Buffer.from(Float32Array.from(t.values as number[]).buffer) }));
+    const json = JSON.stringify({
+      parameters: { signature_name: signature },
+      inputs: parts.map(({ name, t, bytes }) => ({ name, datatype: 'FP32', shape: t.shape, parameters: { binary_data_size: bytes.length } })),
+    });
+    cases.push({ path: `/v2/models/${model}/infer`, json, binary: Buffer.concat(parts.map((p) => p.bytes)) });
+  }
+  return cases;
+}
+
 describe('the server under damaged REST requests', () => {
   test('TF Serving predict/classify/regress and /v2 infer answer 2xx or 4xx with an error naming the problem', async () => {
-    const cases = restCases();
-    const answered = { ok: 0, refused: 0 };
-    await fc.assert(
-      fc.asyncProperty(damagedRest(cases), async ({ path, body }) => {
-        const response = await fetch(`${server.restUrl}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
-        const text = await response.text();
-        answered[response.status === 200 ? 'ok' : 'refused']++;
-        const context = `${path} ${response.status} ${text.slice(0, 200)}`;
-        expect(response.status, context).toBeLessThan(500);
-        if (response.status >= 400) expect((JSON.parse(text) as { error?: string }).error, context).toMatch(/\w/);
-      }),
-      fuzzParameters(600),
-    );
-    expect(answered.ok, JSON.stringify(answered)).toBeGreaterThan(0);
-    expect(answered.refused, JSON.stringify(answered)).toBeGreaterThan(0);
-    await expectStillServing();
+    await expectRestAnswers(damagedRest(restCases()), 600);
+  });
+
+  test('/v2 infer with binary tensors: damaged bytes, JSON and header lengths', async () => {
+    const cases = binaryInferCases();
+    expect(cases.length, 'seed requests').toBeGreaterThan(0);
+    const withLength = (path: string, json: Uint8Array, binary: Uint8Array, length = String(json.length)): RestRequest => ({
+      path,
+      body: Buffer.concat([json, binary]),
+      headers: { [JSON_LENGTH_HEADER]: length },
+    });
+    const byMeaning = damagedBody(cases.map((c) => ({ ...c, body: c.json }))).map((c) => withLength(c.path, Buffer.from(c.text), c.binary));
+    const byBytes = fc
+      .constantFrom(...cases)
+      .chain((c) => damagedBytes([Buffer.concat([Buffer.from(c.json), c.binary])]).map((body) => ({ path: c.path, body, headers: { [JSON_LENGTH_HEADER]: String(c.json.length) } })));
+    const byHeader = fc
+      .tuple(fc.constantFrom(...cases), fc.oneof(fc.integer({ min: -2, max: 4000 }).map(String), fc.constantFrom('', 'abc', '1e3', '0x10', ' 12', '9007199254740993')))
+      .map(([c, length]) => withLength(c.path, Buffer.from(c.json), c.binary, length));
+    await expectRestAnswers(fc.oneof(byMeaning, byBytes, byHeader), 400);
   });
 });
