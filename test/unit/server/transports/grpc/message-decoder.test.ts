@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isWholeMessageBuffer, noteRequestMessage } from '../../../../../src/server/core/message-buffers.js';
 import { GrpcMessageDecoder, MESSAGE_PREFIX_BYTES } from '../../../../../src/server/transports/grpc/message-decoder.js';
+import { fuzzParameters } from '../../../../helpers/fuzz.js';
 
 interface Decoder {
   write(data: Buffer): Buffer[];
@@ -100,6 +102,44 @@ describe('GrpcMessageDecoder', () => {
     expect(() => new StreamDecoder(LIMIT).write(prefix)).toThrow(expected);
     expect(() => new GrpcMessageDecoder(LIMIT).write(prefix)).toThrow(expected);
     expect(new GrpcMessageDecoder(-1).write(Buffer.concat([prefix, Buffer.alloc(10)]))).toEqual([]);
+  });
+
+  it('agrees with grpc-js on any stream, cut anywhere: the same messages after each chunk, or the same error', () => {
+    const limit = 4096;
+    /** Each chunk's messages (hex) or the error it raised; nothing is written after an error. */
+    const outcomes = (decoder: Decoder, parts: readonly Buffer[]): (string[] | string)[] => {
+      const out: (string[] | string)[] = [];
+      for (const part of parts) {
+        try {
+          out.push(decoder.write(part).map((m) => m.toString('hex')));
+        } catch (error) {
+          out.push(`error: ${(error as Error).message}`);
+          break;
+        }
+      }
+      return out;
+    };
+    const whole = fc.tuple(fc.integer({ min: 0, max: 300 }), fc.nat(), fc.boolean()).map(([length, seed, compressed]) => framed(length, seed, compressed));
+    // A prefix declaring the limit or more, and a few bytes: over the limit, both must refuse it at once.
+    const announced = fc.constantFrom(limit, limit + 1, 2 ** 32 - 1).map((length) => {
+      const head = Buffer.from([0, 0, 0, 0, 0, 1, 2]);
+      head.writeUInt32BE(length, 1);
+      return head;
+    });
+    fc.assert(
+      fc.property(fc.array(fc.oneof({ weight: 5, arbitrary: whole }, { weight: 1, arbitrary: announced }), { maxLength: 6 }), fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 20 }), (messages, cuts) => {
+        const stream = Buffer.concat(messages);
+        const parts: Buffer[] = [];
+        let offset = 0;
+        for (let i = 0; offset < stream.length; i++) {
+          const size = cuts[i % cuts.length]!;
+          parts.push(stream.subarray(offset, offset + size));
+          offset += size;
+        }
+        expect(outcomes(new GrpcMessageDecoder(limit), parts)).toEqual(outcomes(new StreamDecoder(limit), parts));
+      }),
+      fuzzParameters(1000),
+    );
   });
 
   it('reserves memory for what has arrived, not for what a prefix announces', () => {
