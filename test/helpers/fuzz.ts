@@ -54,6 +54,17 @@ export function damagedBytes(valid: readonly Uint8Array[]): fc.Arbitrary<Uint8Ar
     .map(([bytes, edits]) => edits.reduce(applyEdit, bytes));
 }
 
+/** Valid texts with zero to four of `tokens` inserted, or characters deleted, at random places. */
+export function damagedText(valid: fc.Arbitrary<string>, tokens: readonly string[], extra: fc.Arbitrary<string> = fc.constant('')): fc.Arbitrary<string> {
+  const piece = fc.oneof(fc.constantFrom(...tokens), extra);
+  return fc.tuple(valid, fc.array(fc.tuple(fc.nat(), piece, fc.boolean()), { maxLength: 4 })).map(([text, edits]) =>
+    edits.reduce((t, [at, inserted, remove]) => {
+      const i = t.length === 0 ? 0 : at % t.length;
+      return remove ? t.slice(0, i) + t.slice(i + 1) : t.slice(0, i) + inserted + t.slice(i);
+    }, text),
+  );
+}
+
 /** Damaged valid messages and, a fifth of the time, plain random bytes. */
 export function hostileBytes(valid: readonly Uint8Array[]): fc.Arbitrary<Uint8Array> {
   return fc.oneof({ weight: 4, arbitrary: damagedBytes(valid) }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }) });

@@ -12,6 +12,7 @@ import {
 import { parseTextFormat } from './text-format.js';
 import { parseS3LogPrefix } from '../request-log/log-prefix.js';
 import { isS3Uri } from '../sources/s3/s3-uri.js';
+import { setOwnEntry } from '../../shared/own-entry.js';
 
 /**
  * Parses the model config file: YAML (JSON is YAML) or TensorFlow Serving's protobuf text format,
@@ -39,7 +40,14 @@ function readDocument(text: string): unknown {
   // `model_config_list {` (no colon) is text format; nothing in YAML starts that way.
   if (/^\s*model_config_list\s*[{<]/.test(withoutComments)) return parseTextFormat(text);
   const doc = parseDocument(text, { prettyErrors: false });
-  if (doc.errors.length === 0) return doc.toJS({ maxAliasCount: 100 }) as unknown;
+  if (doc.errors.length === 0) {
+    try {
+      return doc.toJS({ maxAliasCount: 100 }) as unknown;
+    } catch (error) {
+      // Well-formed YAML can still fail to resolve: an alias to no anchor, too many aliases.
+      throw invalidArgument(`model config: ${firstLine((error as Error).message)}`);
+    }
+  }
   // `model_config_list: { config { ... } }` is also valid text format; try it before giving up.
   try {
     return parseTextFormat(text);
@@ -222,7 +230,7 @@ function readLabels(v: unknown, path: string, p: Problems): Record<string, numbe
       continue;
     }
     const n = readVersion(version, `${path}.${label}`, p);
-    if (n !== undefined) labels[label] = n;
+    if (n !== undefined) setOwnEntry(labels, label, n);
   }
   return labels;
 }

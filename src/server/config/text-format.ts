@@ -1,4 +1,5 @@
 import { invalidArgument } from '../../shared/errors.js';
+import { setOwnEntry } from '../../shared/own-entry.js';
 
 /**
  * A small reader for protobuf *text format*, enough for TensorFlow Serving's `ModelServerConfig`
@@ -174,7 +175,7 @@ function toPlain(message: TextMessage, parentField: string | undefined): Record<
       const map = (out[name] ??= {}) as Record<string, unknown>;
       // A malformed entry keeps its raw shape under a recognisable key so the validator reports it.
       if (typeof entry.key === 'string' && Object.keys(entry).every((k) => k === 'key' || k === 'value')) {
-        map[entry.key] = entry.value;
+        setOwnEntry(map, entry.key, entry.value);
       } else {
         map[`<entry ${Object.keys(map).length}>`] = entry;
       }
@@ -183,11 +184,11 @@ function toPlain(message: TextMessage, parentField: string | undefined): Record<
     const plain = typeof value === 'object' ? toPlain(value, name) : value;
     if (REPEATED_FIELDS.has(name)) {
       ((out[name] ??= []) as unknown[]).push(plain);
-    } else if (name in out) {
+    } else if (Object.hasOwn(out, name)) {
       // A repeated singular field: keep both so the validator can name the duplicate.
-      out[`${name} (repeated)`] = plain;
+      setOwnEntry(out, `${name} (repeated)`, plain);
     } else {
-      out[name] = plain;
+      setOwnEntry(out, name, plain);
     }
   }
   // `model_config_list { config {...} config {...} }` → `model_config_list: [...]`.

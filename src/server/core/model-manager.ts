@@ -456,8 +456,8 @@ export class ModelManager {
 
   private updateLabels(m: ModelEntry): void {
     const configured = m.config?.versionLabels ?? {};
-    for (const label of [...m.labels.keys()]) if (!(label in configured)) m.labels.delete(label);
-    for (const label of [...m.pendingLabels.keys()]) if (!(label in configured)) m.pendingLabels.delete(label);
+    for (const label of [...m.labels.keys()]) if (!Object.hasOwn(configured, label)) m.labels.delete(label);
+    for (const label of [...m.pendingLabels.keys()]) if (!Object.hasOwn(configured, label)) m.pendingLabels.delete(label);
     for (const [label, version] of Object.entries(configured)) {
       const current = m.labels.get(label);
       if (current === version) {

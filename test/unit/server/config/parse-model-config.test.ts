@@ -153,6 +153,25 @@ model_config_list:
     );
     expect(config.models[0]!.routing.abTest?.variants).toHaveLength(3);
   });
+
+  // Found by parse-model-config.fuzz.test.ts: these threw yaml's ReferenceError, not a config error.
+  it.each([
+    ['an alias to no anchor', 'model_config_list: [{name: m, base_path: *nowhere}]', 'model config: Unresolved alias'],
+    ['too many aliases', `a: &a [x]\nb: &b [${'*a,'.repeat(20)}*a]\nc: [${'*b,'.repeat(20)}*b]\nmodel_config_list: []`, 'model config: Excessive alias count'],
+  ])('refuses YAML that parses but does not resolve: %s', (_case, text, expected) => {
+    expect(problemsOf(text)).toContain(expected);
+  });
+
+  it.each([
+    ['YAML', 'model_config_list: [{name: m, base_path: /m, model_version_policy: {all: {}}, version_labels: {__proto__: 1, stable: 2}}]'],
+    ['text format', 'model_config_list { config { name: "m" base_path: "/m" model_version_policy { all {} } version_labels { key: "__proto__" value: 1 } version_labels { key: "stable" value: 2 } } }'],
+  ])('keeps a label named "__proto__" like any other (%s)', (_format, text) => {
+    expect(Object.entries(parseModelConfig(text).models[0]!.versionLabels)).toEqual([['__proto__', 1], ['stable', 2]]);
+  });
+
+  it('names a text-format field called "__proto__" as unknown, not as repeated', () => {
+    expect(problemsOf('model_config_list { config { name: "m" base_path: "/m" __proto__ { x: 1 } } }')).toContain('model_config_list[0].__proto__: unknown field');
+  });
 });
 
 describe('parseModelConfig (TensorFlow Serving text format)', () => {

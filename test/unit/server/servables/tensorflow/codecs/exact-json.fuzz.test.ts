@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { JsonDouble, parseJson } from '../../../../../../src/server/servables/tensorflow/codecs/exact-json.js';
 import { ServingError } from '../../../../../../src/shared/errors.js';
-import { fuzzParameters } from '../../../../../helpers/fuzz.js';
+import { damagedText, fuzzParameters } from '../../../../../helpers/fuzz.js';
 
 /** What JSON.parse would give: exact integers and marked doubles as plain numbers. */
 function asPlainJson(value: unknown): unknown {
@@ -34,20 +34,10 @@ function outcome(parse: () => unknown): { value: unknown } | 'refused' {
 }
 
 const bigInteger = fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map(String);
-const jsonToken = fc.constantFrom('{', '}', '[', ']', ',', ':', '"', '\\', ' ', '\n', '-', '.', 'e', 'E', '+', '0', '1', '9', 'true', 'null', '"__proto__"', '\u0000', '\ud800', 'x');
+const JSON_TOKENS = ['{', '}', '[', ']', ',', ':', '"', '\\', ' ', '\n', '-', '.', 'e', 'E', '+', '0', '1', '9', 'true', 'null', '"__proto__"', '\u0000', '\ud800', 'x'];
 
 /** JSON texts with big integers spliced in, then damaged by inserting or deleting tokens. */
-const jsonishText = fc
-  .tuple(
-    fc.json({ depthSize: 'small' }),
-    fc.array(fc.tuple(fc.nat(), fc.oneof(bigInteger, jsonToken), fc.boolean()), { maxLength: 4 }),
-  )
-  .map(([text, edits]) =>
-    edits.reduce((t, [at, piece, remove]) => {
-      const i = t.length === 0 ? 0 : at % t.length;
-      return remove ? t.slice(0, i) + t.slice(i + 1) : t.slice(0, i) + piece + t.slice(i);
-    }, text),
-  );
+const jsonishText = damagedText(fc.json({ depthSize: 'small' }), JSON_TOKENS, bigInteger);
 
 describe('parseJson under hostile text', () => {
   for (const markDoubles of [false, true]) {
