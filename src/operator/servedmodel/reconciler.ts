@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { parseModelSourceUri } from '../../api/model-source-uri.js';
 import type { ServedModel } from '../../api/served-model-types.js';
 import { hashOf } from '../specs/deployment.js';
+import { serverRefusals } from '../specs/server-acceptance.js';
 import type { RenderConfig } from '../specs/operator-config.js';
 import type { ClusterAccess } from './cluster-access.js';
 import { autoscalerHealth, DEFAULT_AUTOSCALING_GRACE_MS } from './autoscaler-health.js';
@@ -57,6 +58,9 @@ interface Written {
   seen: boolean;
 }
 
+/** What a spec the model server would refuse must not change: what its pods read at start and poll. */
+const HELD_ON_REFUSAL: ReadonlySet<string> = new Set(['ConfigMap', 'Deployment']);
+
 /** How long a write may stay invisible in the cache before we stop trusting our record of it. */
 const CACHE_LAG_GRACE_MS = 10_000;
 /** How soon to read a source's credentials Secret, CA ConfigMap or claim again while it is missing or not bound. */
@@ -87,10 +91,20 @@ export class ServedModelReconciler {
     const changed: string[] = [];
     const failures: string[] = [];
     let deployment: V1Deployment | undefined;
+    const refusals = serverRefusals(sm);
+    // Pods given a spec their server refuses would crash-loop in place of the ones serving now.
+    const specRefusal =
+      refusals.length > 0
+        ? `The model server would refuse this spec, so its ConfigMap and Deployment are left as they were: ${refusals.join('; ')}`
+        : undefined;
 
     for (const slot of desiredObjects(sm, this.deps.config)) {
       const key = `${namespace}/${slot.kind}/${slot.name}`;
       const current = cluster.getOwned(slot.kind, namespace, slot.name);
+      if (specRefusal && HELD_ON_REFUSAL.has(slot.kind)) {
+        if (slot.kind === 'Deployment' && current && ownedBy(current, sm)) deployment = current;
+        continue;
+      }
       try {
         if (current && !ownedBy(current, sm)) {
           failures.push(`${slot.kind} ${slot.name} exists and is not owned by this ServedModel`);
@@ -169,6 +183,7 @@ export class ServedModelReconciler {
         ...(caBundle ? { caBundle } : {}),
         ...(tlsSecret ? { tlsSecret } : {}),
         ...(applyError ? { applyError } : {}),
+        ...(specRefusal ? { specRefusal } : {}),
         ...(pods ? { pods } : {}),
         ...(startingPods ? { startingPods } : {}),
         ...(autoscaler.problem ? { autoscalingProblem: autoscaler.problem } : {}),

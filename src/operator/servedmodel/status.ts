@@ -20,6 +20,8 @@ export interface Observation {
   readonly tlsSecret?: SecretObservation;
   /** Why applying the desired objects failed, if it did. */
   readonly applyError?: string;
+  /** Why the model server would refuse this spec (so its ConfigMap and Deployment were left as they were). */
+  readonly specRefusal?: string;
   /** What the ready pods' model servers reported; undefined when there were none to ask. */
   readonly pods?: PodObservation;
   /** With no ready pod: what some of the pods that are not ready reported (why they are not, if they say). */
@@ -74,6 +76,7 @@ export function computeStatus(sm: ServedModel, observed: Observation, now: Date)
   const source = sourceReadyCondition(sm, observed);
 
   const degradedReasons: ConditionInput[] = [];
+  if (observed.specRefusal) degradedReasons.push({ type: 'Degraded', status: 'True', reason: 'InvalidSpec', message: observed.specRefusal });
   if (observed.applyError) degradedReasons.push({ type: 'Degraded', status: 'True', reason: 'ApplyFailed', message: observed.applyError });
   if (source.status === 'False') degradedReasons.push({ ...source, type: 'Degraded', status: 'True' });
   const claimProblem = claimRolloutProblem(observed.claim);

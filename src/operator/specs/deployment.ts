@@ -26,7 +26,8 @@ const REQUEST_LOG_SPOOL_SIZE_LIMIT = '1Gi';
 const DEFAULT_RESOURCES = { requests: { cpu: '250m', memory: '512Mi' } };
 const RUN_AS_USER = 10001;
 
-function serverArgs(sm: ServedModel): string[] {
+/** The model server's command line (after the image's entrypoint): `serve` and its flags. */
+export function serverArgs(sm: ServedModel): string[] {
   const args = [
     'serve',
     `--model_config_file=${CONFIG_DIR}/${MODEL_CONFIG_KEY}`,

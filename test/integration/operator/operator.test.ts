@@ -256,6 +256,29 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
     await admin(['-n', ns, 'delete', 'sm', 'p']);
   });
 
+  it('does not roll out a spec the model server would refuse: the Deployment keeps the last accepted one, and status says why', async () => {
+    const ns = await newNamespace();
+    await operator({ resyncMs: 500 });
+    const args = async (): Promise<string[] | undefined> => (await get<V1Deployment>(ns, 'deploy r')).spec!.template.spec?.containers[0]?.args;
+    await applyModel(ns, 'r', { source: { uri: 's3://models/r' }, serverArgs: ['--max_request_bytes=1048576'] });
+    await eventually(() => converged(ns, 'r', false));
+    // The CRD admits the flag; only the server's own parser knows its value is no number.
+    await applyModel(ns, 'r', { source: { uri: 's3://models/r' }, serverArgs: ['--max_request_bytes=1MB'] });
+    await eventually(async () => {
+      const sm = await get<ServedModelObj>(ns, 'sm r');
+      expect(sm.status?.observedGeneration).toBe(sm.metadata.generation);
+      expect(sm.status?.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'True', reason: 'InvalidSpec', message: expect.stringContaining('--max_request_bytes takes a non-negative integer, got "1MB"') as unknown });
+    });
+    expect((await args())?.at(-1)).toBe('--max_request_bytes=1048576');
+    const events = await admin(['-n', ns, 'get', 'events', '--field-selector', 'reason=InvalidSpec', '-o', 'jsonpath={.items[*].type}']);
+    expect(events).toBe('Warning');
+
+    await applyModel(ns, 'r', { source: { uri: 's3://models/r' }, serverArgs: ['--max_request_bytes=2097152'] });
+    await eventually(async () => expect((await args())?.at(-1)).toBe('--max_request_bytes=2097152'));
+    await eventually(async () => expect((await get<ServedModelObj>(ns, 'sm r')).status?.conditions?.find((c) => c.type === 'Degraded')?.status).toBe('False'));
+    await admin(['-n', ns, 'delete', 'sm', 'r']);
+  });
+
   it('mounts the TLS Secret for the gRPC port and reports it missing or incomplete until it is whole', async () => {
     const ns = await newNamespace();
     await operator({ resyncMs: 500 });

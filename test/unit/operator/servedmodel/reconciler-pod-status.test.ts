@@ -3,67 +3,13 @@
  * test/integration/operator/pod-status.test.ts): when it asks pods, when it comes back, which
  * Events a RoutingReady flip records, and that an unchanged observation writes nothing.
  */
-import type { KubernetesObject, V1EndpointSlice } from '@kubernetes/client-node';
+import type { V1EndpointSlice } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { ServedModel, ServedModelStatus } from '../../../../src/api/served-model-types.js';
-import type { ClaimObservation } from '../../../../src/operator/servedmodel/claim-observation.js';
-import type { ClusterAccess } from '../../../../src/operator/servedmodel/cluster-access.js';
 import type { PodObservation, PodObserver, PodTarget } from '../../../../src/operator/servedmodel/pod-observation.js';
 import { ServedModelReconciler } from '../../../../src/operator/servedmodel/reconciler.js';
 import { servedModel } from '../fixtures.js';
-
-class MemoryCluster implements ClusterAccess {
-  private rv = 1;
-  readonly objects = new Map<string, KubernetesObject>();
-  readonly events: string[] = [];
-  writes = 0;
-  slices: V1EndpointSlice[] = [];
-  claim: ClaimObservation | undefined;
-
-  constructor(public sm: ServedModel) {}
-
-  getServedModel(): ServedModel | undefined {
-    return this.sm;
-  }
-  getOwned(kind: string, namespace: string, name: string): KubernetesObject | undefined {
-    return this.objects.get(`${kind}/${namespace}/${name}`);
-  }
-  endpointSlices(): V1EndpointSlice[] {
-    return this.slices;
-  }
-  readSecret(): never {
-    throw new Error('no Secret referenced');
-  }
-  readConfigMap(): never {
-    throw new Error('no ConfigMap referenced');
-  }
-  readClaim(): Promise<ClaimObservation> {
-    if (!this.claim) throw new Error('no claim referenced');
-    return Promise.resolve(this.claim);
-  }
-  apply(object: KubernetesObject): Promise<KubernetesObject> {
-    this.writes += 1;
-    this.rv += 1;
-    const stored = { ...object, metadata: { ...object.metadata, resourceVersion: String(this.rv) } };
-    this.objects.set(`${object.kind}/${object.metadata?.namespace}/${object.metadata?.name}`, stored);
-    return Promise.resolve(stored);
-  }
-  delete(): Promise<void> {
-    this.writes += 1;
-    return Promise.resolve();
-  }
-  patchStatus(_sm: ServedModel, status: ServedModelStatus): Promise<string> {
-    this.writes += 1;
-    this.rv += 1;
-    this.sm = { ...this.sm, metadata: { ...this.sm.metadata, resourceVersion: String(this.rv) }, status };
-    return Promise.resolve(String(this.rv));
-  }
-  event(_sm: ServedModel, type: string, reason: string): Promise<void> {
-    this.events.push(`${type}/${reason}`);
-    return Promise.resolve();
-  }
-}
+import { MemoryCluster } from '../memory-cluster.js';
 
 /** Reports whatever the test sets, and remembers which pods it was asked about. */
 class ScriptedObserver implements PodObserver {
