@@ -124,3 +124,24 @@ export function threadCpuMs(pid: number): Map<string, number> {
   }
   return result;
 }
+
+/** CPU ms a server used between two threadCpuMs snapshots: its event loop (tid = pid), TensorFlow's pools (tf_*), and its other threads. */
+export interface ThreadGroupsCpu {
+  readonly eventLoop: number;
+  readonly tensorflow: number;
+  /** Node's worker threads (inference, JSON), V8's helpers and libuv's pool: Node 20 cannot name them apart. */
+  readonly otherThreads: number;
+}
+
+export function threadGroupsCpu(pid: number, before: Map<string, number>, after: Map<string, number>): ThreadGroupsCpu {
+  let eventLoop = 0;
+  let tensorflow = 0;
+  let otherThreads = 0;
+  for (const [key, ms] of after) {
+    const used = ms - (before.get(key) ?? 0);
+    if (key.startsWith(`${pid} `)) eventLoop += used;
+    else if (key.slice(key.indexOf(' ') + 1).startsWith('tf_')) tensorflow += used;
+    else otherThreads += used;
+  }
+  return { eventLoop, tensorflow, otherThreads };
+}

@@ -18,7 +18,7 @@ import { freePort, loadAverages, machineLine, today } from '../lib/machine.js';
 import { writeSection } from '../lib/markdown-section.js';
 import { ensureMobilenet } from '../lib/mobilenet.js';
 import { GET_MODEL_STATUS_METHOD, PREDICT_METHOD, predictRequestBytes, statusRequestBytes } from '../lib/requests.js';
-import { startServer, type RunningServer } from '../lib/server-process.js';
+import { startServer, threadCpuMs, threadGroupsCpu, type RunningServer, type ThreadGroupsCpu } from '../lib/server-process.js';
 import { protoType } from '../../src/server/servables/tensorflow/proto-root.js';
 import { fmt, table } from '../lib/stats.js';
 
@@ -107,12 +107,16 @@ async function main(): Promise<void> {
     processes: 1,
     job: { target: { kind: 'grpc', address: server.grpcAddress, method: GET_MODEL_STATUS_METHOD, requestBase64: statusRequestBytes('m').toString('base64') }, concurrency: 1, pauseMs: 10, ...timing },
   });
-  const results: { label: Label; round: number; load: GroupResult; status: GroupResult }[] = [];
+  const results: { label: Label; round: number; load: GroupResult; status: GroupResult; cpu: ThreadGroupsCpu; calls: number }[] = [];
   try {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const variant of variants) {
+        const threadsBefore = threadCpuMs(variant.server.pid);
         const [load, status] = await runLoad([variant.load, probe(variant.server)]);
-        results.push({ label: variant.label, round, load: load!, status: status! });
+        const cpu = threadGroupsCpu(variant.server.pid, threadsBefore, threadCpuMs(variant.server.pid));
+        // CPU is read over warm-up and window both: count the calls of both at the window's rate.
+        const calls = load!.count * ((timing.warmupMs + timing.durationMs) / timing.durationMs);
+        results.push({ label: variant.label, round, load: load!, status: status!, cpu, calls });
         log(`${variant.label}: ${fmt(load!.rps)} req/s p99 ${fmt(load!.p99)} ms errors ${load!.errors}; status p50 ${fmt(status!.p50)} p99 ${fmt(status!.p99)} ms`);
       }
     }
@@ -134,6 +138,8 @@ async function main(): Promise<void> {
     fmt(r.load.rps),
     `${fmt(r.load.p50)} / ${fmt(r.load.p99)}`,
     `${fmt(r.status.p50)} / ${fmt(r.status.p99)}`,
+    [r.cpu.eventLoop, r.cpu.tensorflow, r.cpu.otherThreads].map((ms) => fmt(ms / r.calls)).join(' / '),
+    fmt(r.load.clientCores),
     String(r.load.errors + r.status.errors),
   ]);
   const text = [
@@ -152,7 +158,10 @@ async function main(): Promise<void> {
     'both from a Node process, and gRPC `ModelInfer` with `raw_input_contents` from the Go load generator.',
     'Meanwhile a Go process calls GetModelStatus on the loaded server every ~10 ms.',
     '',
-    table(['Predict through', 'Predict req/s', 'Predict p50 / p99 (ms)', 'GetModelStatus p50 / p99 (ms)', 'errors'], rows),
+    'Server CPU per call is read per thread from /proc: the event loop, TensorFlow\'s pools (`tf_*` threads), and the other',
+    'threads (the JSON thread, the inference thread\'s own JavaScript, V8\'s helpers: Node 20 cannot name them apart).',
+    '',
+    table(['Predict through', 'Predict req/s', 'Predict p50 / p99 (ms)', 'GetModelStatus p50 / p99 (ms)', 'server CPU ms per call: event loop / TensorFlow / other threads', 'client cores', 'errors'], rows),
     '',
     `Worst status p99 under REST load: **${fmt(worstStatus('REST, JSON thread') / worstStatus('gRPC'))}x** that under gRPC load with the JSON thread`,
     `(${fmt(worstStatus('REST, JSON thread'))} against ${fmt(worstStatus('gRPC'))} ms), **${fmt(worstStatus('REST, on the event loop') / worstStatus('gRPC'))}x** when the event loop decodes (${fmt(worstStatus('REST, on the event loop'))} ms).`,
