@@ -4,8 +4,9 @@
  * - accept NaN, Infinity and -Infinity as numbers;
  * - for tf.Example values, tell `1.0` (a float feature) from `1` (an int64 feature):
  *   with `markDoubles`, literals written with a fraction or exponent come back as JsonDouble.
- * JSON.parse is used whenever none of that can matter (no integer part of 16+ digits, no NaN/Infinity,
- * no markDoubles), so ordinary requests parse at native speed.
+ * JSON.parse reads every document first, at native speed; only a document it refuses (NaN or
+ * Infinity, or not JSON at all) or whose numbers include an integer beyond 2^53 is read again by
+ * the parser below, as is every document with markDoubles.
  */
 import { invalidArgument } from '../../../../shared/errors.js';
 
@@ -20,21 +21,46 @@ export interface ParseOptions {
   readonly maxDepth?: number;
 }
 
-// An integer part of 16+ digits (a fraction's digits do not count), or a non-finite literal.
-const NEEDS_EXACT_PARSER = /(?<![\w.+-])-?\d{16}|NaN|Infinity/;
-const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
-
 export function parseJson(text: string, options: ParseOptions = {}): unknown {
   if (text.trim() === '') throw invalidArgument('JSON Parse error: The document is empty');
-  if (options.markDoubles !== true && !NEEDS_EXACT_PARSER.test(text)) {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (error) {
-      throw invalidArgument(`JSON Parse error: ${(error as Error).message}`);
+  const exact = (): unknown => new Parser(text, options.markDoubles === true, options.maxDepth ?? 256).document();
+  if (options.markDoubles === true) return exact();
+  let value: unknown;
+  try {
+    value = JSON.parse(text) as unknown;
+  } catch {
+    // NaN and Infinity are JSON to TF Serving; anything else the exact parser refuses too, saying where.
+    return exact();
+  }
+  return holdsInexactInteger(value) ? exact() : value;
+}
+
+/**
+ * Whether a parsed document has a number that is an integer beyond 2^53: JSON.parse may have
+ * rounded its literal, which the exact parser would keep as a bigint. Walks without recursion,
+ * since JSON.parse accepts any depth. (A literal such as 1e20 also counts: reading it again
+ * costs time, not correctness.)
+ */
+function holdsInexactInteger(root: unknown): boolean {
+  if (typeof root !== 'object' || root === null) return typeof root === 'number' && beyondSafe(root);
+  const pending: object[] = [root];
+  while (pending.length > 0) {
+    const node = pending.pop()!;
+    const items: unknown[] = Array.isArray(node) ? node : Object.values(node);
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      if (typeof item === 'number') {
+        if (beyondSafe(item)) return true;
+      } else if (typeof item === 'object' && item !== null) pending.push(item);
     }
   }
-  return new Parser(text, options.markDoubles === true, options.maxDepth ?? 256).document();
+  return false;
 }
+
+/** Every double of this magnitude is an integer, so this is "an integer beyond 2^53" (or infinite). */
+const beyondSafe = (n: number): boolean => n > Number.MAX_SAFE_INTEGER || n < -Number.MAX_SAFE_INTEGER;
+
+const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
 
 class Parser {
   private pos = 0;

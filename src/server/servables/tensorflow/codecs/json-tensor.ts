@@ -21,6 +21,7 @@
  * NaN / Infinity / -Infinity (not strict JSON, as TF Serving does); floats use 6 significant
  * digits, or 9 when 6 do not read back as the same float32 (TF Serving's rule); int64 is written exactly.
  */
+import { endianness } from 'node:os';
 import { DTYPES, INTEGER_RANGES, type DType, type HostTensor, elementCount } from '../../../core/host-tensor.js';
 import type { TensorInfo } from '../../../core/signature.js';
 import { invalidArgument } from '../../../../shared/errors.js';
@@ -204,6 +205,8 @@ class Filler {
   private readonly view: DataView | undefined;
   private readonly strings: Uint8Array[] | undefined;
   private readonly bytes: Uint8Array | undefined;
+  /** FLOAT or DOUBLE elements as a typed array, for runs of plain numbers (tensors are little-endian). */
+  private readonly floats: Float32Array | Float64Array | undefined;
   private index = 0;
 
   constructor(
@@ -215,7 +218,33 @@ class Filler {
     else {
       this.bytes = new Uint8Array(count * DTYPES[dtype].width);
       this.view = new DataView(this.bytes.buffer);
+      if (LITTLE_ENDIAN && dtype === 'DT_FLOAT') this.floats = new Float32Array(this.bytes.buffer);
+      if (LITTLE_ENDIAN && dtype === 'DT_DOUBLE') this.floats = new Float64Array(this.bytes.buffer);
     }
+  }
+
+  /**
+   * Writes the next elements, in order: what `leaf` does one by one, with numbers stored straight
+   * into the typed array. Images are long runs of floats, and one dispatch per element cost as
+   * much as parsing the JSON.
+   */
+  run(list: readonly unknown[], shape: readonly number[]): void {
+    const floats = this.floats;
+    if (floats === undefined) {
+      for (const item of list) this.values(item, shape, shape.length);
+      return;
+    }
+    let i = this.index;
+    for (let j = 0; j < list.length; j++) {
+      const item = list[j];
+      if (typeof item === 'number') floats[i++] = item;
+      else {
+        this.index = i;
+        this.values(item, shape, shape.length);
+        i = this.index;
+      }
+    }
+    this.index = i;
   }
 
   tensor(shape: number[]): HostTensor {
@@ -238,7 +267,8 @@ class Filler {
         `input ${this.name}: a list at depth ${level + 1} has ${value.length} elements but expected ${shape[level]} (lists must be rectangular)`,
       );
     }
-    for (const item of value) this.values(item, shape, level + 1);
+    if (level === shape.length - 1) this.run(value, shape);
+    else for (const item of value) this.values(item, shape, level + 1);
   }
 
   private bad(value: unknown, expected: string): never {
@@ -318,7 +348,7 @@ class Filler {
 /** A tensor of `shape` from its elements in row-major order, as JSON decodes them (the V2 protocol's flat `data`). */
 export function tensorFromJsonElements(elements: readonly unknown[], dtype: DType, shape: number[], name: string): HostTensor {
   const fill = new Filler(dtype, elements.length, name);
-  for (const element of elements) fill.leaf(element);
+  fill.run(elements, []);
   return fill.tensor(shape);
 }
 
@@ -362,6 +392,8 @@ function describe(value: unknown): string {
   const text = parts.join('');
   return truncated || text.length > 60 ? text.slice(0, 60) + '...' : text;
 }
+
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
