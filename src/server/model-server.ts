@@ -32,6 +32,7 @@ import { S3VersionSource } from './sources/s3/s3-version-source.js';
 import { describeS3Settings, resolveS3Settings, type S3Settings } from './sources/s3/s3-settings.js';
 import { VersionSourceRouter, unsupportedBasePath } from './sources/version-source-router.js';
 import { flowControlOptions, parseChannelArguments } from './transports/grpc/channel-arguments.js';
+import { loggingUnexpectedErrors } from './transports/grpc/grpc-errors.js';
 import { GrpcHealth, addReflection, bindGrpcServer, bindGrpcSocket, createGrpcServer, shutdownGrpcServer } from './transports/grpc/grpc-server.js';
 import { installHttp2Tuning } from './transports/grpc/http2-tuning.js';
 import { inferenceServiceHandlers } from './transports/grpc/inference-service-handlers.js';
@@ -319,14 +320,21 @@ async function startComponents(options: ServeOptions, env: ServerEnvironment, st
     channelArguments,
   });
   started.push(() => grpcServer.forceShutdown());
-  grpcServer.addService(grpcApi.predictionService, predictionHandlers(predict, limits, { useTensorContent: options.enable_serialization_as_tensor_content }));
+  grpcServer.addService(
+    grpcApi.predictionService,
+    loggingUnexpectedErrors('PredictionService', predictionHandlers(predict, limits, { useTensorContent: options.enable_serialization_as_tensor_content }), logger),
+  );
   grpcServer.addService(
     grpcApi.modelService,
-    modelServiceHandlers({ status: (model, version) => manager.status(model, version), reloadConfig }),
+    loggingUnexpectedErrors('ModelService', modelServiceHandlers({ status: (model, version) => manager.status(model, version), reloadConfig }), logger),
   );
   grpcServer.addService(
     grpcApi.inferenceService,
-    inferenceServiceHandlers({ predict, limits, status: (model, version) => manager.status(model, version), modelNames: () => manager.modelNames(), isReady, livenessProblem }),
+    loggingUnexpectedErrors(
+      'GRPCInferenceService',
+      inferenceServiceHandlers({ predict, limits, status: (model, version) => manager.status(model, version), modelNames: () => manager.modelNames(), isReady, livenessProblem }),
+      logger,
+    ),
   );
   health.addToServer(grpcServer);
   addReflection(grpcServer, grpcApi.packageDefinition);
