@@ -172,7 +172,8 @@ export function decodeTensorProto(proto: TensorProtoObject, limits: TensorLimits
     for (let i = 0; i < n; i++) out[i] = strings[m === n ? i : 0] as Uint8Array;
     return { dtype, shape, strings: out };
   }
-  return { dtype, shape, bytes: typedValues(dtype, field, values as ArrayLike<unknown>, n) };
+  // A shape with a 0 needs no values, and the field may be absent.
+  return { dtype, shape, bytes: typedValues(dtype, field, values ?? [], n) };
 }
 
 function numericContent(dtype: NumericDType, content: Uint8Array, n: number, shape: readonly number[]): Uint8Array {

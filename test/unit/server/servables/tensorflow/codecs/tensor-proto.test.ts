@@ -203,6 +203,13 @@ describe('decodeTensorProto from typed fields as clients send them', () => {
     expect(t.dtype).toBe('DT_FLOAT');
   });
 
+  // Found by the live fuzz test (hostile-requests.test.ts): it threw a TypeError (INTERNAL).
+  it.each(['DT_FLOAT', 'DT_INT64', 'DT_BOOL', 'DT_STRING'])('decodes a %s tensor with a 0 in its shape and no values field as empty', (dtype) => {
+    const t = decodeTensorProto({ dtype, tensor_shape: shape(0, 8, 3) }, limits);
+    expect(t.shape).toEqual([0, 8, 3]);
+    expect(t.dtype === 'DT_STRING' ? t.strings.length : t.bytes.length).toBe(0);
+  });
+
   it('prefers tensor_content over typed fields, as TensorFlow does', () => {
     const t = decodeTensorProto(
       { dtype: 'DT_INT32', tensor_shape: shape(1), tensor_content: bytesOf(new Int32Array([9])), int_val: [1] },
