@@ -56,12 +56,24 @@ function rawCall(path: string, bytes: Uint8Array): Promise<{ code: grpc.status; 
   });
 }
 
-function classifyRequests(): Uint8Array[] {
+/** Classify (or Regress) requests for the fixture signatures of that method, over each case's examples. */
+function examplesRequests(method: 'classify' | 'regress'): Uint8Array[] {
+  const type = method === 'classify' ? 'tensorflow.serving.ClassificationRequest' : 'tensorflow.serving.RegressionRequest';
   const out: Uint8Array[] = [];
   for (const { model, signature, spec, testCase } of eachFixtureCase()) {
-    const method = spec.method_name.endsWith('classify') ? 'Classification' : spec.method_name.endsWith('regress') ? 'Regression' : undefined;
-    if (method === undefined || testCase.examples === undefined) continue;
-    out.push(encode(`tensorflow.serving.${method}Request`, { model_spec: { name: model, signature_name: signature }, input: { example_list: { examples: examplesOf(testCase) } } }));
+    if (spec.method_name !== `tensorflow/serving/${method}` || testCase.examples === undefined) continue;
+    out.push(encode(type, { model_spec: { name: model, signature_name: signature }, input: { example_list: { examples: examplesOf(testCase) } } }));
+  }
+  return out;
+}
+
+/** census's classify and regress signatures as one MultiInference over each case's examples. */
+function multiInferenceRequests(): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const { model, signature, testCase } of eachFixtureCase()) {
+    if (model !== 'census' || signature !== 'classify' || testCase.examples === undefined) continue;
+    const task = (name: string, method: string): object => ({ model_spec: { name: model, signature_name: name }, method_name: `tensorflow/serving/${method}` });
+    out.push(encode('tensorflow.serving.MultiInferenceRequest', { tasks: [task('classify', 'classify'), task('regress', 'regress')], input: { example_list: { examples: examplesOf(testCase) } } }));
   }
   return out;
 }
@@ -97,7 +109,7 @@ function inferRequests(): Uint8Array[] {
  */
 function expectDeliberate(path: string, answer: { code: grpc.status; details: string }): void {
   const context = `${path}: ${grpc.status[answer.code]} ${answer.details}`;
-  const deliberate: grpc.status[] = [grpc.status.OK, grpc.status.INVALID_ARGUMENT, grpc.status.NOT_FOUND, grpc.status.FAILED_PRECONDITION, grpc.status.RESOURCE_EXHAUSTED, grpc.status.INTERNAL];
+  const deliberate: grpc.status[] = [grpc.status.OK, grpc.status.INVALID_ARGUMENT, grpc.status.NOT_FOUND, grpc.status.FAILED_PRECONDITION, grpc.status.RESOURCE_EXHAUSTED, grpc.status.UNIMPLEMENTED, grpc.status.INTERNAL];
   expect(deliberate, context).toContain(answer.code);
   if (answer.code === grpc.status.INTERNAL) expect(answer.details, context).toBe('Error deserializing request');
   else if (answer.code !== grpc.status.OK) expect(answer.details.length, context).toBeGreaterThan(0);
@@ -111,24 +123,34 @@ async function expectStillServing(): Promise<void> {
 describe('the server under damaged gRPC requests', () => {
   const methods: [string, string, Uint8Array[]][] = [
     ['/tensorflow.serving.PredictionService/Predict', 'tensorflow.serving.PredictRequest', fixturePredictRequests()],
-    ['/tensorflow.serving.PredictionService/Classify', 'tensorflow.serving.ClassificationRequest', classifyRequests()],
+    ['/tensorflow.serving.PredictionService/Classify', 'tensorflow.serving.ClassificationRequest', examplesRequests('classify')],
+    ['/tensorflow.serving.PredictionService/Regress', 'tensorflow.serving.RegressionRequest', examplesRequests('regress')],
     ['/tensorflow.serving.PredictionService/GetModelMetadata', 'tensorflow.serving.GetModelMetadataRequest', [encode('tensorflow.serving.GetModelMetadataRequest', { model_spec: { name: 'mnist' }, metadata_field: ['signature_def'] })]],
     ['/tensorflow.serving.ModelService/GetModelStatus', 'tensorflow.serving.GetModelStatusRequest', [encode('tensorflow.serving.GetModelStatusRequest', { model_spec: { name: 'versioned', version: { value: 2 } } })]],
+    ['/tensorflow.serving.PredictionService/MultiInference', 'tensorflow.serving.MultiInferenceRequest', multiInferenceRequests()],
     ['/inference.GRPCInferenceService/ModelInfer', 'inference.ModelInferRequest', inferRequests()],
+    ...(['ModelReady', 'ModelMetadata', 'ModelConfig', 'ModelStatistics'] as const).map((method): [string, string, Uint8Array[]] => [
+      `/inference.GRPCInferenceService/${method}`,
+      `inference.${method}Request`,
+      [encode(`inference.${method}Request`, { name: 'versioned', version: '2' })],
+    ]),
+    ['/inference.GRPCInferenceService/RepositoryIndex', 'inference.RepositoryIndexRequest', [encode('inference.RepositoryIndexRequest', { ready: true })]],
   ];
 
   test.each(methods)('%s', async (path, type, valid) => {
     expect(valid.length, 'seed requests').toBeGreaterThan(0);
     const answered = { ok: 0, refused: 0 };
+    // Now and then a request as it was, which must still be served amid the damaged ones.
+    const requests = fc.oneof({ weight: 1, arbitrary: fc.constantFrom(...valid) }, { weight: 5, arbitrary: damagedMessages(type, valid) }, { weight: 5, arbitrary: damagedBytes(valid) });
     await fc.assert(
-      fc.asyncProperty(fc.oneof(damagedMessages(type, valid), damagedBytes(valid)), async (bytes) => {
+      fc.asyncProperty(requests, async (bytes) => {
         const answer = await rawCall(path, bytes);
         expectDeliberate(path, answer);
+        if (valid.includes(bytes)) expect(answer, `${path}: an undamaged request`).toEqual({ code: grpc.status.OK, details: '' });
         answered[answer.code === grpc.status.OK ? 'ok' : 'refused']++;
       }),
       fuzzParameters(200),
     );
-    // Some damaged requests must still be served (reaching TensorFlow), or half the test is idle.
     expect(answered.ok, JSON.stringify(answered)).toBeGreaterThan(0);
     expect(answered.refused, JSON.stringify(answered)).toBeGreaterThan(0);
     await expectStillServing();
@@ -143,41 +165,47 @@ interface RestCase {
 function restCases(): RestCase[] {
   const cases: RestCase[] = [];
   for (const { model, version, signature, spec, testCase: c } of eachFixtureCase()) {
-    if (c.examples !== undefined) {
-      const verb = spec.method_name.endsWith('regress') ? 'regress' : 'classify';
-      cases.push({ path: `/v1/models/${model}:${verb}`, body: examplesJson(signature, c) });
-    }
-    if (Object.keys(c.inputs).length === 0) continue;
+    const verb = spec.method_name.replace('tensorflow/serving/', '');
+    if (c.examples !== undefined && (verb === 'classify' || verb === 'regress')) cases.push({ path: `/v1/models/${model}:${verb}`, body: examplesJson(signature, c) });
+    const inputs = Object.entries(c.inputs);
+    if (inputs.length === 0) continue;
     cases.push({ path: `/v1/models/${model}/versions/${version}:predict`, body: columnarBody(c.inputs, signature) });
-    cases.push({ path: `/v1/models/${model}:predict`, body: rowBody(c.inputs, signature) });
+    // Rows need every input batched alike (a scalar input has no rows).
+    const batch = inputs[0]![1].shape[0];
+    const batched = inputs.every(([name, t]) => t.shape.length > 0 && t.shape[0] === batch && (spec.input_specs[name]?.shape?.length ?? 0) > 0);
+    if (batched) cases.push({ path: `/v1/models/${model}:predict`, body: rowBody(c.inputs, signature) });
     cases.push({ path: `/v2/models/${model}/infer`, body: inferJsonBody(c.inputs, signature) });
   }
   return cases;
 }
 
 /** Damaged in meaning (JSON nodes replaced) or in form (bytes changed, cut, inserted: even UTF-8 broken). */
-function damagedRest(cases: readonly RestCase[]): fc.Arbitrary<{ path: string; body: Uint8Array }> {
+function damagedRest(cases: readonly RestCase[]): fc.Arbitrary<RestRequest> {
   const byPath = fc.constantFrom(...cases).chain((c) => damagedBytes([Buffer.from(c.body)]).map((body) => ({ path: c.path, body })));
   const byMeaning = damagedBody(cases).map((c) => ({ path: c.path, body: Buffer.from(c.text) }));
-  return fc.oneof(byMeaning, byPath);
+  const undamaged = fc.constantFrom(...cases).map((c) => ({ path: c.path, body: Buffer.from(c.body), undamaged: true }));
+  return fc.oneof({ weight: 1, arbitrary: undamaged }, { weight: 5, arbitrary: byMeaning }, { weight: 5, arbitrary: byPath });
 }
 
 interface RestRequest {
   readonly path: string;
   readonly body: Uint8Array;
   readonly headers?: Record<string, string>;
+  /** A request as it was, which must still be served amid the damaged ones. */
+  readonly undamaged?: boolean;
 }
 
 /** Sends every request; each must get 200 or a 4xx whose JSON names the problem. */
 async function expectRestAnswers(requests: fc.Arbitrary<RestRequest>, runs: number): Promise<void> {
   const answered = { ok: 0, refused: 0 };
   await fc.assert(
-    fc.asyncProperty(requests, async ({ path, body, headers }) => {
+    fc.asyncProperty(requests, async ({ path, body, headers, undamaged }) => {
       const response = await fetch(`${server.restUrl}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
       const text = await response.text();
       answered[response.status === 200 ? 'ok' : 'refused']++;
       const context = `${path} ${JSON.stringify(headers ?? {})} ${response.status} ${text.slice(0, 200)}`;
       expect(response.status, context).toBeLessThan(500);
+      if (undamaged === true) expect(response.status, context).toBe(200);
       if (response.status >= 400) expect((JSON.parse(text) as { error?: string }).error, context).toMatch(/\w/);
     }),
     fuzzParameters(runs),
@@ -225,6 +253,7 @@ describe('the server under damaged REST requests', () => {
     const byHeader = fc
       .tuple(fc.constantFrom(...cases), fc.oneof(fc.integer({ min: -2, max: 4000 }).map(String), fc.constantFrom('', 'abc', '1e3', '0x10', ' 12', '9007199254740993')))
       .map(([c, length]) => withLength(c.path, Buffer.from(c.json), c.binary, length));
-    await expectRestAnswers(fc.oneof(byMeaning, byBytes, byHeader), 400);
+    const undamaged = fc.constantFrom(...cases).map((c) => ({ ...withLength(c.path, Buffer.from(c.json), c.binary), undamaged: true }));
+    await expectRestAnswers(fc.oneof({ weight: 1, arbitrary: undamaged }, { weight: 3, arbitrary: byMeaning }, { weight: 3, arbitrary: byBytes }, { weight: 3, arbitrary: byHeader }), 400);
   });
 });
