@@ -8,6 +8,7 @@
  * framing around them.
  */
 import * as grpc from '@grpc/grpc-js';
+import { request } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { protoType } from '../../../src/server/servables/tensorflow/proto-root.js';
@@ -257,3 +258,43 @@ describe('the server under damaged REST requests', () => {
     await expectRestAnswers(fc.oneof({ weight: 1, arbitrary: undamaged }, { weight: 3, arbitrary: byMeaning }, { weight: 3, arbitrary: byBytes }, { weight: 3, arbitrary: byHeader }), 400);
   });
 });
+
+describe('the server under odd request paths', () => {
+  test('every method and path made of API words and odd segments gets an answer below 500, with an error naming the problem', async () => {
+    const segment = fc.oneof(
+      fc.constantFrom('v1', 'v2', 'models', 'versioned', 'mnist', 'versions', 'labels', 'stable', 'metadata', 'ready', 'infer', 'config', 'stats', 'repository', 'index', 'health', 'live'),
+      fc.constantFrom('1', '0', '-1', '1e3', '99999999999999999999', '%E0%A4%A', '%ZZ', '%00', '%2F', '..', '.', '', '__proto__', 'constructor', 'x'.repeat(300), 'versioned:predict', 'mnist:classify', ':regress', '[', '%C0'),
+    );
+    const target = fc.oneof(
+      fc.array(segment, { minLength: 1, maxLength: 6 }).map((parts) => `/${parts.join('/')}`),
+      fc.constantFrom('//[', '/v1/models/versioned?x=%ZZ', '/v2/models/versioned/versions/2/ready#f'),
+    );
+    await fc.assert(
+      fc.asyncProperty(target, fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'HEAD'), async (path, method) => {
+        const reply = await rawHttp(method, path);
+        const context = `${method} ${path}: ${reply.status} ${reply.body.slice(0, 200)}`;
+        expect(reply.status, context).toBeGreaterThanOrEqual(200);
+        expect(reply.status, context).toBeLessThan(500);
+        if (reply.status >= 400 && method !== 'HEAD') expect((JSON.parse(reply.body) as { error?: string }).error, context).toMatch(/\w/);
+      }),
+      fuzzParameters(600),
+    );
+    expect(server.logs.filter((line) => line.msg === 'REST request failed unexpectedly'), 'unexpected REST errors').toEqual([]);
+    await expectStillServing();
+  });
+});
+
+/** One HTTP request with the target exactly as given (fetch would normalise it first). */
+function rawHttp(method: string, target: string): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(server.restUrl);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: hostname, port: Number(port), method, path: target, headers: { 'content-length': 0 } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

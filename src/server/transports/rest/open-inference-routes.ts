@@ -11,6 +11,7 @@ import { SERVER_METADATA, infer, isModelReady, modelConfigOf, modelMetadataOf, m
 import { rejectedAs } from '../rejected-as.js';
 import { JsonDecodePool } from './json-decode-pool.js';
 import { PAYLOAD_TOO_LARGE, json, readBody, type Reply } from './rest-reply.js';
+import { decodePathSegment } from './rest-routes.js';
 import type { RestBackend, RestServerOptions } from './rest-server.js';
 
 /*
@@ -72,8 +73,8 @@ export async function openInferenceReply(
   }
   const match = MODEL_PATH.exec(pathname);
   if (!match) throw notFound(`no such endpoint: ${method} ${pathname}`);
-  const model = decodeURIComponent(match[1]!);
-  const version = match[2] === undefined ? undefined : parseVersionNumber(decodeURIComponent(match[2]), 'the version in the path');
+  const model = decodePathSegment(match[1]!, 'the model name in the path');
+  const version = match[2] === undefined ? undefined : parseVersionNumber(decodePathSegment(match[2], 'the version in the path'), 'the version in the path');
   const spec = { name: model, version };
   switch (match[3]) {
     case '/ready': {

@@ -23,7 +23,7 @@ import { CORS_HEADERS, isPreflight, preflightHeaders } from './cors.js';
 import { openInferenceReply } from './open-inference-routes.js';
 import { rejectedAs } from '../rejected-as.js';
 import { json, readBody, type Reply } from './rest-reply.js';
-import { parseModelRoute, type ModelRoute } from './rest-routes.js';
+import { parseModelRoute, requestPath, type ModelRoute } from './rest-routes.js';
 
 export interface RestBackend {
   readonly predict: PredictService;
@@ -85,7 +85,7 @@ async function metricsReply(backend: RestBackend): Promise<Reply> {
 
 async function handle(req: http.IncomingMessage, backend: RestBackend, options: RestServerOptions): Promise<Reply> {
   const method = req.method ?? 'GET';
-  const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+  const pathname = requestPath(req.url);
   switch (pathname) {
     case '/healthz': {
       const problem = backend.livenessProblem();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseModelRoute } from '../../../../../src/server/transports/rest/rest-routes.js';
+import { parseModelRoute, requestPath } from '../../../../../src/server/transports/rest/rest-routes.js';
 
 describe('parseModelRoute', () => {
   it.each([
@@ -28,5 +28,21 @@ describe('parseModelRoute', () => {
     } catch (error) {
       expect((error as { code: string }).code).toBe(code);
     }
+  });
+});
+
+// Found by the live fuzz test (hostile-requests.test.ts): these answered 500 (a URIError, a TypeError).
+describe('malformed request paths are INVALID_ARGUMENT, naming the part', () => {
+  it.each([
+    ['/v1/models/%E0%A4%A', 'the model name in the path "%E0%A4%A" is not valid percent-encoded UTF-8'],
+    ['/v1/models/mnist/versions/%ZZ', 'the version in the path "%ZZ" is not valid percent-encoded UTF-8'],
+    ['/v1/models/mnist/labels/%C0', 'the version label in the path "%C0" is not valid percent-encoded UTF-8'],
+  ])('%s', (path, message) => {
+    expect(() => parseModelRoute('GET', path)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message }) as Error);
+  });
+
+  it('refuses a request target that is no path', () => {
+    expect(() => requestPath('//[')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'the request target "//[" is not a valid path' }) as Error);
+    expect(requestPath('/v1/models/m?x=1')).toBe('/v1/models/m');
   });
 });
