@@ -6,6 +6,7 @@
  * names), except that repeated numeric fields arrive as typed arrays or bigint arrays and
  * tensor_content as a view into the message. A test checks it against protobufjs.
  */
+import { setOwnEntry } from '../../../../shared/own-entry.js';
 import { protoRoot } from '../proto-root.js';
 import type { Int64Like, TensorProtoObject, TensorShapeObject } from './tensor-proto.js';
 
@@ -302,8 +303,7 @@ export function readPredictRequest(bytes: Uint8Array): PredictRequestObject {
         else if (t === 18) readTensor(entry.sub(), tensor);
         else entry.skip(t & 7);
       }
-      // defineProperty: an input named "__proto__" stays an entry instead of replacing the prototype.
-      Object.defineProperty(request.inputs, key, { value: tensor, enumerable: true, writable: true, configurable: true });
+      setOwnEntry(request.inputs, key, tensor); // an input named "__proto__" stays an input
     } else if (tag === 26) {
       request.output_filter.push(r.string());
     } else r.skip(tag & 7);
