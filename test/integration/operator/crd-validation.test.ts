@@ -4,10 +4,12 @@
  */
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { k8sTestsSkipped, startControlPlane, type ControlPlane } from '../../helpers/k8s/control-plane.js';
 import { installCrdAndRbac } from '../../helpers/k8s/install-operator-rbac.js';
+import { admittedSpec } from '../../helpers/k8s/admitted-specs.js';
 import { kubectl, kubectlOk } from '../../helpers/k8s/kubectl.js';
 
 const examplesDir = fileURLToPath(new URL('../../../examples/', import.meta.url));
@@ -170,6 +172,18 @@ describe.skipIf(k8sTestsSkipped())('ServedModel CRD on a real kube-apiserver', (
   });
   afterAll(async () => {
     await cp?.stop();
+  });
+
+  it('admits the specs the property tests generate as admitted (server-side dry run of a sample)', async () => {
+    // The generator stands in for the CRD in test/unit/operator/specs/server-acceptance.test.ts: check it is faithful.
+    const specs = fc.sample(admittedSpec, { numRuns: Number(process.env.TENSORFLEET_FUZZ_RUNS ?? 25), ...(process.env.TENSORFLEET_FUZZ_SEED ? { seed: Number(process.env.TENSORFLEET_FUZZ_SEED) } : {}) });
+    const manifests = specs.map((spec, i) => stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: `generated-${i}`, namespace: 'default' }, spec }));
+    const refused: string[] = [];
+    for (const manifest of manifests) {
+      const result = await kubectl(cp.adminKubeconfig, ['apply', '--dry-run=server', '-f', '-'], manifest);
+      if (result.code !== 0) refused.push(`${result.stderr.trim()}\n${manifest}`);
+    }
+    expect(refused).toEqual([]);
   });
 
   it('installs with the short name, printer columns and subresources', async () => {
