@@ -46,6 +46,20 @@ export class UnaryClient {
   }
 }
 
+/** A unary call of `path` with `bytes` as the request message, as sent: its status. */
+export function rawUnaryCall(client: grpc.Client, path: string, bytes: Uint8Array): Promise<{ code: grpc.status; details: string }> {
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(
+      path,
+      (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+      (b: Buffer) => b,
+      bytes,
+      { deadline: Date.now() + 30_000 },
+      (error) => resolve(error ? { code: error.code, details: error.details } : { code: grpc.status.OK, details: '' }),
+    );
+  });
+}
+
 /** gRPC status of a call that is expected to fail (OK = 0 when it succeeded). */
 export async function statusOf(call: Promise<unknown>): Promise<{ code: number; details: string }> {
   try {

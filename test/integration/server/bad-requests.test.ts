@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FIXTURES_DIR } from '../../helpers/server/fixture-tensors.js';
-import { statusOf, tfsClients, type TfsClients } from '../../helpers/server/grpc-client.js';
+import { rawUnaryCall, statusOf, tfsClients, type TfsClients } from '../../helpers/server/grpc-client.js';
 import { rest } from '../../helpers/server/rest-client.js';
 import { startServer, type ServerProcess } from '../../helpers/server/server-process.js';
 import { predictVersioned } from '../../helpers/server/versioned-calls.js';
@@ -16,6 +16,7 @@ const MAX_BYTES = 64 * 1024;
 
 let server: ServerProcess;
 let clients: TfsClients;
+let raw: grpc.Client;
 
 beforeAll(async () => {
   server = await startServer({
@@ -23,10 +24,12 @@ beforeAll(async () => {
     args: [`--max_tensor_elements=${MAX_ELEMENTS}`, `--max_request_bytes=${MAX_BYTES}`],
   });
   clients = tfsClients(server.grpcTarget);
+  raw = new grpc.Client(server.grpcTarget, grpc.credentials.createInsecure());
 });
 
 afterAll(async () => {
   clients?.close();
+  raw?.close();
   if (server) expect(await server.stop()).toEqual({ code: 0, signal: null });
 });
 
@@ -90,6 +93,28 @@ describe('gRPC', () => {
     expect({ code: S[result.code], details: result.details }).toMatchObject({ code: S[code] });
     expect(result.details.length).toBeGreaterThan(0);
     for (const word of says) expect(result.details).toContain(word);
+  });
+});
+
+// Bytes that are no valid message of the method's type: INTERNAL, as every gRPC implementation
+// answers a request it cannot parse, with the reason (grpc-js alone would drop it).
+const UNREADABLE_ROWS: { name: string; path: string; bytes: number[]; says: string[] }[] = [
+  // model_spec (field 1, length 10) holding name (field 1, length 8) with 0xff bytes: not UTF-8.
+  { name: 'a model name that is not UTF-8', path: '/tensorflow.serving.PredictionService/Predict', bytes: [0x0a, 10, 0x0a, 8, ...Buffer.from('adder'), 0xff, 0xfe, 0xfd], says: ['Predict request', 'UTF-8'] },
+  { name: 'a truncated Predict request', path: '/tensorflow.serving.PredictionService/Predict', bytes: [0x0a, 10, 0x0a, 8, ...Buffer.from('add')], says: ['Predict request', 'truncated'] },
+  { name: 'field number 0', path: '/tensorflow.serving.PredictionService/Predict', bytes: [0x00, 1], says: ['Predict request'] },
+  // Field 5, wire type 6: no such wire type.
+  { name: 'an invalid wire type in GetModelStatus', path: '/tensorflow.serving.ModelService/GetModelStatus', bytes: [0x2e], says: ['GetModelStatus request', 'wire type 6'] },
+  // raw_input_contents (field 7) claims 20 bytes and has 3.
+  { name: 'a truncated ModelInfer request', path: '/inference.GRPCInferenceService/ModelInfer', bytes: [0x3a, 20, ...Buffer.from('abc')], says: ['ModelInfer request', 'out of range'] },
+];
+
+describe('gRPC: unreadable request bytes', () => {
+  test.each(UNREADABLE_ROWS)('$name', async ({ path, bytes, says }) => {
+    const answer = await rawUnaryCall(raw, path, Uint8Array.from(bytes));
+    expect(answer.code, answer.details).toBe(S.INTERNAL);
+    expect(answer.details).toMatch(/^Error deserializing request: /);
+    for (const word of says) expect(answer.details).toContain(word);
   });
 });
 

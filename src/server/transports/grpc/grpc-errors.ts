@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ServingError, grpcStatusOf, toServingError } from '../../../shared/errors.js';
+import { UnreadableRequest } from './unreadable-request.js';
 
 /** A status for the caller; `unexpected` keeps an error that was no ServingError, for the log. */
 type StatusWithCause = Partial<grpc.StatusObject> & { unexpected?: unknown };
@@ -38,7 +39,10 @@ export function unary<Req, Res>(handler: Handler<Req, Res>): grpc.handleUnaryCal
   return (call, callback) => {
     // Through a promise so a synchronous throw becomes a status too.
     Promise.resolve(call)
-      .then(handler)
+      .then((readable) => {
+        if (readable.request instanceof UnreadableRequest) throw readable.request.error;
+        return handler(readable);
+      })
       .then(
         (response) => callback(null, response),
         (error: unknown) => callback(grpcErrorOf(error) as grpc.ServiceError),

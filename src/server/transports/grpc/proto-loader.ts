@@ -20,6 +20,7 @@ import { noteRequestMessage } from '../../core/message-buffers.js';
 import { readPredictRequest } from '../../servables/tensorflow/codecs/predict-request-wire.js';
 import { serializePredictResponse } from '../../servables/tensorflow/codecs/tensor-proto-wire.js';
 import { protoDir, protoFilePaths, protoType } from '../../servables/tensorflow/proto-root.js';
+import { withUnreadableRequestsNamed } from './unreadable-request.js';
 
 export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
   keepCase: true,
@@ -59,7 +60,7 @@ export function loadTensorflowServingGrpc(): TensorflowServingGrpc {
   if (predict === undefined) throw new Error('PredictionService has no Predict method');
   cached = {
     packageDefinition,
-    predictionService: {
+    predictionService: withUnreadableRequestsNamed({
       ...prediction,
       Predict: {
         ...predict,
@@ -69,9 +70,9 @@ export function loadTensorflowServingGrpc(): TensorflowServingGrpc {
         },
         responseSerialize: (value: object) => serializePredictResponse(value),
       },
-    },
-    modelService: serviceOf(packageDefinition, 'tensorflow.serving.ModelService'),
-    inferenceService: withWholeMessages(serviceOf(packageDefinition, 'inference.GRPCInferenceService'), 'ModelInfer'),
+    }),
+    modelService: withUnreadableRequestsNamed(serviceOf(packageDefinition, 'tensorflow.serving.ModelService')),
+    inferenceService: withUnreadableRequestsNamed(withWholeMessages(serviceOf(packageDefinition, 'inference.GRPCInferenceService'), 'ModelInfer')),
   };
   return cached;
 }

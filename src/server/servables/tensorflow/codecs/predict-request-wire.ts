@@ -32,7 +32,7 @@ const FIXED32 = 5;
 // proto3 strings must be UTF-8: C++ protobuf (TF Serving) and protobufjs refuse the message otherwise.
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Malformed input: grpc-js reports a throwing deserializer as INTERNAL, as it did for protobufjs. */
+/** Malformed input: answered INTERNAL with this message (unreadable-request.ts), as for protobufjs. */
 export class WireError extends Error {}
 
 /** Reads protobuf wire format from a byte range (also used for PredictionLog, by model warmup). */
