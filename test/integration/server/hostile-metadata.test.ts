@@ -132,6 +132,41 @@ describe('routing under odd metadata', () => {
   });
 });
 
+describe('a repeated A/B key', () => {
+  // HTTP joins a repeated header's values with ", ", and gRPC metadata travels as HTTP/2 headers:
+  // the key is that joined value, the same over both protocols (docs/routing.md).
+  test('is read as its values joined by ", ", over gRPC and REST alike', async () => {
+    const variants = new Set<number>();
+    for (let i = 0; i < 24; i++) {
+      const [first, second] = [`user-${i}`, `user-${i * 7 + 3}`];
+      const metadata = new grpc.Metadata();
+      metadata.add('x-user-id', first);
+      metadata.add('x-user-id', second);
+      const repeatedOverGrpc = await grpcVersion(metadata);
+      const repeatedOverRest = await restVersion([['x-user-id', first], ['x-user-id', second]]);
+      const joinedOnce = await restVersion([['x-user-id', `${first}, ${second}`]]);
+      expect({ repeatedOverGrpc, repeatedOverRest }, `${first} then ${second}`).toEqual({ repeatedOverGrpc: joinedOnce, repeatedOverRest: joinedOnce });
+      variants.add(joinedOnce);
+    }
+    expect(variants.size, 'the keys reach more than one variant').toBeGreaterThan(1);
+  });
+});
+
+async function grpcVersion(metadata: grpc.Metadata): Promise<number> {
+  const response = await new Promise<Buffer>((resolve, reject) => {
+    raw.makeUnaryRequest('/tensorflow.serving.PredictionService/Predict', (m: Uint8Array) => Buffer.from(m), (b: Buffer) => b, predictBytes('ab', 2), metadata, (error, bytes) => (error ? reject(error) : resolve(bytes!)));
+  });
+  return readPredictResponse(response).version;
+}
+
+async function restVersion(headerList: [string, string][]): Promise<number> {
+  const headers = new Headers({ 'content-type': 'application/json' });
+  for (const [name, value] of headerList) headers.append(name, value);
+  const response = await fetch(`${server.restUrl}/v1/models/ab:predict`, { method: 'POST', headers, body: '{"instances": [2]}' });
+  expect(response.status, await response.clone().text()).toBe(200);
+  return Number(response.headers.get('x-tensorfleet-model-version'));
+}
+
 function predictBytes(model: string, x: number): Uint8Array {
   const type = protoType('tensorflow.serving.PredictRequest');
   return type.encode(type.fromObject({ model_spec: { name: model }, inputs: { x: { dtype: 'DT_FLOAT', tensor_shape: { dim: [{ size: 1 }] }, float_val: [x] } } })).finish();
