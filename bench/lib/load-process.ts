@@ -23,6 +23,9 @@ function grpcCaller(target: Extract<LoadTarget, { kind: 'grpc' }>): { call: Call
   const client = new Client(target.address, credentials, {
     'grpc.max_receive_message_length': 256 * 1024 * 1024,
     'grpc.max_send_message_length': 256 * 1024 * 1024,
+    // grpc-js would send the IP target as the TLS server name, which Node 26 refuses; the fixture
+    // certificates name localhost.
+    ...(target.tls ? { 'grpc.ssl_target_name_override': 'localhost' } : {}),
   }) as unknown as grpc.Client & { Call: (req: Buffer, md: grpc.Metadata, cb: (err: grpc.ServiceError | null) => void) => void };
   const request = Buffer.from(target.requestBase64, 'base64');
   let counter = 0;

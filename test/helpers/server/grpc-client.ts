@@ -92,7 +92,13 @@ export function tfsClients(target: string, options: { ownConnection?: boolean; c
   const api = loadTensorflowServingGrpc();
   const credentials = options.credentials ?? grpc.credentials.createInsecure();
   // grpc-js shares one connection among clients with equal options; ownConnection opens new ones.
-  const channelOptions = options.ownConnection ? { ...SHARED_CHANNEL_OPTIONS, 'grpc.use_local_subchannel_pool': 1 } : SHARED_CHANNEL_OPTIONS;
+  const channelOptions = {
+    ...SHARED_CHANNEL_OPTIONS,
+    ...(options.ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {}),
+    // grpc-js sends an IP target (127.0.0.1) as the TLS server name, which Node 26 refuses (RFC 6066
+    // allows only DNS names there). The test certificates name localhost too.
+    ...(credentials._isSecure() ? { 'grpc.ssl_target_name_override': 'localhost' } : {}),
+  };
   const Prediction = grpc.makeGenericClientConstructor(api.predictionService, 'PredictionService');
   const Model = grpc.makeGenericClientConstructor(api.modelService, 'ModelService');
   const Health = grpc.makeGenericClientConstructor(healthService, 'Health');
@@ -101,7 +107,7 @@ export function tfsClients(target: string, options: { ownConnection?: boolean; c
   const health = new UnaryClient(new Health(target, credentials, channelOptions));
   const Inference = grpc.makeGenericClientConstructor(api.inferenceService, 'GRPCInferenceService');
   const inference = new UnaryClient(new Inference(target, credentials, channelOptions));
-  const reflection = new (reflectionConstructor())(target, credentials);
+  const reflection = new (reflectionConstructor())(target, credentials, channelOptions);
   return {
     prediction,
     model,
