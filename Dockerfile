@@ -9,8 +9,8 @@
 # docs/native-tensorflow.md): pip downloads the tensorflow-cpu wheel, the C library is extracted
 # and the tfjs-node addon is compiled against it. The runtime stage has only Node and the result.
 
-ARG NODE_IMAGE=node:20-bookworm
-ARG NODE_RUNTIME_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm
+ARG NODE_RUNTIME_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 # python3 + pip fetch and unpack the wheel; g++/make compile the addon (node-gyp finds Node's headers
