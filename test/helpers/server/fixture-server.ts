@@ -20,6 +20,13 @@ export interface FixtureServerOptions {
 export async function startFixtureServer(options: FixtureServerOptions = {}): Promise<{ server: ServerProcess; clients: TfsClients }> {
   const server = await startServer({ configFile: join(FIXTURES_DIR, 'model-config.yaml'), args: options.args ?? [] });
   const clients = tfsClients(options.target?.(server) ?? server.grpcTarget, options.credentials ? { credentials: options.credentials } : {});
-  await waitForAvailable(clients.model, 'versioned', [1, 2, 3]);
+  try {
+    await waitForAvailable(clients.model, 'versioned', [1, 2, 3]);
+  } catch (error) {
+    // The caller gets no handle to stop it with: a server left running would outlive the test run.
+    clients.close();
+    await server.stop();
+    throw error;
+  }
   return { server, clients };
 }

@@ -47,6 +47,8 @@ describe('REST predict bodies of 64 KiB or more', () => {
   it.each([
     ['row format, 4000 instances', 'tiny', { instances: rows(4000) }],
     ['columnar format', 'tiny', { inputs: { x: rows(4000) } }],
+    // Bodies of one dense list of numbers take the JSON thread's fast path (dense-json-body.ts).
+    ['float32 values written as 17-digit doubles, as numpy sends them', 'tiny', { instances: Array.from({ length: 4000 }, (_, i) => [Math.fround(i / 1000), Math.fround(-i / 3), Math.fround(1 / (i + 1)), Math.fround(i * 1e-7)]) }],
     ['a named signature (mnist, 40 images)', 'mnist', { signature_name: 'predict_images', instances: Array.from({ length: 40 }, (_, i) => Array.from({ length: 28 }, () => Array.from({ length: 28 }, () => [(i % 10) / 10]))) }],
   ])('%s: the same answer as on the event loop', async (_name, model, request) => {
     const [thread, loop] = await both(`/v1/models/${model}:predict`, JSON.stringify(request));
@@ -69,6 +71,8 @@ describe('REST predict bodies of 64 KiB or more', () => {
     ['an unknown signature', '/v1/models/tiny:predict', `{"signature_name": "nope", "instances": [[1, 2, 3, 4]]}${PADDING}`, 404],
     ['a string where the signature wants floats', '/v1/models/tiny:predict', `{"instances": [["a", "b", "c", "d"]]}${PADDING}`, 400],
     ['both instances and inputs', '/v1/models/tiny:predict', `{"instances": [[1, 2, 3, 4]], "inputs": {"x": [[1, 2, 3, 4]]}}${PADDING}`, 400],
+    ['a signature named __proto__', '/v1/models/tiny:predict', `{"signature_name": "__proto__", "instances": [[1, 2, 3, 4]]}${PADDING}`, 404],
+    ['ragged rows', '/v1/models/tiny:predict', `{"instances": [[1, 2, 3, 4], [1, 2, 3]]}${PADDING}`, 400],
     ['an unknown model', '/v1/models/nope:predict', `{"instances": [[1, 2, 3, 4]]}${PADDING}`, 404],
     // TF Serving parses the body before it looks up the model.
     ['malformed JSON for an unknown model', '/v1/models/nope:predict', `{"instances": [[1, 2, 3, 4]${PADDING}`, 400],

@@ -6,6 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { ServingError } from '../../../shared/errors.js';
 import { DEFAULT_SIGNATURE } from '../../core/signature.js';
+import { decodeDenseJsonBody, readDenseJsonBody } from '../../servables/tensorflow/codecs/dense-json-body.js';
 import { decodePredictJson, parseJsonBody, requestSignatureName } from '../../servables/tensorflow/codecs/json-tensor.js';
 import { decodeInferInputs, defaultSignature, parseInferRequest } from '../../servables/tensorflow/codecs/open-inference-json.js';
 import { transferablesOf } from '../../servables/tensorflow/inference-protocol.js';
@@ -17,13 +18,26 @@ const utf8 = new TextDecoder();
 
 function decode(request: JsonDecodeRequest): { response: JsonDecodeResponse; transfer: ArrayBuffer[] } {
   if (request.openInference !== undefined) return decodeOpenInference(request, request.openInference.jsonLength);
+  const dense = decodeDense(request);
+  if (dense !== undefined) return dense;
   const body = parseJsonBody(utf8.decode(request.body));
   const signatureName = requestSignatureName(body);
-  const inputs = request.signatureInputs[signatureName || DEFAULT_SIGNATURE];
+  const inputs = ownEntry(request.signatureInputs, signatureName || DEFAULT_SIGNATURE);
   // An unknown signature is reported by the caller, as for any other request.
   if (inputs === undefined) return { response: { id: request.id, signatureName }, transfer: [] };
   const decoded = decodePredictJson(body, inputs, request.limits);
   return { response: { id: request.id, signatureName, decoded }, transfer: transferablesOf(Object.values(decoded.inputs)) };
+}
+
+/** A body of one dense tensor of numbers (an image, say), through the fast path; undefined if it does not apply. */
+function decodeDense(request: JsonDecodeRequest): { response: JsonDecodeResponse; transfer: ArrayBuffer[] } | undefined {
+  const body = readDenseJsonBody(request.body);
+  if (body === undefined) return undefined;
+  const inputs = ownEntry(request.signatureInputs, body.signatureName || DEFAULT_SIGNATURE);
+  if (inputs === undefined) return { response: { id: request.id, signatureName: body.signatureName }, transfer: [] };
+  const decoded = decodeDenseJsonBody(body, inputs, request.limits);
+  if (decoded === undefined) return undefined;
+  return { response: { id: request.id, signatureName: body.signatureName, decoded }, transfer: transferablesOf(Object.values(decoded.inputs)) };
 }
 
 /** An Open Inference Protocol body: JSON, then any binary tensors. */

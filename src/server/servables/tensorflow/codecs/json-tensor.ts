@@ -161,7 +161,7 @@ function columnTensor(value: unknown, info: TensorInfo, name: string, limits: Te
   return fill.tensor(shape);
 }
 
-function checkCount(shape: readonly number[], limits: TensorLimits, name: string): void {
+export function checkCount(shape: readonly number[], limits: TensorLimits, name: string): void {
   let count = 1;
   for (const d of shape) {
     count *= d;
@@ -228,10 +228,10 @@ class Filler {
    * into the typed array. Images are long runs of floats, and one dispatch per element cost as
    * much as parsing the JSON.
    */
-  run(list: readonly unknown[], shape: readonly number[]): void {
+  run(list: ArrayLike<unknown>, shape: readonly number[]): void {
     const floats = this.floats;
     if (floats === undefined) {
-      for (const item of list) this.values(item, shape, shape.length);
+      for (let j = 0; j < list.length; j++) this.values(list[j], shape, shape.length);
       return;
     }
     let i = this.index;
@@ -346,7 +346,7 @@ class Filler {
 }
 
 /** A tensor of `shape` from its elements in row-major order, as JSON decodes them (the V2 protocol's flat `data`). */
-export function tensorFromJsonElements(elements: readonly unknown[], dtype: DType, shape: number[], name: string): HostTensor {
+export function tensorFromJsonElements(elements: ArrayLike<unknown>, dtype: DType, shape: number[], name: string): HostTensor {
   const fill = new Filler(dtype, elements.length, name);
   fill.run(elements, []);
   return fill.tensor(shape);
