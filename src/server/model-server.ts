@@ -345,7 +345,7 @@ async function startComponents(options: ServeOptions, env: ServerEnvironment, st
 
   let restServer: http.Server | undefined;
   let restPort: number | undefined;
-  const jsonDecoder = options.rest_api_port !== 0 && options.rest_json_threads > 0 ? new JsonDecodePool(options.rest_json_threads) : undefined;
+  const jsonDecoder = options.rest_api_port !== 0 && options.rest_json_threads > 0 ? new JsonDecodePool(options.rest_json_threads, options.inference_thread_niceness) : undefined;
   started.push(() => jsonDecoder?.close());
   if (options.rest_api_port !== 0) {
     restServer = createRestServer(

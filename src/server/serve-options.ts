@@ -108,7 +108,7 @@ export const SERVE_FLAGS = {
     help: 'With --enable_batching: a version directory holding batching_params.pbtxt (BatchingParameters text) is batched by its sizes, timeout and queue bound; fields it leaves out come from --batching_parameters_file, and the batch threads stay shared. A file that cannot be used fails that version\'s load.',
   },
   inference_threads: { type: 'int', default: 1, help: '[TensorFleet] Worker threads running TensorFlow; every version is loaded in each.' },
-  inference_thread_niceness: { type: 'int', default: 10, help: '[TensorFleet] Linux nice value of the inference threads and TensorFlow\'s pools, so that under load the event loop (I/O, health, status) gets the CPU first; 0 leaves them at the server\'s priority.' },
+  inference_thread_niceness: { type: 'int', default: 10, help: '[TensorFleet] Linux nice value of the inference threads, TensorFlow\'s pools and the REST JSON threads, so that under load the event loop (I/O, health, status) gets the CPU first; 0 leaves them at the server\'s priority.' },
   max_request_bytes: { type: 'int', default: 64 * 1024 * 1024, help: '[TensorFleet] Largest request message (gRPC or REST body).' },
   max_tensor_elements: { type: 'int', default: 50_000_000, help: '[TensorFleet] Largest number of elements in one request tensor.' },
   grpc_channel_arguments: {

@@ -17,11 +17,15 @@ export class LazyWorkerThread<Request, Response extends { readonly id: number }>
   private readonly pending = new Map<number, Pending<Response>>();
   private nextId = 1;
 
-  /** @param label names the thread in errors, e.g. "the disk writer thread". */
+  /**
+   * @param label names the thread in errors, e.g. "the disk writer thread".
+   * @param workerData what the thread gets as `workerData`.
+   */
   constructor(
     private readonly from: string,
     private readonly name: string,
     private readonly label: string,
+    private readonly workerData: unknown = undefined,
   ) {}
 
   /** Calls in flight. */
@@ -48,7 +52,7 @@ export class LazyWorkerThread<Request, Response extends { readonly id: number }>
   }
 
   private start(): Worker {
-    const worker = startSiblingWorker(this.from, this.name, undefined);
+    const worker = startSiblingWorker(this.from, this.name, this.workerData);
     worker.on('message', (response: Response) => this.settle(worker, response));
     worker.on('error', (error) => this.fail(worker, error));
     worker.on('exit', (code) => this.fail(worker, new Error(`${this.label} exited with code ${code}`)));

@@ -3,11 +3,11 @@
  * Predicts, GetModelStatus and /healthz stay about as fast as on an idle server. If inference
  * ran on the main thread, each status call would wait behind whole batches and this fails.
  */
-import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { tfsClients, type TfsClients } from '../../helpers/server/grpc-client.js';
 import { startLoad } from '../../helpers/server/load-generator.js';
+import { processThreads } from '../../helpers/server/process-threads.js';
 import { fixtureVersionDir } from '../../helpers/server/model-dirs.js';
 import { startServer, type ServerProcess } from '../../helpers/server/server-process.js';
 
@@ -94,20 +94,8 @@ test('status and health stay responsive while inference is saturated', async () 
   expect(p99(busy.healthz), report).toBeLessThan(healthzBound);
 });
 
-/** [comm, nice] of every thread of a process, from /proc (Linux). */
-function threadNiceness(pid: number): { tid: number; comm: string; nice: number }[] {
-  return readdirSync(`/proc/${pid}/task`).map((tid) => {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    // Fields after the parenthesised name; nice is field 19 overall, the 17th after it.
-    const close = stat.lastIndexOf(')');
-    const fields = stat.slice(close + 2).split(' ');
-    return { tid: Number(tid), comm: stat.slice(stat.indexOf('(') + 1, close), nice: Number(fields[16]) };
-  });
-}
-
 test('the event loop keeps normal priority while TensorFlow threads run at nice 10 (the default)', () => {
-  if (process.platform !== 'linux') throw new Error('this test reads /proc: run it on Linux');
-  const threads = threadNiceness(server.pid);
+  const threads = processThreads(server.pid);
   const main = threads.find((t) => t.tid === server.pid);
   const tensorflow = threads.filter((t) => t.comm.startsWith('tf_'));
   const report = JSON.stringify(threads);

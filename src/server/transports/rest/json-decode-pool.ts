@@ -20,8 +20,9 @@ export class JsonDecodePool {
   private readonly threads: LazyWorkerThread<JsonDecodeRequest, JsonDecodeResponse>[];
   private closed = false;
 
-  constructor(threads: number) {
-    this.threads = Array.from({ length: threads }, () => new LazyWorkerThread(import.meta.url, 'json-decode-worker', 'the JSON decode thread'));
+  /** @param niceness the threads' Linux nice value (0: the server's priority), as the inference threads'. */
+  constructor(threads: number, niceness = 0) {
+    this.threads = Array.from({ length: threads }, () => new LazyWorkerThread(import.meta.url, 'json-decode-worker', 'the JSON decode thread', { niceness }));
   }
 
   async decode(body: Buffer, signatures: SignatureMap, limits: TensorLimits): Promise<DecodedPredictBody> {

@@ -3,7 +3,7 @@
  * (json-decode-pool.ts says when and why). Errors go back as codes and messages, exactly those the
  * event loop would have produced.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { ServingError } from '../../../shared/errors.js';
 import { DEFAULT_SIGNATURE } from '../../core/signature.js';
 import { decodeDenseJsonBody, readDenseJsonBody } from '../../servables/tensorflow/codecs/dense-json-body.js';
@@ -12,8 +12,11 @@ import { decodeInferInputs, defaultSignature, parseInferRequest } from '../../se
 import { transferablesOf } from '../../servables/tensorflow/inference-protocol.js';
 import type { JsonDecodeRequest, JsonDecodeResponse } from './json-decode-protocol.js';
 import { ownEntry } from '../../../shared/own-entry.js';
+import { lowerThreadPriority } from '../../servables/tensorflow/thread-niceness.js';
 
 const port = parentPort!;
+// Behind the event loop, as the inference threads are: decoding can wait a slice, status calls should not.
+lowerThreadPriority((workerData as { niceness?: number } | undefined)?.niceness ?? 0);
 const utf8 = new TextDecoder();
 
 function decode(request: JsonDecodeRequest): { response: JsonDecodeResponse; transfer: ArrayBuffer[] } {
