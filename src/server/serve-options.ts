@@ -61,7 +61,7 @@ export const SERVE_FLAGS = {
   rest_json_threads: {
     type: 'int',
     default: 1,
-    help: '[TensorFleet] Threads that parse and decode REST predict bodies of 64 KiB or more, so that large JSON inputs do not hold up the event loop (status, health, gRPC); 0 parses every body on the event loop.',
+    help: '[TensorFleet] Threads that parse and decode REST predict bodies of 64 KiB or more and write predict responses of 4096 output elements or more, so that large JSON inputs and outputs do not hold up the event loop (status, health, gRPC); 0 does all JSON on the event loop.',
   },
   model_name: { type: 'string', default: 'default', help: 'Name of the single model served with --model_base_path.' },
   model_base_path: { type: 'string', default: undefined, help: 'Directory (or s3:// URI) holding numbered version directories.' },

@@ -1,11 +1,13 @@
 /**
- * The JSON decode threads (json-decode-pool.ts) on real worker threads: what comes back equals what
- * the codec gives on this thread, errors included, and bodies move without a copy when they can.
+ * The JSON threads (json-decode-pool.ts) on real worker threads: what comes back equals what the
+ * codec gives on this thread, decoded bodies and written responses, errors included, and bodies
+ * move without a copy when they can.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { ServingError } from '../../../src/shared/errors.js';
 import type { SignatureMap } from '../../../src/server/core/signature.js';
-import { decodePredictJson, parseJsonBody } from '../../../src/server/servables/tensorflow/codecs/json-tensor.js';
+import type { HostTensor } from '../../../src/server/core/host-tensor.js';
+import { decodePredictJson, encodePredictJson, parseJsonBody } from '../../../src/server/servables/tensorflow/codecs/json-tensor.js';
 import { JsonDecodePool } from '../../../src/server/transports/rest/json-decode-pool.js';
 
 const PREDICT = 'tensorflow/serving/predict';
@@ -69,6 +71,34 @@ describe('JsonDecodePool', () => {
     expect(expected.code).toBe('INVALID_ARGUMENT');
     const error = await pool.decode(Buffer.from(text), SIGNATURES, LIMITS).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ServingError);
+    expect({ code: (error as ServingError).code, message: (error as Error).message }).toEqual(expected);
+  });
+
+  const floats = (values: number[], shape: number[]): HostTensor => ({ dtype: 'DT_FLOAT', shape, bytes: new Uint8Array(Float32Array.from(values).buffer) });
+  const OUTPUTS: Record<string, HostTensor> = {
+    scores: floats(Array.from({ length: 6000 }, (_, i) => Math.fround(i / 7 - 100)), [3000, 2]),
+    ids: { dtype: 'DT_INT64', shape: [3000], bytes: new Uint8Array(BigInt64Array.from({ length: 3000 }, (_, i) => 2n ** 60n + BigInt(i)).buffer) },
+    names_bytes: { dtype: 'DT_STRING', shape: [3000], strings: Array.from({ length: 3000 }, (_, i) => Uint8Array.from([i % 256, 0xff])) },
+  };
+
+  it.each(['row', 'columnar'] as const)('writes a %s response as this thread would, leaving the outputs intact', async (format) => {
+    const before = JSON.stringify(OUTPUTS, (_k, v: unknown) => (v instanceof Uint8Array ? [...v] : v));
+    const written = await pool.encodePredict(OUTPUTS, format);
+    expect(written.toString('utf8')).toBe(encodePredictJson(OUTPUTS, format));
+    expect(JSON.stringify(OUTPUTS, (_k, v: unknown) => (v instanceof Uint8Array ? [...v] : v))).toBe(before);
+  });
+
+  it('gives the error this thread would for outputs that cannot be written in row form', async () => {
+    const outputs = { a: floats([1, 2], [2]), b: floats([1, 2, 3], [3]) };
+    const expected = (() => {
+      try {
+        encodePredictJson(outputs, 'row');
+      } catch (error) {
+        return { code: (error as ServingError).code, message: (error as Error).message };
+      }
+      throw new Error('row form with two batch sizes was written');
+    })();
+    const error = await pool.encodePredict(outputs, 'row').catch((e: unknown) => e);
     expect({ code: (error as ServingError).code, message: (error as Error).message }).toEqual(expected);
   });
 

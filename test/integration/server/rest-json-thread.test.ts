@@ -60,6 +60,15 @@ describe('REST predict bodies of 64 KiB or more', () => {
     expect(thread.headers.get('x-tensorfleet-model-version')).toBe(loop.headers.get('x-tensorfleet-model-version'));
   });
 
+  it('a response of 20000 outputs, written in the JSON thread: the same answer as on the event loop', async () => {
+    const request = JSON.stringify({ instances: Array.from({ length: 20_000 }, (_, i) => Math.fround(i / 3 - 1000)) });
+    const [thread, loop] = await both('/v1/models/versioned:predict', request);
+    expect(thread.status, thread.text.slice(0, 300)).toBe(200);
+    expect((thread.json as { predictions: number[] }).predictions).toHaveLength(20_000);
+    expect(thread.text).toBe(loop.text);
+    expect(thread.headers.get('content-type')).toBe(loop.headers.get('content-type'));
+  });
+
   it('int64 beyond 2^53 (the exact parser) gives the same exact sum', async () => {
     const body = `{"signature_name": "add", "inputs": {"a": 9007199254740993, "b": 2}}${PADDING}`;
     const [thread, loop] = await both('/v1/models/adder:predict', body);

@@ -18,6 +18,12 @@ export interface JsonDecodeRequest {
   readonly openInference?: { readonly jsonLength: number };
 }
 
+/** Outputs of a REST predict to write as TF Serving's JSON response (copied, not moved: logging may read them after). */
+export interface JsonEncodeRequest {
+  readonly id: number;
+  readonly encode: { readonly outputs: Readonly<Record<string, HostTensor>>; readonly format: JsonPredictFormat };
+}
+
 /** The body's `signature_name` and, when the version has that signature, its decoded inputs. */
 export interface DecodedPredictBody {
   readonly signatureName: string | undefined;
@@ -33,4 +39,6 @@ export interface OpenInferenceAsks {
 
 export type JsonDecodeResponse =
   | ({ readonly id: number; readonly openInference?: OpenInferenceAsks } & DecodedPredictBody)
+  /** A response body as UTF-8 (moved). */
+  | { readonly id: number; readonly encoded: Uint8Array }
   | { readonly id: number; readonly error: { readonly code: ErrorCode; readonly message: string; readonly httpStatus?: number } };

@@ -1,16 +1,16 @@
 /**
- * A thread that parses REST predict bodies and decodes them into tensors, off the event loop
- * (json-decode-pool.ts says when and why). Errors go back as codes and messages, exactly those the
+ * A thread that parses REST predict bodies and decodes them into tensors, and writes large predict
+ * responses, off the event loop (json-decode-pool.ts says when and why). Errors go back as codes and messages, exactly those the
  * event loop would have produced.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ServingError } from '../../../shared/errors.js';
 import { DEFAULT_SIGNATURE } from '../../core/signature.js';
 import { decodeDenseJsonBody, readDenseJsonBody } from '../../servables/tensorflow/codecs/dense-json-body.js';
-import { decodePredictJson, parseJsonBody, requestSignatureName } from '../../servables/tensorflow/codecs/json-tensor.js';
+import { decodePredictJson, encodePredictJson, parseJsonBody, requestSignatureName } from '../../servables/tensorflow/codecs/json-tensor.js';
 import { decodeInferInputs, defaultSignature, parseInferRequest } from '../../servables/tensorflow/codecs/open-inference-json.js';
 import { transferablesOf } from '../../servables/tensorflow/inference-protocol.js';
-import type { JsonDecodeRequest, JsonDecodeResponse } from './json-decode-protocol.js';
+import type { JsonDecodeRequest, JsonDecodeResponse, JsonEncodeRequest } from './json-decode-protocol.js';
 import { ownEntry } from '../../../shared/own-entry.js';
 import { lowerThreadPriority } from '../../servables/tensorflow/thread-niceness.js';
 
@@ -18,6 +18,15 @@ const port = parentPort!;
 // Behind the event loop, as the inference threads are: decoding can wait a slice, status calls should not.
 lowerThreadPriority((workerData as { niceness?: number } | undefined)?.niceness ?? 0);
 const utf8 = new TextDecoder();
+const utf8Encoder = new TextEncoder();
+
+function handle(request: JsonDecodeRequest | JsonEncodeRequest): { response: JsonDecodeResponse; transfer: ArrayBuffer[] } {
+  if ('encode' in request) {
+    const encoded = utf8Encoder.encode(encodePredictJson(request.encode.outputs, request.encode.format));
+    return { response: { id: request.id, encoded }, transfer: [encoded.buffer] };
+  }
+  return decode(request);
+}
 
 function decode(request: JsonDecodeRequest): { response: JsonDecodeResponse; transfer: ArrayBuffer[] } {
   if (request.openInference !== undefined) return decodeOpenInference(request, request.openInference.jsonLength);
@@ -54,9 +63,9 @@ function decodeOpenInference(request: JsonDecodeRequest, jsonLength: number): { 
   return { response: { id: request.id, signatureName, decoded: { format: 'row', inputs: decoded }, openInference }, transfer: transferablesOf(Object.values(decoded)) };
 }
 
-port.on('message', (request: JsonDecodeRequest) => {
+port.on('message', (request: JsonDecodeRequest | JsonEncodeRequest) => {
   try {
-    const { response, transfer } = decode(request);
+    const { response, transfer } = handle(request);
     port.postMessage(response, transfer);
   } catch (error) {
     const failure =

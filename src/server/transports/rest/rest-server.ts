@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { Logger } from 'pino';
 import { ServingError, httpStatusOf, toServingError } from '../../../shared/errors.js';
+import { elementCount, type HostTensor } from '../../core/host-tensor.js';
 import type { ModelVersionStatus } from '../../core/version-state.js';
 import { TF_SERVING_METRICS_PATH } from '../../metrics/monitoring-config.js';
 import type { ServerMetrics } from '../../metrics/server-metrics.js';
@@ -133,7 +134,7 @@ async function handle(req: http.IncomingMessage, backend: RestBackend, options: 
         [],
         call,
       );
-      return { status: 200, body: encodePredictJson(result.outputs, format), served: result };
+      return { status: 200, body: await predictResponseBody(result.outputs, format, options), served: result };
     }
     case 'classify':
     case 'regress': {
@@ -192,5 +193,13 @@ async function predictInThread(bytes: Buffer, spec: ModelSpecInput, call: CallCo
     // model or version is unknown: parse it (against no signature) before NOT_FOUND.
     async () => void (await decoder.decode(bytes, {}, options.limits)),
   );
-  return { status: 200, body: encodePredictJson(result.outputs, format), served: result };
+  return { status: 200, body: await predictResponseBody(result.outputs, format, options), served: result };
+}
+
+/** TF Serving's JSON for predict outputs: written in a JSON thread when large (json-decode-pool.ts). */
+async function predictResponseBody(outputs: Readonly<Record<string, HostTensor>>, format: JsonPredictFormat, options: RestServerOptions): Promise<string | Buffer> {
+  let elements = 0;
+  for (const tensor of Object.values(outputs)) elements += elementCount(tensor.shape);
+  if (options.jsonDecoder === undefined || elements < JsonDecodePool.MIN_ENCODE_ELEMENTS) return encodePredictJson(outputs, format);
+  return options.jsonDecoder.encodePredict(outputs, format);
 }
