@@ -26,6 +26,7 @@ import { DTYPES, INTEGER_RANGES, type DType, type HostTensor, elementCount } fro
 import type { TensorInfo } from '../../../core/signature.js';
 import { invalidArgument } from '../../../../shared/errors.js';
 import { JsonDouble, parseJson } from './exact-json.js';
+import { float32Text } from './float32-text.js';
 import type { TensorLimits } from './tensor-proto.js';
 
 export type JsonPredictFormat = 'row' | 'columnar';
@@ -454,13 +455,9 @@ export function formatNumber(value: number): string {
 
 /**
  * A float32 as TF Serving writes it: 6 significant digits when they read back as the same
- * float32, else 9 (always enough), trailing zeros dropped.
+ * float32, else 9 (always enough), trailing zeros dropped (float32-text.ts).
  */
-export function formatFloat32(value: number): string {
-  if (!Number.isFinite(value) || Number.isInteger(value)) return formatNumber(value);
-  const short = Number(value.toPrecision(6));
-  return String(Math.fround(short) === value ? short : Number(value.toPrecision(9)));
-}
+export const formatFloat32 = float32Text;
 
 /** Writes one tensor's values (from dimension `from`) as nested JSON lists. */
 class TensorWriter {
@@ -481,6 +478,13 @@ class TensorWriter {
       return;
     }
     const size = shape[dim] as number;
+    if (dim === shape.length - 1) {
+      // The innermost list as one string: most of the values, and one part instead of 2n.
+      let list = '[';
+      for (let i = 0; i < size; i++) list += i > 0 ? ',' + this.next() : this.next();
+      parts.push(list + ']');
+      return;
+    }
     parts.push('[');
     for (let i = 0; i < size; i++) {
       if (i > 0) parts.push(',');
