@@ -7,9 +7,9 @@ import type { JsonPredictFormat } from '../../servables/tensorflow/codecs/json-t
 import type { DecodedPredictBody, JsonDecodeRequest, JsonDecodeResponse, JsonEncodeRequest, OpenInferenceAsks } from './json-decode-protocol.js';
 
 /**
- * Threads that parse and decode large REST predict bodies. On the event loop, a 3 MB MobileNetV2
- * instance took 25-35 ms to parse and 6-9 ms to decode, and every status and health call waited
- * behind it (docs/benchmarks.md, "REST under load"). Small bodies parse in well under a
+ * Threads that parse and decode large REST predict bodies, and write large predict responses. On
+ * the event loop, a 3 MB MobileNetV2 instance took 25-35 ms to parse and 6-9 ms to decode, and
+ * every status and health call waited behind it (docs/benchmarks.md, "REST under load"). Small bodies parse in well under a
  * millisecond and stay on the event loop: a thread's round trip would cost more.
  *
  * Threads start on the first large body. One that dies fails its calls with INTERNAL and is

@@ -98,7 +98,10 @@ export function decodeDenseJsonBody(dense: DenseJsonBody, signatureInputs: Reado
   return { format: dense.format, inputs: { [name]: tensor } };
 }
 
-/** Values that store as the general path's would for this dtype; undefined if one cannot be had here. */
+/**
+ * Values that store as the general path's would for this dtype; undefined if one cannot be had
+ * here. Resolves in place: a body is decoded once.
+ */
 function resolvedValues(dense: DenseJsonBody, info: TensorInfo): Float64Array | undefined {
   const { values, kinds, count } = dense;
   const float32 = info.dtype === 'DT_FLOAT';
