@@ -22,6 +22,7 @@ export type QueueParameters = Omit<BatchingParameters, 'numBatchThreads'>;
 
 interface Queue {
   readonly tasks: AnyTask[];
+  /** Rows waiting; a task larger than a batch runs alone, so it counts as one batch's rows. */
   rows: number;
   readonly run: RunBatch<unknown, unknown>;
   readonly params: QueueParameters;
@@ -69,7 +70,9 @@ export class BatchScheduler {
       this.queues.set(key, queue);
     }
     const limit = queue.params.maxEnqueuedBatches * queue.params.maxBatchSize;
-    if (queue.rows + rows > limit) {
+    // Counted by its rows, a request beyond the whole queue's would be refused for good.
+    const counted = Math.min(rows, queue.params.maxBatchSize);
+    if (queue.rows + counted > limit) {
       return Promise.reject(
         new ServingError('UNAVAILABLE', `batching queue is full (${queue.rows} rows waiting, limit max_enqueued_batches × max_batch_size = ${limit}); retry later`),
       );
@@ -85,7 +88,7 @@ export class BatchScheduler {
         task.reject = (e): void => (signal.removeEventListener('abort', onAbort), reject(e));
       }
       owner.tasks.push(task);
-      owner.rows += rows;
+      owner.rows += counted;
       this.dispatch();
     });
   }
@@ -94,7 +97,7 @@ export class BatchScheduler {
     const index = queue.tasks.indexOf(task);
     if (index < 0) return; // already running: its result is simply not read
     queue.tasks.splice(index, 1);
-    queue.rows -= task.rows;
+    queue.rows -= Math.min(task.rows, queue.params.maxBatchSize);
     if (queue.tasks.length === 0 && this.queues.get(key) === queue) this.queues.delete(key);
     task.reject(new ServingError('CANCELLED', 'call cancelled while waiting for a batch'));
   }
@@ -134,7 +137,8 @@ export class BatchScheduler {
       tasks.push(task);
       rows += task.rows;
     }
-    queue.rows -= rows;
+    // Only a lone task can be larger than a batch (see `rows`).
+    queue.rows -= Math.min(rows, params.maxBatchSize);
     if (queue.tasks.length === 0) this.queues.delete(key);
     const padded = rows <= params.maxBatchSize ? paddedBatchSize(rows, params) : rows;
     this.observer?.batchStarted(rows, padded, now - tasks[0]!.enqueuedAt);

@@ -131,6 +131,22 @@ describe('BatchScheduler', () => {
     expect(await Promise.all(queued)).toEqual(['a done', 'b done', 'c done', 'd done']);
   });
 
+  test('a request larger than the whole queue is taken as one batch, when one batch fits', async () => {
+    const s = scheduler({ batchTimeoutMicros: 0, maxBatchSize: 2, maxEnqueuedBatches: 2, numBatchThreads: 1 });
+    void s.submit('k', 1, 'running', batches.run('k'));
+    const huge = s.submit('k', 100, 'huge', batches.run('k'));
+    const small = s.submit('k', 1, 'small', batches.run('k'));
+    // The queue now holds the huge request (one batch) and a small one: no room for another batch.
+    await expect(s.submit('k', 2, 'full', batches.run('k'))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    for (let i = 0; i < 2; i++) {
+      batches.started[i]!.finish();
+      await flush();
+    }
+    expect(batches.sizes).toEqual([['running'], ['huge'], ['small']]);
+    batches.started[2]!.finish();
+    expect(await Promise.all([huge, small])).toEqual(['huge done', 'small done']);
+  });
+
   test('a call cancelled while queued leaves the queue with CANCELLED; the others still run', async () => {
     const s = scheduler({ batchTimeoutMicros: 0, maxBatchSize: 8, numBatchThreads: 1 });
     void s.submit('k', 1, 'running', batches.run('k'));
