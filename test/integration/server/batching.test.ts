@@ -48,6 +48,15 @@ test('merged and padded batches give every caller its own correct outputs', asyn
   expect(await scrapeMetric(server.restUrl, 'tensorfleet_batch_padding_rows_total')).toBeGreaterThan(0);
 });
 
+test('a request larger than the whole queue (16 x 100 rows) runs alone, with its own correct outputs', async () => {
+  const x = Array.from({ length: 5000 }, (_, i) => i / 4);
+  const { response } = await clients.prediction.call<{ outputs: { y: { float_val: number[] } } }>('Predict', {
+    model_spec: { name: 'versioned', version: { value: 2 } },
+    inputs: { x: { dtype: 'DT_FLOAT', tensor_shape: { dim: [{ size: 5000 }] }, float_val: x } },
+  });
+  expect(response.outputs.y.float_val).toEqual(x.map((v) => 0.5 * v + 2));
+});
+
 test("the Open Inference Protocol's model config tells clients the batcher's sizes, as Triton's does", async () => {
   const config = await rest(server.restUrl, '/v2/models/mnist/config');
   expect(config.json).toMatchObject({
