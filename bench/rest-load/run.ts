@@ -4,6 +4,8 @@
  * every ~10 ms. REST bodies are decoded in a JSON thread as shipped, and on the event loop with
  * `--rest_json_threads=0` (the comparison). Also the Open Inference Protocol's forms of the same
  * call: /v2 with JSON tensors, /v2 with binary tensors, and gRPC ModelInfer with raw contents.
+ * And REST calls whose response is large (150k floats from the `versioned` fixture, y = 0.5x + v),
+ * written in the JSON thread as shipped and on the event loop with `--rest_json_threads=0`.
  * Rewrites the `rest-load` section of docs/benchmarks.md.
  *
  *   npm run bench -- rest-load
@@ -28,8 +30,17 @@ const SHAPE = [1, 224, 224, 3];
 const CONCURRENCY = 8;
 const ROUNDS = 2;
 const log = (line: string): void => console.log(`[rest-load] ${line}`);
-type Label = 'gRPC' | 'REST, JSON thread' | 'REST, on the event loop' | '/v2 REST, JSON tensors' | '/v2 REST, binary tensors' | '/v2 gRPC ModelInfer';
+type Label =
+  | 'gRPC'
+  | 'REST, JSON thread'
+  | 'REST, on the event loop'
+  | '/v2 REST, JSON tensors'
+  | '/v2 REST, binary tensors'
+  | '/v2 gRPC ModelInfer'
+  | 'REST, 150k outputs, JSON thread'
+  | 'REST, 150k outputs, on the event loop';
 const MODEL_INFER_METHOD = '/inference.GRPCInferenceService/ModelInfer';
+const VERSIONED = join(REPO, 'test/fixtures/models/versioned');
 
 /** The row-format body TF Serving's REST clients send: one nested [224][224][3] instance. */
 function restBody(values: ArrayLike<number>): Buffer {
@@ -61,11 +72,16 @@ async function main(): Promise<void> {
   const started = Date.now();
   log(`logs in ${logDir}; load average ${loadBefore}`);
   const configFile = join(logDir, 'models.yaml');
-  writeFileSync(configFile, `model_config_list:\n  - {name: m, base_path: ${JSON.stringify(ensureMobilenet(process.env, log))}}\n`);
+  writeFileSync(
+    configFile,
+    `model_config_list:\n  - {name: m, base_path: ${JSON.stringify(ensureMobilenet(process.env, log))}}\n  - {name: versioned, base_path: ${JSON.stringify(VERSIONED)}}\n`,
+  );
   const values = benchInput(SHAPE);
   const grpcRequest = predictRequestBytes({ model: 'm', inputs: { images: { shape: SHAPE, values } } });
   const body = restBody(values);
   const v2 = openInferenceRequests(Float32Array.from(values));
+  // As many outputs as the image has inputs: the response is as large as the request.
+  const largeOutputBody = Buffer.from(JSON.stringify({ instances: Array.from(values) }));
   const start = async (extra: string[], name: string): Promise<RunningServer> =>
     startServer({ configFile, grpcPort: await freePort(), restPort: await freePort(), serveArgs: ['--enable_batching=true', ...extra], logFile: join(logDir, `${name}.log`) });
   const shipped = await start([], 'shipped');
@@ -74,6 +90,10 @@ async function main(): Promise<void> {
   const restLoad = (server: RunningServer): LoadGroup => ({
     processes: 1,
     job: { target: { kind: 'http', url: `${server.restUrl}/v1/models/m:predict`, post: { bodyBase64: body.toString('base64'), contentType: 'application/json' } }, concurrency: CONCURRENCY, ...timing },
+  });
+  const largeOutputLoad = (server: RunningServer): LoadGroup => ({
+    processes: 1,
+    job: { target: { kind: 'http', url: `${server.restUrl}/v1/models/versioned:predict`, post: { bodyBase64: largeOutputBody.toString('base64'), contentType: 'application/json' } }, concurrency: CONCURRENCY, ...timing },
   });
   const variants: { label: Label; server: RunningServer; load: LoadGroup }[] = [
     { label: 'gRPC', server: shipped, load: { client: 'go', processes: 1, job: { target: { kind: 'grpc', address: shipped.grpcAddress, method: PREDICT_METHOD, requestBase64: grpcRequest.toString('base64') }, concurrency: CONCURRENCY, ...timing } } },
@@ -101,6 +121,8 @@ async function main(): Promise<void> {
       },
     },
     { label: '/v2 gRPC ModelInfer', server: shipped, load: { client: 'go', processes: 1, job: { target: { kind: 'grpc', address: shipped.grpcAddress, method: MODEL_INFER_METHOD, requestBase64: v2.grpc.toString('base64') }, concurrency: CONCURRENCY, ...timing } } },
+    { label: 'REST, 150k outputs, JSON thread', server: shipped, load: largeOutputLoad(shipped) },
+    { label: 'REST, 150k outputs, on the event loop', server: onLoop, load: largeOutputLoad(onLoop) },
   ];
   const probe = (server: RunningServer): LoadGroup => ({
     client: 'go',
@@ -156,6 +178,8 @@ async function main(): Promise<void> {
     `\`POST /v2/models/m/infer\` with the image as a flat JSON \`data\` list (${(v2.json.length / 1e6).toFixed(1)} MB, JSON thread), the same with`,
     `the image as binary data after a ${v2.binaryJsonLength}-byte JSON header (${(v2.binary.length / 1e6).toFixed(2)} MB) and the scores back as binary (Triton's binary tensor extension, \`tritonclient\`'s default),`,
     'both from a Node process, and gRPC `ModelInfer` with `raw_input_contents` from the Go load generator.',
+    `Last, REST calls with a large response: the \`versioned\` fixture (y = 0.5x + version) given the image's ${values.length} values as one`,
+    `list (${(largeOutputBody.length / 1e6).toFixed(1)} MB), so each answer holds as many floats; written in the JSON thread as shipped, and on the event loop with \`--rest_json_threads=0\`.`,
     'Meanwhile a Go process calls GetModelStatus on the loaded server every ~10 ms.',
     '',
     'Server CPU per call is read per thread from /proc: the event loop, TensorFlow\'s pools (`tf_*` threads), and the other',
@@ -165,6 +189,7 @@ async function main(): Promise<void> {
     '',
     `Worst status p99 under REST load: **${fmt(worstStatus('REST, JSON thread') / worstStatus('gRPC'))}x** that under gRPC load with the JSON thread`,
     `(${fmt(worstStatus('REST, JSON thread'))} against ${fmt(worstStatus('gRPC'))} ms), **${fmt(worstStatus('REST, on the event loop') / worstStatus('gRPC'))}x** when the event loop decodes (${fmt(worstStatus('REST, on the event loop'))} ms).`,
+    `Large responses: status p99 **${fmt(worstStatus('REST, 150k outputs, JSON thread'))} ms** when the JSON thread writes them, **${fmt(worstStatus('REST, 150k outputs, on the event loop'))} ms** when the event loop does.`,
     `Predict throughput against TF Serving's gRPC Predict (mean of the rounds): ${(['REST, JSON thread', '/v2 REST, JSON tensors', '/v2 REST, binary tensors', '/v2 gRPC ModelInfer'] as const)
       .map((label) => `${label} **${fmt(meanRps(label) / meanRps('gRPC'))}x**`)
       .join(', ')}.`,
