@@ -8,6 +8,7 @@ import { ServingError } from '../../../src/shared/errors.js';
 import type { SignatureMap } from '../../../src/server/core/signature.js';
 import type { HostTensor } from '../../../src/server/core/host-tensor.js';
 import { decodePredictJson, encodePredictJson, parseJsonBody } from '../../../src/server/servables/tensorflow/codecs/json-tensor.js';
+import { encodeInferResponse } from '../../../src/server/servables/tensorflow/codecs/open-inference-json.js';
 import { JsonDecodePool } from '../../../src/server/transports/rest/json-decode-pool.js';
 
 const PREDICT = 'tensorflow/serving/predict';
@@ -86,6 +87,14 @@ describe('JsonDecodePool', () => {
     const written = await pool.encodePredict(OUTPUTS, format);
     expect(written.toString('utf8')).toBe(encodePredictJson(OUTPUTS, format));
     expect(JSON.stringify(OUTPUTS, (_k, v: unknown) => (v instanceof Uint8Array ? [...v] : v))).toBe(before);
+  });
+
+  it('writes an Open Inference Protocol response as this thread would, JSON and binary outputs', async () => {
+    const asks = { id: 'req-1', binaryOutputs: new Set(['ids']) };
+    const here = encodeInferResponse('m', 3, OUTPUTS, asks);
+    const there = await pool.encodeInfer({ model: 'm', version: 3, outputs: OUTPUTS, asks });
+    expect(there.json.toString('utf8')).toBe(here.json);
+    expect(there.binary.map((part) => Buffer.from(part).toString('hex'))).toEqual(here.binary.map((part) => Buffer.from(part).toString('hex')));
   });
 
   it('gives the error this thread would for outputs that cannot be written in row form', async () => {

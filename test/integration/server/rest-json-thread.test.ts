@@ -120,6 +120,8 @@ describe('Open Inference Protocol (/v2) bodies whose JSON is 64 KiB or more', ()
     ['JSON tensors, 4000 rows', 'tiny', v2(4000)],
     ['a named signature (mnist, 40 images)', 'mnist', { parameters: { signature_name: 'predict_images' }, inputs: [{ name: 'images', shape: [40, 28, 28, 1], datatype: 'FP32', data: Array.from({ length: 40 * 784 }, (_, i) => (i % 10) / 10) }] }],
     ['binary outputs asked for', 'tiny', { ...v2(4000), parameters: { binary_data_output: true } }],
+    // 12000 and 20000 output elements: their JSON is written in the JSON thread too.
+    ['20000 JSON outputs', 'versioned', { inputs: [{ name: 'x', shape: [20_000], datatype: 'FP32', data: Array.from({ length: 20_000 }, (_, i) => i / 8) }] }],
   ])('%s: the same answer as on the event loop', async (_name, model, request) => {
     const [thread, loop] = await both(`/v2/models/${model}/infer`, JSON.stringify(request));
     expect(thread.status, thread.text.slice(0, 300)).toBe(200);

@@ -4,7 +4,7 @@ import type { SignatureMap } from '../../core/signature.js';
 import type { TensorLimits } from '../../servables/tensorflow/codecs/tensor-proto.js';
 import type { HostTensor } from '../../core/host-tensor.js';
 import type { JsonPredictFormat } from '../../servables/tensorflow/codecs/json-tensor.js';
-import type { DecodedPredictBody, JsonDecodeRequest, JsonDecodeResponse, JsonEncodeRequest, OpenInferenceAsks } from './json-decode-protocol.js';
+import type { DecodedPredictBody, InferEncodeRequest, JsonDecodeRequest, JsonDecodeResponse, JsonEncodeRequest, OpenInferenceAsks } from './json-decode-protocol.js';
 
 /**
  * Threads that parse and decode large REST predict bodies, and write large predict responses. On
@@ -15,6 +15,10 @@ import type { DecodedPredictBody, JsonDecodeRequest, JsonDecodeResponse, JsonEnc
  * Threads start on the first large body. One that dies fails its calls with INTERNAL and is
  * started again on the next body (lazy-worker-thread.ts).
  */
+type JsonThreadRequest = JsonDecodeRequest | JsonEncodeRequest | InferEncodeRequest;
+
+const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
 export class JsonDecodePool {
   /** Bodies from this size on are decoded in a thread. */
   static readonly MIN_BODY_BYTES = 64 * 1024;
@@ -25,7 +29,7 @@ export class JsonDecodePool {
    */
   static readonly MIN_ENCODE_ELEMENTS = 4096;
 
-  private readonly threads: LazyWorkerThread<JsonDecodeRequest | JsonEncodeRequest, JsonDecodeResponse>[];
+  private readonly threads: LazyWorkerThread<JsonThreadRequest, JsonDecodeResponse>[];
   private closed = false;
 
   /** @param niceness the threads' Linux nice value (0: the server's priority), as the inference threads'. */
@@ -66,15 +70,26 @@ export class JsonDecodePool {
 
   /** TF Serving's JSON response for these outputs, written in a thread, as UTF-8. */
   async encodePredict(outputs: Readonly<Record<string, HostTensor>>, format: JsonPredictFormat): Promise<Buffer> {
+    const { encoded } = await this.encodeIn((id) => ({ id, encode: { outputs, format } }));
+    return asBuffer(encoded);
+  }
+
+  /** An Open Inference Protocol infer response (its JSON as UTF-8, and any binary outputs), written in a thread. */
+  async encodeInfer(request: InferEncodeRequest['encodeInfer']): Promise<{ readonly json: Buffer; readonly binary: readonly Buffer[] }> {
+    const { encoded, binary } = await this.encodeIn((id) => ({ id, encodeInfer: request }));
+    return { json: asBuffer(encoded), binary: (binary ?? []).map(asBuffer) };
+  }
+
+  private async encodeIn(request: (id: number) => JsonEncodeRequest | InferEncodeRequest): Promise<{ encoded: Uint8Array; binary?: readonly Uint8Array[] }> {
     if (this.closed) throw new ServingError('UNAVAILABLE', 'the server is shutting down');
     const response = await this.leastLoaded()
-      .call((id) => ({ id, encode: { outputs, format } }))
+      .call(request)
       .catch((error: Error) => {
         throw new ServingError('INTERNAL', `writing the response failed: ${error.message}`);
       });
     if ('error' in response) throw new ServingError(response.error.code, response.error.message, { httpStatus: response.error.httpStatus });
     if (!('encoded' in response)) throw new ServingError('INTERNAL', 'the JSON thread answered an encode request with no body');
-    return Buffer.from(response.encoded.buffer, response.encoded.byteOffset, response.encoded.byteLength);
+    return response;
   }
 
   async close(): Promise<void> {
@@ -82,7 +97,7 @@ export class JsonDecodePool {
     await Promise.all(this.threads.map((thread) => thread.close()));
   }
 
-  private leastLoaded(): LazyWorkerThread<JsonDecodeRequest | JsonEncodeRequest, JsonDecodeResponse> {
+  private leastLoaded(): LazyWorkerThread<JsonThreadRequest, JsonDecodeResponse> {
     let best = this.threads[0]!;
     for (const thread of this.threads) if (thread.load < best.load) best = thread;
     return best;

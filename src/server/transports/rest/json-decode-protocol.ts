@@ -24,6 +24,17 @@ export interface JsonEncodeRequest {
   readonly encode: { readonly outputs: Readonly<Record<string, HostTensor>>; readonly format: JsonPredictFormat };
 }
 
+/** Outputs of an Open Inference Protocol infer to write as its response (copied, as JsonEncodeRequest's). */
+export interface InferEncodeRequest {
+  readonly id: number;
+  readonly encodeInfer: {
+    readonly model: string;
+    readonly version: number;
+    readonly outputs: Readonly<Record<string, HostTensor>>;
+    readonly asks: { readonly id?: string; readonly binaryOutputs?: ReadonlySet<string> | 'all' };
+  };
+}
+
 /** The body's `signature_name` and, when the version has that signature, its decoded inputs. */
 export interface DecodedPredictBody {
   readonly signatureName: string | undefined;
@@ -40,5 +51,5 @@ export interface OpenInferenceAsks {
 export type JsonDecodeResponse =
   | ({ readonly id: number; readonly openInference?: OpenInferenceAsks } & DecodedPredictBody)
   /** A response body as UTF-8 (moved). */
-  | { readonly id: number; readonly encoded: Uint8Array }
+  | { readonly id: number; readonly encoded: Uint8Array; readonly binary?: readonly Uint8Array[] }
   | { readonly id: number; readonly error: { readonly code: ErrorCode; readonly message: string; readonly httpStatus?: number } };

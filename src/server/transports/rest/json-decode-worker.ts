@@ -8,9 +8,9 @@ import { ServingError } from '../../../shared/errors.js';
 import { DEFAULT_SIGNATURE } from '../../core/signature.js';
 import { decodeDenseJsonBody, readDenseJsonBody } from '../../servables/tensorflow/codecs/dense-json-body.js';
 import { decodePredictJson, encodePredictJson, parseJsonBody, requestSignatureName } from '../../servables/tensorflow/codecs/json-tensor.js';
-import { decodeInferInputs, defaultSignature, parseInferRequest } from '../../servables/tensorflow/codecs/open-inference-json.js';
+import { decodeInferInputs, defaultSignature, encodeInferResponse, parseInferRequest } from '../../servables/tensorflow/codecs/open-inference-json.js';
 import { transferablesOf } from '../../servables/tensorflow/inference-protocol.js';
-import type { JsonDecodeRequest, JsonDecodeResponse, JsonEncodeRequest } from './json-decode-protocol.js';
+import type { InferEncodeRequest, JsonDecodeRequest, JsonDecodeResponse, JsonEncodeRequest } from './json-decode-protocol.js';
 import { ownEntry } from '../../../shared/own-entry.js';
 import { lowerThreadPriority } from '../../servables/tensorflow/thread-niceness.js';
 
@@ -20,10 +20,18 @@ lowerThreadPriority((workerData as { niceness?: number } | undefined)?.niceness 
 const utf8 = new TextDecoder();
 const utf8Encoder = new TextEncoder();
 
-function handle(request: JsonDecodeRequest | JsonEncodeRequest): { response: JsonDecodeResponse; transfer: ArrayBuffer[] } {
+function handle(request: JsonDecodeRequest | JsonEncodeRequest | InferEncodeRequest): { response: JsonDecodeResponse; transfer: ArrayBuffer[] } {
   if ('encode' in request) {
     const encoded = utf8Encoder.encode(encodePredictJson(request.encode.outputs, request.encode.format));
     return { response: { id: request.id, encoded }, transfer: [encoded.buffer] };
+  }
+  if ('encodeInfer' in request) {
+    const { model, version, outputs, asks } = request.encodeInfer;
+    const written = encodeInferResponse(model, version, outputs, asks);
+    const encoded = utf8Encoder.encode(written.json);
+    // The binary parts are views of this thread's copy of the outputs: copied once more to move them.
+    const binary = written.binary.map((part) => Uint8Array.from(part));
+    return { response: { id: request.id, encoded, binary }, transfer: [encoded.buffer, ...binary.map((part) => part.buffer)] };
   }
   return decode(request);
 }
@@ -63,7 +71,7 @@ function decodeOpenInference(request: JsonDecodeRequest, jsonLength: number): { 
   return { response: { id: request.id, signatureName, decoded: { format: 'row', inputs: decoded }, openInference }, transfer: transferablesOf(Object.values(decoded)) };
 }
 
-port.on('message', (request: JsonDecodeRequest | JsonEncodeRequest) => {
+port.on('message', (request: JsonDecodeRequest | JsonEncodeRequest | InferEncodeRequest) => {
   try {
     const { response, transfer } = handle(request);
     port.postMessage(response, transfer);

@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { ServingError, invalidArgument, notFound } from '../../../shared/errors.js';
 import { noteRequestMessage } from '../../core/message-buffers.js';
+import { elementCount, type HostTensor } from '../../core/host-tensor.js';
 import type { CallContext, ModelSpecInput, PredictResult } from '../../predict/predict-service.js';
 import { parseJsonBody } from '../../servables/tensorflow/codecs/json-tensor.js';
 import { encodeInferResponse, parseInferRequest } from '../../servables/tensorflow/codecs/open-inference-json.js';
@@ -102,7 +103,7 @@ export async function openInferenceReply(
         options.jsonDecoder && jsonLength >= JsonDecodePool.MIN_BODY_BYTES
           ? await inferInThread(body, jsonLength, spec, call, backend, options, options.jsonDecoder)
           : await inferHere(body, jsonLength, spec, call, backend, options);
-      return inferReply(result, asks);
+      return inferReply(result, asks, options.jsonDecoder);
     }
   }
 }
@@ -146,10 +147,12 @@ async function inferInThread(
   return { result, asks };
 }
 
-function inferReply(result: PredictResult, asks: Inferred['asks']): Reply {
-  const response = encodeInferResponse(result.model, result.version, result.outputs, asks);
+async function inferReply(result: PredictResult, asks: Inferred['asks'], threads: JsonDecodePool | undefined): Promise<Reply> {
+  const response = threads !== undefined && jsonElements(result.outputs, asks) >= JsonDecodePool.MIN_ENCODE_ELEMENTS
+    ? await threads.encodeInfer({ model: result.model, version: result.version, outputs: result.outputs, asks })
+    : encodeInferResponse(result.model, result.version, result.outputs, asks);
   if (response.binary.length === 0) return { status: 200, body: response.json, served: result };
-  const head = Buffer.from(response.json);
+  const head = typeof response.json === 'string' ? Buffer.from(response.json) : response.json;
   return {
     status: 200,
     body: Buffer.concat([head, ...response.binary]),
@@ -188,4 +191,11 @@ async function inflated(req: http.IncomingMessage, body: Buffer, limit: number):
     }
     throw invalidArgument(`the ${encoding} body does not decompress: ${(error as Error).message}`);
   }
+}
+
+/** Elements of the outputs written as JSON (binary ones cost no formatting). */
+function jsonElements(outputs: Readonly<Record<string, HostTensor>>, asks: Inferred['asks']): number {
+  let elements = 0;
+  for (const [name, tensor] of Object.entries(outputs)) if (asks.binaryOutputs !== 'all' && asks.binaryOutputs?.has(name) !== true) elements += elementCount(tensor.shape);
+  return elements;
 }
