@@ -6,6 +6,10 @@ import type { HostTensor } from '../../core/host-tensor.js';
 import type { JsonPredictFormat } from '../../servables/tensorflow/codecs/json-tensor.js';
 import type { DecodedPredictBody, InferEncodeRequest, JsonDecodeRequest, JsonDecodeResponse, JsonEncodeRequest, OpenInferenceAsks } from './json-decode-protocol.js';
 
+type JsonThreadRequest = JsonDecodeRequest | JsonEncodeRequest | InferEncodeRequest;
+
+const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
 /**
  * Threads that parse and decode large REST predict bodies, and write large predict responses. On
  * the event loop, a 3 MB MobileNetV2 instance took 25-35 ms to parse and 6-9 ms to decode, and
@@ -15,10 +19,6 @@ import type { DecodedPredictBody, InferEncodeRequest, JsonDecodeRequest, JsonDec
  * Threads start on the first large body. One that dies fails its calls with INTERNAL and is
  * started again on the next body (lazy-worker-thread.ts).
  */
-type JsonThreadRequest = JsonDecodeRequest | JsonEncodeRequest | InferEncodeRequest;
-
-const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-
 export class JsonDecodePool {
   /** Bodies from this size on are decoded in a thread. */
   static readonly MIN_BODY_BYTES = 64 * 1024;
