@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ServingError } from '../../../shared/errors.js';
 import { DEFAULT_SIGNATURE } from '../../core/signature.js';
+import { readDenseInferRequest } from '../../servables/tensorflow/codecs/dense-infer-body.js';
 import { decodeDenseJsonBody, readDenseJsonBody } from '../../servables/tensorflow/codecs/dense-json-body.js';
 import { decodePredictJson, encodePredictJson, parseJsonBody, requestSignatureName } from '../../servables/tensorflow/codecs/json-tensor.js';
 import { decodeInferInputs, defaultSignature, encodeInferResponse, parseInferRequest } from '../../servables/tensorflow/codecs/open-inference-json.js';
@@ -62,7 +63,9 @@ function decodeDense(request: JsonDecodeRequest): { response: JsonDecodeResponse
 
 /** An Open Inference Protocol body: JSON, then any binary tensors. */
 function decodeOpenInference(request: JsonDecodeRequest, jsonLength: number): { response: JsonDecodeResponse; transfer: ArrayBuffer[] } {
-  const parsed = parseInferRequest(parseJsonBody(utf8.decode(request.body.subarray(0, jsonLength))), request.body.subarray(jsonLength));
+  const json = request.body.subarray(0, jsonLength);
+  const binary = request.body.subarray(jsonLength);
+  const parsed = readDenseInferRequest(json, binary) ?? parseInferRequest(parseJsonBody(utf8.decode(json)), binary);
   const signatureName = parsed.signatureName ?? defaultSignature(request.signatureInputs);
   const openInference = { ...(parsed.id !== undefined ? { requestId: parsed.id } : {}), outputs: parsed.outputs, binaryOutputs: parsed.binaryOutputs };
   const inputs = ownEntry(request.signatureInputs, signatureName);

@@ -14,7 +14,7 @@
  * ~2^-22 of random values, and every value that is itself a float32). Everything else is
  * converted exactly from its literal.
  */
-import { DTYPES, type HostTensor } from '../../../core/host-tensor.js';
+import { DTYPES, type DType, type HostTensor } from '../../../core/host-tensor.js';
 import type { TensorInfo } from '../../../core/signature.js';
 import { checkCount, tensorFromJsonElements, type JsonPredictInputs } from './json-tensor.js';
 import type { TensorLimits } from './tensor-proto.js';
@@ -24,9 +24,8 @@ const EXACT = 0;
 const APPROXIMATE = 1;
 const LITERAL = 2;
 
-export interface DenseJsonBody {
-  readonly signatureName: string | undefined;
-  readonly format: 'row' | 'columnar';
+/** A list of numbers read from a body: its shape and its values in row-major order. */
+export interface NumberList {
   readonly shape: number[];
   readonly count: number;
   /** The values in row-major order: exact, or approximate / NaN as `kinds` says. */
@@ -35,6 +34,11 @@ export interface DenseJsonBody {
   /** Where each value's literal starts in the body, for exact conversion when needed. */
   readonly starts: Int32Array;
   readonly bytes: Uint8Array;
+}
+
+export interface DenseJsonBody extends NumberList {
+  readonly signatureName: string | undefined;
+  readonly format: 'row' | 'columnar';
 }
 
 // 10^0 .. 10^22: every one is a double exactly.
@@ -80,6 +84,16 @@ export function readDenseJsonBody(bytes: Uint8Array): DenseJsonBody | undefined 
   }
 }
 
+/** The rectangular list of numbers that starts at `start` in `bytes`, or undefined when that is not one. */
+export function readNumberList(bytes: Uint8Array, start: number): (NumberList & { readonly end: number }) | undefined {
+  try {
+    return new DenseReader(bytes, start).numberList();
+  } catch (error) {
+    if (error instanceof NotDense) return undefined;
+    throw error;
+  }
+}
+
 /**
  * The predict inputs of a dense body for a signature with one input, the same as the general
  * path decodes; undefined when that needs the general path (several inputs, an integer beyond
@@ -92,7 +106,7 @@ export function decodeDenseJsonBody(dense: DenseJsonBody, signatureInputs: Reado
   const info = signatureInputs[name]!;
   if (DTYPES[info.dtype] === undefined) return undefined;
   checkCount(dense.shape, limits, name);
-  const values = resolvedValues(dense, info);
+  const values = resolvedValues(dense, info.dtype);
   if (values === undefined) return undefined;
   const tensor: HostTensor = tensorFromJsonElements(values, info.dtype, dense.shape, name);
   return { format: dense.format, inputs: { [name]: tensor } };
@@ -102,10 +116,10 @@ export function decodeDenseJsonBody(dense: DenseJsonBody, signatureInputs: Reado
  * Values that store as the general path's would for this dtype; undefined if one cannot be had
  * here. Resolves in place: a body is decoded once.
  */
-function resolvedValues(dense: DenseJsonBody, info: TensorInfo): Float64Array | undefined {
+export function resolvedValues(dense: NumberList, dtype: DType): Float64Array | undefined {
   const { values, kinds, count } = dense;
-  const float32 = info.dtype === 'DT_FLOAT';
-  const exactOnly = !float32 && info.dtype !== 'DT_DOUBLE';
+  const float32 = dtype === 'DT_FLOAT';
+  const exactOnly = !float32 && dtype !== 'DT_DOUBLE';
   for (let i = 0; i < count; i++) {
     const kind = kinds[i];
     if (kind === EXACT) continue;
@@ -125,7 +139,7 @@ function resolvedValues(dense: DenseJsonBody, info: TensorInfo): Float64Array | 
 const LITERAL_BYTES = new Set([...'-+.eE0123456789'].map((c) => c.charCodeAt(0)));
 
 /** The exactly rounded double of a value's literal, as JSON.parse reads it. */
-function literalValue(dense: DenseJsonBody, i: number): number {
+function literalValue(dense: NumberList, i: number): number {
   let text = '';
   for (let k = dense.starts[i]!; k < dense.bytes.length && LITERAL_BYTES.has(dense.bytes[k]!); k++) text += String.fromCharCode(dense.bytes[k]!);
   return Number(text);
@@ -139,7 +153,11 @@ class DenseReader {
   private kinds: Uint8Array;
   private starts: Int32Array;
 
-  constructor(private readonly bytes: Uint8Array) {
+  constructor(
+    private readonly bytes: Uint8Array,
+    start = 0,
+  ) {
+    this.pos = start;
     const capacity = Math.max(1024, bytes.length >> 4);
     this.values = new Float64Array(capacity);
     this.kinds = new Uint8Array(capacity);
@@ -222,6 +240,13 @@ class DenseReader {
     } catch {
       return notDense();
     }
+  }
+
+  /** The list at the reader's place (see denseArray), and where it ends. */
+  numberList(): NumberList & { readonly end: number } {
+    const shape = this.denseArray();
+    const { count, values, kinds, starts, bytes } = this;
+    return { shape, count, values, kinds, starts, bytes, end: this.pos };
   }
 
   /**

@@ -46,12 +46,12 @@ export function defaultSignature(signatures: Readonly<Record<string, unknown>>):
 }
 
 /** An input as the request gives it: checked for form, not yet against the model. */
-interface RequestInput {
+export interface RequestInput {
   readonly name: string;
   readonly shape: number[];
   readonly datatype: string;
-  /** JSON elements, when the input is not binary. */
-  readonly elements: unknown[];
+  /** JSON elements, when the input is not binary (a typed array when read by dense-infer-body.ts). */
+  readonly elements: ArrayLike<unknown>;
   readonly base64: boolean;
   /** The input's bytes after the JSON (binary extension). */
   readonly binary?: Uint8Array;
@@ -179,13 +179,13 @@ export function decodeInferInputs(request: InferRequest, signatureInputs: Readon
     if (input.elements.length !== count) {
       throw invalidArgument(`input ${input.name}: shape [${input.shape.join(',')}] has ${count} elements, but the request gives ${input.elements.length}`);
     }
-    const elements = input.base64 ? input.elements.map((e) => (typeof e === 'string' ? { b64: e } : e)) : input.elements;
+    const elements = input.base64 ? Array.from(input.elements, (e) => (typeof e === 'string' ? { b64: e } : e)) : input.elements;
     tensors[input.name] = tensorFromJsonElements(elements, dtype, input.shape, input.name);
   }
   return tensors;
 }
 
-function dtypeOfDatatype(datatype: string): DType {
+export function dtypeOfDatatype(datatype: string): DType {
   return (Object.keys(DATATYPES) as DType[]).find((dtype) => DATATYPES[dtype] === datatype)!;
 }
 
