@@ -148,20 +148,17 @@ function literalValue(dense: NumberList, i: number): number {
 class DenseReader {
   private pos = 0;
   private count = 0;
-  // Sized for literals of ~16 bytes (float32 values written as doubles), grown when shorter.
-  private values: Float64Array;
-  private kinds: Uint8Array;
-  private starts: Int32Array;
+  // Allocated with the first number (most bodies that are not dense never reach one), sized for
+  // literals of ~16 bytes (float32 values written as doubles), grown when shorter.
+  private values = new Float64Array(0);
+  private kinds = new Uint8Array(0);
+  private starts = new Int32Array(0);
 
   constructor(
     private readonly bytes: Uint8Array,
     start = 0,
   ) {
     this.pos = start;
-    const capacity = Math.max(1024, bytes.length >> 4);
-    this.values = new Float64Array(capacity);
-    this.kinds = new Uint8Array(capacity);
-    this.starts = new Int32Array(capacity);
   }
 
   body(): DenseJsonBody {
@@ -383,7 +380,7 @@ class DenseReader {
   }
 
   private grow(): void {
-    const size = this.values.length * 2;
+    const size = this.values.length === 0 ? Math.max(1024, this.bytes.length >> 4) : this.values.length * 2;
     const values = new Float64Array(size);
     values.set(this.values);
     const kinds = new Uint8Array(size);
