@@ -142,16 +142,22 @@ function reflectionConstructor(): grpc.ServiceClientConstructor {
 }
 
 /** Lists the services the server's reflection reports. */
-export function listServicesByReflection(client: grpc.Client): Promise<string[]> {
+export async function listServicesByReflection(client: grpc.Client): Promise<string[]> {
+  const answer = await askReflection(client, { list_services: '' });
+  const services = (answer['list_services_response'] as { service?: { name: string }[] } | undefined)?.service ?? [];
+  return services.map((s) => s.name);
+}
+
+/** One request on a ServerReflectionInfo stream (as grpcurl sends them); resolves with its answer. */
+export function askReflection(client: grpc.Client, request: object): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const open = (client as unknown as { ServerReflectionInfo: () => grpc.ClientDuplexStream<object, { list_services_response?: { service?: { name: string }[] } }> })
-      .ServerReflectionInfo;
+    const open = (client as unknown as { ServerReflectionInfo: () => grpc.ClientDuplexStream<object, Record<string, unknown>> }).ServerReflectionInfo;
     const stream = open.call(client);
-    stream.on('data', (message: { list_services_response?: { service?: { name: string }[] } }) => {
-      resolve((message.list_services_response?.service ?? []).map((s) => s.name));
+    stream.on('data', (message: Record<string, unknown>) => {
+      resolve(message);
       stream.end();
     });
     stream.on('error', reject);
-    stream.write({ list_services: '' });
+    stream.write(request);
   });
 }

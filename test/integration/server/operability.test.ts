@@ -6,8 +6,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { createRequire } from 'node:module';
+import protobuf from 'protobufjs';
 import { eventually } from '../../helpers/k8s/eventually.js';
-import { listServicesByReflection, statusOf, tfsClients, type TfsClients } from '../../helpers/server/grpc-client.js';
+import { askReflection, listServicesByReflection, statusOf, tfsClients, type TfsClients } from '../../helpers/server/grpc-client.js';
 import { fixtureVersionDir, publishVersion, tempDir, type TempDir } from '../../helpers/server/model-dirs.js';
 import { waitForAvailable } from '../../helpers/server/model-status.js';
 import { metricSum, rest } from '../../helpers/server/rest-client.js';
@@ -106,6 +108,29 @@ test('metrics report the inference threads and their busy time: it grows with wo
 test('server reflection lists the served services', async () => {
   const services = await listServicesByReflection(clients.reflection);
   expect(services).toEqual(expect.arrayContaining(['tensorflow.serving.PredictionService', 'tensorflow.serving.ModelService', 'inference.GRPCInferenceService', 'grpc.health.v1.Health']));
+});
+
+const fileDescriptorProto = protobuf.Root.fromJSON(createRequire(import.meta.url)('protobufjs/google/protobuf/descriptor.json') as protobuf.INamespace).lookupType(
+  'google.protobuf.FileDescriptorProto',
+);
+
+test('server reflection describes a service and its messages, as grpcurl asks', async () => {
+  const answer = await askReflection(clients.reflection, { file_containing_symbol: 'tensorflow.serving.PredictionService' });
+  const files = ((answer['file_descriptor_response'] as { file_descriptor_proto?: Buffer[] } | undefined)?.file_descriptor_proto ?? []).map((bytes) =>
+    fileDescriptorProto.toObject(fileDescriptorProto.decode(bytes)) as {
+      name: string;
+      package: string;
+      messageType?: { name: string }[];
+      service?: { name: string; method: { name: string; inputType: string; outputType: string }[] }[];
+    },
+  );
+  const service = files.flatMap((file) => file.service ?? []).find((s) => s.name === 'PredictionService');
+  expect(service?.method, JSON.stringify(files.map((f) => f.name))).toContainEqual(
+    expect.objectContaining({ name: 'Predict', inputType: '.tensorflow.serving.PredictRequest', outputType: '.tensorflow.serving.PredictResponse' }),
+  );
+  // The files the service imports come along, so a client can build the request types.
+  const messages = files.flatMap((file) => (file.messageType ?? []).map((m) => `${file.package}.${m.name}`));
+  expect(messages).toEqual(expect.arrayContaining(['tensorflow.serving.PredictRequest', 'tensorflow.serving.ModelSpec', 'tensorflow.TensorProto', 'tensorflow.TensorShapeProto']));
 });
 
 test('HandleReloadConfigRequest applies a new model list; a bad one is refused and changes nothing', async () => {
