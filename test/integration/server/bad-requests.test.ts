@@ -107,6 +107,13 @@ const UNREADABLE_ROWS: { name: string; path: string; bytes: number[]; says: stri
   { name: 'an invalid wire type in GetModelStatus', path: '/tensorflow.serving.ModelService/GetModelStatus', bytes: [0x2e], says: ['GetModelStatus request', 'wire type 6'] },
   // raw_input_contents (field 7) claims 20 bytes and has 3.
   { name: 'a truncated ModelInfer request', path: '/inference.GRPCInferenceService/ModelInfer', bytes: [0x3a, 20, ...Buffer.from('abc')], says: ['ModelInfer request', 'out of range'] },
+  // model_name (field 1, a string) claims 20 bytes and has 5: protobufjs 7 read it as the 5.
+  { name: 'a ModelInfer model name running past the message', path: '/inference.GRPCInferenceService/ModelInfer', bytes: [0x0a, 20, ...Buffer.from('adder')], says: ['ModelInfer request', 'out of range'] },
+  // inputs (field 5, length 4) holding name (field 1) that claims 6 bytes: it would run into the
+  // next field of the outer message (id, field 3).
+  { name: 'an input name running past its tensor', path: '/inference.GRPCInferenceService/ModelInfer', bytes: [0x2a, 4, 0x0a, 6, 0x61, 0x62, 0x1a, 3, 0x78, 0x79, 0x7a], says: ['ModelInfer request', 'out of range'] },
+  // model_spec (field 1, length 7) holding name (field 1) that claims 20 bytes.
+  { name: 'a GetModelStatus model name running past the message', path: '/tensorflow.serving.ModelService/GetModelStatus', bytes: [0x0a, 7, 0x0a, 20, ...Buffer.from('adder')], says: ['GetModelStatus request', 'out of range'] },
 ];
 
 describe('gRPC: unreadable request bytes', () => {
