@@ -34,6 +34,13 @@ function onThisThread(text: string, signature = 'serving_default'): unknown {
   }
 }
 
+/** A copy in memory of its own, as Node's HTTP parser delivers each piece of a body. */
+function ownMemory(bytes: Uint8Array): Buffer {
+  const memory = new ArrayBuffer(bytes.length);
+  new Uint8Array(memory).set(bytes);
+  return Buffer.from(memory);
+}
+
 describe('JsonDecodePool', () => {
   it('decodes a body into the tensors this thread would make, and moves the body when it owns its memory', async () => {
     const text = JSON.stringify({ instances: Array.from({ length: 5000 }, (_, i) => [i, -i, i / 3, 1e-3 * i]) });
@@ -54,6 +61,31 @@ describe('JsonDecodePool', () => {
     expect(result.signatureName).toBe('ids');
     expect(result.decoded?.inputs).toEqual(onThisThread(text, 'ids'));
     expect(shared.toString()).toBe(`xx${text}yy`);
+  });
+
+  it('joins a body given as chunks in the thread: the same tensors, each chunk that owns its memory moved, the others copied', async () => {
+    const text = JSON.stringify({ instances: Array.from({ length: 5000 }, (_, i) => [i, -i, i / 3, 1e-3 * i]) });
+    const whole = Buffer.from(text);
+    // Cut mid-number and mid-key; the last piece is a view into shared memory, as a pooled buffer would be.
+    const cuts = [0, 7, 13, 65_536, 100_001, whole.length - 10, whole.length];
+    const chunks = cuts.slice(1).map((end, i) => ownMemory(whole.subarray(cuts[i], end)));
+    const shared = Buffer.from(`xx${text.slice(-10)}`);
+    chunks[chunks.length - 1] = shared.subarray(2);
+    const result = await pool.decode(chunks, SIGNATURES, LIMITS);
+    expect(result.decoded?.inputs).toEqual(onThisThread(text));
+    expect(chunks.slice(0, -1).map((chunk) => chunk.buffer.byteLength)).toEqual(chunks.slice(0, -1).map(() => 0)); // moved
+    expect(shared.toString()).toBe(`xx${text.slice(-10)}`);
+  });
+
+  it('joins an Open Inference Protocol body given as chunks, errors included', async () => {
+    const text = JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 4], data: [1, 2, 3, 4, 5, 6, 7, 8] }] });
+    const cut = (body: string): Buffer[] => [Buffer.from(body.slice(0, 20)), Buffer.from(body.slice(20))];
+    const whole = await pool.decodeOpenInference(Buffer.from(text), text.length, SIGNATURES, LIMITS);
+    expect(await pool.decodeOpenInference(cut(text), text.length, SIGNATURES, LIMITS)).toEqual(whole);
+    const broken = text.slice(0, -3);
+    const expected = await pool.decodeOpenInference(Buffer.from(broken), broken.length, SIGNATURES, LIMITS).catch((e: unknown) => e);
+    expect(expected).toBeInstanceOf(ServingError);
+    expect(await pool.decodeOpenInference(cut(broken), broken.length, SIGNATURES, LIMITS).catch((e: unknown) => e)).toEqual(expected);
   });
 
   it('leaves an unknown signature to the caller: its name, no inputs', async () => {

@@ -10,6 +10,13 @@ type JsonThreadRequest = JsonDecodeRequest | JsonEncodeRequest | InferEncodeRequ
 
 const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
+/** The memory of the parts that own theirs, to move with them; the others are copied on the way. */
+function movable(parts: readonly Uint8Array[]): ArrayBuffer[] {
+  const owned = new Set<ArrayBuffer>();
+  for (const { buffer, byteOffset, byteLength } of parts) if (buffer instanceof ArrayBuffer && byteOffset === 0 && byteLength === buffer.byteLength) owned.add(buffer);
+  return [...owned];
+}
+
 /**
  * Threads that parse and decode large REST predict bodies, and write large predict responses. On
  * the event loop, a 3 MB MobileNetV2 instance took 25-35 ms to parse and 6-9 ms to decode, and
@@ -37,29 +44,27 @@ export class JsonDecodePool {
     this.threads = Array.from({ length: threads }, () => new LazyWorkerThread(import.meta.url, 'json-decode-worker', 'the JSON decode thread', { niceness }));
   }
 
-  async decode(body: Buffer, signatures: SignatureMap, limits: TensorLimits): Promise<DecodedPredictBody> {
+  /** A /v1 body: one buffer, or the chunks it arrived in (joined in the thread). */
+  async decode(body: Buffer | readonly Buffer[], signatures: SignatureMap, limits: TensorLimits): Promise<DecodedPredictBody> {
     return this.decodeIn(body, signatures, limits, undefined);
   }
 
   /** An Open Inference Protocol (/v2) body whose JSON is its first `jsonLength` bytes. */
-  async decodeOpenInference(body: Buffer, jsonLength: number, signatures: SignatureMap, limits: TensorLimits): Promise<DecodedPredictBody & { readonly asks: OpenInferenceAsks }> {
+  async decodeOpenInference(body: Buffer | readonly Buffer[], jsonLength: number, signatures: SignatureMap, limits: TensorLimits): Promise<DecodedPredictBody & { readonly asks: OpenInferenceAsks }> {
     const decoded = await this.decodeIn(body, signatures, limits, { jsonLength });
     return { ...decoded, asks: decoded.openInference! };
   }
 
   private async decodeIn(
-    body: Buffer,
+    body: Buffer | readonly Buffer[],
     signatures: SignatureMap,
     limits: TensorLimits,
     openInference: { jsonLength: number } | undefined,
   ): Promise<DecodedPredictBody & { readonly openInference?: OpenInferenceAsks }> {
     if (this.closed) throw new ServingError('UNAVAILABLE', 'the server is shutting down');
     const signatureInputs = Object.fromEntries(Object.entries(signatures).map(([name, signature]) => [name, signature.inputs]));
-    // Move the body when it owns its memory; otherwise it is copied on the way.
-    const { buffer } = body;
-    const owned = buffer instanceof ArrayBuffer && body.byteOffset === 0 && body.byteLength === buffer.byteLength;
     const response = await this.leastLoaded()
-      .call((id) => ({ id, body, signatureInputs, limits, ...(openInference ? { openInference } : {}) }), owned ? [buffer] : [])
+      .call((id) => ({ id, body, signatureInputs, limits, ...(openInference ? { openInference } : {}) }), movable(Array.isArray(body) ? body : [body]))
       .catch((error: Error) => {
         throw new ServingError('INTERNAL', `decoding the request body failed: ${error.message}`);
       });

@@ -7,8 +7,8 @@ import type { TensorLimits } from '../../servables/tensorflow/codecs/tensor-prot
 /** A REST predict body for a JSON decode thread, with the inputs of every signature of the version it goes to. */
 export interface JsonDecodeRequest {
   readonly id: number;
-  /** The body's bytes (moved, not copied). */
-  readonly body: Uint8Array;
+  /** The body's bytes, or its chunks in order as Node received them (moved, not copied). */
+  readonly body: Uint8Array | readonly Uint8Array[];
   readonly signatureInputs: Readonly<Record<string, Readonly<Record<string, TensorInfo>>>>;
   readonly limits: TensorLimits;
   /**

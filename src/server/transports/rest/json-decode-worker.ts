@@ -37,7 +37,11 @@ function handle(request: JsonDecodeRequest | JsonEncodeRequest | InferEncodeRequ
   return decode(request);
 }
 
-function decode(request: JsonDecodeRequest): { response: JsonDecodeResponse; transfer: ArrayBuffer[] } {
+/** The request with its body in one buffer: chunks are joined here, off the event loop. */
+type JoinedRequest = JsonDecodeRequest & { readonly body: Uint8Array };
+
+function decode(received: JsonDecodeRequest): { response: JsonDecodeResponse; transfer: ArrayBuffer[] } {
+  const request: JoinedRequest = isChunks(received.body) ? { ...received, body: Buffer.concat(received.body) } : { ...received, body: received.body };
   if (request.openInference !== undefined) return decodeOpenInference(request, request.openInference.jsonLength);
   const dense = decodeDense(request);
   if (dense !== undefined) return dense;
@@ -51,7 +55,7 @@ function decode(request: JsonDecodeRequest): { response: JsonDecodeResponse; tra
 }
 
 /** A body of one dense tensor of numbers (an image, say), through the fast path; undefined if it does not apply. */
-function decodeDense(request: JsonDecodeRequest): { response: JsonDecodeResponse; transfer: ArrayBuffer[] } | undefined {
+function decodeDense(request: JoinedRequest): { response: JsonDecodeResponse; transfer: ArrayBuffer[] } | undefined {
   const body = readDenseJsonBody(request.body);
   if (body === undefined) return undefined;
   const inputs = ownEntry(request.signatureInputs, body.signatureName || DEFAULT_SIGNATURE);
@@ -62,7 +66,7 @@ function decodeDense(request: JsonDecodeRequest): { response: JsonDecodeResponse
 }
 
 /** An Open Inference Protocol body: JSON, then any binary tensors. */
-function decodeOpenInference(request: JsonDecodeRequest, jsonLength: number): { response: JsonDecodeResponse; transfer: ArrayBuffer[] } {
+function decodeOpenInference(request: JoinedRequest, jsonLength: number): { response: JsonDecodeResponse; transfer: ArrayBuffer[] } {
   const json = request.body.subarray(0, jsonLength);
   const binary = request.body.subarray(jsonLength);
   const parsed = readDenseInferRequest(json, binary) ?? parseInferRequest(parseJsonBody(utf8.decode(json)), binary);
@@ -73,6 +77,8 @@ function decodeOpenInference(request: JsonDecodeRequest, jsonLength: number): { 
   const decoded = decodeInferInputs(parsed, inputs, request.limits);
   return { response: { id: request.id, signatureName, decoded: { format: 'row', inputs: decoded }, openInference }, transfer: transferablesOf(Object.values(decoded)) };
 }
+
+const isChunks = (body: JsonDecodeRequest['body']): body is readonly Uint8Array[] => Array.isArray(body);
 
 port.on('message', (request: JsonDecodeRequest | JsonEncodeRequest | InferEncodeRequest) => {
   try {

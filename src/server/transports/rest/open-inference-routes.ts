@@ -11,7 +11,7 @@ import { parseVersionNumber } from '../model-spec-version.js';
 import { SERVER_METADATA, infer, isModelReady, modelConfigOf, modelMetadataOf, modelStatisticsOf, repositoryIndex } from '../open-inference.js';
 import { rejectedAs } from '../rejected-as.js';
 import { JsonDecodePool } from './json-decode-pool.js';
-import { PAYLOAD_TOO_LARGE, json, readBody, type Reply } from './rest-reply.js';
+import { PAYLOAD_TOO_LARGE, joinChunks, json, lengthOf, readBody, readBodyChunks, type Reply } from './rest-reply.js';
 import { decodePathSegment } from './rest-routes.js';
 import type { RestBackend, RestServerOptions } from './rest-server.js';
 
@@ -97,6 +97,16 @@ export async function openInferenceReply(
     }
     default: {
       takes('POST');
+      if (options.jsonDecoder && isPlainJson(req)) {
+        // As /v1's: the body stays in Node's chunks, and a large one moves to a JSON thread to be joined.
+        const chunks = await readBodyChunks(req, options.maxRequestBytes);
+        const length = lengthOf(chunks);
+        const { result, asks } =
+          length >= JsonDecodePool.MIN_BODY_BYTES
+            ? await inferInThread(chunks, length, spec, call, backend, options, options.jsonDecoder)
+            : await inferHere(joinChunks(chunks), length, spec, call, backend, options);
+        return inferReply(result, asks, options.jsonDecoder);
+      }
       const body = await inflated(req, await readBody(req, options.maxRequestBytes), options.maxRequestBytes);
       const jsonLength = rejectedAs(backend.predict, spec, call, 'predict', () => jsonLengthOf(req, body.length));
       const { result, asks } =
@@ -124,7 +134,7 @@ async function inferHere(body: Buffer, jsonLength: number, spec: ModelSpecInput,
 
 /** As /v1's large bodies: a JSON of 64 KiB or more is parsed and decoded in a JSON thread (json-decode-pool.ts). */
 async function inferInThread(
-  body: Buffer,
+  body: Buffer | readonly Buffer[],
   jsonLength: number,
   spec: ModelSpecInput,
   call: CallContext,
@@ -164,6 +174,12 @@ async function inferReply(result: PredictResult, asks: Inferred['asks'], threads
 
 /** Binary extension: the JSON is the body's first N bytes, N in this header; else the whole body. */
 const JSON_LENGTH_HEADER = 'inference-header-content-length';
+
+/** A body that is all JSON, as sent: no binary tensors after it, no Content-Encoding. */
+function isPlainJson(req: http.IncomingMessage): boolean {
+  const encoding = req.headers['content-encoding'];
+  return req.headers[JSON_LENGTH_HEADER] === undefined && (encoding === undefined || encoding === 'identity');
+}
 
 function jsonLengthOf(req: http.IncomingMessage, bodyLength: number): number {
   const header = req.headers[JSON_LENGTH_HEADER];

@@ -17,32 +17,62 @@ export const json = (status: number, body: unknown): Reply => ({ status, body: J
 /** RESOURCE_EXHAUSTED's usual 429 would tell clients to retry; an oversize body never fits. */
 export const PAYLOAD_TOO_LARGE = { httpStatus: 413 };
 
-export function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+/** The body, assembled into one buffer as it arrives. */
+export async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  // Assembled as it arrives, so Node's read buffers die young (byte-assembler.ts); Node holds a
+  // body to its declared length, so such a body ends up in a buffer of its own.
+  const declared = declaredLength(req);
+  const body = new ByteAssembler(declared ?? limit);
+  await receiveBody(req, limit, declared, (chunk) => body.append(chunk));
+  return body.bytes();
+}
+
+/**
+ * The body as Node delivered it: chunks in order, each in memory of its own (Node's HTTP parser
+ * copies every piece of a body out of its read buffer). For a body that goes to another thread,
+ * which can take the chunks' memory and join them there: joining here cost the event loop a copy
+ * of every byte plus the page faults of a fresh buffer (docs/benchmarks.md, "REST under load").
+ */
+export async function readBodyChunks(req: http.IncomingMessage, limit: number): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  await receiveBody(req, limit, declaredLength(req), (chunk) => chunks.push(chunk));
+  return chunks;
+}
+
+export const lengthOf = (chunks: readonly Buffer[]): number => chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+
+/** One buffer of the chunks (the chunk itself when there is one). */
+export const joinChunks = (chunks: readonly Buffer[]): Buffer => (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+
+function declaredLength(req: http.IncomingMessage): number | undefined {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  return Number.isInteger(declared) && declared > 0 ? declared : undefined;
+}
+
+/** Hands each chunk of the body to `take`, refusing a body over `limit` or longer than it declared. */
+function receiveBody(req: http.IncomingMessage, limit: number, declared: number | undefined, take: (chunk: Buffer) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) {
+    if (declared !== undefined && declared > limit) {
       req.resume();
       reject(new ServingError('RESOURCE_EXHAUSTED', `request body of ${declared} bytes exceeds --max_request_bytes=${limit}`, PAYLOAD_TOO_LARGE));
       return;
     }
-    // Assembled as it arrives, so Node's read buffers die young (byte-assembler.ts); Node holds a
-    // body to its declared length, so such a body ends up in a buffer of its own.
-    const declaredLength = Number.isInteger(declared) && declared > 0;
-    const body = new ByteAssembler(declaredLength ? declared : limit);
+    let received = 0;
     req.on('data', (chunk: Buffer) => {
-      if (body.length + chunk.length > (declaredLength ? declared : limit)) {
+      received += chunk.length;
+      if (received > (declared ?? limit)) {
         req.removeAllListeners('data');
         req.resume();
         reject(
-          declaredLength
+          declared !== undefined
             ? invalidArgument(`request body is longer than its Content-Length (${declared} bytes)`)
             : new ServingError('RESOURCE_EXHAUSTED', `request body exceeds --max_request_bytes=${limit}`, PAYLOAD_TOO_LARGE),
         );
         return;
       }
-      body.append(chunk);
+      take(chunk);
     });
-    req.on('end', () => resolve(body.bytes()));
+    req.on('end', () => resolve());
     req.on('error', reject);
   });
 }

@@ -23,7 +23,7 @@ import { JsonDecodePool } from './json-decode-pool.js';
 import { CORS_HEADERS, isPreflight, preflightHeaders } from './cors.js';
 import { openInferenceReply } from './open-inference-routes.js';
 import { rejectedAs } from '../rejected-as.js';
-import { json, readBody, type Reply } from './rest-reply.js';
+import { joinChunks, json, lengthOf, readBody, readBodyChunks, type Reply } from './rest-reply.js';
 import { parseModelRoute, requestPath, type ModelRoute } from './rest-routes.js';
 
 export interface RestBackend {
@@ -116,8 +116,11 @@ async function handle(req: http.IncomingMessage, backend: RestBackend, options: 
       });
     }
     case 'predict': {
-      const bytes = await readBody(req, options.maxRequestBytes);
-      if (options.jsonDecoder && bytes.length >= JsonDecodePool.MIN_BODY_BYTES) return predictInThread(bytes, specOf(route), call, backend, options, options.jsonDecoder);
+      // With a JSON thread, the body stays in Node's chunks: a large one moves there to be joined.
+      const received = options.jsonDecoder ? await readBodyChunks(req, options.maxRequestBytes) : [await readBody(req, options.maxRequestBytes)];
+      const length = lengthOf(received);
+      if (options.jsonDecoder && length >= JsonDecodePool.MIN_BODY_BYTES) return predictInThread(received, specOf(route), call, backend, options, options.jsonDecoder);
+      const bytes = joinChunks(received);
       const { body, signatureName } = rejectedAs(backend.predict, specOf(route), call, 'predict', () => {
         const parsed = parseJsonBody(bytes.toString('utf8'));
         return { body: parsed, signatureName: requestSignatureName(parsed) };
@@ -179,19 +182,19 @@ function headerValue(req: http.IncomingMessage, name: string): string | undefine
 }
 
 /** Predict with the body parsed and decoded by a JSON thread (json-decode-pool.ts). */
-async function predictInThread(bytes: Buffer, spec: ModelSpecInput, call: CallContext, backend: RestBackend, options: RestServerOptions, decoder: JsonDecodePool): Promise<Reply> {
+async function predictInThread(body: readonly Buffer[], spec: ModelSpecInput, call: CallContext, backend: RestBackend, options: RestServerOptions, decoder: JsonDecodePool): Promise<Reply> {
   let format: JsonPredictFormat = 'row';
   const result = await backend.predict.predictDecoded(
     spec,
     async (signatures) => {
-      const { signatureName, decoded } = await decoder.decode(bytes, signatures, options.limits);
+      const { signatureName, decoded } = await decoder.decode(body, signatures, options.limits);
       if (decoded) format = decoded.format;
       return { signatureName, inputs: decoded?.inputs };
     },
     call,
     // As on the event loop (and in TF Serving), a malformed body is INVALID_ARGUMENT even when the
     // model or version is unknown: parse it (against no signature) before NOT_FOUND.
-    async () => void (await decoder.decode(bytes, {}, options.limits)),
+    async () => void (await decoder.decode(body, {}, options.limits)),
   );
   return { status: 200, body: await predictResponseBody(result.outputs, format, options), served: result };
 }
