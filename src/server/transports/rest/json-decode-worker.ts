@@ -8,8 +8,8 @@ import { ServingError } from '../../../shared/errors.js';
 import { DEFAULT_SIGNATURE } from '../../core/signature.js';
 import { readDenseInferRequest } from '../../servables/tensorflow/codecs/dense-infer-body.js';
 import { decodeDenseJsonBody, readDenseJsonBody } from '../../servables/tensorflow/codecs/dense-json-body.js';
-import { decodePredictJson, encodePredictJson, parseJsonBody, requestSignatureName } from '../../servables/tensorflow/codecs/json-tensor.js';
-import { decodeInferInputs, defaultSignature, encodeInferResponse, parseInferRequest } from '../../servables/tensorflow/codecs/open-inference-json.js';
+import { decodePredictJson, encodePredictJsonBytes, parseJsonBody, requestSignatureName } from '../../servables/tensorflow/codecs/json-tensor.js';
+import { decodeInferInputs, defaultSignature, encodeInferResponseBytes, parseInferRequest } from '../../servables/tensorflow/codecs/open-inference-json.js';
 import { transferablesOf } from '../../servables/tensorflow/inference-protocol.js';
 import type { InferEncodeRequest, JsonDecodeRequest, JsonDecodeResponse, JsonEncodeRequest } from './json-decode-protocol.js';
 import { ownEntry } from '../../../shared/own-entry.js';
@@ -19,17 +19,16 @@ const port = parentPort!;
 // Behind the event loop, as the inference threads are: decoding can wait a slice, status calls should not.
 lowerThreadPriority((workerData as { niceness?: number } | undefined)?.niceness ?? 0);
 const utf8 = new TextDecoder();
-const utf8Encoder = new TextEncoder();
 
 function handle(request: JsonDecodeRequest | JsonEncodeRequest | InferEncodeRequest): { response: JsonDecodeResponse; transfer: ArrayBuffer[] } {
   if ('encode' in request) {
-    const encoded = utf8Encoder.encode(encodePredictJson(request.encode.outputs, request.encode.format));
+    const encoded = encodePredictJsonBytes(request.encode.outputs, request.encode.format);
     return { response: { id: request.id, encoded }, transfer: [encoded.buffer] };
   }
   if ('encodeInfer' in request) {
     const { model, version, outputs, asks } = request.encodeInfer;
-    const written = encodeInferResponse(model, version, outputs, asks);
-    const encoded = utf8Encoder.encode(written.json);
+    const written = encodeInferResponseBytes(model, version, outputs, asks);
+    const encoded = written.json;
     // The binary parts are views of this thread's copy of the outputs: copied once more to move them.
     const binary = written.binary.map((part) => Uint8Array.from(part));
     return { response: { id: request.id, encoded, binary }, transfer: [encoded.buffer, ...binary.map((part) => part.buffer)] };

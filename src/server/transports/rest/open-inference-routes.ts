@@ -6,7 +6,7 @@ import { noteRequestMessage } from '../../core/message-buffers.js';
 import { elementCount, type HostTensor } from '../../core/host-tensor.js';
 import type { CallContext, ModelSpecInput, PredictResult } from '../../predict/predict-service.js';
 import { parseJsonBody } from '../../servables/tensorflow/codecs/json-tensor.js';
-import { encodeInferResponse, parseInferRequest } from '../../servables/tensorflow/codecs/open-inference-json.js';
+import { encodeInferResponseBytes, parseInferRequest } from '../../servables/tensorflow/codecs/open-inference-json.js';
 import { parseVersionNumber } from '../model-spec-version.js';
 import { SERVER_METADATA, infer, isModelReady, modelConfigOf, modelMetadataOf, modelStatisticsOf, repositoryIndex } from '../open-inference.js';
 import { rejectedAs } from '../rejected-as.js';
@@ -160,9 +160,9 @@ async function inferInThread(
 async function inferReply(result: PredictResult, asks: Inferred['asks'], threads: JsonDecodePool | undefined): Promise<Reply> {
   const response = threads !== undefined && jsonElements(result.outputs, asks) >= JsonDecodePool.MIN_ENCODE_ELEMENTS
     ? await threads.encodeInfer({ model: result.model, version: result.version, outputs: result.outputs, asks })
-    : encodeInferResponse(result.model, result.version, result.outputs, asks);
+    : writtenHere(encodeInferResponseBytes(result.model, result.version, result.outputs, asks));
   if (response.binary.length === 0) return { status: 200, body: response.json, served: result };
-  const head = typeof response.json === 'string' ? Buffer.from(response.json) : response.json;
+  const head = response.json;
   return {
     status: 200,
     body: Buffer.concat([head, ...response.binary]),
@@ -171,6 +171,11 @@ async function inferReply(result: PredictResult, asks: Inferred['asks'], threads
     served: result,
   };
 }
+
+const writtenHere = ({ json, binary }: { json: Uint8Array; binary: readonly Buffer[] }): { json: Buffer; binary: readonly Buffer[] } => ({
+  json: Buffer.from(json.buffer, json.byteOffset, json.byteLength),
+  binary,
+});
 
 /** Binary extension: the JSON is the body's first N bytes, N in this header; else the whole body. */
 const JSON_LENGTH_HEADER = 'inference-header-content-length';

@@ -9,7 +9,7 @@ import type { CallContext, ModelSpecInput, PredictService } from '../../predict/
 import {
   decodePredictJson,
   encodeClassifyJson,
-  encodePredictJson,
+  encodePredictJsonBytes,
   encodeRegressJson,
   parseJsonBody,
   requestSignatureName,
@@ -203,6 +203,9 @@ async function predictInThread(body: readonly Buffer[], spec: ModelSpecInput, ca
 async function predictResponseBody(outputs: Readonly<Record<string, HostTensor>>, format: JsonPredictFormat, options: RestServerOptions): Promise<string | Buffer> {
   let elements = 0;
   for (const tensor of Object.values(outputs)) elements += elementCount(tensor.shape);
-  if (options.jsonDecoder === undefined || elements < JsonDecodePool.MIN_ENCODE_ELEMENTS) return encodePredictJson(outputs, format);
+  if (options.jsonDecoder === undefined || elements < JsonDecodePool.MIN_ENCODE_ELEMENTS) {
+    const written = encodePredictJsonBytes(outputs, format);
+    return Buffer.from(written.buffer, written.byteOffset, written.byteLength);
+  }
   return options.jsonDecoder.encodePredict(outputs, format);
 }

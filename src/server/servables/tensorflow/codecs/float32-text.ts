@@ -22,15 +22,23 @@ export function float32TextReference(value: number): string {
 }
 
 export function float32Text(value: number): string {
+  const decimal = float32Decimal(value);
+  return decimal === undefined ? float32TextReference(value) : text(value < 0, decimal.scaled, decimal.decimals);
+}
+
+/**
+ * The decimal TF Serving's rule writes for `value`, as |value| ≈ scaled * 10^-decimals (scaled has
+ * 6 or 9 digits, decimals ≥ 0); undefined where the reference must decide (see above).
+ */
+export function float32Decimal(value: number): { scaled: number; decimals: number } | undefined {
   const magnitude = Math.abs(value);
-  if (!(magnitude >= 1e-4 && magnitude < 1e6) || Number.isInteger(value)) return float32TextReference(value);
+  if (!(magnitude >= 1e-4 && magnitude < 1e6) || Number.isInteger(value)) return undefined;
   const exponent = Math.floor(Math.log10(magnitude));
   const six = digits(magnitude, 6, exponent);
-  if (six === undefined) return float32TextReference(value);
+  if (six === undefined) return undefined;
   const shortest = six.scaled / POWERS_OF_TEN[six.decimals]!;
-  if (Math.fround(value < 0 ? -shortest : shortest) === value) return text(value < 0, six.scaled, six.decimals);
-  const nine = digits(magnitude, 9, exponent);
-  return nine === undefined ? float32TextReference(value) : text(value < 0, nine.scaled, nine.decimals);
+  if (Math.fround(value < 0 ? -shortest : shortest) === value) return six;
+  return digits(magnitude, 9, exponent);
 }
 
 /**

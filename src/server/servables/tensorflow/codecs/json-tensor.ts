@@ -27,6 +27,7 @@ import type { TensorInfo } from '../../../core/signature.js';
 import { invalidArgument } from '../../../../shared/errors.js';
 import { JsonDouble, parseJson } from './exact-json.js';
 import { float32Text } from './float32-text.js';
+import { JsonBytes } from './json-bytes.js';
 import type { TensorLimits } from './tensor-proto.js';
 
 export type JsonPredictFormat = 'row' | 'columnar';
@@ -459,7 +460,7 @@ export function formatNumber(value: number): string {
  */
 export const formatFloat32 = float32Text;
 
-/** Writes one tensor's values (from dimension `from`) as nested JSON lists. */
+/** Writes one tensor's values (from dimension `dim` on) as nested JSON lists. */
 class TensorWriter {
   private readonly view: DataView | undefined;
   private offset = 0;
@@ -471,73 +472,71 @@ class TensorWriter {
     if (tensor.dtype !== 'DT_STRING') this.view = new DataView(tensor.bytes.buffer, tensor.bytes.byteOffset, tensor.bytes.byteLength);
   }
 
-  write(parts: string[], dim: number): void {
+  write(out: JsonBytes, dim: number): void {
     const shape = this.tensor.shape;
     if (dim >= shape.length) {
-      parts.push(this.next());
+      this.next(out);
       return;
     }
     const size = shape[dim] as number;
-    if (dim === shape.length - 1) {
-      // The innermost list as one string: most of the values, and one part instead of 2n.
-      let list = '[';
-      for (let i = 0; i < size; i++) list += i > 0 ? ',' + this.next() : this.next();
-      parts.push(list + ']');
-      return;
-    }
-    parts.push('[');
+    const innermost = dim === shape.length - 1;
+    out.byte(OPEN_LIST);
     for (let i = 0; i < size; i++) {
-      if (i > 0) parts.push(',');
-      this.write(parts, dim + 1);
+      if (i > 0) out.byte(COMMA);
+      if (innermost) this.next(out);
+      else this.write(out, dim + 1);
     }
-    parts.push(']');
+    out.byte(CLOSE_LIST);
   }
 
-  private next(): string {
+  private next(out: JsonBytes): void {
     const i = this.offset++;
     const t = this.tensor;
     if (t.dtype === 'DT_STRING') {
       const s = t.strings[i] as Uint8Array;
-      if (this.asBytes) return `{"b64":"${Buffer.from(s.buffer, s.byteOffset, s.byteLength).toString('base64')}"}`;
-      return JSON.stringify(utf8Decoder.decode(s));
+      if (this.asBytes) out.ascii(`{"b64":"${Buffer.from(s.buffer, s.byteOffset, s.byteLength).toString('base64')}"}`);
+      else out.text(JSON.stringify(utf8Decoder.decode(s)));
+      return;
     }
     const view = this.view as DataView;
     switch (t.dtype) {
       case 'DT_FLOAT':
-        return formatFloat32(view.getFloat32(i * 4, true));
+        return out.float32(view.getFloat32(i * 4, true));
       case 'DT_DOUBLE':
-        return formatNumber(view.getFloat64(i * 8, true));
+        return out.ascii(formatNumber(view.getFloat64(i * 8, true)));
       case 'DT_HALF':
-        return formatNumber(fromHalfBits(view.getUint16(i * 2, true)));
+        return out.ascii(formatNumber(fromHalfBits(view.getUint16(i * 2, true))));
       case 'DT_BFLOAT16':
-        return formatNumber(fromBfloat16Bits(view.getUint16(i * 2, true)));
+        return out.ascii(formatNumber(fromBfloat16Bits(view.getUint16(i * 2, true))));
       case 'DT_INT64':
-        return view.getBigInt64(i * 8, true).toString();
+        return out.ascii(view.getBigInt64(i * 8, true).toString());
       case 'DT_UINT64':
-        return view.getBigUint64(i * 8, true).toString();
+        return out.ascii(view.getBigUint64(i * 8, true).toString());
       case 'DT_BOOL':
-        return view.getUint8(i) !== 0 ? 'true' : 'false';
+        return out.ascii(view.getUint8(i) !== 0 ? 'true' : 'false');
       case 'DT_INT32':
-        return String(view.getInt32(i * 4, true));
+        return out.integer(view.getInt32(i * 4, true));
       case 'DT_UINT32':
-        return String(view.getUint32(i * 4, true));
+        return out.integer(view.getUint32(i * 4, true));
       case 'DT_INT16':
-        return String(view.getInt16(i * 2, true));
+        return out.integer(view.getInt16(i * 2, true));
       case 'DT_UINT16':
-        return String(view.getUint16(i * 2, true));
+        return out.integer(view.getUint16(i * 2, true));
       case 'DT_INT8':
-        return String(view.getInt8(i));
+        return out.integer(view.getInt8(i));
       case 'DT_UINT8':
-        return String(view.getUint8(i));
+        return out.integer(view.getUint8(i));
     }
   }
 }
 
-/** The tensor's elements as one flat JSON list in row-major order; strings as UTF-8 text. */
-export function flatJsonList(tensor: HostTensor): string {
-  const parts: string[] = [];
-  new TensorWriter({ ...tensor, shape: [elementCount(tensor.shape)] }, false).write(parts, 0);
-  return parts.join('');
+const OPEN_LIST = 0x5b;
+const CLOSE_LIST = 0x5d;
+const COMMA = 0x2c;
+
+/** Writes the tensor's elements as one flat JSON list in row-major order; strings as UTF-8 text. */
+export function writeFlatJsonList(out: JsonBytes, tensor: HostTensor): void {
+  new TensorWriter({ ...tensor, shape: [elementCount(tensor.shape)] }, false).write(out, 0);
 }
 
 /** True when TF Serving writes this output's strings as {"b64": ...}. */
@@ -545,57 +544,60 @@ export function isBytesOutput(name: string, tensor: HostTensor): boolean {
   return tensor.dtype === 'DT_STRING' && name.endsWith('_bytes');
 }
 
-/** The predict response body, in the request's format. Outputs are written in key order. */
+/** The predict response body, in the request's format, as text (encodePredictJsonBytes decoded). */
 export function encodePredictJson(outputs: Readonly<Record<string, HostTensor>>, format: JsonPredictFormat): string {
+  return utf8Decoder.decode(encodePredictJsonBytes(outputs, format));
+}
+
+/** The predict response body, in the request's format, as UTF-8. Outputs are written in key order. */
+export function encodePredictJsonBytes(outputs: Readonly<Record<string, HostTensor>>, format: JsonPredictFormat): Uint8Array<ArrayBuffer> {
   const names = Object.keys(outputs);
   if (names.length === 0) throw invalidArgument('cannot write an empty set of outputs as JSON');
-  const parts: string[] = [];
+  const out = new JsonBytes(initialBytes(outputs));
+  const writerOf = (name: string): TensorWriter => new TensorWriter(outputs[name] as HostTensor, isBytesOutput(name, outputs[name] as HostTensor));
   if (format === 'columnar') {
-    parts.push('{"outputs":');
-    if (names.length === 1) {
-      const name = names[0] as string;
-      const tensor = outputs[name] as HostTensor;
-      new TensorWriter(tensor, isBytesOutput(name, tensor)).write(parts, 0);
-    } else {
-      parts.push('{');
-      names.forEach((name, i) => {
-        const tensor = outputs[name] as HostTensor;
-        parts.push(i > 0 ? ',' : '', JSON.stringify(name), ':');
-        new TensorWriter(tensor, isBytesOutput(name, tensor)).write(parts, 0);
-      });
-      parts.push('}');
-    }
-    parts.push('}');
-    return parts.join('');
+    out.ascii('{"outputs":');
+    if (names.length === 1) writerOf(names[0] as string).write(out, 0);
+    else writeByName(out, names, names.map(writerOf), 0);
+    out.ascii('}');
+    return out.bytes();
   }
   let batch = 0;
   for (const name of names) {
-    const tensor = outputs[name] as HostTensor;
-    const size = tensor.shape[0];
+    const size = (outputs[name] as HostTensor).shape[0];
     if (size === undefined) throw invalidArgument(`output ${name} is a scalar; the row format needs a batch dimension`);
     if (size < 1) throw invalidArgument(`output ${name} has invalid batch size ${size}`);
     if (batch !== 0 && size !== batch) throw invalidArgument(`output ${name} has batch size ${size} but another output has ${batch}`);
     batch = size;
   }
-  const writers = names.map((name) => {
-    const tensor = outputs[name] as HostTensor;
-    return new TensorWriter(tensor, isBytesOutput(name, tensor));
-  });
-  parts.push('{"predictions":[');
+  const writers = names.map(writerOf);
+  out.ascii('{"predictions":[');
   for (let row = 0; row < batch; row++) {
-    if (row > 0) parts.push(',');
-    if (names.length === 1) (writers[0] as TensorWriter).write(parts, 1);
-    else {
-      parts.push('{');
-      names.forEach((name, i) => {
-        parts.push(i > 0 ? ',' : '', JSON.stringify(name), ':');
-        (writers[i] as TensorWriter).write(parts, 1);
-      });
-      parts.push('}');
-    }
+    if (row > 0) out.byte(COMMA);
+    if (names.length === 1) (writers[0] as TensorWriter).write(out, 1);
+    else writeByName(out, names, writers, 1);
   }
-  parts.push(']}');
-  return parts.join('');
+  out.ascii(']}');
+  return out.bytes();
+}
+
+/** {"name": value, ...}: each writer's tensor from dimension `dim` on (one row of each, or all of it). */
+function writeByName(out: JsonBytes, names: readonly string[], writers: readonly TensorWriter[], dim: number): void {
+  out.ascii('{');
+  names.forEach((name, i) => {
+    if (i > 0) out.byte(COMMA);
+    out.text(JSON.stringify(name));
+    out.ascii(':');
+    (writers[i] as TensorWriter).write(out, dim);
+  });
+  out.ascii('}');
+}
+
+/** A first guess at the body's size, so that it rarely grows: ~10 bytes per number. */
+function initialBytes(outputs: Readonly<Record<string, HostTensor>>): number {
+  let elements = 0;
+  for (const tensor of Object.values(outputs)) elements += elementCount(tensor.shape);
+  return Math.min(256 + 10 * elements, 256 * 1024 * 1024);
 }
 
 /** One classified example's classes. */

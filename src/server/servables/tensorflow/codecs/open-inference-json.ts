@@ -11,7 +11,8 @@
 import { invalidArgument } from '../../../../shared/errors.js';
 import { elementCount, type DType, type HostTensor } from '../../../core/host-tensor.js';
 import { DEFAULT_SIGNATURE, type SignatureDef, type TensorInfo } from '../../../core/signature.js';
-import { flatJsonList, tensorFromJsonElements } from './json-tensor.js';
+import { JsonBytes } from './json-bytes.js';
+import { tensorFromJsonElements, writeFlatJsonList } from './json-tensor.js';
 import { binaryOf, binarySource, binaryTensor } from './open-inference-binary.js';
 import type { TensorLimits } from './tensor-proto.js';
 import { ownEntry } from '../../../../shared/own-entry.js';
@@ -190,15 +191,19 @@ export function dtypeOfDatatype(datatype: string): DType {
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextDecoder();
 
 /** One output tensor as JSON; BYTES that are not all UTF-8 go as base64 text, marked by `content_type`. */
-function outputJson(name: string, tensor: HostTensor): string {
+function writeOutputJson(out: JsonBytes, name: string, tensor: HostTensor): void {
   const head = outputHead(name, tensor);
   if (tensor.dtype === 'DT_STRING' && !tensor.strings.every(isUtf8)) {
     const data = tensor.strings.map((s) => JSON.stringify(Buffer.from(s.buffer, s.byteOffset, s.byteLength).toString('base64')));
-    return `${head},"parameters":{"content_type":"base64"},"data":[${data.join(',')}]}`;
+    out.text(`${head},"parameters":{"content_type":"base64"},"data":[${data.join(',')}]}`);
+    return;
   }
-  return `${head},"data":${flatJsonList(tensor)}}`;
+  out.text(`${head},"data":`);
+  writeFlatJsonList(out, tensor);
+  out.ascii('}');
 }
 
 function outputHead(name: string, tensor: HostTensor): string {
@@ -220,22 +225,41 @@ export interface InferResponse {
   readonly binary: readonly Buffer[];
 }
 
-/** The inference response. Outputs are written in the signature's (or the request's) order. */
+/** The inference response, its JSON as text (encodeInferResponseBytes decoded). */
 export function encodeInferResponse(
   model: string,
   version: number,
   outputs: Readonly<Record<string, HostTensor>>,
   request: { readonly id?: string; readonly binaryOutputs?: ReadonlySet<string> | 'all' } = {},
 ): InferResponse {
+  const { json, binary } = encodeInferResponseBytes(model, version, outputs, request);
+  return { json: utf8.decode(json), binary };
+}
+
+/** The inference response, its JSON as UTF-8. Outputs are written in the signature's (or the request's) order. */
+export function encodeInferResponseBytes(
+  model: string,
+  version: number,
+  outputs: Readonly<Record<string, HostTensor>>,
+  request: { readonly id?: string; readonly binaryOutputs?: ReadonlySet<string> | 'all' } = {},
+): { readonly json: Uint8Array<ArrayBuffer>; readonly binary: readonly Buffer[] } {
   const binary: Buffer[] = [];
-  const tensors = Object.entries(outputs).map(([name, tensor]) => {
-    if (request.binaryOutputs !== 'all' && request.binaryOutputs?.has(name) !== true) return outputJson(name, tensor);
+  let elements = 0;
+  for (const tensor of Object.values(outputs)) elements += elementCount(tensor.shape);
+  const out = new JsonBytes(256 + 10 * elements);
+  out.text(`{"model_name":${JSON.stringify(model)},"model_version":"${version}",${request.id === undefined ? '' : `"id":${JSON.stringify(request.id)},`}"outputs":[`);
+  Object.entries(outputs).forEach(([name, tensor], i) => {
+    if (i > 0) out.ascii(',');
+    if (request.binaryOutputs !== 'all' && request.binaryOutputs?.has(name) !== true) {
+      writeOutputJson(out, name, tensor);
+      return;
+    }
     const bytes = binaryOf(tensor);
     binary.push(bytes);
-    return `${outputHead(name, tensor)},"parameters":{"binary_data_size":${bytes.length}}}`;
+    out.text(`${outputHead(name, tensor)},"parameters":{"binary_data_size":${bytes.length}}}`);
   });
-  const idPart = request.id === undefined ? '' : `"id":${JSON.stringify(request.id)},`;
-  return { json: `{"model_name":${JSON.stringify(model)},"model_version":"${version}",${idPart}"outputs":[${tensors.join(',')}]}`, binary };
+  out.ascii(']}');
+  return { json: out.bytes(), binary };
 }
 
 /** Model metadata: the served versions and one signature's tensors (-1 for a dimension of any size). */
