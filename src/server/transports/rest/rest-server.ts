@@ -9,13 +9,14 @@ import type { CallContext, ModelSpecInput, PredictService } from '../../predict/
 import {
   decodePredictJson,
   encodeClassifyJson,
-  encodePredictJsonBytes,
+  writePredictJson,
   encodeRegressJson,
   parseJsonBody,
   requestSignatureName,
   type JsonPredictFormat,
 } from '../../servables/tensorflow/codecs/json-tensor.js';
 import type { TensorLimits } from '../../servables/tensorflow/codecs/tensor-proto.js';
+import { JsonBytes } from '../../servables/tensorflow/codecs/json-bytes.js';
 import { parseClassifyRegressJson, serializeInputExamples } from '../../servables/tensorflow/codecs/tf-example.js';
 import { signatureDefMapOf } from '../../servables/tensorflow/saved-model-metadata.js';
 import { SERVED_VERSION_METADATA } from '../grpc/prediction-handlers.js';
@@ -199,13 +200,16 @@ async function predictInThread(body: readonly Buffer[], spec: ModelSpecInput, ca
   return { status: 200, body: await predictResponseBody(result.outputs, format, options), served: result };
 }
 
+/** Writes the event loop's predict responses; each is copied out (responses are written one at a time). */
+const responseWriter = new JsonBytes(64 * 1024);
+
 /** TF Serving's JSON for predict outputs: written in a JSON thread when large (json-decode-pool.ts). */
 async function predictResponseBody(outputs: Readonly<Record<string, HostTensor>>, format: JsonPredictFormat, options: RestServerOptions): Promise<string | Buffer> {
   let elements = 0;
   for (const tensor of Object.values(outputs)) elements += elementCount(tensor.shape);
   if (options.jsonDecoder === undefined || elements < JsonDecodePool.MIN_ENCODE_ELEMENTS) {
-    const written = encodePredictJsonBytes(outputs, format);
-    return Buffer.from(written.buffer, written.byteOffset, written.byteLength);
+    writePredictJson(responseWriter.reset(), outputs, format);
+    return Buffer.from(responseWriter.bytes());
   }
   return options.jsonDecoder.encodePredict(outputs, format);
 }

@@ -29,6 +29,12 @@ export class JsonBytes {
     return this.buffer.subarray(0, this.length);
   }
 
+  /** Starts over, keeping the buffer. */
+  reset(): this {
+    this.length = 0;
+    return this;
+  }
+
   byte(code: number): void {
     this.reserve(1);
     this.buffer[this.length++] = code;

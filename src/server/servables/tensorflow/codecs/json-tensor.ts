@@ -551,16 +551,25 @@ export function encodePredictJson(outputs: Readonly<Record<string, HostTensor>>,
 
 /** The predict response body, in the request's format, as UTF-8. Outputs are written in key order. */
 export function encodePredictJsonBytes(outputs: Readonly<Record<string, HostTensor>>, format: JsonPredictFormat): Uint8Array<ArrayBuffer> {
+  const out = new JsonBytes(initialBytes(outputs));
+  writePredictJson(out, outputs, format);
+  return out.bytes();
+}
+
+/**
+ * Writes the predict response body into `out` (for a caller that reuses one writer and copies
+ * small bodies out: a fresh buffer per small response costs more than writing it).
+ */
+export function writePredictJson(out: JsonBytes, outputs: Readonly<Record<string, HostTensor>>, format: JsonPredictFormat): void {
   const names = Object.keys(outputs);
   if (names.length === 0) throw invalidArgument('cannot write an empty set of outputs as JSON');
-  const out = new JsonBytes(initialBytes(outputs));
   const writerOf = (name: string): TensorWriter => new TensorWriter(outputs[name] as HostTensor, isBytesOutput(name, outputs[name] as HostTensor));
   if (format === 'columnar') {
     out.ascii('{"outputs":');
     if (names.length === 1) writerOf(names[0] as string).write(out, 0);
     else writeByName(out, names, names.map(writerOf), 0);
     out.ascii('}');
-    return out.bytes();
+    return;
   }
   let batch = 0;
   for (const name of names) {
@@ -578,7 +587,6 @@ export function encodePredictJsonBytes(outputs: Readonly<Record<string, HostTens
     else writeByName(out, names, writers, 1);
   }
   out.ascii(']}');
-  return out.bytes();
 }
 
 /** {"name": value, ...}: each writer's tensor from dimension `dim` on (one row of each, or all of it). */

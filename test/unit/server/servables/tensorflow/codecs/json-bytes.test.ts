@@ -46,6 +46,13 @@ describe('JsonBytes', () => {
     }
   });
 
+  test('reset starts over in the same buffer, as the event loop reuses one writer', () => {
+    const out = new JsonBytes(4);
+    out.ascii('{"predictions":[1,2,3]}');
+    out.reset().ascii('[]');
+    expect(utf8.decode(out.bytes())).toBe('[]');
+  });
+
   test('integers as String writes them, exact or not', () => {
     fc.assert(
       fc.property(fc.oneof(fc.integer(), fc.maxSafeInteger(), fc.double({ noNaN: true }).map(Math.trunc)), (value) => {
