@@ -9,6 +9,7 @@ import type { CallContext, ModelSpecInput, PredictService } from '../../predict/
 import {
   decodePredictJson,
   encodeClassifyJson,
+  encodePredictJsonBytes,
   writePredictJson,
   encodeRegressJson,
   parseJsonBody,
@@ -200,16 +201,22 @@ async function predictInThread(body: readonly Buffer[], spec: ModelSpecInput, ca
   return { status: 200, body: await predictResponseBody(result.outputs, format, options), served: result };
 }
 
-/** Writes the event loop's predict responses; each is copied out (responses are written one at a time). */
-const responseWriter = new JsonBytes(64 * 1024);
+/** The event loop's writer of small predict responses; each is copied out (they are written one at a time). */
+const KEPT_WRITER_BYTES = 64 * 1024;
+let responseWriter = new JsonBytes(KEPT_WRITER_BYTES);
 
 /** TF Serving's JSON for predict outputs: written in a JSON thread when large (json-decode-pool.ts). */
 async function predictResponseBody(outputs: Readonly<Record<string, HostTensor>>, format: JsonPredictFormat, options: RestServerOptions): Promise<string | Buffer> {
   let elements = 0;
   for (const tensor of Object.values(outputs)) elements += elementCount(tensor.shape);
-  if (options.jsonDecoder === undefined || elements < JsonDecodePool.MIN_ENCODE_ELEMENTS) {
-    writePredictJson(responseWriter.reset(), outputs, format);
-    return Buffer.from(responseWriter.bytes());
+  if (elements >= JsonDecodePool.MIN_ENCODE_ELEMENTS) {
+    if (options.jsonDecoder) return options.jsonDecoder.encodePredict(outputs, format);
+    const written = encodePredictJsonBytes(outputs, format);
+    return Buffer.from(written.buffer, written.byteOffset, written.byteLength);
   }
-  return options.jsonDecoder.encodePredict(outputs, format);
+  writePredictJson(responseWriter.reset(), outputs, format);
+  const body = Buffer.from(responseWriter.bytes());
+  // A few outputs can still be large (long strings): such a buffer is not kept.
+  if (responseWriter.capacity > KEPT_WRITER_BYTES) responseWriter = new JsonBytes(KEPT_WRITER_BYTES);
+  return body;
 }

@@ -29,6 +29,11 @@ export class JsonBytes {
     return this.buffer.subarray(0, this.length);
   }
 
+  /** Bytes the buffer holds now, written or not. */
+  get capacity(): number {
+    return this.buffer.length;
+  }
+
   /** Starts over, keeping the buffer. */
   reset(): this {
     this.length = 0;
