@@ -4,6 +4,7 @@
  * on the event loop as the rest of the suite checks against Python TensorFlow. Every answer, error
  * or not, must be the same. Bodies are made large with JSON whitespace where the case is small.
  */
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonDecodePool } from '../../../src/server/transports/rest/json-decode-pool.js';
@@ -110,6 +111,28 @@ describe('REST predict bodies of 64 KiB or more', () => {
     expect(small.status).toBe(200);
     expect((await rest(shipped.restUrl, '/v1/models/tiny')).status).toBe(200);
     for (const reply of await Promise.all(pending)) expect(reply.status).toBe(200);
+  });
+});
+
+describe('a large body cut off mid-upload (the caller hangs up)', () => {
+  /** Sends the head and `sent` bytes of a body that declares `declared`, then closes the connection. */
+  const hangUp = (server: ServerProcess, path: string, declared: number, sent: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const socket = connect(Number(new URL(server.restUrl).port), '127.0.0.1', () => {
+        socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\n\r\n`);
+        socket.write(`{"instances": [${'1, '.repeat(sent / 3)}`, () => setTimeout(() => socket.destroy(), 50));
+      });
+      socket.on('close', () => resolve());
+      socket.on('error', reject);
+    });
+
+  it.each(['/v1/models/tiny:predict', '/v2/models/tiny/infer'])('%s: the server stays up and decodes the next large body', async (path) => {
+    for (const server of [shipped, onLoop]) {
+      await Promise.all(Array.from({ length: 4 }, () => hangUp(server, path, 3_000_000, 600_000)));
+      const next = await rest(server.restUrl, '/v1/models/tiny:predict', { body: JSON.stringify({ instances: rows(4000) }) });
+      expect(next.status, next.text.slice(0, 300)).toBe(200);
+      expect(server.logs.filter((line) => typeof line.msg === 'string' && line.msg.includes('unexpectedly'))).toEqual([]);
+    }
   });
 });
 

@@ -73,6 +73,10 @@ function receiveBody(req: http.IncomingMessage, limit: number, declared: number 
       take(chunk);
     });
     req.on('end', () => resolve());
-    req.on('error', reject);
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      // The caller hung up mid-body: its doing, not a failure of ours to log as one.
+      if (error.code === 'ECONNRESET') reject(new ServingError('CANCELLED', `the client closed the connection after ${received} bytes of the request body`));
+      else reject(error);
+    });
   });
 }
