@@ -12,4 +12,18 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  {
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          // TextDecoder drops a leading byte order mark unless told not to: names, string tensors and
+          // request bodies would then read differently than protobuf and the event loop read them.
+          selector: "NewExpression[callee.name='TextDecoder']:not(:has(Property[key.name='ignoreBOM']))",
+          message: "Decode data with new TextDecoder('utf-8', { ignoreBOM: true }) (or fatal too): the default drops a leading U+FEFF.",
+        },
+      ],
+    },
+  },
 );

@@ -384,7 +384,7 @@ function floatsOf(tensor: HostTensor): Float32Array {
   return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
 }
 
-const decoder = new TextDecoder();
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 function classificationsOf(outputs: Record<string, HostTensor>, count: number): Classification[] {
   const classes = outputs.classes;

@@ -90,6 +90,9 @@ describe('REST predict bodies of 64 KiB or more', () => {
     // TF Serving parses the body before it looks up the model.
     ['malformed JSON for an unknown model', '/v1/models/nope:predict', `{"instances": [[1, 2, 3, 4]${PADDING}`, 400],
     ['malformed JSON for an unknown version', '/v1/models/tiny/versions/9:predict', `{"instances": [[1, 2, 3, 4]${PADDING}`, 400],
+    // A UTF-8 byte order mark is not JSON: refused by both (the thread's text decoder used to drop it).
+    ['a byte order mark before a dense body', '/v1/models/tiny:predict', `\uFEFF{"instances": [[1, 2, 3, 4]]}${PADDING}`, 400],
+    ['a byte order mark before any other body', '/v1/models/tiny:predict', `\uFEFF{"instances": [{"x": [1, 2, 3, 4]}]}${PADDING}`, 400],
   ])('%s: the same error as on the event loop, counted alike in the request metrics', async (_name, path, body, status) => {
     const model = /\/v1\/models\/([^/:]+)/.exec(path)![1]!;
     const counts = (server: ServerProcess): Promise<string> =>
@@ -168,6 +171,7 @@ describe('Open Inference Protocol (/v2) bodies whose JSON is 64 KiB or more', ()
     ['an unknown signature', '/v2/models/tiny/infer', `{"parameters": {"signature_name": "nope"}, "inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]}${PADDING}`, 404],
     ['an unknown model', '/v2/models/nope/infer', `{"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]}${PADDING}`, 404],
     ['malformed JSON for an unknown model', '/v2/models/nope/infer', `{"inputs": [${PADDING}`, 400],
+    ['a byte order mark before the JSON', '/v2/models/tiny/infer', `\uFEFF{"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]}${PADDING}`, 400],
   ])('%s: the same error as on the event loop', async (_name, path, body, status) => {
     const [thread, loop] = await both(path, body);
     expect(thread.status, thread.text).toBe(status);

@@ -18,7 +18,7 @@ import { lowerThreadPriority } from '../../servables/tensorflow/thread-niceness.
 const port = parentPort!;
 // Behind the event loop, as the inference threads are: decoding can wait a slice, status calls should not.
 lowerThreadPriority((workerData as { niceness?: number } | undefined)?.niceness ?? 0);
-const utf8 = new TextDecoder();
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 function handle(request: JsonDecodeRequest | JsonEncodeRequest | InferEncodeRequest): { response: JsonDecodeResponse; transfer: ArrayBuffer[] } {
   if ('encode' in request) {

@@ -12,7 +12,7 @@ import { dtypeOfDatatype, parseInferRequest, type InferRequest, type RequestInpu
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-const utf8 = new TextDecoder();
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** A `data` list cut out of the body: the input it belongs to, and its numbers. */
 interface CutList {

@@ -65,7 +65,7 @@ const CLOSE_BRACKET = 0x5d;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 
-const utf8 = new TextDecoder();
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 const isDigit = (c: number): boolean => c >= ZERO && c <= NINE;
 
 /** Thrown inside the reader when the body is not one this path takes. */

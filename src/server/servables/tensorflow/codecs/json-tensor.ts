@@ -38,7 +38,7 @@ export interface JsonPredictInputs {
 }
 
 const utf8 = new TextEncoder();
-const utf8Decoder = new TextDecoder();
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** Parses a request body; it must be a JSON object. */
 export function parseJsonBody(text: string): Record<string, unknown> {

@@ -190,8 +190,8 @@ export function dtypeOfDatatype(datatype: string): DType {
   return (Object.keys(DATATYPES) as DType[]).find((dtype) => DATATYPES[dtype] === datatype)!;
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-const utf8 = new TextDecoder();
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** One output tensor as JSON; BYTES that are not all UTF-8 go as base64 text, marked by `content_type`. */
 function writeOutputJson(out: JsonBytes, name: string, tensor: HostTensor): void {

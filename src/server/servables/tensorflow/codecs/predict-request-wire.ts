@@ -30,7 +30,7 @@ const BYTES = 2;
 const FIXED32 = 5;
 
 // proto3 strings must be UTF-8: C++ protobuf (TF Serving) and protobufjs refuse the message otherwise.
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Malformed input: answered INTERNAL with this message (unreadable-request.ts), as for protobufjs. */
 export class WireError extends Error {}

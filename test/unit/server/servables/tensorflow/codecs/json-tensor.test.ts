@@ -196,6 +196,11 @@ describe('JSON response encoding', () => {
     expect(JSON.parse(encodePredictJson({ a: f32(1), labels }, 'columnar'))).toEqual({ outputs: { a: [1], labels: ['cat', 'dog'] } });
   });
 
+  it('keeps a byte order mark at the start of a string output', () => {
+    const marked: HostTensor = { dtype: 'DT_STRING', shape: [1], strings: [Buffer.from('\uFEFFcat')] };
+    expect(JSON.parse(encodePredictJson({ labels: marked }, 'columnar'))).toEqual({ outputs: ['\uFEFFcat'] });
+  });
+
   it('writes DT_STRING outputs named *_bytes as {"b64": ...}', () => {
     const bytes: HostTensor = { dtype: 'DT_STRING', shape: [1], strings: [new Uint8Array([0, 255])] };
     expect(encodePredictJson({ image_bytes: bytes }, 'columnar')).toBe('{"outputs":[{"b64":"AP8="}]}');

@@ -78,6 +78,11 @@ describe('readPredictRequest decodes like protobufjs', () => {
     expect(() => viaProtobufjs(bytes)).toThrow();
   });
 
+  test('a string starting with a byte order mark keeps it, as protobufjs reads it', () => {
+    expectSameMeaning(encode({ model_spec: { name: '\uFEFFm', signature_name: '\uFEFF' }, inputs: { '\uFEFFx': { dtype: 'DT_FLOAT', float_val: [1] } } }));
+    expect(readPredictRequest(encode({ model_spec: { name: '\uFEFFm' } })).model_spec?.name).toBe('\uFEFFm');
+  });
+
   test('field number 0 is refused at every level', () => {
     expect(() => readPredictRequest(new Uint8Array([0, 0]))).toThrow(/field number 0/);
     const w = protobuf.Writer.create();
