@@ -57,6 +57,9 @@ export function copyBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return new Uint8Array(bytes);
 }
 
+/** TensorFlow's most dimensions for a tensor (TensorShape::MaxDimensions). */
+export const MAX_RANK = 254;
+
 export function elementCount(shape: readonly number[]): number {
   let count = 1;
   for (const dim of shape) count *= dim;

@@ -1,5 +1,5 @@
 import { ServingError, invalidArgument, notFound } from '../../shared/errors.js';
-import type { HostTensor } from '../core/host-tensor.js';
+import { MAX_RANK, type HostTensor } from '../core/host-tensor.js';
 import { CLASSIFY_METHOD, DEFAULT_SIGNATURE, PREDICT_METHOD, REGRESS_METHOD, type SignatureDef, type SignatureMap } from '../core/signature.js';
 import { ownEntry } from '../../shared/own-entry.js';
 
@@ -22,6 +22,8 @@ export function checkInputs(signatureName: string, signature: SignatureDef, inpu
     if (tensor.dtype !== info.dtype) {
       throw invalidArgument(`input "${name}" must be ${info.dtype}, but the request has ${tensor.dtype}`);
     }
+    // TensorFlow cannot hold more dimensions; an input of unknown rank would pass it on.
+    if (tensor.shape.length > MAX_RANK) throw invalidArgument(`input "${name}" has ${tensor.shape.length} dimensions, more than TensorFlow's ${MAX_RANK}`);
     const want = info.shape;
     if (want === undefined) continue;
     if (tensor.shape.length !== want.length) {

@@ -90,6 +90,9 @@ describe('REST predict bodies of 64 KiB or more', () => {
     // TF Serving parses the body before it looks up the model.
     ['malformed JSON for an unknown model', '/v1/models/nope:predict', `{"instances": [[1, 2, 3, 4]${PADDING}`, 400],
     ['malformed JSON for an unknown version', '/v1/models/tiny/versions/9:predict', `{"instances": [[1, 2, 3, 4]${PADDING}`, 400],
+    // Walking such lists overflowed the stack (INTERNAL) before the depth was checked against TensorFlow's 254 dimensions.
+    ['lists nested 100000 deep', '/v1/models/tiny:predict', `{"instances": ${'['.repeat(100_000)}1${']'.repeat(100_000)}}`, 400],
+    ['lists nested 100000 deep, columnar', '/v1/models/tiny:predict', `{"inputs": ${'['.repeat(100_000)}1${']'.repeat(100_000)}}`, 400],
     // A UTF-8 byte order mark is not JSON: refused by both (the thread's text decoder used to drop it).
     ['a byte order mark before a dense body', '/v1/models/tiny:predict', `\uFEFF{"instances": [[1, 2, 3, 4]]}${PADDING}`, 400],
     ['a byte order mark before any other body', '/v1/models/tiny:predict', `\uFEFF{"instances": [{"x": [1, 2, 3, 4]}]}${PADDING}`, 400],

@@ -28,6 +28,8 @@ describe('checkInputs', () => {
     ['a wrong dtype', { images: floats([1, 2, 2]), flag: floats([]), anything: text }, /input "flag" must be DT_BOOL, but the request has DT_FLOAT/],
     ['a wrong rank', { images: floats([2, 2]), flag, anything: text }, /input "images" must have shape \[-1,2,2\] \(rank 3\)/],
     ['a wrong fixed dimension', { images: floats([1, 2, 3]), flag, anything: text }, /dimension 2 is 3 in \[1,2,3\]/],
+    // An input of unknown rank would hand it to TensorFlow, which holds at most 254 dimensions.
+    ['more dimensions than TensorFlow holds', { images: floats([1, 2, 2]), flag, anything: { ...text, shape: [3, ...new Array<number>(254).fill(1)] } }, /input "anything" has 255 dimensions, more than TensorFlow's 254/],
   ])('refuses %s with INVALID_ARGUMENT naming it', (_case, inputs, message) => {
     expect(() => checkInputs('sig', signature, inputs as Record<string, HostTensor>)).toThrowError(message);
     try {

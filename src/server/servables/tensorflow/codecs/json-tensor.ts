@@ -22,7 +22,7 @@
  * digits, or 9 when 6 do not read back as the same float32 (TF Serving's rule); int64 is written exactly.
  */
 import { endianness } from 'node:os';
-import { DTYPES, INTEGER_RANGES, type DType, type HostTensor, elementCount } from '../../../core/host-tensor.js';
+import { DTYPES, INTEGER_RANGES, MAX_RANK, type DType, type HostTensor, elementCount } from '../../../core/host-tensor.js';
 import type { TensorInfo } from '../../../core/signature.js';
 import { invalidArgument } from '../../../../shared/errors.js';
 import { JsonDouble, parseJson } from './exact-json.js';
@@ -113,6 +113,7 @@ function decodeInstances(
     const items = rows[name] as unknown[];
     const rowShape = denseShape(items[0]);
     const shape = [items.length, ...rowShape];
+    checkRank(shape, name);
     checkCount(shape, limits, name);
     const fill = new Filler(info.dtype, elementCount(shape), name);
     items.forEach((item, i) => {
@@ -157,6 +158,7 @@ function decodeColumnar(
 
 function columnTensor(value: unknown, info: TensorInfo, name: string, limits: TensorLimits): HostTensor {
   const shape = denseShape(value);
+  checkRank(shape, name);
   checkCount(shape, limits, name);
   const fill = new Filler(info.dtype, elementCount(shape), name);
   fill.values(value, shape, 0);
@@ -171,6 +173,11 @@ export function checkCount(shape: readonly number[], limits: TensorLimits, name:
       throw invalidArgument(`input ${name} has more than ${limits.maxElements} elements (the limit)`);
     }
   }
+}
+
+/** Refuses lists nested deeper than a tensor's most dimensions, before they are walked (recursively). */
+function checkRank(shape: readonly number[], name: string): void {
+  if (shape.length > MAX_RANK) throw invalidArgument(`input ${name}: lists nested ${shape.length} deep, more than TensorFlow's ${MAX_RANK} dimensions`);
 }
 
 /** Shape from the nesting of lists, following first elements (as TF Serving does). */
