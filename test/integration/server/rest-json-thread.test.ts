@@ -93,6 +93,8 @@ describe('REST predict bodies of 64 KiB or more', () => {
     // Walking such lists overflowed the stack (INTERNAL) before the depth was checked against TensorFlow's 254 dimensions.
     ['lists nested 100000 deep', '/v1/models/tiny:predict', `{"instances": ${'['.repeat(100_000)}1${']'.repeat(100_000)}}`, 400],
     ['lists nested 100000 deep, columnar', '/v1/models/tiny:predict', `{"inputs": ${'['.repeat(100_000)}1${']'.repeat(100_000)}}`, 400],
+    // JSON.parse reads 1e400 as Infinity; it is refused, as TF Serving's parser refuses it.
+    ['a number beyond a double in a dense body', '/v1/models/tiny:predict', `{"instances": [[1, 2, 3, 1e400]]}${PADDING}`, 400],
     // A UTF-8 byte order mark is not JSON: refused by both (the thread's text decoder used to drop it).
     ['a byte order mark before a dense body', '/v1/models/tiny:predict', `\uFEFF{"instances": [[1, 2, 3, 4]]}${PADDING}`, 400],
     ['a byte order mark before any other body', '/v1/models/tiny:predict', `\uFEFF{"instances": [{"x": [1, 2, 3, 4]}]}${PADDING}`, 400],

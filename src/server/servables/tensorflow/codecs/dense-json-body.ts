@@ -131,6 +131,8 @@ export function resolvedValues(dense: NumberList, dtype: DType): Float64Array | 
       if (Math.fround(value - margin) === Math.fround(value + margin)) continue;
     }
     values[i] = literalValue(dense, i);
+    // A literal beyond a double's range: the general path refuses it, with the words.
+    if (!Number.isFinite(values[i]!)) return undefined;
   }
   return values.subarray(0, count);
 }

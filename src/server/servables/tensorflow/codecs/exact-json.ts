@@ -171,13 +171,17 @@ class Parser {
     NUMBER.lastIndex = this.pos;
     const match = NUMBER.exec(this.text);
     if (match === null) this.fail('unexpected character');
+    const start = this.pos;
     this.pos += match[0].length;
-    const isDouble = match[1] !== undefined || match[2] !== undefined;
-    if (isDouble) {
-      const value = Number(match[0]);
-      return this.markDoubles ? new JsonDouble(value) : value;
-    }
     const value = Number(match[0]);
+    // As rapidjson (TF Serving's parser) refuses it: a literal such as 1e400 is no double, and
+    // JSON.parse would have read it as Infinity. (Infinity itself is a literal of its own.)
+    if (!Number.isFinite(value)) {
+      this.pos = start;
+      this.fail('number too large for a double');
+    }
+    const isDouble = match[1] !== undefined || match[2] !== undefined;
+    if (isDouble) return this.markDoubles ? new JsonDouble(value) : value;
     return Number.isSafeInteger(value) ? value : BigInt(match[0]);
   }
 }
