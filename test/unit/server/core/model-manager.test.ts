@@ -429,7 +429,15 @@ describe('ModelManager', () => {
     expect(loader.maxActive).toBe(1); // one model: one at a time despite 2 threads
     expect(loader.attempts).toEqual(['a:3', 'a:2', 'a:1']); // newest first
 
-    await manager.reconcile(config(model('a', all), model('b', all), model('c', all)));
+    // Two models' newest versions held in their loads: both start (2 threads), the third waits.
+    // Gated, so the overlap does not depend on how quickly fake loads finish (it once did not
+    // happen in a Node 26 run).
+    const gates = [loader.gate('b', 3), loader.gate('c', 3)];
+    const reconciled = manager.reconcile(config(model('a', all), model('b', all), model('c', all)));
+    await Promise.all(gates.map((g) => g.reached));
+    expect(loader.active).toBe(2);
+    for (const g of gates) g.open();
+    await reconciled;
     await manager.idle();
     expect(loader.maxActive).toBe(2);
     expect(manager.availableVersions('c')).toEqual([1, 2, 3]);
