@@ -4,8 +4,9 @@
  *
  * `toPrecision`, then parsing its text and printing the number, cost ~0.45 µs per value: 70 ms for
  * a 150k-element output. Most outputs lie in [1e-4, 1e6), where the digits come from one exact
- * scaling and a rounding, with no text round trips. Values within the scaling's error of a rounding
- * tie, of a power of ten, or outside that range take the reference path.
+ * scaling and a rounding, with no text round trips (float32Decimal; json-bytes.ts writes them).
+ * Values within the scaling's error of a rounding tie, of a power of ten, or outside that range
+ * take the reference path.
  */
 
 // 10^0 .. 10^22: every one is a double exactly.
@@ -19,11 +20,6 @@ export function float32TextReference(value: number): string {
   if (Number.isInteger(value)) return String(value);
   const short = Number(value.toPrecision(6));
   return String(Math.fround(short) === value ? short : Number(value.toPrecision(9)));
-}
-
-export function float32Text(value: number): string {
-  const decimal = float32Decimal(value);
-  return decimal === undefined ? float32TextReference(value) : text(value < 0, decimal.scaled, decimal.decimals);
 }
 
 /**
@@ -55,15 +51,4 @@ function digits(magnitude: number, precision: number, exponent: number): { scale
   const scaled = fraction > 0.5 ? floor + 1 : floor;
   if (scaled < POWERS_OF_TEN[precision - 1]! || scaled >= POWERS_OF_TEN[precision]!) return undefined;
   return { scaled, decimals };
-}
-
-/** scaled * 10^-decimals in fixed notation, trailing zeros dropped (JavaScript's text for it). */
-function text(negative: boolean, scaled: number, decimals: number): string {
-  let digitsText = String(scaled);
-  if (digitsText.length <= decimals) digitsText = '0'.repeat(decimals - digitsText.length + 1) + digitsText;
-  const point = digitsText.length - decimals;
-  let end = digitsText.length;
-  while (end > point && digitsText.charCodeAt(end - 1) === 0x30) end--;
-  const body = end === point ? digitsText.slice(0, point) : `${digitsText.slice(0, point)}.${digitsText.slice(point, end)}`;
-  return negative ? `-${body}` : body;
 }

@@ -67,7 +67,7 @@ export class JsonBytes {
     this.digits(Math.abs(value), 0);
   }
 
-  /** A float32 as TF Serving writes it (float32-text.ts), with the same text as float32Text. */
+  /** A float32 as TF Serving writes it (float32-text.ts): the text of float32TextReference. */
   float32(value: number): void {
     if (Number.isInteger(value)) {
       // String(-0) is "0".

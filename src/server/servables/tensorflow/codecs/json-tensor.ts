@@ -26,7 +26,6 @@ import { DTYPES, INTEGER_RANGES, MAX_RANK, type DType, type HostTensor, elementC
 import type { TensorInfo } from '../../../core/signature.js';
 import { invalidArgument } from '../../../../shared/errors.js';
 import { JsonDouble, parseJson } from './exact-json.js';
-import { float32Text } from './float32-text.js';
 import { JsonBytes } from './json-bytes.js';
 import type { TensorLimits } from './tensor-proto.js';
 
@@ -463,9 +462,13 @@ export function formatNumber(value: number): string {
 
 /**
  * A float32 as TF Serving writes it: 6 significant digits when they read back as the same
- * float32, else 9 (always enough), trailing zeros dropped (float32-text.ts).
+ * float32, else 9 (always enough), trailing zeros dropped (float32-text.ts), as text.
  */
-export const formatFloat32 = float32Text;
+export function formatFloat32(value: number): string {
+  const out = new JsonBytes(32);
+  out.float32(value);
+  return utf8Decoder.decode(out.bytes());
+}
 
 /** Writes one tensor's values (from dimension `dim` on) as nested JSON lists. */
 class TensorWriter {

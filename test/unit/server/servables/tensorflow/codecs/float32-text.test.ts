@@ -1,10 +1,12 @@
 /**
- * The fast float32 writer against the reference (toPrecision, parse, print): the same text for
- * every float32, sampled over all bit patterns and densely over the range the fast path takes.
+ * The fast float32 writer (float32Decimal's digits, written by JsonBytes) against the reference
+ * (toPrecision, parse, print): the same text for every float32, sampled over all bit patterns and
+ * densely over the range the fast path takes.
  */
 import fc from 'fast-check';
 import { describe, expect, it, test } from 'vitest';
-import { float32Text, float32TextReference } from '../../../../../../src/server/servables/tensorflow/codecs/float32-text.js';
+import { float32TextReference } from '../../../../../../src/server/servables/tensorflow/codecs/float32-text.js';
+import { formatFloat32 as float32Text } from '../../../../../../src/server/servables/tensorflow/codecs/json-tensor.js';
 import { fuzzParameters } from '../../../../../helpers/fuzz.js';
 
 const fromBits = (bits: number): number => new Float32Array(Uint32Array.of(bits).buffer)[0]!;
