@@ -44,6 +44,23 @@ export const lengthOf = (chunks: readonly Buffer[]): number => chunks.reduce((su
 /** One buffer of the chunks (the chunk itself when there is one). */
 export const joinChunks = (chunks: readonly Buffer[]): Buffer => (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
 
+/**
+ * The body without a leading UTF-8 byte order mark. JSON does not allow one, but TF Serving reads
+ * `/v1` bodies through rapidjson's UTF-8 input stream, which skips it, so clients whose writers add
+ * one (Windows PowerShell's UTF-8 files, for one) are served there and must be here too.
+ */
+export function withoutByteOrderMark(chunks: readonly Buffer[]): readonly Buffer[] {
+  let taken = 0;
+  let length = 0;
+  while (taken < chunks.length && length < BYTE_ORDER_MARK.length) length += chunks[taken++]!.length;
+  // Only a body whose first piece is shorter than the mark (a byte at a time) copies anything.
+  const head = joinChunks(chunks.slice(0, taken));
+  if (head.length < BYTE_ORDER_MARK.length || !BYTE_ORDER_MARK.every((byte, i) => head[i] === byte)) return chunks;
+  return [head.subarray(BYTE_ORDER_MARK.length), ...chunks.slice(taken)];
+}
+
+const BYTE_ORDER_MARK = [0xef, 0xbb, 0xbf] as const;
+
 function declaredLength(req: http.IncomingMessage): number | undefined {
   const declared = Number(req.headers['content-length'] ?? 0);
   return Number.isInteger(declared) && declared > 0 ? declared : undefined;
