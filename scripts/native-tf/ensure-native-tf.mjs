@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { withSetupLock } from './setup-lock.mjs';
 
 const require = createRequire(import.meta.url);
 const env = process.env;
@@ -135,8 +136,12 @@ function buildAddon(key) {
   const cachedMeta = path.join(cached, 'addon.json');
   if (fs.existsSync(cachedMeta)) {
     const { relPath } = JSON.parse(fs.readFileSync(cachedMeta, 'utf8'));
-    fs.mkdirSync(path.dirname(path.join(pkgDir, relPath)), { recursive: true });
-    fs.copyFileSync(path.join(cached, 'tfjs_binding.node'), path.join(pkgDir, relPath));
+    const installed = path.join(pkgDir, relPath);
+    fs.mkdirSync(path.dirname(installed), { recursive: true });
+    // A new file renamed into place: overwriting the old one would change it under a server
+    // process that has it loaded.
+    fs.copyFileSync(path.join(cached, 'tfjs_binding.node'), `${installed}.${process.pid}`);
+    fs.renameSync(`${installed}.${process.pid}`, installed);
     log(`reused the addon built before (${cached})`);
     return;
   }
@@ -162,6 +167,14 @@ function main() {
   const source = chooseSource();
   if (isReady(source.key)) return;
   fs.mkdirSync(cacheDir, { recursive: true });
+  // One setup at a time on this machine: the cache is shared by checkouts, deps/ by processes.
+  withSetupLock(path.join(cacheDir, 'native-tf.lock'), () => setUp(source), {
+    onWait: (pid) => log(`waiting for the setup in process ${pid ?? '(starting)'} to finish`),
+  });
+}
+
+function setUp(source) {
+  if (isReady(source.key)) return; // the setup we waited for did it
   let libs;
   if (source.kind === 'upstream') {
     log("running tfjs-node's own install script (downloads libtensorflow 2.9.1 and a prebuilt addon)");
