@@ -1,4 +1,4 @@
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { invalidArgument } from '../../shared/errors.js';
 import {
   DEFAULT_VERSION_POLICY,
@@ -39,7 +39,8 @@ function readDocument(text: string): unknown {
   const withoutComments = text.replace(/#[^\n]*/g, '');
   // `model_config_list {` (no colon) is text format; nothing in YAML starts that way.
   if (/^\s*model_config_list\s*[{<]/.test(withoutComments)) return parseTextFormat(text);
-  const doc = parseDocument(text, { prettyErrors: false });
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, lineCounter: lines });
   if (doc.errors.length === 0) {
     try {
       return doc.toJS({ maxAliasCount: 100 }) as unknown;
@@ -52,7 +53,10 @@ function readDocument(text: string): unknown {
   try {
     return parseTextFormat(text);
   } catch {
-    const problems = doc.errors.map((e) => `line ${(e.linePos?.[0].line ?? 0).toString()}: ${firstLine(e.message)}`);
+    const problems = doc.errors.map((e) => {
+      const { line, col } = lines.linePos(e.pos[0]);
+      return `line ${line.toString()}, column ${col.toString()}: ${firstLine(e.message)}`;
+    });
     throw invalidArgument(`model config is neither valid YAML/JSON nor protobuf text format: ${problems.join('; ')}`);
   }
 }

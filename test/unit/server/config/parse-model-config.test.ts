@@ -143,6 +143,8 @@ model_config_list:
     ['model_config_list: [{name: m, base_path: /m, routing: {ab_test: {key: {header: h}, variants: [{version: 1, percent: 50}, {version: 1, percent: 50}]}}}]', 'variants[1].version: version 1 appears in more than one variant'],
     ['model_config_list: [{name: m, base_path: /m, version_labels: {a: 1, a: 2}}]', 'Map keys must be unique'],
     ['model_config_list: [{name: m\n  base_path', 'neither valid YAML/JSON nor protobuf text format'],
+    // Where the YAML went wrong, by line and column (it said "line 0" before).
+    ['model_config_list:\n  - {name: m, base_path: /m}\n  - [{name: n\n', 'line 4, column 1: Flow sequence in block collection must be sufficiently indented'],
   ])('rejects %j', (text, expected) => {
     expect(problemsOf(text)).toContain(expected);
   });
