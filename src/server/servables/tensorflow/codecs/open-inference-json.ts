@@ -132,9 +132,12 @@ function parseInput(input: unknown, index: number, take: (size: number, name: st
     return { name, shape: shape as number[], datatype, elements: [], base64: false, binary: take(binarySize, name) };
   }
   if (!('data' in fields!)) throw invalidArgument(`input ${name} has no 'data' (nor binary_data_size)`);
+  const data = fields['data'];
+  // Counted as one element, an object got "the request gives 1" where the shape wanted more.
+  if (typeof data === 'object' && data !== null && !Array.isArray(data)) throw invalidArgument(`input ${name}: 'data' must be a list of the tensor's elements, not an object`);
   const base64 = parameters?.['content_type'] === 'base64';
   if (base64 && datatype !== 'BYTES') throw invalidArgument(`input ${name}: content_type base64 is for BYTES, not ${datatype}`);
-  return { name, shape: shape as number[], datatype, elements: flatten(fields['data']), base64 };
+  return { name, shape: shape as number[], datatype, elements: flatten(data), base64 };
 }
 
 function optionalObject(value: unknown, what: string): Record<string, unknown> | undefined {

@@ -51,6 +51,7 @@ describe('Open Inference Protocol JSON', () => {
     ['an input without a name', '{"inputs":[{"shape":[1],"datatype":"FP32","data":[1]}]}', /inputs\[0\] must have a 'name'/],
     ['a fractional dimension', '{"inputs":[{"name":"x","shape":[1.5],"datatype":"FP32","data":[1]}]}', /non-negative integers/],
     ['no data', '{"inputs":[{"name":"x","shape":[1],"datatype":"FP32"}]}', /input x has no 'data'/],
+    ['data that is an object', '{"inputs":[{"name":"x","shape":[2],"datatype":"FP32","data":{"a":1,"b":2}}]}', /input x: 'data' must be a list of the tensor's elements, not an object/],
     ['outputs that are not a list', '{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}],"outputs":{"name":"y"}}', /'outputs' must be a list/],
     ['an output without a name', '{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}],"outputs":[{}]}', /outputs\[0\] must have a 'name'/],
     ['parameters that are not an object', '{"parameters":[],"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]}', /'parameters' must be an object/],
