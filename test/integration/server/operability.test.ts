@@ -73,6 +73,19 @@ test('live at once; not ready (503, HTTP and gRPC health) until every model has 
   await server.waitForLog((l) => l.msg === 'all models available', 5000);
 });
 
+test('HEAD is answered as GET, without the body, on every GET endpoint (it was 400 on model paths)', async () => {
+  // mnist: the metrics test below counts versioned's calls.
+  for (const path of ['/v1/models/mnist', '/v1/models/mnist/versions/1/metadata', '/v2/models/mnist', '/v2/health/live', '/healthz', '/metrics']) {
+    const [head, get] = await Promise.all([fetch(`${server.restUrl}${path}`, { method: 'HEAD' }), fetch(`${server.restUrl}${path}`)]);
+    expect([path, head.status]).toEqual([path, get.status]);
+    expect(get.status, path).toBe(200);
+    expect(head.headers.get('content-type')).toBe(get.headers.get('content-type'));
+    expect(await head.text()).toBe('');
+  }
+  // A path that takes POST still refuses it.
+  expect((await fetch(`${server.restUrl}/v1/models/mnist:predict`, { method: 'HEAD' })).status).toBe(400);
+});
+
 test('metrics carry TF Serving names and per-version labels', async () => {
   // Ready means one version of each model; the calls below need all three of this one.
   await waitForAvailable(clients.model, 'versioned', [1, 2, 3], 60_000);

@@ -87,7 +87,8 @@ async function metricsReply(backend: RestBackend): Promise<Reply> {
 }
 
 async function handle(req: http.IncomingMessage, backend: RestBackend, options: RestServerOptions): Promise<Reply> {
-  const method = req.method ?? 'GET';
+  // HEAD is GET without the body (RFC 9110), which Node leaves out of HEAD responses itself.
+  const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
   const pathname = requestPath(req.url);
   switch (pathname) {
     case '/healthz': {
