@@ -194,6 +194,25 @@ describe('Open Inference Protocol (/v2) bodies whose JSON is 64 KiB or more', ()
     expect(thread.text).toBe(loop.text);
   });
 
+  // The JSON is small (read on the event loop) and the tensor moves to the inference thread with
+  // its body; the response's 4200 outputs are written in the JSON thread. Posting it the request
+  // along with the outputs failed: 500 "An ArrayBuffer is detached and could not be cloned".
+  it('binary input tensors with a response written in the JSON thread', async () => {
+    const rows = 1400;
+    const head = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', shape: [rows, 4], datatype: 'FP32', parameters: { binary_data_size: rows * 16 } }] }));
+    const values = Float32Array.from({ length: rows * 4 }, (_, i) => (i % 97) / 7);
+    const body = Buffer.concat([head, Buffer.from(values.buffer)]);
+    expect(rows * 3).toBeGreaterThanOrEqual(JsonDecodePool.MIN_ENCODE_ELEMENTS);
+    const send = (server: ServerProcess) =>
+      fetch(`${server.restUrl}/v2/models/tiny/infer`, { method: 'POST', body, headers: { 'inference-header-content-length': String(head.length) } }).then(async (r) => ({ status: r.status, text: await r.text() }));
+    for (let i = 0; i < 2; i++) {
+      const [thread, loop] = await Promise.all([send(shipped), send(onLoop)]);
+      expect(thread.status, thread.text.slice(0, 300)).toBe(200);
+      expect(thread.text).toBe(loop.text);
+    }
+    expect(shipped.logs.filter((l) => (l.level ?? 0) >= 50)).toEqual([]);
+  });
+
   it.each([
     ['malformed JSON', '/v2/models/tiny/infer', `{"inputs": [${PADDING}`, 400],
     ['the wrong datatype', '/v2/models/tiny/infer', `{"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP64", "data": [1, 2, 3, 4]}]}${PADDING}`, 400],

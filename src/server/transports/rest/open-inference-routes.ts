@@ -129,7 +129,10 @@ async function inferHere(body: Buffer, jsonLength: number, spec: ModelSpecInput,
   const request = rejectedAs(backend.predict, spec, call, 'predict', () =>
     parseInferRequest(parseJsonBody(body.subarray(0, jsonLength).toString('utf8')), body.subarray(jsonLength)),
   );
-  return { result: await infer(backend.predict, spec.name, spec.version, request, options.limits, call), asks: request };
+  const result = await infer(backend.predict, spec.name, spec.version, request, options.limits, call);
+  // Only what the response needs: the request's tensors moved to the inference thread with their
+  // buffers, and a JSON thread writing the response could not be posted them (detached).
+  return { result, asks: { id: request.id, binaryOutputs: request.binaryOutputs } };
 }
 
 /** As /v1's large bodies: a JSON of 64 KiB or more is parsed and decoded in a JSON thread (json-decode-pool.ts). */
