@@ -47,7 +47,7 @@ export const SERVE_FLAGS = {
   grpc_tls_reload_seconds: { type: 'int', default: 60, min: 1, help: '[TensorFleet] How often the --grpc_tls_* files are read again.' },
   rest_api_port: { type: 'int', default: 8501, help: 'HTTP port for the REST API, health and metrics; 0 disables it.' },
   rest_api_bind_address: { type: 'string', default: '0.0.0.0', help: 'Address the REST server binds to.' },
-  rest_api_timeout_in_ms: { type: 'int', default: 30000, help: 'Timeout of a REST call.' },
+  rest_api_timeout_in_ms: { type: 'int', default: 30000, help: 'Deadline of a REST call, from its arrival: one whose inference has not started by then is not run and gets 504 (gRPC calls use their own deadline); also the time allowed to receive the request.' },
   rest_api_enable_cors_support: {
     type: 'bool',
     default: false,

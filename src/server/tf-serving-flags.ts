@@ -14,7 +14,7 @@ export const FLAGS_WITHOUT_EFFECT: Readonly<Record<string, string>> = {
   num_unload_threads: 'versions are unloaded as soon as their in-flight calls finish',
   flush_filesystem_caches: 'there are no file system caches to flush after loading',
   remove_unused_fields_from_bundle_metagraph: 'the meta graph is read for its signatures and not kept',
-  enforce_session_run_timeout: 'calls are bounded by their gRPC deadline or --rest_api_timeout_in_ms, not by a per-run timeout',
+  enforce_session_run_timeout: 'a call whose gRPC deadline (or --rest_api_timeout_in_ms) passes before its run starts is not run; a run that started finishes',
   tensorflow_session_parallelism: 'set --tensorflow_intra_op_parallelism and --tensorflow_inter_op_parallelism instead',
   per_process_gpu_memory_fraction: 'TensorFleet runs TensorFlow on CPUs',
   enable_profiler: 'there is no TensorFlow profiler service',

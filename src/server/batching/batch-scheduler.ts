@@ -1,4 +1,5 @@
 import { ServingError, toServingError } from '../../shared/errors.js';
+import { deadlineExceeded, type Deadline } from '../core/deadline.js';
 import type { ManagerClock } from '../core/model-manager.js';
 import { paddedBatchSize, type BatchingParameters } from './batching-parameters.js';
 
@@ -7,6 +8,8 @@ export interface BatchTask<Payload, Result> {
   readonly rows: number;
   readonly payload: Payload;
   readonly enqueuedAt: number;
+  /** Dropped with DEADLINE_EXCEEDED if still queued when this passes (core/deadline.ts). */
+  readonly deadline: Deadline;
   resolve(result: Result): void;
   reject(error: Error): void;
 }
@@ -16,6 +19,12 @@ export type RunBatch<Payload, Result> = (tasks: readonly BatchTask<Payload, Resu
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- queues of different keys hold different task types
 type AnyTask = BatchTask<any, any>;
+
+/** What the caller of a queued task may have set: cancellation and a deadline. */
+export interface TaskLimits {
+  readonly signal?: AbortSignal;
+  readonly deadline?: Deadline;
+}
 
 /** The parameters of one queue: a model's own (--enable_per_model_batching_parameters) or the server's. */
 export type QueueParameters = Omit<BatchingParameters, 'numBatchThreads'>;
@@ -63,7 +72,8 @@ export class BatchScheduler {
    * submit of one key); the promise settles when that batch is done. Only the number of batches
    * in flight is shared by all queues.
    */
-  submit<Payload, Result>(key: string, rows: number, payload: Payload, run: RunBatch<Payload, Result>, signal?: AbortSignal, params: QueueParameters = this.params): Promise<Result> {
+  submit<Payload, Result>(key: string, rows: number, payload: Payload, run: RunBatch<Payload, Result>, limits: TaskLimits = {}, params: QueueParameters = this.params): Promise<Result> {
+    const { signal, deadline } = limits;
     let queue = this.queues.get(key);
     if (!queue) {
       queue = { tasks: [], rows: 0, run: run as RunBatch<unknown, unknown>, params };
@@ -79,7 +89,7 @@ export class BatchScheduler {
     }
     const owner = queue;
     return new Promise<Result>((resolve, reject) => {
-      const task: BatchTask<Payload, Result> = { rows, payload, enqueuedAt: this.clock.now(), resolve, reject };
+      const task: BatchTask<Payload, Result> = { rows, payload, enqueuedAt: this.clock.now(), deadline, resolve, reject };
       if (signal) {
         if (signal.aborted) return reject(new ServingError('CANCELLED', 'call cancelled while waiting for a batch'));
         const onAbort = (): void => this.withdraw(key, owner, task);
@@ -129,6 +139,8 @@ export class BatchScheduler {
   private start(key: string, now: number): void {
     const queue = this.queues.get(key)!;
     const { params } = queue;
+    this.dropExpired(key, queue, now);
+    if (queue.tasks.length === 0) return;
     const tasks: AnyTask[] = [];
     let rows = 0;
     // Always take the first task, even one larger than a batch, so nothing waits forever.
@@ -151,6 +163,24 @@ export class BatchScheduler {
         this.inFlight -= 1;
         this.dispatch();
       });
+  }
+
+  /** Fails the queue's tasks whose deadline has passed: their callers gave up, so they are not run. */
+  private dropExpired(key: string, queue: Queue, now: number): void {
+    const wallNow = Date.now();
+    const isExpired = (task: AnyTask): boolean => task.deadline !== undefined && wallNow >= task.deadline;
+    if (!queue.tasks.some(isExpired)) return;
+    const kept: AnyTask[] = [];
+    for (const task of queue.tasks) {
+      if (!isExpired(task)) {
+        kept.push(task);
+        continue;
+      }
+      queue.rows -= Math.min(task.rows, queue.params.maxBatchSize);
+      task.reject(deadlineExceeded(`${Math.round(now - task.enqueuedAt)} ms in the batching queue`));
+    }
+    queue.tasks.splice(0, queue.tasks.length, ...kept);
+    if (kept.length === 0) this.queues.delete(key);
   }
 
   /** Wakes the scheduler when the oldest waiting task reaches the timeout. */

@@ -1,3 +1,4 @@
+import { latestDeadline, type Deadline } from '../core/deadline.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ServingError, toServingError } from '../../shared/errors.js';
@@ -80,13 +81,15 @@ export class BatchingServable implements Servable {
     const outputs = outputNames ?? Object.keys(signature.outputs);
     const key = `${this.id}\n${batchKey(signatureName, keys, tensors, outputs)}`;
     const run = (tasks: readonly Task[], paddedRows: number): Promise<void> => this.runBatch(signatureName, keys, outputs, tasks, paddedRows);
-    return this.scheduler.submit(key, rows, { tensors, consume: options.consumeInputs ?? false, timing: options.timing }, run, options.signal, this.params);
+    return this.scheduler.submit(key, rows, { tensors, consume: options.consumeInputs ?? false, timing: options.timing }, run, options, this.params);
   }
 
   private async runBatch(signatureName: string, keys: readonly string[], outputNames: readonly string[], tasks: readonly Task[], paddedRows: number): Promise<void> {
     try {
       const started = this.scheduler.now();
       const timing = newRunTiming();
+      // The batch is worth running while any of its callers still waits.
+      const deadline = latestDeadline(tasks.map((task) => task.deadline));
       // A batch of one unpadded request runs as is: no copies, no splitting.
       const first = tasks[0]!;
       const alone = tasks.length === 1 && first.rows === paddedRows;
@@ -95,8 +98,9 @@ export class BatchingServable implements Servable {
           await this.inner.run(signatureName, Object.fromEntries(keys.map((key, i) => [key, first.payload.tensors[i]!])), outputNames, {
             consumeInputs: first.payload.consume,
             timing,
+            deadline,
           })
-        : await this.runJoined(signatureName, keys, outputNames, tasks, paddedRows, timing);
+        : await this.runJoined(signatureName, keys, outputNames, tasks, paddedRows, timing, deadline);
       shareTiming(tasks, started, timing, paddedRows);
       if (alone) return first.resolve(outputs);
       const perTask: Outputs[] = tasks.map(() => ({}));
@@ -130,12 +134,13 @@ export class BatchingServable implements Servable {
     tasks: readonly Task[],
     paddedRows: number,
     timing: RunTiming,
+    deadline: Deadline,
   ): Promise<Outputs> {
     const partsOf = (i: number): HostTensor[] => tasks.map((t) => t.payload.tensors[i]!);
     if (this.inner.runRowBlocks === undefined) {
       // Joined inputs are our own copies.
       const inputs = Object.fromEntries(keys.map((key, i) => [key, concatRows(partsOf(i), paddedRows)]));
-      return this.inner.run(signatureName, inputs, outputNames, { consumeInputs: true, timing });
+      return this.inner.run(signatureName, inputs, outputNames, { consumeInputs: true, timing, deadline });
     }
     const inputs = Object.fromEntries(
       keys.map((key, i): [string, HostTensor | RowBlocks] => {
@@ -149,7 +154,7 @@ export class BatchingServable implements Servable {
         return [key, { kind: 'row-blocks', dtype: first.dtype, shape: [paddedRows, ...first.shape.slice(1)], blocks }];
       }),
     );
-    return this.inner.runRowBlocks(signatureName, inputs, outputNames, timing);
+    return this.inner.runRowBlocks(signatureName, inputs, outputNames, timing, deadline);
   }
 
   unload(): Promise<void> {

@@ -24,6 +24,8 @@ export function newRunTiming(): RunTiming {
 
 export interface RunOptions {
   readonly signal?: AbortSignal;
+  /** Not started once this has passed (core/deadline.ts). */
+  readonly deadline?: number;
   /** Filled in with where the run's time went, when given. */
   readonly timing?: RunTiming;
   /**
@@ -67,6 +69,8 @@ export interface Servable {
     inputs: Readonly<Record<string, HostTensor | RowBlocks>>,
     outputNames: readonly string[] | undefined,
     timing?: RunTiming,
+    /** The latest deadline of the batch's calls (core/deadline.ts). */
+    deadline?: number,
   ): Promise<Record<string, HostTensor>>;
   /** Frees the version. Called only after every in-flight run has finished. */
   unload(): Promise<void>;

@@ -33,6 +33,8 @@ export interface CallContext {
   /** Value of the model's A/B key header/metadata, when the caller sent one. */
   readonly headers: (name: string) => string | undefined;
   readonly signal?: AbortSignal;
+  /** When the caller gives up (core/deadline.ts): work not started by then is not started. */
+  readonly deadline?: number;
 }
 
 export interface Served {
@@ -163,6 +165,7 @@ export class PredictService {
     // Inputs that are read again afterwards (shadow copy, request log) must stay on this thread.
     const outputs = await handle.servable.run(served.signatureName, inputs, outputNames, {
       signal: call.signal,
+      deadline: call.deadline,
       consumeInputs: shadowVersion === undefined && logging === undefined,
       timing,
     });
@@ -248,7 +251,7 @@ export class PredictService {
     const { handle, signatureName, examples, call, consumeInputs, accounting } = run;
     const input = exampleInputOf(signatureName, signatureOf(handle.servable.signatures, signatureName), method, this.options.checkMethodNames);
     const timing = newRunTiming();
-    const outputs = await handle.servable.run(signatureName, { [input]: examplesTensor(examples) }, undefined, { signal: call.signal, consumeInputs, timing });
+    const outputs = await handle.servable.run(signatureName, { [input]: examplesTensor(examples) }, undefined, { signal: call.signal, deadline: call.deadline, consumeInputs, timing });
     if (accounting !== undefined) {
       accounting.rows = examples.length;
       accounting.timing = timing;
@@ -363,7 +366,7 @@ export class PredictService {
       try {
         handle = this.catalog.acquire(model, { version: target });
         const started = this.now();
-        const shadow = await handle.servable.run(served.signatureName, inputs, outputNames, { signal: call.signal, consumeInputs: true });
+        const shadow = await handle.servable.run(served.signatureName, inputs, outputNames, { signal: call.signal, deadline: call.deadline, consumeInputs: true });
         this.metrics.shadowLatencyDelta.observe(labels, (this.now() - started - primaryMs) / 1000);
         const comparison = compareOutputs(primary, shadow, tolerance);
         this.metrics.shadowRequests.inc({ ...labels, outcome: comparison.agree ? 'agree' : 'disagree' });

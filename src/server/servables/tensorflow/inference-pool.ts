@@ -1,3 +1,4 @@
+import { deadlineExceeded, isPast, type Deadline } from '../../core/deadline.js';
 import { ServingError } from '../../../shared/errors.js';
 import type { HostTensor } from '../../core/host-tensor.js';
 import type { RunTiming } from '../../core/servable.js';
@@ -126,14 +127,16 @@ export class InferencePool {
     outputNames: readonly string[],
     consumeInputs = false,
     timing?: RunTiming,
+    deadline?: Deadline,
   ): Promise<HostTensor[]> {
+    if (isPast(deadline)) return Promise.reject(deadlineExceeded('to be handed to an inference thread'));
     let index = -1;
     for (let i = 0; i < this.slots.length; i++) {
       const worker = this.slots[i]!.worker;
       if (worker?.alive && (index < 0 || worker.load < this.slots[index]!.worker!.load)) index = i;
     }
     // No live worker: wait for the first replacement.
-    return this.runOn(index < 0 ? 0 : index, pooled, inputNames, inputs, outputNames, consumeInputs, timing);
+    return this.runOn(index < 0 ? 0 : index, pooled, inputNames, inputs, outputNames, consumeInputs, timing, deadline);
   }
 
   /** Runs the inputs once on every worker (model warmup: each thread has a session of its own). */
@@ -153,12 +156,13 @@ export class InferencePool {
     outputNames: readonly string[],
     consumeInputs: boolean,
     timing?: RunTiming,
+    deadline?: Deadline,
   ): Promise<HostTensor[]> {
     const slot = this.slots[index]!;
     const call = (worker: InferenceWorkerHandle): Promise<HostTensor[]> => {
       const session = (pooled as PooledModel).sessions.get(worker);
       if (session === undefined) return Promise.reject(new ServingError('UNAVAILABLE', `${pooled.path} is not loaded on inference worker ${index}`));
-      return runSession(worker, session, inputNames, inputs, outputNames, consumeInputs, timing);
+      return runSession(worker, session, inputNames, inputs, outputNames, consumeInputs, timing, deadline);
     };
     return slot.worker?.alive ? call(slot.worker) : slot.ready.then(call);
   }
@@ -266,7 +270,9 @@ function runSession(
   outputNames: readonly string[],
   consumeInputs: boolean,
   timing?: RunTiming,
+  deadline?: Deadline,
 ): Promise<HostTensor[]> {
   const postable = postableTensors(inputs, consumeInputs);
-  return worker.call({ kind: 'run', session, inputNames, inputs: postable.tensors, outputNames }, postable.transfer, timing) as Promise<HostTensor[]>;
+  const request = { kind: 'run' as const, session, inputNames, inputs: postable.tensors, outputNames, ...(deadline !== undefined ? { deadline } : {}) };
+  return worker.call(request, postable.transfer, timing) as Promise<HostTensor[]>;
 }

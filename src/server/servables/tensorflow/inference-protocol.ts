@@ -14,6 +14,8 @@ export type WorkerRequest =
       readonly inputNames: readonly string[];
       readonly inputs: readonly RunInput[];
       readonly outputNames: readonly string[];
+      /** Epoch ms: the worker refuses the run once this has passed (core/deadline.ts). */
+      readonly deadline?: number;
     }
   | { readonly kind: 'unload'; readonly id: number; readonly session: number };
 

@@ -4,6 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { toServingError } from '../../../shared/errors.js';
+import { deadlineExceeded, isPast } from '../../core/deadline.js';
 import type { HostTensor } from '../../core/host-tensor.js';
 import { transferablesOf, type WorkerRequest, type WorkerResponse, type WorkerResult, type WorkerRunTiming } from './inference-protocol.js';
 import { SessionRunner } from './session-runner.js';
@@ -24,6 +25,7 @@ function handle(request: WorkerRequest, timing: WorkerRunTiming): WorkerResult {
     case 'load':
       return runner.load(request.path, request.tags);
     case 'run':
+      if (isPast(request.deadline)) throw deadlineExceeded('for the inference thread');
       return runner.run(request.session, request.inputNames, request.inputs, request.outputNames, timing);
     case 'unload':
       runner.unload(request.session);

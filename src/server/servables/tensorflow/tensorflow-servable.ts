@@ -31,11 +31,11 @@ export class TensorflowServable implements Servable, WarmupTarget {
     outputNames: readonly string[] | undefined,
     options: RunOptions = {},
   ): Promise<Record<string, HostTensor>> {
-    return this.runInputs(signatureName, inputs, outputNames, options.consumeInputs ?? false, options.timing);
+    return this.runInputs(signatureName, inputs, outputNames, options.consumeInputs ?? false, options.timing, options.deadline);
   }
 
-  runRowBlocks(signatureName: string, inputs: Readonly<Record<string, RunInput>>, outputNames: readonly string[] | undefined, timing?: RunTiming): Promise<Record<string, HostTensor>> {
-    return this.runInputs(signatureName, inputs, outputNames, true, timing);
+  runRowBlocks(signatureName: string, inputs: Readonly<Record<string, RunInput>>, outputNames: readonly string[] | undefined, timing?: RunTiming, deadline?: number): Promise<Record<string, HostTensor>> {
+    return this.runInputs(signatureName, inputs, outputNames, true, timing, deadline);
   }
 
   async runOnEveryThread(signatureName: string, inputs: Readonly<Record<string, HostTensor>>, outputNames: readonly string[] | undefined): Promise<void> {
@@ -60,9 +60,10 @@ export class TensorflowServable implements Servable, WarmupTarget {
     outputNames: readonly string[] | undefined,
     consumeInputs: boolean,
     timing?: RunTiming,
+    deadline?: number,
   ): Promise<Record<string, HostTensor>> {
     const feeds = this.feeds(signatureName, inputs, outputNames);
-    const results = await this.pool.run(this.session, feeds.inputNames, feeds.inputs, feeds.outputNames, consumeInputs, timing);
+    const results = await this.pool.run(this.session, feeds.inputNames, feeds.inputs, feeds.outputNames, consumeInputs, timing, deadline);
     const outputs: Record<string, HostTensor> = {};
     feeds.outputKeys.forEach((key, i) => (outputs[key] = results[i]!));
     return outputs;

@@ -33,8 +33,11 @@ export function servedSpec(served: Served): ModelSpecMessage {
 }
 
 export function callContext(call: grpc.ServerUnaryCall<unknown, unknown>): CallContext {
+  const deadline = call.getDeadline();
   return {
     entrypoint: 'GRPC',
+    // Infinity when the client set none.
+    deadline: typeof deadline === 'number' ? (Number.isFinite(deadline) ? deadline : undefined) : deadline.getTime(),
     headers: (name) => {
       const [value] = call.metadata.get(name);
       return value === undefined ? undefined : String(value);

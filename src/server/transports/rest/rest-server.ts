@@ -87,6 +87,7 @@ async function metricsReply(backend: RestBackend): Promise<Reply> {
 }
 
 async function handle(req: http.IncomingMessage, backend: RestBackend, options: RestServerOptions): Promise<Reply> {
+  const arrivedAt = Date.now();
   // HEAD is GET without the body (RFC 9110), which Node leaves out of HEAD responses itself.
   const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
   const pathname = requestPath(req.url);
@@ -105,7 +106,8 @@ async function handle(req: http.IncomingMessage, backend: RestBackend, options: 
       return metricsReply(backend);
   }
   if (pathname === options.metricsPath) return metricsReply(backend);
-  const call: CallContext = { entrypoint: 'REST', headers: (name) => headerValue(req, name) };
+  // TF Serving bounds a REST call by --rest_api_timeout_in_ms from its arrival (core/deadline.ts).
+  const call: CallContext = { entrypoint: 'REST', headers: (name) => headerValue(req, name), deadline: options.timeoutMs > 0 ? arrivedAt + options.timeoutMs : undefined };
   if (pathname === '/v2' || pathname.startsWith('/v2/')) return openInferenceReply(method, pathname, req, call, backend, options);
   const route = parseModelRoute(method, pathname);
   switch (route.kind) {

@@ -77,8 +77,8 @@ describe('BatchScheduler', () => {
     const own = { maxBatchSize: 2, batchTimeoutMicros: 4000, maxEnqueuedBatches: 2, allowedBatchSizes: [2] };
     // The shared thread is busy with the other queue, so the own queue fills.
     void s.submit('other', 1, 'busy', batches.run('other'));
-    for (const p of ['a', 'b', 'c']) void s.submit('own', 1, p, batches.run('own'), undefined, own);
-    await expect(s.submit('own', 2, 'over', batches.run('own'), undefined, own)).rejects.toThrow(/limit max_enqueued_batches × max_batch_size = 4/);
+    for (const p of ['a', 'b', 'c']) void s.submit('own', 1, p, batches.run('own'), {}, own);
+    await expect(s.submit('own', 2, 'over', batches.run('own'), {}, own)).rejects.toThrow(/limit max_enqueued_batches × max_batch_size = 4/);
     batches.started[0]!.finish();
     await flush();
     expect(batches.started.map((b) => [b.payloads, b.padded])).toEqual([[['busy'], 1], [['a', 'b'], 2]]);
@@ -147,11 +147,32 @@ describe('BatchScheduler', () => {
     expect(await Promise.all([huge, small])).toEqual(['huge done', 'small done']);
   });
 
+  test('a call whose deadline passed while queued fails with DEADLINE_EXCEEDED and is not run; the others are', async () => {
+    const s = scheduler({ batchTimeoutMicros: 0, maxBatchSize: 8, maxEnqueuedBatches: 1, numBatchThreads: 1 });
+    void s.submit('k', 1, 'running', batches.run('k'));
+    const late = s.submit('k', 4, 'late', batches.run('k'), { deadline: Date.now() - 1 });
+    const kept = s.submit('k', 1, 'kept', batches.run('k'), { deadline: Date.now() + 60_000 });
+    const open = s.submit('k', 1, 'open', batches.run('k'));
+    batches.started[0]!.finish();
+    await expect(late).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED', message: expect.stringMatching(/ms in the batching queue; it was not run/) as unknown });
+    await flush();
+    expect(batches.sizes).toEqual([['running'], ['kept', 'open']]);
+    batches.started[1]!.finish();
+    expect(await Promise.all([kept, open])).toEqual(['kept done', 'open done']);
+    // Its rows left the queue's count with it (else 4 + 8 would exceed the limit of 8): a full batch fits.
+    void s.submit('k', 1, 'busy', batches.run('k'));
+    const full = s.submit('k', 8, 'full', batches.run('k'));
+    batches.started[2]!.finish();
+    await flush();
+    batches.started[3]!.finish();
+    expect(await full).toBe('full done');
+  });
+
   test('a call cancelled while queued leaves the queue with CANCELLED; the others still run', async () => {
     const s = scheduler({ batchTimeoutMicros: 0, maxBatchSize: 8, numBatchThreads: 1 });
     void s.submit('k', 1, 'running', batches.run('k'));
     const controller = new AbortController();
-    const cancelled = s.submit('k', 1, 'gone', batches.run('k'), controller.signal);
+    const cancelled = s.submit('k', 1, 'gone', batches.run('k'), { signal: controller.signal });
     const kept = s.submit('k', 1, 'kept', batches.run('k'));
     controller.abort();
     await expect(cancelled).rejects.toMatchObject({ code: 'CANCELLED' });
