@@ -1,4 +1,4 @@
-import { latestDeadline, type Deadline } from '../core/deadline.js';
+import { latestDeadline } from '../core/deadline.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ServingError, toServingError } from '../../shared/errors.js';
@@ -88,19 +88,21 @@ export class BatchingServable implements Servable {
     try {
       const started = this.scheduler.now();
       const timing = newRunTiming();
-      // The batch is worth running while any of its callers still waits.
+      // The batch is worth running while any of its callers still waits; they have waited since
+      // the oldest was queued (on the wall clock, which deadlines use).
       const deadline = latestDeadline(tasks.map((task) => task.deadline));
-      // A batch of one unpadded request runs as is: no copies, no splitting.
       const first = tasks[0]!;
+      const limits = { deadline, waitingSince: Date.now() - (started - first.enqueuedAt) };
+      // A batch of one unpadded request runs as is: no copies, no splitting.
       const alone = tasks.length === 1 && first.rows === paddedRows;
       const outputs = alone
         ? // A lone request's inputs belong to its caller.
           await this.inner.run(signatureName, Object.fromEntries(keys.map((key, i) => [key, first.payload.tensors[i]!])), outputNames, {
             consumeInputs: first.payload.consume,
             timing,
-            deadline,
+            ...limits,
           })
-        : await this.runJoined(signatureName, keys, outputNames, tasks, paddedRows, timing, deadline);
+        : await this.runJoined(signatureName, keys, outputNames, tasks, paddedRows, { timing, ...limits });
       shareTiming(tasks, started, timing, paddedRows);
       if (alone) return first.resolve(outputs);
       const perTask: Outputs[] = tasks.map(() => ({}));
@@ -133,14 +135,13 @@ export class BatchingServable implements Servable {
     outputNames: readonly string[],
     tasks: readonly Task[],
     paddedRows: number,
-    timing: RunTiming,
-    deadline: Deadline,
+    options: RunOptions,
   ): Promise<Outputs> {
     const partsOf = (i: number): HostTensor[] => tasks.map((t) => t.payload.tensors[i]!);
     if (this.inner.runRowBlocks === undefined) {
       // Joined inputs are our own copies.
       const inputs = Object.fromEntries(keys.map((key, i) => [key, concatRows(partsOf(i), paddedRows)]));
-      return this.inner.run(signatureName, inputs, outputNames, { consumeInputs: true, timing, deadline });
+      return this.inner.run(signatureName, inputs, outputNames, { ...options, consumeInputs: true });
     }
     const inputs = Object.fromEntries(
       keys.map((key, i): [string, HostTensor | RowBlocks] => {
@@ -154,7 +155,7 @@ export class BatchingServable implements Servable {
         return [key, { kind: 'row-blocks', dtype: first.dtype, shape: [paddedRows, ...first.shape.slice(1)], blocks }];
       }),
     );
-    return this.inner.runRowBlocks(signatureName, inputs, outputNames, timing, deadline);
+    return this.inner.runRowBlocks(signatureName, inputs, outputNames, options);
   }
 
   unload(): Promise<void> {

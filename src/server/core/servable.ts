@@ -26,6 +26,8 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Not started once this has passed (core/deadline.ts). */
   readonly deadline?: number;
+  /** Epoch ms since the call has waited for inference (a batch's oldest call): now when absent. */
+  readonly waitingSince?: number;
   /** Filled in with where the run's time went, when given. */
   readonly timing?: RunTiming;
   /**
@@ -68,9 +70,7 @@ export interface Servable {
     signatureName: string,
     inputs: Readonly<Record<string, HostTensor | RowBlocks>>,
     outputNames: readonly string[] | undefined,
-    timing?: RunTiming,
-    /** The latest deadline of the batch's calls (core/deadline.ts). */
-    deadline?: number,
+    options?: Omit<RunOptions, 'consumeInputs' | 'signal'>,
   ): Promise<Record<string, HostTensor>>;
   /** Frees the version. Called only after every in-flight run has finished. */
   unload(): Promise<void>;

@@ -14,8 +14,10 @@ export type WorkerRequest =
       readonly inputNames: readonly string[];
       readonly inputs: readonly RunInput[];
       readonly outputNames: readonly string[];
-      /** Epoch ms: the worker refuses the run once this has passed (core/deadline.ts). */
+      /** Epoch ms: the worker may refuse the run once this is near (run-admission.ts). */
       readonly deadline?: number;
+      /** Epoch ms when the main thread posted it (set with `deadline`): how long it waited. */
+      readonly postedAt?: number;
     }
   | { readonly kind: 'unload'; readonly id: number; readonly session: number };
 

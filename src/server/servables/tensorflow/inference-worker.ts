@@ -4,9 +4,9 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { toServingError } from '../../../shared/errors.js';
-import { deadlineExceeded, isPast } from '../../core/deadline.js';
 import type { HostTensor } from '../../core/host-tensor.js';
 import { transferablesOf, type WorkerRequest, type WorkerResponse, type WorkerResult, type WorkerRunTiming } from './inference-protocol.js';
+import { RunAdmission } from './run-admission.js';
 import { SessionRunner } from './session-runner.js';
 import { primeTensorflow } from './prime-tensorflow.js';
 import { loadTfBinding } from './tf-binding.js';
@@ -19,16 +19,23 @@ lowerThreadPriority((workerData as { niceness?: number } | undefined)?.niceness 
 const binding = loadTfBinding();
 primeTensorflow(binding);
 const runner = new SessionRunner(binding);
+const admission = new RunAdmission();
 
 function handle(request: WorkerRequest, timing: WorkerRunTiming): WorkerResult {
   switch (request.kind) {
     case 'load':
       return runner.load(request.path, request.tags);
-    case 'run':
-      if (isPast(request.deadline)) throw deadlineExceeded('for the inference thread');
-      return runner.run(request.session, request.inputNames, request.inputs, request.outputNames, timing);
+    case 'run': {
+      const refusal = admission.refusal(request.session, request.deadline, request.postedAt, Date.now());
+      if (refusal) throw refusal;
+      const started = performance.now();
+      const outputs = runner.run(request.session, request.inputNames, request.inputs, request.outputNames, timing);
+      admission.record(request.session, performance.now() - started);
+      return outputs;
+    }
     case 'unload':
       runner.unload(request.session);
+      admission.forget(request.session);
       return null;
   }
 }

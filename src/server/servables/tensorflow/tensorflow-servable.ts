@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { notFound } from '../../../shared/errors.js';
 import type { HostTensor } from '../../core/host-tensor.js';
-import type { RunOptions, RunTiming, Servable, ServableLoader } from '../../core/servable.js';
+import type { RunOptions, Servable, ServableLoader } from '../../core/servable.js';
 import type { SignatureMap } from '../../core/signature.js';
 import type { InferencePool, PooledSession, SessionRun } from './inference-pool.js';
 import type { RunInput } from './inference-protocol.js';
@@ -31,11 +31,11 @@ export class TensorflowServable implements Servable, WarmupTarget {
     outputNames: readonly string[] | undefined,
     options: RunOptions = {},
   ): Promise<Record<string, HostTensor>> {
-    return this.runInputs(signatureName, inputs, outputNames, options.consumeInputs ?? false, options.timing, options.deadline);
+    return this.runInputs(signatureName, inputs, outputNames, options.consumeInputs ?? false, options);
   }
 
-  runRowBlocks(signatureName: string, inputs: Readonly<Record<string, RunInput>>, outputNames: readonly string[] | undefined, timing?: RunTiming, deadline?: number): Promise<Record<string, HostTensor>> {
-    return this.runInputs(signatureName, inputs, outputNames, true, timing, deadline);
+  runRowBlocks(signatureName: string, inputs: Readonly<Record<string, RunInput>>, outputNames: readonly string[] | undefined, options: RunOptions = {}): Promise<Record<string, HostTensor>> {
+    return this.runInputs(signatureName, inputs, outputNames, true, options);
   }
 
   async runOnEveryThread(signatureName: string, inputs: Readonly<Record<string, HostTensor>>, outputNames: readonly string[] | undefined): Promise<void> {
@@ -59,11 +59,10 @@ export class TensorflowServable implements Servable, WarmupTarget {
     inputs: Readonly<Record<string, RunInput>>,
     outputNames: readonly string[] | undefined,
     consumeInputs: boolean,
-    timing?: RunTiming,
-    deadline?: number,
+    { timing, deadline, waitingSince }: RunOptions,
   ): Promise<Record<string, HostTensor>> {
     const feeds = this.feeds(signatureName, inputs, outputNames);
-    const results = await this.pool.run(this.session, feeds.inputNames, feeds.inputs, feeds.outputNames, consumeInputs, timing, deadline);
+    const results = await this.pool.run(this.session, feeds.inputNames, feeds.inputs, feeds.outputNames, consumeInputs, timing, deadline === undefined ? undefined : { deadline, waitingSince });
     const outputs: Record<string, HostTensor> = {};
     feeds.outputKeys.forEach((key, i) => (outputs[key] = results[i]!));
     return outputs;
