@@ -42,6 +42,23 @@ export interface BatchObserver {
   batchStarted(rows: number, paddedRows: number, oldestWaitMs: number): void;
 }
 
+/** Smoothed batch run times (ms) of the most recently used queue keys. */
+class TypicalTimes {
+  private static readonly KEPT = 256;
+  private readonly times = new Map<string, number>();
+
+  typical(key: string): number | undefined {
+    return this.times.get(key);
+  }
+
+  record(key: string, ms: number): void {
+    const typical = this.times.get(key);
+    this.times.delete(key);
+    this.times.set(key, typical === undefined ? ms : typical + 0.2 * (ms - typical));
+    if (this.times.size > TypicalTimes.KEPT) this.times.delete(this.times.keys().next().value!);
+  }
+}
+
 /**
  * Dynamic batching, TF Serving style. Requests wait in one queue per batching key (a model
  * version's signature and tensor layout). A queue is ready when it holds a full batch or its oldest
@@ -53,6 +70,7 @@ export interface BatchObserver {
 export class BatchScheduler {
   private readonly queues = new Map<string, Queue>();
   private inFlight = 0;
+  private readonly batchTimes = new TypicalTimes();
   private timer: unknown;
   private timerDue = Infinity;
 
@@ -161,14 +179,21 @@ export class BatchScheduler {
       .catch((error: unknown) => tasks.forEach((task) => task.reject(toServingError(error))))
       .finally(() => {
         this.inFlight -= 1;
+        this.batchTimes.record(key, this.clock.now() - now);
         this.dispatch();
       });
   }
 
-  /** Fails the queue's tasks whose deadline has passed: their callers gave up, so they are not run. */
+  /**
+   * Fails the queue's tasks whose deadline has passed, and those that waited at least a typical
+   * batch of their queue which would end after their deadline (as run-admission.ts does for
+   * unbatched runs): their callers give up, so they are not run, and the batch is for the others.
+   */
   private dropExpired(key: string, queue: Queue, now: number): void {
     const wallNow = Date.now();
-    const isExpired = (task: AnyTask): boolean => task.deadline !== undefined && wallNow >= task.deadline;
+    const typical = this.batchTimes.typical(key);
+    const isExpired = (task: AnyTask): boolean =>
+      task.deadline !== undefined && (wallNow >= task.deadline || (typical !== undefined && now - task.enqueuedAt >= typical && wallNow + typical > task.deadline));
     if (!queue.tasks.some(isExpired)) return;
     const kept: AnyTask[] = [];
     for (const task of queue.tasks) {
@@ -177,7 +202,8 @@ export class BatchScheduler {
         continue;
       }
       queue.rows -= Math.min(task.rows, queue.params.maxBatchSize);
-      task.reject(deadlineExceeded(`${Math.round(now - task.enqueuedAt)} ms in the batching queue`));
+      const late = wallNow >= task.deadline! ? '' : `, and a batch (${typical!.toFixed(1)} ms lately) would end after the deadline`;
+      task.reject(deadlineExceeded(`${Math.round(now - task.enqueuedAt)} ms in the batching queue${late}`));
     }
     queue.tasks.splice(0, queue.tasks.length, ...kept);
     if (kept.length === 0) this.queues.delete(key);

@@ -168,6 +168,29 @@ describe('BatchScheduler', () => {
     expect(await full).toBe('full done');
   });
 
+  test('a call that waited a typical batch, which would end after its deadline, is dropped when the next batch forms', async () => {
+    const s = scheduler({ batchTimeoutMicros: 0, maxBatchSize: 8, numBatchThreads: 1 });
+    // One batch of 50 ms teaches the queue its typical batch time.
+    void s.submit('k', 1, 'first', batches.run('k'));
+    clock.advance(50);
+    batches.started[0]!.finish();
+    await flush();
+    void s.submit('k', 1, 'running', batches.run('k'));
+    const tight = s.submit('k', 1, 'tight', batches.run('k'), { deadline: Date.now() + 30 });
+    const roomy = s.submit('k', 1, 'roomy', batches.run('k'), { deadline: Date.now() + 60_000 });
+    const fresh = () => s.submit('k', 1, 'fresh', batches.run('k'), { deadline: Date.now() + 30 });
+    clock.advance(60);
+    // Queued just now: it has not waited a typical batch, so it is the caller's to judge.
+    const justQueued = fresh();
+    batches.started[1]!.finish();
+    // Typical: 50 ms, then 52 after the 60 ms batch that just ended.
+    await expect(tight).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED', message: expect.stringMatching(/waited 60 ms in the batching queue, and a batch \(52\.0 ms lately\) would end after the deadline/) as unknown });
+    await flush();
+    expect(batches.sizes).toEqual([['first'], ['running'], ['roomy', 'fresh']]);
+    batches.started[2]!.finish();
+    expect(await Promise.all([roomy, justQueued])).toEqual(['roomy done', 'fresh done']);
+  });
+
   test('a call cancelled while queued leaves the queue with CANCELLED; the others still run', async () => {
     const s = scheduler({ batchTimeoutMicros: 0, maxBatchSize: 8, numBatchThreads: 1 });
     void s.submit('k', 1, 'running', batches.run('k'));
