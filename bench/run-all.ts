@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const BENCHMARKS = ['model-server', 'large-requests', 'rest-load', 'model-warmup', 'grpc-tls', 'routing', 's3-sync', 'operator'] as const;
+const BENCHMARKS = ['model-server', 'large-requests', 'rest-load', 'model-warmup', 'overload', 'grpc-tls', 'routing', 's3-sync', 'operator'] as const;
 const entryOf = (name: string): string => fileURLToPath(new URL(`./${name}/run.ts`, import.meta.url));
 
 const args = process.argv.slice(2);
