@@ -26,8 +26,6 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Not started once this has passed (core/deadline.ts). */
   readonly deadline?: number;
-  /** Epoch ms since the call has waited for inference (a batch's oldest call): now when absent. */
-  readonly waitingSince?: number;
   /** Filled in with where the run's time went, when given. */
   readonly timing?: RunTiming;
   /**

@@ -1,4 +1,4 @@
-import { deadlineExceeded, isPast } from '../../core/deadline.js';
+import { deadlineExceeded, isPast, type Deadline } from '../../core/deadline.js';
 import { ServingError } from '../../../shared/errors.js';
 import type { HostTensor } from '../../core/host-tensor.js';
 import type { RunTiming } from '../../core/servable.js';
@@ -127,16 +127,16 @@ export class InferencePool {
     outputNames: readonly string[],
     consumeInputs = false,
     timing?: RunTiming,
-    limit?: RunDeadline,
+    deadline?: Deadline,
   ): Promise<HostTensor[]> {
-    if (isPast(limit?.deadline)) return Promise.reject(deadlineExceeded('to be handed to an inference thread'));
+    if (isPast(deadline)) return Promise.reject(deadlineExceeded('to be handed to an inference thread'));
     let index = -1;
     for (let i = 0; i < this.slots.length; i++) {
       const worker = this.slots[i]!.worker;
       if (worker?.alive && (index < 0 || worker.load < this.slots[index]!.worker!.load)) index = i;
     }
     // No live worker: wait for the first replacement.
-    return this.runOn(index < 0 ? 0 : index, pooled, inputNames, inputs, outputNames, consumeInputs, timing, limit);
+    return this.runOn(index < 0 ? 0 : index, pooled, inputNames, inputs, outputNames, consumeInputs, timing, deadline);
   }
 
   /** Runs the inputs once on every worker (model warmup: each thread has a session of its own). */
@@ -156,13 +156,13 @@ export class InferencePool {
     outputNames: readonly string[],
     consumeInputs: boolean,
     timing?: RunTiming,
-    limit?: RunDeadline,
+    deadline?: Deadline,
   ): Promise<HostTensor[]> {
     const slot = this.slots[index]!;
     const call = (worker: InferenceWorkerHandle): Promise<HostTensor[]> => {
       const session = (pooled as PooledModel).sessions.get(worker);
       if (session === undefined) return Promise.reject(new ServingError('UNAVAILABLE', `${pooled.path} is not loaded on inference worker ${index}`));
-      return runSession(worker, session, inputNames, inputs, outputNames, consumeInputs, timing, limit);
+      return runSession(worker, session, inputNames, inputs, outputNames, consumeInputs, timing, deadline);
     };
     return slot.worker?.alive ? call(slot.worker) : slot.ready.then(call);
   }
@@ -261,12 +261,6 @@ export class InferencePool {
   }
 }
 
-/** A call's deadline, and since when it has waited for inference (epoch ms; core/deadline.ts). */
-export interface RunDeadline {
-  readonly deadline: number;
-  readonly waitingSince?: number;
-}
-
 /** One run on one worker's session; the inputs' buffers move when `consumeInputs` allows it. */
 function runSession(
   worker: InferenceWorkerHandle,
@@ -276,10 +270,11 @@ function runSession(
   outputNames: readonly string[],
   consumeInputs: boolean,
   timing?: RunTiming,
-  limit?: RunDeadline,
+  deadline?: Deadline,
 ): Promise<HostTensor[]> {
   const postable = postableTensors(inputs, consumeInputs);
-  const waiting = limit === undefined ? {} : { deadline: limit.deadline, postedAt: limit.waitingSince ?? Date.now() };
-  const request = { kind: 'run' as const, session, inputNames, inputs: postable.tensors, outputNames, ...waiting };
+  // When posted tells the worker how long the call waited in its queue (run-admission.ts).
+  const limits = deadline === undefined ? {} : { deadline, postedAt: Date.now() };
+  const request = { kind: 'run' as const, session, inputNames, inputs: postable.tensors, outputNames, ...limits };
   return worker.call(request, postable.transfer, timing) as Promise<HostTensor[]>;
 }

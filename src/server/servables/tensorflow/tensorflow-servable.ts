@@ -59,10 +59,10 @@ export class TensorflowServable implements Servable, WarmupTarget {
     inputs: Readonly<Record<string, RunInput>>,
     outputNames: readonly string[] | undefined,
     consumeInputs: boolean,
-    { timing, deadline, waitingSince }: RunOptions,
+    { timing, deadline }: RunOptions,
   ): Promise<Record<string, HostTensor>> {
     const feeds = this.feeds(signatureName, inputs, outputNames);
-    const results = await this.pool.run(this.session, feeds.inputNames, feeds.inputs, feeds.outputNames, consumeInputs, timing, deadline === undefined ? undefined : { deadline, waitingSince });
+    const results = await this.pool.run(this.session, feeds.inputNames, feeds.inputs, feeds.outputNames, consumeInputs, timing, deadline);
     const outputs: Record<string, HostTensor> = {};
     feeds.outputKeys.forEach((key, i) => (outputs[key] = results[i]!));
     return outputs;
