@@ -1,6 +1,7 @@
 import { ServingError, toServingError } from '../../shared/errors.js';
 import { deadlineExceeded, type Deadline } from '../core/deadline.js';
 import type { ManagerClock } from '../core/model-manager.js';
+import { TypicalTimes } from '../core/typical-times.js';
 import { paddedBatchSize, type BatchingParameters } from './batching-parameters.js';
 
 /** One caller's share of a batch: `rows` rows of input (`payload`), settled by the queue's `run`. */
@@ -42,23 +43,6 @@ export interface BatchObserver {
   batchStarted(rows: number, paddedRows: number, oldestWaitMs: number): void;
 }
 
-/** Smoothed batch run times (ms) of the most recently used queue keys. */
-class TypicalTimes {
-  private static readonly KEPT = 256;
-  private readonly times = new Map<string, number>();
-
-  typical(key: string): number | undefined {
-    return this.times.get(key);
-  }
-
-  record(key: string, ms: number): void {
-    const typical = this.times.get(key);
-    this.times.delete(key);
-    this.times.set(key, typical === undefined ? ms : typical + 0.2 * (ms - typical));
-    if (this.times.size > TypicalTimes.KEPT) this.times.delete(this.times.keys().next().value!);
-  }
-}
-
 /**
  * Dynamic batching, TF Serving style. Requests wait in one queue per batching key (a model
  * version's signature and tensor layout). A queue is ready when it holds a full batch or its oldest
@@ -70,7 +54,8 @@ class TypicalTimes {
 export class BatchScheduler {
   private readonly queues = new Map<string, Queue>();
   private inFlight = 0;
-  private readonly batchTimes = new TypicalTimes();
+  /** How long each queue's batches have lately taken, main thread to main thread. */
+  private readonly batchTimes = new TypicalTimes<string>();
   private timer: unknown;
   private timerDue = Infinity;
 

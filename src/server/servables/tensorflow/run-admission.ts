@@ -1,8 +1,6 @@
 import { deadlineExceeded } from '../../core/deadline.js';
 import type { ServingError } from '../../../shared/errors.js';
-
-/** Weight of the newest run in a session's typical run time. */
-const SMOOTHING = 0.2;
+import { TypicalTimes } from '../../core/typical-times.js';
 
 /**
  * Whether the inference thread starts a run whose caller has a deadline (core/deadline.ts). Not
@@ -13,24 +11,23 @@ const SMOOTHING = 0.2;
  * to a model's run time is the caller's to judge.
  */
 export class RunAdmission {
-  private readonly typicalMs = new Map<number, number>();
+  private readonly runTimes = new TypicalTimes<number>();
 
   /** Undefined to run; else the error to answer with. Times are epoch ms (Date.now()). */
   refusal(session: number, deadline: number | undefined, postedAt: number | undefined, now: number): ServingError | undefined {
     if (deadline === undefined) return undefined;
     const waitedMs = postedAt === undefined ? 0 : now - postedAt;
     if (now >= deadline) return deadlineExceeded(`${Math.round(waitedMs)} ms for the inference thread`);
-    const typical = this.typicalMs.get(session);
+    const typical = this.runTimes.typical(session);
     if (typical === undefined || waitedMs < typical || now + typical <= deadline) return undefined;
     return deadlineExceeded(`${Math.round(waitedMs)} ms for the inference thread, and its run (${typical.toFixed(1)} ms lately) would end after the deadline`);
   }
 
   record(session: number, ms: number): void {
-    const typical = this.typicalMs.get(session);
-    this.typicalMs.set(session, typical === undefined ? ms : typical + SMOOTHING * (ms - typical));
+    this.runTimes.record(session, ms);
   }
 
   forget(session: number): void {
-    this.typicalMs.delete(session);
+    this.runTimes.forget(session);
   }
 }
