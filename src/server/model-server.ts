@@ -402,6 +402,10 @@ function recordEvent(metrics: ServerMetrics, event: ManagerEvent): void {
       metrics.versionLoadDuration.observe({ model: event.model }, event.durationMs / 1000);
       metrics.versionAvailable.set({ model: event.model, version: String(event.version) }, 1);
       break;
+    case 'version-reloaded':
+      metrics.versionLoads.inc({ model: event.model, outcome: 'ok' });
+      metrics.versionLoadDuration.observe({ model: event.model }, event.durationMs / 1000);
+      break;
     case 'version-load-failed':
       metrics.versionLoads.inc({ model: event.model, outcome: 'error' });
       break;

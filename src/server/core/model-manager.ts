@@ -30,6 +30,8 @@ export type ManagerEvent =
       readonly error: ServingError;
     }
   | { readonly type: 'version-load-aborted'; readonly model: string; readonly version: number }
+  /** An AVAILABLE version loaded again from its new origin (its base path moved); see `reload`. */
+  | { readonly type: 'version-reloaded'; readonly model: string; readonly version: number; readonly durationMs: number; readonly origin: string }
   | { readonly type: 'version-unloading'; readonly model: string; readonly version: number }
   | { readonly type: 'version-unloaded'; readonly model: string; readonly version: number; readonly durationMs: number }
   | { readonly type: 'label-applied'; readonly model: string; readonly label: string; readonly version: number }
@@ -79,12 +81,28 @@ interface VersionEntry {
   /** What the current/last load attempt read. */
   source?: SourceVersion;
   servable?: Servable;
-  readonly inFlight: InFlightCounter;
+  /** Requests holding `servable` (replaced along with it by a reload). */
+  inFlight: InFlightCounter;
   abort?: AbortController;
   /** Consecutive failed attempts since the last success or content change. */
   failures: number;
   retryAt?: number;
   retryTimer?: unknown;
+  /** Loading this AVAILABLE version again from a new origin, while the loaded copy serves. */
+  reload?: Reload;
+  /** The last changed fingerprint warned about (content changed at the same origin after the load). */
+  warnedFingerprint?: string;
+}
+
+/** A reload of an AVAILABLE version from a new origin: its attempts, as a load's. */
+interface Reload {
+  readonly source: SourceVersion;
+  abort?: AbortController;
+  failures: number;
+  retryAt?: number;
+  retryTimer?: unknown;
+  /** Retries exhausted: not tried again until the listing offers other content or another origin. */
+  gaveUp: boolean;
 }
 
 interface ModelEntry {
@@ -118,6 +136,12 @@ interface ModelEntry {
  *   the version stays END with its error until its content (the source's fingerprint) changes.
  * - A version that stops being aspired while queued or loading has its load aborted.
  * - An unload waits for in-flight handles (up to `unloadTimeoutMs`).
+ * - A version is immutable once loaded: content that changes in place is not loaded again (a
+ *   warning says to publish a new version number, as TF Serving expects). But when the listing
+ *   offers an AVAILABLE version from another origin (the model's base path moved to another
+ *   directory or S3 prefix), that copy is loaded next to the serving one, requests move to it
+ *   once it is loaded, and the old copy unloads after its requests end. A failed reload is
+ *   retried like a load while the old copy keeps serving.
  *
  * Labels (`version_labels`) take effect, as in TF Serving, only when their version is AVAILABLE;
  * with `allowVersionLabelsForUnavailableModels` a *new* label may point at any version, but an
@@ -271,7 +295,9 @@ export class ModelManager {
     if (listing !== undefined) {
       const aspired = new Set(aspiredVersions(m.config.versionPolicy, [...listing.keys()]));
       this.stopUnaspiredLoads(m, aspired, listing);
+      this.stopUnwantedReloads(m, aspired, listing);
       this.startNextLoad(m, aspired, listing);
+      this.startNextReload(m, aspired, listing);
       this.unloadUnaspired(m, aspired);
     }
     this.updateLabels(m);
@@ -295,9 +321,13 @@ export class ModelManager {
     }
   }
 
+  /** One load or reload at a time per model. */
+  private busy(m: ModelEntry): boolean {
+    return [...m.versions.values()].some((e) => e.phase === 'queued' || e.phase === 'loading' || e.reload?.abort !== undefined);
+  }
+
   private startNextLoad(m: ModelEntry, aspired: ReadonlySet<number>, listing: SourceListing): void {
-    const busy = [...m.versions.values()].some((e) => e.phase === 'queued' || e.phase === 'loading');
-    if (busy) return;
+    if (this.busy(m)) return;
     const now = this.clock.now();
     for (const version of [...aspired].sort((a, b) => b - a)) {
       const sv = listing.get(version)!;
@@ -322,6 +352,119 @@ export class ModelManager {
     for (const e of m.versions.values()) {
       if (e.phase === 'available' && !aspired.has(e.version)) this.unload(m, e);
     }
+  }
+
+  /** Ends reloads the listing no longer asks for: the version left, or its origin changed again. */
+  private stopUnwantedReloads(m: ModelEntry, aspired: ReadonlySet<number>, listing: SourceListing): void {
+    for (const e of m.versions.values()) {
+      const r = e.reload;
+      if (r === undefined) continue;
+      const listed = listing.get(e.version);
+      if (aspired.has(e.version) && listed !== undefined && sameSource(listed, r.source)) continue;
+      this.endReload(e, 'the version is no longer listed from that origin');
+    }
+  }
+
+  /**
+   * Starts reloading an AVAILABLE version the listing offers from another origin than the one it
+   * was loaded from (its model's base path moved). Content changed at the same origin is only
+   * warned about.
+   */
+  private startNextReload(m: ModelEntry, aspired: ReadonlySet<number>, listing: SourceListing): void {
+    if (this.busy(m)) return;
+    const now = this.clock.now();
+    for (const version of [...aspired].sort((a, b) => b - a)) {
+      const e = m.versions.get(version);
+      const listed = listing.get(version);
+      if (e?.phase !== 'available' || e.source === undefined || listed === undefined) continue;
+      if (listed.origin === e.source.origin) {
+        if (listed.fingerprint !== e.source.fingerprint && e.warnedFingerprint !== listed.fingerprint) {
+          e.warnedFingerprint = listed.fingerprint;
+          this.logger.warn(
+            { model: m.name, version, path: listed.path },
+            'version content changed after it was loaded; serving the loaded copy (publish a new version number instead)',
+          );
+        }
+        continue;
+      }
+      const r = e.reload;
+      if (r?.gaveUp === true) continue;
+      if (r?.retryAt !== undefined && r.retryAt > now) continue;
+      this.reload(m, e, listed);
+      return;
+    }
+  }
+
+  /** Loads a new copy of an AVAILABLE version; once loaded it takes the requests, and the old copy unloads. */
+  private reload(m: ModelEntry, e: VersionEntry, sv: SourceVersion): void {
+    const r: Reload = e.reload !== undefined && sameSource(e.reload.source, sv) ? e.reload : { source: sv, failures: 0, gaveUp: false };
+    clearTimer(this.clock, r);
+    const abort = new AbortController();
+    r.abort = abort;
+    e.reload = r;
+    const attempt = r.failures + 1;
+    const from = e.source?.origin;
+    const log = this.logger.child({ model: m.name, version: e.version });
+    const run = async (): Promise<void> => {
+      const started = this.clock.now();
+      try {
+        const servable = await this.loadInSlot(m, e.version, sv, abort.signal, log, () => {
+          log.info({ path: sv.path, from, to: sv.origin, attempt }, 'version reloading from its new origin');
+          this.emit({ type: 'version-loading', model: m.name, version: e.version, attempt });
+        });
+        if (e.phase !== 'available') {
+          await this.unloadQuietly(servable, log);
+          throw new Error('version no longer available');
+        }
+        const previous = { servable: e.servable, inFlight: e.inFlight };
+        e.servable = servable;
+        e.inFlight = new InFlightCounter();
+        e.source = sv;
+        e.reload = undefined;
+        e.warnedFingerprint = undefined;
+        const durationMs = this.clock.now() - started;
+        log.info({ durationMs, origin: sv.origin }, 'version reloaded; the previous copy unloads once its requests end');
+        this.emit({ type: 'version-reloaded', model: m.name, version: e.version, durationMs, origin: sv.origin });
+        void this.track(this.unloadCopy(previous.servable, previous.inFlight, log));
+      } catch (error) {
+        if (abort.signal.aborted || e.phase !== 'available') {
+          if (e.reload === r) e.reload = undefined;
+          log.info({ reason: String((abort.signal.reason as Error)?.message ?? abort.signal.reason) }, 'version reload abandoned');
+        } else {
+          this.reloadFailed(m, e, r, toServingError(error), attempt, this.clock.now() - started, log);
+        }
+      } finally {
+        r.abort = undefined;
+        this.step(m);
+      }
+    };
+    void this.track(run());
+  }
+
+  private reloadFailed(m: ModelEntry, e: VersionEntry, r: Reload, error: ServingError, attempt: number, durationMs: number, log: Logger): void {
+    r.failures = attempt;
+    const willRetry = attempt <= this.maxNumLoadRetries;
+    this.emit({ type: 'version-load-failed', model: m.name, version: e.version, durationMs, attempt, willRetry, error });
+    if (!willRetry) {
+      r.gaveUp = true;
+      log.error({ err: error, attempt, origin: r.source.origin }, 'version reload failed; the loaded copy keeps serving; retries exhausted until the version changes');
+      return;
+    }
+    const delay = this.retryDelay(attempt);
+    r.retryAt = this.clock.now() + delay;
+    r.retryTimer = this.clock.setTimeout(() => {
+      r.retryTimer = undefined;
+      this.step(m);
+    }, delay);
+    log.warn({ err: error, attempt, origin: r.source.origin, retryInMs: delay }, 'version reload failed; the loaded copy keeps serving; retry scheduled');
+  }
+
+  private endReload(e: VersionEntry, reason: string): void {
+    const r = e.reload;
+    if (r === undefined) return;
+    clearTimer(this.clock, r);
+    r.abort?.abort(new Error(reason));
+    e.reload = undefined;
   }
 
   /** The model left the config (or the manager stops): everything goes, availability aside. */
@@ -352,20 +495,13 @@ export class ModelManager {
     const attempt = e.failures + 1;
     const log = this.logger.child({ model: m.name, version: e.version });
     const run = async (): Promise<void> => {
-      let release: (() => void) | undefined;
       const started = this.clock.now();
       try {
-        release = await this.slots.acquire(abort.signal);
-        e.phase = 'loading';
-        log.info({ path: sv.path, attempt }, 'version loading started');
-        this.emit({ type: 'version-loading', model: m.name, version: e.version, attempt });
-        const servable = await this.loader.load(m.name, e.version, sv.path, abort.signal);
-        release();
-        release = undefined;
-        if (abort.signal.aborted) {
-          await this.unloadQuietly(servable, log);
-          throw abort.signal.reason;
-        }
+        const servable = await this.loadInSlot(m, e.version, sv, abort.signal, log, () => {
+          e.phase = 'loading';
+          log.info({ path: sv.path, attempt }, 'version loading started');
+          this.emit({ type: 'version-loading', model: m.name, version: e.version, attempt });
+        });
         const durationMs = this.clock.now() - started;
         e.servable = servable;
         e.phase = 'available';
@@ -374,7 +510,6 @@ export class ModelManager {
         log.info({ durationMs }, 'version loaded');
         this.emit({ type: 'version-loaded', model: m.name, version: e.version, durationMs });
       } catch (error) {
-        release?.();
         if (abort.signal.aborted) {
           e.phase = 'unloaded';
           e.error = undefined;
@@ -391,6 +526,26 @@ export class ModelManager {
     void this.track(run());
   }
 
+  /**
+   * Loads `sv` once a load slot is free (`onStart` runs when it begins). A servable that finishes
+   * loading after `signal` aborted is unloaded, and the abort reason thrown.
+   */
+  private async loadInSlot(m: ModelEntry, version: number, sv: SourceVersion, signal: AbortSignal, log: Logger, onStart: () => void): Promise<Servable> {
+    const release = await this.slots.acquire(signal);
+    let servable: Servable;
+    try {
+      onStart();
+      servable = await this.loader.load(m.name, version, sv.path, signal);
+    } finally {
+      release();
+    }
+    if (signal.aborted) {
+      await this.unloadQuietly(servable, log);
+      throw signal.reason;
+    }
+    return servable;
+  }
+
   private loadFailed(m: ModelEntry, e: VersionEntry, error: ServingError, attempt: number, durationMs: number, log: Logger): void {
     e.failures = attempt;
     e.error = error;
@@ -401,7 +556,7 @@ export class ModelManager {
       log.error({ err: error, attempt }, 'version load failed; retries exhausted until the version changes');
       return;
     }
-    const delay = Math.min(this.loadRetryIntervalMs * 2 ** (attempt - 1), this.maxLoadRetryIntervalMs);
+    const delay = this.retryDelay(attempt);
     e.phase = 'retry-wait';
     e.retryAt = this.clock.now() + delay;
     e.retryTimer = this.clock.setTimeout(() => {
@@ -411,31 +566,23 @@ export class ModelManager {
     log.warn({ err: error, attempt, retryInMs: delay }, 'version load failed; retry scheduled');
   }
 
+  /** Backoff before retry `attempt` + 1: doubling from loadRetryIntervalMs up to the maximum. */
+  private retryDelay(attempt: number): number {
+    return Math.min(this.loadRetryIntervalMs * 2 ** (attempt - 1), this.maxLoadRetryIntervalMs);
+  }
+
   private clearRetry(e: VersionEntry): void {
-    if (e.retryTimer !== undefined) this.clock.clearTimeout(e.retryTimer);
-    e.retryTimer = undefined;
-    e.retryAt = undefined;
+    clearTimer(this.clock, e);
   }
 
   private unload(m: ModelEntry, e: VersionEntry): void {
-    const servable = e.servable;
+    this.endReload(e, 'the version is unloading');
     e.phase = 'unloading';
     const log = this.logger.child({ model: m.name, version: e.version });
     this.emit({ type: 'version-unloading', model: m.name, version: e.version });
     const started = this.clock.now();
     const run = async (): Promise<void> => {
-      if (e.inFlight.size > 0) {
-        let timer: unknown;
-        const timedOut = await Promise.race([
-          e.inFlight.drained().then(() => false),
-          new Promise<boolean>((resolve) => {
-            timer = this.clock.setTimeout(() => resolve(true), this.unloadTimeoutMs);
-          }),
-        ]);
-        this.clock.clearTimeout(timer);
-        if (timedOut) log.warn({ inFlight: e.inFlight.size, timeoutMs: this.unloadTimeoutMs }, 'version unload stopped waiting for in-flight requests');
-      }
-      if (servable !== undefined) await this.unloadQuietly(servable, log);
+      await this.unloadCopy(e.servable, e.inFlight, log);
       e.servable = undefined;
       e.phase = 'unloaded';
       const durationMs = this.clock.now() - started;
@@ -444,6 +591,22 @@ export class ModelManager {
       this.step(m);
     };
     void this.track(run());
+  }
+
+  /** Unloads a servable once the requests holding it end (or after the unload timeout). */
+  private async unloadCopy(servable: Servable | undefined, inFlight: InFlightCounter, log: Logger): Promise<void> {
+    if (inFlight.size > 0) {
+      let timer: unknown;
+      const timedOut = await Promise.race([
+        inFlight.drained().then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = this.clock.setTimeout(() => resolve(true), this.unloadTimeoutMs);
+        }),
+      ]);
+      this.clock.clearTimeout(timer);
+      if (timedOut) log.warn({ inFlight: inFlight.size, timeoutMs: this.unloadTimeoutMs }, 'version unload stopped waiting for in-flight requests');
+    }
+    if (servable !== undefined) await this.unloadQuietly(servable, log);
   }
 
   private async unloadQuietly(servable: Servable, log: Logger): Promise<void> {
@@ -654,4 +817,15 @@ export class ModelManager {
     for (const m of this.models.values()) this.retire(m);
     await this.idle();
   }
+}
+
+/** Same version content from the same origin. */
+function sameSource(a: SourceVersion, b: SourceVersion): boolean {
+  return a.origin === b.origin && a.fingerprint === b.fingerprint && a.path === b.path;
+}
+
+function clearTimer(clock: ManagerClock, holder: { retryTimer?: unknown; retryAt?: number }): void {
+  if (holder.retryTimer !== undefined) clock.clearTimeout(holder.retryTimer);
+  holder.retryTimer = undefined;
+  holder.retryAt = undefined;
 }

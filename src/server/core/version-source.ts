@@ -9,6 +9,13 @@ export interface SourceVersion {
    * compares it: a changed fingerprint lets a version whose loads gave up be retried.
    */
   readonly fingerprint: string;
+  /**
+   * Where the version comes from: the version directory, or the remote location it was synced
+   * from. A loaded version whose listed origin changes (its model's base path moved) is loaded
+   * again from the new origin; one whose content changes at the same origin is not (versions are
+   * immutable, as in TF Serving: publish a new version number).
+   */
+  readonly origin: string;
 }
 
 /** version → complete version on local disk. Only versions safe to load appear. */

@@ -87,7 +87,7 @@ export class DirectorySource implements VersionSource {
       const path = join(base, names[0]!);
       live.add(path);
       const offered = await this.check(path);
-      if (offered !== undefined) listing.set(version, { path, fingerprint: offered });
+      if (offered !== undefined) listing.set(version, { path, fingerprint: offered, origin: path });
     }
     // Forget versions that disappeared, so a re-created directory has to settle again.
     for (const key of this.seen.keys()) if (key.startsWith(`${base}/`) && !live.has(key)) this.seen.delete(key);

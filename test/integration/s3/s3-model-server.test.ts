@@ -2,7 +2,8 @@
  * The built model server (`node bin/tensorfleet.js serve`) with an s3:// base path on a real
  * S3-compatible server: it serves the synced version, and a new version uploaded while gRPC and
  * REST predicts run is taken over with zero failed requests; deleting it rolls back; the S3
- * metrics and store follow. Credentials come from files, the endpoint from TF Serving's
+ * metrics and store follow; moving the base path to another prefix with the same version number
+ * swaps the new copy in. Credentials come from files, the endpoint from TF Serving's
  * S3_ENDPOINT/S3_USE_HTTPS variables.
  */
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,7 +45,7 @@ beforeAll(async () => {
   process.env.TENSORFLEET_S3_CREDENTIALS_DIR = creds;
   server = await startServer({
     config: 'model_config_list:\n  - name: versioned\n    base_path: s3://models/versioned\n',
-    args: [`--model_store=${join(work, 'store')}`, '--file_system_poll_wait_seconds=1'],
+    args: [`--model_store=${join(work, 'store')}`, '--file_system_poll_wait_seconds=1', '--model_config_file_poll_wait_seconds=1'],
   });
   clients = tfsClients(server.grpcTarget);
 }, 120_000);
@@ -88,4 +89,18 @@ test('a version uploaded under load takes over with no failed request; deleting 
   expect(metrics).toMatch(/tensorfleet_s3_sync_bytes_total\{model="versioned"\} [1-9]/);
   expect(metrics).not.toContain(SECRET_KEY);
   expect(JSON.stringify(server.logs)).not.toContain(SECRET_KEY);
+});
+
+test('moving the base path to another prefix with the same version number syncs and swaps in the new copy under load', async () => {
+  // s3://models/moved/2 holds the graph of versioned/3 (y = 0.5x + 3) as version 2.
+  await uploadDirectory(admin, 'models', join(FIXTURES, '3'), 'moved/2/');
+  const load = startLoad((i) => predictVersioned(clients, 'versioned', i % 50), 3);
+  await eventually(() => expect(load.results.length).toBeGreaterThan(5), 10_000);
+  writeFileSync(server.configPath, 'model_config_list:\n  - name: versioned\n    base_path: s3://models/moved\n');
+  await eventually(() => expect(load.results.at(-1)).toEqual({ reported: 2, computed: 3 }), 45_000);
+  const result = await load.stop();
+  expect(result.failures.map(String)).toEqual([]);
+  expect(result.results.filter((r) => r.reported !== 2 || (r.computed !== 2 && r.computed !== 3))).toEqual([]);
+  expect(server.logs.some((l) => l.msg === 'version reloaded; the previous copy unloads once its requests end' && l.origin === 's3://models/moved/2/')).toBe(true);
+  expect(readdirSync(join(work, 'store', 'versioned')).filter((n) => !n.startsWith('.'))).toEqual(['2']);
 });

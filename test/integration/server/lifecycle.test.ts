@@ -197,3 +197,33 @@ model_config_list:
   expect(call.details).toContain('future');
   expect(await predictVersioned(clients, 'versioned', 0, { label: 'stable' })).toEqual({ reported: 1, computed: 1 });
 });
+
+test('moving the base path to a copy with the same version numbers swaps the new copies in under load, with zero failed requests', async () => {
+  // The new base path holds version 1 and, as version 2, the graph of versioned/3 (y = 0.5x + 3).
+  const moved = join(models.path, 'moved');
+  mkdirSync(moved);
+  publishVersion(fixtureVersionDir('versioned', 1), moved, 1);
+  publishVersion(fixtureVersionDir('versioned', 3), moved, 2);
+  const load = versionedLoad();
+  await sleep(300);
+  writeFileSync(
+    server.configPath,
+    `
+model_config_list:
+  - name: versioned
+    base_path: ${moved}
+    model_version_policy: {latest: {num_versions: 2}}
+    version_labels: {stable: 1, canary: 2}
+`,
+  );
+  await eventually(() => expect(load.latest()).toEqual({ reported: 2, computed: 3 }), 30_000, 50);
+  await server.waitForLog((l) => l.msg === 'version reloaded; the previous copy unloads once its requests end' && l.version === 1, 30_000);
+  await sleep(300);
+  const result = await load.stop();
+  expect(result.failures.map(String)).toEqual([]);
+  // Each answer came from one whole copy of version 2: the old graph or the new one.
+  expect(result.results.filter((r) => r.reported !== 2 || (r.computed !== 2 && r.computed !== 3))).toEqual([]);
+  expect(await predictVersioned(clients, 'versioned', 0, { label: 'stable' })).toEqual({ reported: 1, computed: 1 });
+  const statuses = await modelStatus(clients.model, 'versioned');
+  expect(statuses.filter((s) => s.state === 'AVAILABLE').map((s) => s.version).sort()).toEqual(['1', '2']);
+});

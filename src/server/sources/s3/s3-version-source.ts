@@ -199,7 +199,10 @@ export class S3VersionSource implements VersionSource {
     state.offered = offer;
     state.note = offer.size > 0 ? undefined : emptyListingNote(state.uri, remote.names, complete, wanted);
     const listing = new Map<number, SourceVersion>();
-    for (const v of offer) listing.set(v, { path: state.store.versionDir(v), fingerprint: state.stored.get(v)!.signature });
+    for (const v of offer) {
+      const manifest = state.stored.get(v)!;
+      listing.set(v, { path: state.store.versionDir(v), fingerprint: manifest.signature, origin: `${manifest.source}${v}/` });
+    }
     return listing;
   }
 

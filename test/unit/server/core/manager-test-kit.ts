@@ -44,6 +44,8 @@ export class FakeServable implements Servable {
     readonly model: string,
     readonly version: number,
     private readonly onUnload: (s: FakeServable) => void,
+    /** The saved_model.pb it was loaded from, to tell copies of one version apart. */
+    readonly content = '',
   ) {}
   run(): Promise<Record<string, never>> {
     if (this.unloaded) return Promise.reject(new Error('ran an unloaded servable'));
@@ -112,7 +114,7 @@ export class DirectoryFakeLoader implements ServableLoader {
       }
       const content = await readFile(join(path, 'saved_model.pb'), 'utf8');
       if (content.startsWith('fail')) throw new ServingError('INVALID_ARGUMENT', `cannot load ${model} version ${version}: ${content}`);
-      const servable = new FakeServable(model, version, (s) => this.live.delete(s));
+      const servable = new FakeServable(model, version, (s) => this.live.delete(s), content);
       this.live.add(servable);
       return servable;
     } finally {

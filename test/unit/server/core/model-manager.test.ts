@@ -289,6 +289,117 @@ describe('ModelManager', () => {
     expect(records.some((r) => r.msg === 'version load aborted' && r.obj.version === 2)).toBe(true);
   });
 
+  describe("when a model's base path moves", () => {
+    /** The saved_model.pb a request would be served from. */
+    function servedContent(manager: ModelManager, name: string): string {
+      const handle = manager.acquire(name);
+      handle.release();
+      return (handle.servable as unknown as { content: string }).content;
+    }
+
+    it('loads a version it already serves again from the new path, and moves requests once the new copy is loaded', async () => {
+      await writeVersion(base('old'), 1, 'old graph');
+      await writeVersion(base('new'), 1, 'new graph');
+      const manager = newManager();
+      await manager.reconcile(config(model('m', { basePath: base('old') })));
+      await manager.idle();
+      const watch = watchAvailability(manager, 'm');
+      const held = manager.acquire('m');
+      const oldCopy = held.servable as unknown as { unloaded: boolean };
+      const reloaded = nextEvent(manager, (e) => e.type === 'version-reloaded');
+
+      const gate = loader.gate('m', 1);
+      await manager.reconcile(config(model('m', { basePath: base('new') })));
+      await gate.reached;
+      expect(statesOf(manager, 'm')).toEqual({ 1: 'AVAILABLE' });
+      expect(servedContent(manager, 'm')).toBe('old graph');
+
+      gate.open();
+      expect(await reloaded).toMatchObject({ model: 'm', version: 1, origin: join(base('new'), '1') });
+      expect(servedContent(manager, 'm')).toBe('new graph');
+      expect(oldCopy.unloaded).toBe(false); // still held by a request
+      held.release();
+      await manager.idle();
+      expect(oldCopy.unloaded).toBe(true);
+      expect(loader.liveVersions('m')).toEqual([1]);
+      expect(statesOf(manager, 'm')).toEqual({ 1: 'AVAILABLE' });
+      expect(watch.gaps).toEqual([]);
+
+      await settle(manager); // the new copy is not loaded again
+      expect(loader.attemptsOf('m', 1)).toBe(2);
+    });
+
+    it('keeps the loaded copy serving while the new one fails, retries with backoff, and gives up until it changes', async () => {
+      await writeVersion(base('old'), 1, 'old graph');
+      await writeVersion(base('new'), 1, 'fail: corrupt graph');
+      const manager = newManager({ maxNumLoadRetries: 1, loadRetryIntervalMs: 100 });
+      await manager.reconcile(config(model('m', { basePath: base('old') })));
+      await manager.idle();
+
+      await manager.reconcile(config(model('m', { basePath: base('new') })));
+      await manager.idle();
+      expect(loader.attemptsOf('m', 1)).toBe(2);
+      expect(statesOf(manager, 'm')).toEqual({ 1: 'AVAILABLE' });
+      expect(servedContent(manager, 'm')).toBe('old graph');
+      expect(records.some((r) => r.level === 'warn' && r.msg.startsWith('version reload failed; the loaded copy keeps serving; retry'))).toBe(true);
+
+      clock.advance(100);
+      await manager.idle();
+      expect(loader.attemptsOf('m', 1)).toBe(3);
+      expect(records.some((r) => r.level === 'error' && r.msg.includes('retries exhausted'))).toBe(true);
+      clock.advance(60_000);
+      await settle(manager);
+      expect(loader.attemptsOf('m', 1)).toBe(3);
+      expect(servedContent(manager, 'm')).toBe('old graph');
+
+      await writeVersion(base('new'), 1, 'new graph, fixed');
+      await settle(manager);
+      expect(servedContent(manager, 'm')).toBe('new graph, fixed');
+      expect(loader.liveVersions('m')).toEqual([1]);
+    });
+
+    it('abandons a reload when the base path moves back', async () => {
+      await writeVersion(base('old'), 1, 'old graph');
+      await writeVersion(base('new'), 1, 'new graph');
+      const manager = newManager();
+      await manager.reconcile(config(model('m', { basePath: base('old') })));
+      await manager.idle();
+      const gate = loader.gate('m', 1);
+      await manager.reconcile(config(model('m', { basePath: base('new') })));
+      await gate.reached;
+      await manager.reconcile(config(model('m', { basePath: base('old') })));
+      await manager.idle();
+      expect(servedContent(manager, 'm')).toBe('old graph');
+      expect(loader.liveVersions('m')).toEqual([1]);
+      expect(records.some((r) => r.msg === 'version reload abandoned')).toBe(true);
+    });
+
+    it('loads new version numbers as usual, with no reload of the old one', async () => {
+      await writeVersion(base('old'), 1, 'old graph');
+      await writeVersion(base('new'), 2, 'new graph');
+      const manager = newManager();
+      await manager.reconcile(config(model('m', { basePath: base('old') })));
+      await manager.idle();
+      await manager.reconcile(config(model('m', { basePath: base('new') })));
+      await manager.idle();
+      expect(statesOf(manager, 'm')).toEqual({ 1: 'END', 2: 'AVAILABLE' });
+      expect(loader.attemptsOf('m', 1)).toBe(1);
+    });
+  });
+
+  it('does not load a version again when its content changes in place, and says so once', async () => {
+    await writeVersion(base('m'), 1, 'graph');
+    const manager = newManager();
+    await manager.reconcile(config(model('m')));
+    await manager.idle();
+    await writeVersion(base('m'), 1, 'graph, edited in place');
+    await settle(manager);
+    await settle(manager);
+    expect(loader.attemptsOf('m', 1)).toBe(1);
+    const warnings = records.filter((r) => r.level === 'warn' && r.msg.startsWith('version content changed after it was loaded'));
+    expect(warnings.map((r) => r.obj.version)).toEqual([1]);
+  });
+
   it('applies labels only to AVAILABLE versions and moves them when their version becomes AVAILABLE', async () => {
     await writeVersion(base('m'), 1);
     await writeVersion(base('m'), 2);
