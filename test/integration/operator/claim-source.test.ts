@@ -4,10 +4,12 @@
  * read-only and points the model config into it; status follows the claim from missing to
  * pending to bound (least-privilege RBAC: a `get` on the claim). There is no kubelet here, so the
  * "pod" is a real `tensorfleet serve` run with the Deployment's own arguments and the ConfigMap's
- * own model config, with the mount path standing for a directory that holds the claim's files.
+ * own model config, with the mount path standing for a directory that holds the claim's files;
+ * moving to another path of the claim reaches it through the ConfigMap alone, also for version
+ * numbers it already serves.
  */
 import type { V1ConfigMap, V1Deployment } from '@kubernetes/client-node';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,10 +131,22 @@ describe.skipIf(k8sTestsSkipped())('pvc:// sources on a real control plane', () 
   });
 
   it('changes the path within the claim without new pods, and a different claim with new ones', async () => {
+    // The other path holds the same version numbers; its version 2 is the graph of versioned/3.
+    const other = join(claimFiles!.path, 'team', 'other');
+    publishVersion(fixtureVersionDir('versioned', 1), other, 1);
+    publishVersion(fixtureVersionDir('versioned', 3), other, 2);
     const hash = (await deployment()).spec?.template.metadata?.annotations?.[HASH];
     await apply('pvc://models/team/other');
     await eventually(async () => expect(await modelConfig()).toContain(`base_path: ${MOUNT}/team/other`));
     expect((await deployment()).spec?.template.metadata?.annotations?.[HASH]).toBe(hash);
+    // The running pod (the server of the test before) reads the new ConfigMap and serves the new path's copies.
+    writeFileSync(server!.configPath, (await modelConfig()).replaceAll(MOUNT, claimFiles!.path));
+    const clients = tfsClients(server!.grpcTarget);
+    try {
+      await eventually(async () => expect(await predictVersioned(clients, 'mnist', 3)).toEqual({ reported: 2, computed: 3 }), 30_000);
+    } finally {
+      clients.close();
+    }
     await apply('pvc://archive/team/other');
     await eventually(async () => expect((await deployment()).spec?.template.metadata?.annotations?.[HASH]).not.toBe(hash));
     await eventually(async () => expect(await condition('SourceReady')).toBe('False/ClaimNotFound'));
