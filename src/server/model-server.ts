@@ -40,6 +40,7 @@ import { modelServiceHandlers } from './transports/grpc/model-service-handlers.j
 import { predictionHandlers } from './transports/grpc/prediction-handlers.js';
 import { loadTensorflowServingGrpc } from './transports/grpc/proto-loader.js';
 import { JsonDecodePool } from './transports/rest/json-decode-pool.js';
+import { HttpDrain } from './transports/rest/http-drain.js';
 import { createRestServer } from './transports/rest/rest-server.js';
 
 /** What main.ts hands in: everything that touches the outside world. */
@@ -344,6 +345,7 @@ async function startComponents(options: ServeOptions, env: ServerEnvironment, st
   installHttp2Tuning(grpcServer, { promptTrailers: options.grpc_prompt_trailers, flowControl }, logger);
 
   let restServer: http.Server | undefined;
+  let restDrain: HttpDrain | undefined;
   let restPort: number | undefined;
   const jsonDecoder = options.rest_api_port !== 0 && options.rest_json_threads > 0 ? new JsonDecodePool(options.rest_json_threads, options.inference_thread_niceness) : undefined;
   started.push(() => jsonDecoder?.close());
@@ -362,6 +364,7 @@ async function startComponents(options: ServeOptions, env: ServerEnvironment, st
       { maxRequestBytes: options.max_request_bytes, limits, timeoutMs: options.rest_api_timeout_in_ms, jsonDecoder, metricsPath: monitoring.metricsPath, cors: options.rest_api_enable_cors_support },
       logger.child({ component: 'rest' }),
     );
+    restDrain = new HttpDrain(restServer);
     restPort = await listen(restServer, options.rest_api_bind_address, options.rest_api_port);
   }
   logger.info({ grpcPort, ...(grpcSocket ? { grpcSocket } : {}), restPort, models: manager.modelNames() }, 'server started');
@@ -381,7 +384,7 @@ async function startComponents(options: ServeOptions, env: ServerEnvironment, st
       lifetime.abort();
       clearInterval(utilizationTimer);
       const graceMs = options.shutdown_grace_seconds * 1000;
-      await Promise.all([shutdownGrpcServer(grpcServer, graceMs), closeHttp(restServer, graceMs)]);
+      await Promise.all([shutdownGrpcServer(grpcServer, graceMs), restDrain?.close(graceMs)]);
       await jsonDecoder?.close();
       transportSecurity.close();
       await requestLog.close();
@@ -457,18 +460,3 @@ function listen(server: http.Server, host: string, port: number): Promise<number
   });
 }
 
-function closeHttp(server: http.Server | undefined, graceMs: number): Promise<void> {
-  if (!server) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      server.closeAllConnections();
-      resolve();
-    }, graceMs);
-    timer.unref();
-    server.close(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-    server.closeIdleConnections();
-  });
-}

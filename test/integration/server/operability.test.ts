@@ -4,6 +4,7 @@
  * reflection, and a graceful SIGTERM that lets in-flight calls finish.
  */
 import { mkdirSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createRequire } from 'node:module';
@@ -172,7 +173,19 @@ test('HandleReloadConfigRequest applies a new model list; a bad one is refused a
   expect((await statusOf(clients.health.call('Check', { service: 'broken' }))).code).toBe(5);
 });
 
-test('SIGTERM lets in-flight calls finish, then the process exits 0', async () => {
+const MNIST_ZEROS = Array.from({ length: 28 }, () => Array.from({ length: 28 }, () => [0]));
+
+/** A plain TCP connection to an http:// URL's port, once connected; it closes when the server closes it. */
+function openConnection(url: string): Promise<Socket> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => resolve(socket));
+    socket.once('error', reject);
+    socket.on('end', () => socket.end());
+  });
+}
+
+test('SIGTERM lets in-flight calls finish, then the process exits 0, not held by open connections that carry no call', async () => {
   // mnist with a large batch keeps the inference thread busy for a while per call.
   const batch = 1000;
   const images = { dtype: 'DT_FLOAT', tensor_shape: { dim: [batch, 28, 28, 1].map((d) => ({ size: String(d) })) }, tensor_content: Buffer.alloc(batch * 784 * 4, 1) };
@@ -192,15 +205,27 @@ test('SIGTERM lets in-flight calls finish, then the process exits 0', async () =
         firstAnswered();
       }),
   );
+  // A REST call in flight too, and connections with no call: one that never sent a request (as
+  // clients and proxies open ahead of use) and one idle after its call. Such a connection held
+  // the exit for the whole grace period (30 s) before.
+  const restInFlight = rest(server.restUrl, '/v1/models/mnist:predict', { body: { signature_name: 'predict_images', instances: Array<number[][][]>(200).fill(MNIST_ZEROS) } });
+  const silent = await openConnection(server.restUrl);
+  const idle = await openConnection(server.restUrl);
+  idle.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+  await new Promise((resolve) => idle.once('data', resolve));
   await firstAnswer;
   const signalledAt = Date.now();
   const exit = server.stop();
+  expect((await restInFlight).status).toBe(200);
   const results = await Promise.allSettled(inFlight);
   expect(results.map((r) => (r.status === 'fulfilled' ? 'ok' : String(r.reason)))).toEqual(new Array<string>(6).fill('ok'));
   for (const r of results) if (r.status === 'fulfilled') expect(r.value.response.outputs.scores.float_val).toHaveLength(batch * 10);
   // The drain was exercised: calls were still running when the signal was sent.
   expect(finishedAt.filter((t) => t > signalledAt).length).toBeGreaterThanOrEqual(2);
   expect(await exit).toEqual({ code: 0, signal: null });
+  const exitSeconds = (Date.now() - signalledAt) / 1000;
+  expect(exitSeconds, 'the grace period is 30 s').toBeLessThan(20);
+  expect(silent.closed && idle.closed).toBe(true);
   expect(server.logs.some((l) => l.msg === 'server stopped')).toBe(true);
   // New calls are refused once it is gone.
   expect((await statusOf(clients.prediction.call('Predict', request, { deadlineMs: 2000 }))).code).not.toBe(0);
