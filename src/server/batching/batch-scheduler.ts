@@ -1,5 +1,6 @@
 import { ServingError, toServingError } from '../../shared/errors.js';
 import { deadlineExceeded, type Deadline } from '../core/deadline.js';
+import { callerGone, type Hangup } from '../core/hangup.js';
 import type { ManagerClock } from '../core/model-manager.js';
 import { TypicalTimes } from '../core/typical-times.js';
 import { paddedBatchSize, type BatchingParameters } from './batching-parameters.js';
@@ -11,6 +12,8 @@ export interface BatchTask<Payload, Result> {
   readonly enqueuedAt: number;
   /** Dropped with DEADLINE_EXCEEDED if still queued when this passes (core/deadline.ts). */
   readonly deadline: Deadline;
+  /** Dropped with CANCELLED if still queued when its caller has gone. */
+  readonly hangup: Hangup | undefined;
   resolve(result: Result): void;
   reject(error: Error): void;
 }
@@ -23,7 +26,8 @@ type AnyTask = BatchTask<any, any>;
 
 /** What the caller of a queued task may have set: cancellation and a deadline. */
 export interface TaskLimits {
-  readonly signal?: AbortSignal;
+  /** Set when the caller goes (core/hangup.ts): the task leaves the queue when its batch forms. */
+  readonly hangup?: Hangup;
   readonly deadline?: Deadline;
 }
 
@@ -76,7 +80,8 @@ export class BatchScheduler {
    * in flight is shared by all queues.
    */
   submit<Payload, Result>(key: string, rows: number, payload: Payload, run: RunBatch<Payload, Result>, limits: TaskLimits = {}, params: QueueParameters = this.params): Promise<Result> {
-    const { signal, deadline } = limits;
+    const { hangup, deadline } = limits;
+    if (hangup?.aborted === true) return Promise.reject(callerGone('before it was queued for a batch'));
     let queue = this.queues.get(key);
     if (!queue) {
       queue = { tasks: [], rows: 0, run: run as RunBatch<unknown, unknown>, params };
@@ -92,27 +97,11 @@ export class BatchScheduler {
     }
     const owner = queue;
     return new Promise<Result>((resolve, reject) => {
-      const task: BatchTask<Payload, Result> = { rows, payload, enqueuedAt: this.clock.now(), deadline, resolve, reject };
-      if (signal) {
-        if (signal.aborted) return reject(new ServingError('CANCELLED', 'call cancelled while waiting for a batch'));
-        const onAbort = (): void => this.withdraw(key, owner, task);
-        signal.addEventListener('abort', onAbort, { once: true });
-        task.resolve = (r): void => (signal.removeEventListener('abort', onAbort), resolve(r));
-        task.reject = (e): void => (signal.removeEventListener('abort', onAbort), reject(e));
-      }
+      const task: BatchTask<Payload, Result> = { rows, payload, enqueuedAt: this.clock.now(), deadline, hangup, resolve, reject };
       owner.tasks.push(task);
       owner.rows += counted;
       this.dispatch();
     });
-  }
-
-  private withdraw(key: string, queue: Queue, task: AnyTask): void {
-    const index = queue.tasks.indexOf(task);
-    if (index < 0) return; // already running: its result is simply not read
-    queue.tasks.splice(index, 1);
-    queue.rows -= Math.min(task.rows, queue.params.maxBatchSize);
-    if (queue.tasks.length === 0 && this.queues.get(key) === queue) this.queues.delete(key);
-    task.reject(new ServingError('CANCELLED', 'call cancelled while waiting for a batch'));
   }
 
   private dispatch(): void {
@@ -142,7 +131,7 @@ export class BatchScheduler {
   private start(key: string, now: number): void {
     const queue = this.queues.get(key)!;
     const { params } = queue;
-    this.dropExpired(key, queue, now);
+    this.dropAbandoned(key, queue, now);
     if (queue.tasks.length === 0) return;
     const tasks: AnyTask[] = [];
     let rows = 0;
@@ -170,25 +159,32 @@ export class BatchScheduler {
   }
 
   /**
-   * Fails the queue's tasks whose deadline has passed, and those that waited at least a typical
-   * batch of their queue which would end after their deadline (as run-admission.ts does for
-   * unbatched runs): their callers give up, so they are not run, and the batch is for the others.
+   * Fails the queue's tasks whose callers have gone, whose deadline has passed, and those that
+   * waited at least a typical batch of their queue which would end after their deadline (as
+   * run-admission.ts does for unbatched runs): no one would read their results, so they are not
+   * run, and the batch is for the others.
    */
-  private dropExpired(key: string, queue: Queue, now: number): void {
+  private dropAbandoned(key: string, queue: Queue, now: number): void {
     const wallNow = Date.now();
     const typical = this.batchTimes.typical(key);
     const isExpired = (task: AnyTask): boolean =>
       task.deadline !== undefined && (wallNow >= task.deadline || (typical !== undefined && now - task.enqueuedAt >= typical && wallNow + typical > task.deadline));
-    if (!queue.tasks.some(isExpired)) return;
+    const isAbandoned = (task: AnyTask): boolean => task.hangup?.aborted === true || isExpired(task);
+    if (!queue.tasks.some(isAbandoned)) return;
     const kept: AnyTask[] = [];
     for (const task of queue.tasks) {
-      if (!isExpired(task)) {
+      if (!isAbandoned(task)) {
         kept.push(task);
         continue;
       }
       queue.rows -= Math.min(task.rows, queue.params.maxBatchSize);
+      const waited = `${Math.round(now - task.enqueuedAt)} ms in the batching queue`;
+      if (task.hangup?.aborted === true) {
+        task.reject(callerGone(`after ${waited}`));
+        continue;
+      }
       const late = wallNow >= task.deadline! ? '' : `, and a batch (${typical!.toFixed(1)} ms lately) would end after the deadline`;
-      task.reject(deadlineExceeded(`${Math.round(now - task.enqueuedAt)} ms in the batching queue${late}`));
+      task.reject(deadlineExceeded(`${waited}${late}`));
     }
     queue.tasks.splice(0, queue.tasks.length, ...kept);
     if (kept.length === 0) this.queues.delete(key);

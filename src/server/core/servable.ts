@@ -1,6 +1,7 @@
 import type { HostTensor } from './host-tensor.js';
 import type { RowBlocks } from './row-blocks.js';
 import type { SignatureMap } from './signature.js';
+import type { Hangup } from './hangup.js';
 
 /**
  * Where one run's time went, filled in by the servables it passes through (Triton's statistics
@@ -23,7 +24,8 @@ export function newRunTiming(): RunTiming {
 }
 
 export interface RunOptions {
-  readonly signal?: AbortSignal;
+  /** Not started once the caller has gone (core/hangup.ts). */
+  readonly hangup?: Hangup;
   /** Not started once this has passed (core/deadline.ts). */
   readonly deadline?: number;
   /** Filled in with where the run's time went, when given. */
@@ -68,7 +70,7 @@ export interface Servable {
     signatureName: string,
     inputs: Readonly<Record<string, HostTensor | RowBlocks>>,
     outputNames: readonly string[] | undefined,
-    options?: Omit<RunOptions, 'consumeInputs' | 'signal'>,
+    options?: Omit<RunOptions, 'consumeInputs' | 'hangup'>,
   ): Promise<Record<string, HostTensor>>;
   /** Frees the version. Called only after every in-flight run has finished. */
   unload(): Promise<void>;

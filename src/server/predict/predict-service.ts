@@ -3,6 +3,7 @@ import { ServingError } from '../../shared/errors.js';
 import { copyBytes, type HostTensor } from '../core/host-tensor.js';
 import { CLASSIFY_METHOD, DEFAULT_SIGNATURE, REGRESS_METHOD, type SignatureDef, type SignatureMap } from '../core/signature.js';
 import { newRunTiming, type RunTiming, type ServableBatching } from '../core/servable.js';
+import type { Hangup } from '../core/hangup.js';
 import { InferenceStatistics } from './inference-statistics.js';
 import type { RequestLoggingConfig } from '../config/model-config.js';
 import type { ServerMetrics } from '../metrics/server-metrics.js';
@@ -32,7 +33,8 @@ export interface CallContext {
   readonly entrypoint: Entrypoint;
   /** Value of the model's A/B key header/metadata, when the caller sent one. */
   readonly headers: (name: string) => string | undefined;
-  readonly signal?: AbortSignal;
+  /** Set when the client goes (core/hangup.ts): work not started by then is not started. */
+  readonly hangup?: Hangup;
   /** When the caller gives up (core/deadline.ts): work not started by then is not started. */
   readonly deadline?: number;
 }
@@ -164,7 +166,7 @@ export class PredictService {
     const timing = newRunTiming();
     // Inputs that are read again afterwards (shadow copy, request log) must stay on this thread.
     const outputs = await handle.servable.run(served.signatureName, inputs, outputNames, {
-      signal: call.signal,
+      hangup: call.hangup,
       deadline: call.deadline,
       consumeInputs: shadowVersion === undefined && logging === undefined,
       timing,
@@ -251,7 +253,7 @@ export class PredictService {
     const { handle, signatureName, examples, call, consumeInputs, accounting } = run;
     const input = exampleInputOf(signatureName, signatureOf(handle.servable.signatures, signatureName), method, this.options.checkMethodNames);
     const timing = newRunTiming();
-    const outputs = await handle.servable.run(signatureName, { [input]: examplesTensor(examples) }, undefined, { signal: call.signal, deadline: call.deadline, consumeInputs, timing });
+    const outputs = await handle.servable.run(signatureName, { [input]: examplesTensor(examples) }, undefined, { hangup: call.hangup, deadline: call.deadline, consumeInputs, timing });
     if (accounting !== undefined) {
       accounting.rows = examples.length;
       accounting.timing = timing;
@@ -366,7 +368,7 @@ export class PredictService {
       try {
         handle = this.catalog.acquire(model, { version: target });
         const started = this.now();
-        const shadow = await handle.servable.run(served.signatureName, inputs, outputNames, { signal: call.signal, deadline: call.deadline, consumeInputs: true });
+        const shadow = await handle.servable.run(served.signatureName, inputs, outputNames, { hangup: call.hangup, deadline: call.deadline, consumeInputs: true });
         this.metrics.shadowLatencyDelta.observe(labels, (this.now() - started - primaryMs) / 1000);
         const comparison = compareOutputs(primary, shadow, tolerance);
         this.metrics.shadowRequests.inc({ ...labels, outcome: comparison.agree ? 'agree' : 'disagree' });

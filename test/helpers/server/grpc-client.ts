@@ -14,6 +14,8 @@ export interface CallResult<T> {
 export interface CallOptions {
   readonly metadata?: Record<string, string>;
   readonly deadlineMs?: number;
+  /** Cancels the call (RST_STREAM) when it aborts. */
+  readonly signal?: AbortSignal;
 }
 
 type UnaryMethod = (
@@ -38,6 +40,7 @@ export class UnaryClient {
         error ? reject(error) : resolve({ response: response as T, headers }),
       );
       call.on('metadata', (received: grpc.Metadata) => (headers = received));
+      options.signal?.addEventListener('abort', () => call.cancel(), { once: true });
     });
   }
 

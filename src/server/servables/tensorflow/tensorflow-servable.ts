@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { notFound } from '../../../shared/errors.js';
 import type { HostTensor } from '../../core/host-tensor.js';
+import { callerGone } from '../../core/hangup.js';
 import type { RunOptions, Servable, ServableLoader } from '../../core/servable.js';
 import type { SignatureMap } from '../../core/signature.js';
 import type { InferencePool, PooledSession, SessionRun } from './inference-pool.js';
@@ -59,8 +60,9 @@ export class TensorflowServable implements Servable, WarmupTarget {
     inputs: Readonly<Record<string, RunInput>>,
     outputNames: readonly string[] | undefined,
     consumeInputs: boolean,
-    { timing, deadline }: RunOptions,
+    { timing, deadline, hangup }: RunOptions,
   ): Promise<Record<string, HostTensor>> {
+    if (hangup?.aborted === true) throw callerGone('before it was handed to an inference thread');
     const feeds = this.feeds(signatureName, inputs, outputNames);
     const results = await this.pool.run(this.session, feeds.inputNames, feeds.inputs, feeds.outputNames, consumeInputs, timing, deadline);
     const outputs: Record<string, HostTensor> = {};

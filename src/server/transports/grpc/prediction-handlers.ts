@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { invalidArgument } from '../../../shared/errors.js';
+import { CallHangup } from '../../core/hangup.js';
 import { CLASSIFY_METHOD } from '../../core/signature.js';
 import type { CallContext, Classification, ModelSpecInput, PredictService, Served } from '../../predict/predict-service.js';
 import { decodeTensorProtoMap, encodeTensorProto, type EncodeOptions, type TensorLimits, type TensorProtoObject } from '../../servables/tensorflow/codecs/tensor-proto.js';
@@ -34,8 +35,14 @@ export function servedSpec(served: Served): ModelSpecMessage {
 
 export function callContext(call: grpc.ServerUnaryCall<unknown, unknown>): CallContext {
   const deadline = call.getDeadline();
+  // grpc-js reports a stream closed before its status (RST_STREAM, a lost connection) as 'cancelled'.
+  const hangup = new CallHangup();
+  call.once('cancelled', () => {
+    hangup.aborted = true;
+  });
   return {
     entrypoint: 'GRPC',
+    hangup,
     // Infinity when the client set none.
     deadline: typeof deadline === 'number' ? (Number.isFinite(deadline) ? deadline : undefined) : deadline.getTime(),
     headers: (name) => {

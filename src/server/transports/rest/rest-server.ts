@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { Logger } from 'pino';
 import { ServingError, httpStatusOf, toServingError } from '../../../shared/errors.js';
 import { elementCount, type HostTensor } from '../../core/host-tensor.js';
+import { CallHangup } from '../../core/hangup.js';
 import type { ModelVersionStatus } from '../../core/version-state.js';
 import { TF_SERVING_METRICS_PATH } from '../../metrics/monitoring-config.js';
 import type { ServerMetrics } from '../../metrics/server-metrics.js';
@@ -62,7 +63,12 @@ export function createRestServer(backend: RestBackend, options: RestServerOption
       res.writeHead(204, preflightHeaders(req)).end();
       return;
     }
-    handle(req, backend, options)
+    const hangup = new CallHangup();
+    // 'close' before the response is finished: the client went (a reset, a closed connection).
+    res.once('close', () => {
+      if (!res.writableFinished) hangup.aborted = true;
+    });
+    handle(req, backend, options, hangup)
       .catch((error: unknown) => errorReply(error, logger))
       .then((reply) => {
         const headers: http.OutgoingHttpHeaders = { 'content-type': reply.contentType ?? 'application/json', ...(options.cors ? CORS_HEADERS : {}), ...reply.headers };
@@ -86,7 +92,7 @@ async function metricsReply(backend: RestBackend): Promise<Reply> {
   return { status: 200, body: await backend.metrics.registry.metrics(), contentType: backend.metrics.registry.contentType };
 }
 
-async function handle(req: http.IncomingMessage, backend: RestBackend, options: RestServerOptions): Promise<Reply> {
+async function handle(req: http.IncomingMessage, backend: RestBackend, options: RestServerOptions, hangup: CallHangup): Promise<Reply> {
   const arrivedAt = Date.now();
   // HEAD is GET without the body (RFC 9110), which Node leaves out of HEAD responses itself.
   const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
@@ -107,7 +113,7 @@ async function handle(req: http.IncomingMessage, backend: RestBackend, options: 
   }
   if (pathname === options.metricsPath) return metricsReply(backend);
   // TF Serving bounds a REST call by --rest_api_timeout_in_ms from its arrival (core/deadline.ts).
-  const call: CallContext = { entrypoint: 'REST', headers: (name) => headerValue(req, name), deadline: options.timeoutMs > 0 ? arrivedAt + options.timeoutMs : undefined };
+  const call: CallContext = { entrypoint: 'REST', headers: (name) => headerValue(req, name), hangup, deadline: options.timeoutMs > 0 ? arrivedAt + options.timeoutMs : undefined };
   if (pathname === '/v2' || pathname.startsWith('/v2/')) return openInferenceReply(method, pathname, req, call, backend, options);
   const route = parseModelRoute(method, pathname);
   switch (route.kind) {

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, test } from 'vitest';
 import { BatchScheduler, type BatchTask } from '../../../../src/server/batching/batch-scheduler.js';
 import { defaultBatchingParameters, type BatchingParameters } from '../../../../src/server/batching/batching-parameters.js';
+import { CallHangup } from '../../../../src/server/core/hangup.js';
 import { FakeClock } from '../core/manager-test-kit.js';
 
 /** Records every batch and lets the test finish them one by one. */
@@ -191,18 +192,19 @@ describe('BatchScheduler', () => {
     expect(await Promise.all([roomy, justQueued])).toEqual(['roomy done', 'fresh done']);
   });
 
-  test('a call cancelled while queued leaves the queue with CANCELLED; the others still run', async () => {
+  test('a call whose client went while it was queued leaves the queue with CANCELLED when its batch forms; the others still run', async () => {
     const s = scheduler({ batchTimeoutMicros: 0, maxBatchSize: 8, numBatchThreads: 1 });
     void s.submit('k', 1, 'running', batches.run('k'));
-    const controller = new AbortController();
-    const cancelled = s.submit('k', 1, 'gone', batches.run('k'), { signal: controller.signal });
+    const hangup = new CallHangup();
+    const cancelled = s.submit('k', 1, 'gone', batches.run('k'), { hangup });
     const kept = s.submit('k', 1, 'kept', batches.run('k'));
-    controller.abort();
-    await expect(cancelled).rejects.toMatchObject({ code: 'CANCELLED' });
+    hangup.aborted = true;
     batches.started[0]!.finish();
+    await expect(cancelled).rejects.toMatchObject({ code: 'CANCELLED', message: expect.stringMatching(/^the client cancelled the call after \d+ ms in the batching queue; it was not run$/) as unknown });
     await flush();
     expect(batches.sizes).toEqual([['running'], ['kept']]);
     batches.started[1]!.finish();
     expect(await kept).toBe('kept done');
+    await expect(s.submit('k', 1, 'late', batches.run('k'), { hangup })).rejects.toMatchObject({ code: 'CANCELLED', message: 'the client cancelled the call before it was queued for a batch; it was not run' });
   });
 });
