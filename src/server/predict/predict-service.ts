@@ -368,7 +368,8 @@ export class PredictService {
       try {
         handle = this.catalog.acquire(model, { version: target });
         const started = this.now();
-        const shadow = await handle.servable.run(served.signatureName, inputs, outputNames, { hangup: call.hangup, deadline: call.deadline, consumeInputs: true });
+        // Not the caller's hangup: the caller has its answer, and its stream closing must not cancel the copy.
+        const shadow = await handle.servable.run(served.signatureName, inputs, outputNames, { deadline: call.deadline, consumeInputs: true });
         this.metrics.shadowLatencyDelta.observe(labels, (this.now() - started - primaryMs) / 1000);
         const comparison = compareOutputs(primary, shadow, tolerance);
         this.metrics.shadowRequests.inc({ ...labels, outcome: comparison.agree ? 'agree' : 'disagree' });

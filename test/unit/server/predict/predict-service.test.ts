@@ -2,7 +2,8 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { RoutingConfig } from '../../../../src/server/config/model-config.js';
 import type { HostTensor } from '../../../../src/server/core/host-tensor.js';
-import type { Servable } from '../../../../src/server/core/servable.js';
+import { CallHangup } from '../../../../src/server/core/hangup.js';
+import type { RunOptions, Servable } from '../../../../src/server/core/servable.js';
 import { ServerMetrics } from '../../../../src/server/metrics/server-metrics.js';
 import type { ModelCatalog, VersionHandle } from '../../../../src/server/predict/model-catalog.js';
 import { PredictService, type CallContext } from '../../../../src/server/predict/predict-service.js';
@@ -117,6 +118,21 @@ describe('PredictService', () => {
     const counted = (await metrics.shadowRequests.get()).values;
     expect(counted).toEqual([expect.objectContaining({ value: 1, labels: { model: 'm', version: '2', outcome } })]);
     expect(catalog.held).toBe(0);
+  });
+
+  it('runs a shadow copy after its caller has gone: the caller has its answer, the copy is ours', async () => {
+    const metrics = new ServerMetrics({ processMetrics: false });
+    const shadowRuns: RunOptions[] = [];
+    const shadow: Servable = { ...versionServable(2), run: (_s, _i, _o, options = {}) => (shadowRuns.push(options), Promise.resolve({ y: float(2) })) };
+    const routing: RoutingConfig = { canary: { version: 2, percent: 0 }, shadow: { version: 2, percent: 100, tolerance: 0.5 } };
+    const catalog = new MemoryCatalog(new Map([[1, versionServable(1)], [2, shadow]]), routing, { stable: 1 });
+    const hangup = new CallHangup();
+    await service(catalog, metrics).predict({ name: 'm' }, inputs, [], { ...call(), hangup });
+    hangup.aborted = true; // the answer went out and the stream closed
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(shadowRuns).toHaveLength(1);
+    expect(shadowRuns[0]!.hangup).toBeUndefined();
+    expect((await metrics.shadowRequests.get()).values).toEqual([expect.objectContaining({ labels: { model: 'm', version: '2', outcome: 'disagree' } })]); // ran and compared (1 against 2)
   });
 
   it('counts errors by code and releases the version', async () => {
