@@ -179,7 +179,8 @@ export class BatchScheduler {
       }
       queue.rows -= Math.min(task.rows, queue.params.maxBatchSize);
       const waited = `${Math.round(now - task.enqueuedAt)} ms in the batching queue`;
-      if (task.hangup?.aborted === true) {
+      // A deadline that passed is the reason even when grpc-js has closed the stream for it.
+      if (!isExpired(task)) {
         task.reject(callerGone(`after ${waited}`));
         continue;
       }

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { notFound } from '../../../shared/errors.js';
 import type { HostTensor } from '../../core/host-tensor.js';
+import { isPast } from '../../core/deadline.js';
 import { callerGone } from '../../core/hangup.js';
 import type { RunOptions, Servable, ServableLoader } from '../../core/servable.js';
 import type { SignatureMap } from '../../core/signature.js';
@@ -62,7 +63,8 @@ export class TensorflowServable implements Servable, WarmupTarget {
     consumeInputs: boolean,
     { timing, deadline, hangup }: RunOptions,
   ): Promise<Record<string, HostTensor>> {
-    if (hangup?.aborted === true) throw callerGone('before it was handed to an inference thread');
+    // A passed deadline is the pool's to report, even when grpc-js has closed the stream for it.
+    if (hangup?.aborted === true && !isPast(deadline)) throw callerGone('before it was handed to an inference thread');
     const feeds = this.feeds(signatureName, inputs, outputNames);
     const results = await this.pool.run(this.session, feeds.inputNames, feeds.inputs, feeds.outputNames, consumeInputs, timing, deadline);
     const outputs: Record<string, HostTensor> = {};

@@ -207,4 +207,15 @@ describe('BatchScheduler', () => {
     expect(await kept).toBe('kept done');
     await expect(s.submit('k', 1, 'late', batches.run('k'), { hangup })).rejects.toMatchObject({ code: 'CANCELLED', message: 'the client cancelled the call before it was queued for a batch; it was not run' });
   });
+
+  test('a call whose deadline passed is DEADLINE_EXCEEDED even when its stream was closed for it', async () => {
+    const s = scheduler({ batchTimeoutMicros: 0, maxBatchSize: 8, numBatchThreads: 1 });
+    void s.submit('k', 1, 'running', batches.run('k'));
+    const hangup = new CallHangup();
+    const expired = s.submit('k', 1, 'expired', batches.run('k'), { hangup, deadline: Date.now() + 5 });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    hangup.aborted = true; // grpc-js ends the stream at the deadline
+    batches.started[0]!.finish();
+    await expect(expired).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+  });
 });
