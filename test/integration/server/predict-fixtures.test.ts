@@ -286,6 +286,11 @@ describe('metadata and status', () => {
   const specsOf = (io: SignatureDefMessage['inputs']): Record<string, { dtype: string; shape: number[] }> =>
     Object.fromEntries(Object.entries(io).map(([n, t]) => [n, { dtype: t.dtype, shape: t.tensor_shape.dim.map((d) => Number(d.size)) }]));
 
+  test('GetModelMetadata takes signature_def named more than once, as TF Serving does', async () => {
+    const { response } = await clients.prediction.call<{ metadata: Record<string, unknown> }>('GetModelMetadata', { model_spec: { name: 'adder' }, metadata_field: ['signature_def', 'signature_def'] });
+    expect(Object.keys(response.metadata)).toEqual(['signature_def']);
+  });
+
   test.each(FIXTURE_MODELS.map((model) => ({ model })))('GetModelMetadata $model reports the SavedModel signatures', async ({ model }) => {
     const expected = loadExpected(model);
     const { response } = await clients.prediction.call<{ model_spec: { name: string; version: { value: string } }; metadata: { signature_def: { type_url: string; value: Buffer } } }>(

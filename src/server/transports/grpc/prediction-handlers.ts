@@ -98,10 +98,11 @@ export function predictionHandlers(service: PredictService, limits: TensorLimits
     }),
     GetModelMetadata: unary(async (call: grpc.ServerUnaryCall<{ model_spec?: ModelSpecMessage | null; metadata_field?: string[] }, unknown>) => {
       const spec = modelSpecOf(call.request.model_spec);
+      // TF Serving's checks and words: at least one field, each of them signature_def (repeats are fine).
       const fields = call.request.metadata_field ?? [];
-      if (fields.length !== 1 || fields[0] !== 'signature_def') {
-        throw invalidArgument('metadata_field must be exactly ["signature_def"], the only metadata served');
-      }
+      if (fields.length === 0) throw invalidArgument('GetModelMetadataRequest must specify at least one metadata_field (signature_def is the one served)');
+      const unknown = fields.find((field) => field !== 'signature_def');
+      if (unknown !== undefined) throw invalidArgument(`Metadata field ${unknown} is not supported (signature_def is the one served)`);
       const result = await service.metadata({ ...spec, signatureName: undefined }, callContext(call));
       return {
         model_spec: { name: result.model, version: { value: String(result.version) } },
