@@ -95,6 +95,8 @@ interface ModelState {
   /** Staging dir → parts already downloaded there (resume after a fault). */
   readonly resume: Map<string, Set<string>>;
   readonly warned: Set<string>;
+  /** Aborted when the model's base path moves elsewhere: its downloads are of no use then. */
+  readonly retirement: AbortController;
   retired: boolean;
 }
 
@@ -235,7 +237,10 @@ export class S3VersionSource implements VersionSource {
   private stateFor(model: ModelConfig): ModelState {
     const existing = this.models.get(model.name);
     if (existing !== undefined && existing.uri === formatS3Uri(parseS3Uri(model.basePath))) return existing;
-    if (existing !== undefined) existing.retired = true;
+    if (existing !== undefined) {
+      existing.retired = true;
+      existing.retirement.abort(new ServingError('CANCELLED', `the base path of model ${model.name} moved to ${model.basePath}`));
+    }
     const location = parseS3Uri(model.basePath);
     const uri = formatS3Uri(location);
     const store = new ModelStore(this.o.storeDir, model.name);
@@ -253,6 +258,7 @@ export class S3VersionSource implements VersionSource {
       syncBackoff: { failures: 0, nextAt: 0 },
       resume: new Map(),
       warned: new Set(),
+      retirement: new AbortController(),
       retired: false,
       ready: (existing?.sync ?? Promise.resolve())
         .catch(() => undefined)
@@ -352,10 +358,11 @@ export class S3VersionSource implements VersionSource {
     if (state.sync !== undefined || state.retired) return;
     const sb = state.syncBackoff;
     if (sb.error !== undefined && this.o.now() < sb.nextAt) return;
+    const signal = AbortSignal.any([this.lifetime.signal, state.retirement.signal]);
     const run = async (): Promise<void> => {
       for (const r of [...wanted].sort((a, b) => b.version - a.version)) {
-        this.lifetime.signal.throwIfAborted();
-        await this.syncVersion(state, r, this.lifetime.signal);
+        signal.throwIfAborted();
+        await this.syncVersion(state, r, signal);
       }
     };
     state.sync = run()
@@ -367,6 +374,10 @@ export class S3VersionSource implements VersionSource {
         (error: unknown) => {
           const e = toServingError(error);
           if (this.lifetime.signal.aborted) return;
+          if (state.retired) {
+            this.o.logger.info({ model: state.model, uri: state.uri, reason: e.message }, 'model version download abandoned');
+            return;
+          }
           this.fail(sb, e);
           this.o.metrics?.failures.inc({ model: state.model, operation: 'download' });
           this.o.logger.error({ model: state.model, uri: state.uri, err: e, retryInMs: sb.nextAt - this.o.now() }, 'model version not synced from S3; served versions are untouched');
