@@ -200,6 +200,7 @@ export class ModelManager {
     for (const [name, entry] of this.models) {
       if (!wanted.has(name) && entry.config !== undefined) {
         entry.config = undefined;
+        this.source.forget?.(name);
         this.logger.info({ model: name }, 'model removed from config');
         this.step(entry);
       }

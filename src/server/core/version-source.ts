@@ -34,4 +34,6 @@ export interface VersionSource {
    * no version yet.
    */
   explain?(model: ModelConfig): string | undefined;
+  /** The model left the config, or this source no longer serves it: stop work for it (downloads). */
+  forget?(model: string): void;
 }

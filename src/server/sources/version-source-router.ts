@@ -32,12 +32,18 @@ export class VersionSourceRouter implements VersionSource {
 
   list(model: ModelConfig, signal: AbortSignal): Promise<SourceListing> {
     const scheme = basePathScheme(model.basePath);
+    if (scheme !== 's3') this.s3?.forget?.(model.name); // moved off S3
     if (scheme === undefined) return this.routes.directory.list(model, signal);
     if (scheme === 's3' && this.routes.s3 !== undefined) {
       this.s3 ??= this.routes.s3();
       return this.s3.list(model, signal);
     }
     return Promise.reject(new ServingError('UNIMPLEMENTED', `base_path ${model.basePath}: the ${scheme}:// scheme is not supported (local directories and s3:// are)`));
+  }
+
+  forget(model: string): void {
+    this.routes.directory.forget?.(model);
+    this.s3?.forget?.(model);
   }
 
   explain(model: ModelConfig): string | undefined {

@@ -314,20 +314,24 @@ test('the S3 server stopped mid-download: listings fail with backoff, the downlo
   expect(readdirSync(join(h.store, 'm', '.staging'))).toEqual([]);
 });
 
-test('a base path moved mid-download abandons that download: the new location syncs at once', async () => {
+/** A 24 MiB version behind a slow link (about 24 s to fetch), its download started. */
+async function startSlowDownload(prefix: string): Promise<{ h: Harness; big: Buffer }> {
   const big = Buffer.alloc(24 * 1024 * 1024, 5);
   for (let i = 0; i < big.length; i += 1000) big[i] = (i / 1000) % 256;
-  await upload('abandoned', 1, (rel) => rel.startsWith('variables/variables.data'));
-  await putObject(admin, BUCKET, 'abandoned/1/variables/variables.data-00000-of-00001', big);
-  await upload('moved-to', 1);
+  await upload(prefix, 1, (rel) => rel.startsWith('variables/variables.data'));
+  await putObject(admin, BUCKET, `${prefix}/1/variables/variables.data-00000-of-00001`, big);
   const proxy = await FaultProxy.start(s3.port);
   cleanups.push(() => proxy.close());
-  // 24 one-MiB parts over 8 connections of 128 KiB/s: about 24 s for the old download.
-  proxy.bytesPerSecond = 128 * 1024;
+  proxy.bytesPerSecond = 128 * 1024; // 24 one-MiB parts over 8 connections
   const h = harness({ endpoint: proxy.endpoint });
-  const old = model('abandoned', { kind: 'latest', numVersions: 1 });
-  await h.source.list(old, new AbortController().signal); // starts the download
+  await h.source.list(model(prefix, { kind: 'latest', numVersions: 1 }), new AbortController().signal);
   await eventually(() => expect(h.bytes()).toBeGreaterThan(0), 10_000);
+  return { h, big };
+}
+
+test('a base path moved mid-download abandons that download: the new location syncs at once', async () => {
+  const { h, big } = await startSlowDownload('abandoned');
+  await upload('moved-to', 1);
   const moved = model('moved-to', { kind: 'latest', numVersions: 1 });
   const started = Date.now();
   expect(await settle(h, moved)).toEqual([1]);
@@ -337,6 +341,17 @@ test('a base path moved mid-download abandons that download: the new location sy
   expect(h.logger.lines.filter((l) => l.level === 'error')).toEqual([]);
   expect(JSON.parse(readFileSync(join(h.store, 'm', '1', '.tensorfleet-manifest.json'), 'utf8'))).toMatchObject({ source: `s3://${BUCKET}/moved-to/` });
   expect(readdirSync(join(h.store, 'm', '.staging'))).toEqual([]);
+});
+
+test('a model that leaves the config stops its download', async () => {
+  const { h, big } = await startSlowDownload('removed');
+  const started = Date.now();
+  h.source.forget('m');
+  await h.source.idle();
+  expect(Date.now() - started, 'the download ran on').toBeLessThan(5_000);
+  expect(h.bytes()).toBeLessThan(big.length);
+  expect(h.logger.lines.some((l) => l.msg === 'model version download abandoned')).toBe(true);
+  expect(h.logger.lines.filter((l) => l.level === 'error')).toEqual([]);
 });
 
 test('credentials come from files and a rotated file takes effect without a restart', async () => {

@@ -208,6 +208,20 @@ export class S3VersionSource implements VersionSource {
     return listing;
   }
 
+  /**
+   * The model left the config (or S3): its downloads stop. Its synced versions stay in the store
+   * for a return; the state stays too, so that a return waits for the abandoned download to end.
+   */
+  forget(model: string): void {
+    const state = this.models.get(model);
+    if (state !== undefined && !state.retired) this.retire(state, `model ${model} is no longer served from ${state.uri}`);
+  }
+
+  private retire(state: ModelState, reason: string): void {
+    state.retired = true;
+    state.retirement.abort(new ServingError('CANCELLED', reason));
+  }
+
   explain(model: ModelConfig): string | undefined {
     const state = this.models.get(model.name);
     if (state?.note === undefined || !state.note.startsWith(DOWNLOADING)) return state?.note;
@@ -236,11 +250,8 @@ export class S3VersionSource implements VersionSource {
 
   private stateFor(model: ModelConfig): ModelState {
     const existing = this.models.get(model.name);
-    if (existing !== undefined && existing.uri === formatS3Uri(parseS3Uri(model.basePath))) return existing;
-    if (existing !== undefined) {
-      existing.retired = true;
-      existing.retirement.abort(new ServingError('CANCELLED', `the base path of model ${model.name} moved to ${model.basePath}`));
-    }
+    if (existing !== undefined && !existing.retired && existing.uri === formatS3Uri(parseS3Uri(model.basePath))) return existing;
+    if (existing !== undefined) this.retire(existing, `the base path of model ${model.name} moved to ${model.basePath}`);
     const location = parseS3Uri(model.basePath);
     const uri = formatS3Uri(location);
     const store = new ModelStore(this.o.storeDir, model.name);

@@ -492,6 +492,20 @@ describe('ModelManager', () => {
     expect(statesOf(manager, 'b')).toEqual({ 7: 'AVAILABLE' });
   });
 
+  it('tells its source when a model leaves the config, so that work for it (a download) stops', async () => {
+    await writeVersion(base('a'), 1);
+    await writeVersion(base('b'), 1);
+    const logger = recordingLogger(records);
+    const directory = new DirectorySource({ logger, now: () => Date.now(), settleMs: 0 });
+    const forgotten: string[] = [];
+    const source = { list: directory.list.bind(directory), forget: (name: string) => void forgotten.push(name) };
+    const manager = new ModelManager({ loader, source, logger, clock });
+    managers.push(manager);
+    await manager.reconcile(config(model('a'), model('b')));
+    await manager.reconcile(config(model('a')));
+    expect(forgotten).toEqual(['b']);
+  });
+
   it('reports errors the way TF Serving words them', async () => {
     await writeVersion(base('m'), 1);
     const manager = newManager();
