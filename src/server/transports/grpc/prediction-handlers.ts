@@ -35,7 +35,8 @@ export function servedSpec(served: Served): ModelSpecMessage {
 
 export function callContext(call: grpc.ServerUnaryCall<unknown, unknown>): CallContext {
   const deadline = call.getDeadline();
-  // grpc-js reports a stream closed before its status (RST_STREAM, a lost connection) as 'cancelled'.
+  // grpc-js emits 'cancelled' when the stream closes: RST_STREAM, a lost connection, its own
+  // deadline timer, and also after a normal answer (so work after the answer must not read this).
   const hangup = new CallHangup();
   call.once('cancelled', () => {
     hangup.aborted = true;

@@ -22,7 +22,9 @@ export class HttpDrain {
     });
     server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
       const socket = req.socket;
-      this.requests.set(socket, (this.requests.get(socket) ?? 0) + 1);
+      const open = this.requests.get(socket);
+      if (open === undefined) return; // closed already
+      this.requests.set(socket, open + 1);
       res.once('close', () => {
         if (!this.requests.has(socket)) return;
         const left = this.requests.get(socket)! - 1;
