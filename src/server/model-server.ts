@@ -41,6 +41,7 @@ import { predictionHandlers } from './transports/grpc/prediction-handlers.js';
 import { loadTensorflowServingGrpc } from './transports/grpc/proto-loader.js';
 import { JsonDecodePool } from './transports/rest/json-decode-pool.js';
 import { HttpDrain } from './transports/rest/http-drain.js';
+import { UnspokenConnections } from './transports/grpc/unspoken-connections.js';
 import { createRestServer } from './transports/rest/rest-server.js';
 
 /** What main.ts hands in: everything that touches the outside world. */
@@ -343,6 +344,7 @@ async function startComponents(options: ServeOptions, env: ServerEnvironment, st
   const grpcSocket = options.grpc_socket_path === undefined ? undefined : await bindGrpcSocket(grpcServer, options.grpc_socket_path, transportSecurity.credentials);
   const flowControl = { ...flowControlOptions(channelArguments), serverSaturated: () => inferenceUtilization.saturated };
   installHttp2Tuning(grpcServer, { promptTrailers: options.grpc_prompt_trailers, flowControl }, logger);
+  const unspoken = new UnspokenConnections(grpcServer, (reason) => logger.warn({ reason }, 'gRPC connections that never spoke HTTP/2 may hold a shutdown for its grace period'));
 
   let restServer: http.Server | undefined;
   let restDrain: HttpDrain | undefined;
@@ -384,7 +386,9 @@ async function startComponents(options: ServeOptions, env: ServerEnvironment, st
       lifetime.abort();
       clearInterval(utilizationTimer);
       const graceMs = options.shutdown_grace_seconds * 1000;
-      await Promise.all([shutdownGrpcServer(grpcServer, graceMs), restDrain?.close(graceMs)]);
+      const grpcClosed = shutdownGrpcServer(grpcServer, graceMs);
+      unspoken.closeUnspoken();
+      await Promise.all([grpcClosed, restDrain?.close(graceMs)]);
       await jsonDecoder?.close();
       transportSecurity.close();
       await requestLog.close();

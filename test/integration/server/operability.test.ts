@@ -182,6 +182,7 @@ function openConnection(url: string): Promise<Socket> {
     const socket = connect(Number(port), hostname, () => resolve(socket));
     socket.once('error', reject);
     socket.on('end', () => socket.end());
+    socket.resume(); // what the server sends (a gRPC server's SETTINGS) is read and dropped, so 'end' comes
   });
 }
 
@@ -206,10 +207,12 @@ test('SIGTERM lets in-flight calls finish, then the process exits 0, not held by
       }),
   );
   // A REST call in flight too, and connections with no call: one that never sent a request (as
-  // clients and proxies open ahead of use) and one idle after its call. Such a connection held
-  // the exit for the whole grace period (30 s) before.
+  // clients and proxies open ahead of use) and one idle after its call, and on the gRPC port one
+  // that never spoke HTTP/2. Each of the silent ones held the exit for the whole grace period
+  // (30 s) before.
   const restInFlight = rest(server.restUrl, '/v1/models/mnist:predict', { body: { signature_name: 'predict_images', instances: Array<number[][][]>(200).fill(MNIST_ZEROS) } });
   const silent = await openConnection(server.restUrl);
+  const silentGrpc = await openConnection(`http://${server.grpcTarget}`);
   const idle = await openConnection(server.restUrl);
   idle.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
   await new Promise((resolve) => idle.once('data', resolve));
@@ -225,7 +228,7 @@ test('SIGTERM lets in-flight calls finish, then the process exits 0, not held by
   expect(await exit).toEqual({ code: 0, signal: null });
   const exitSeconds = (Date.now() - signalledAt) / 1000;
   expect(exitSeconds, 'the grace period is 30 s').toBeLessThan(20);
-  expect(silent.closed && idle.closed).toBe(true);
+  await eventually(() => expect([silent.closed, idle.closed, silentGrpc.closed]).toEqual([true, true, true]), 5_000, 20);
   expect(server.logs.some((l) => l.msg === 'server stopped')).toBe(true);
   // New calls are refused once it is gone.
   expect((await statusOf(clients.prediction.call('Predict', request, { deadlineMs: 2000 }))).code).not.toBe(0);

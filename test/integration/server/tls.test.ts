@@ -8,6 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { eventually } from '../../helpers/k8s/eventually.js';
@@ -118,6 +119,19 @@ describe('without client_verify', () => {
       secure.close();
       plain.close();
     }
+  });
+
+  test('SIGTERM is not held by a connection whose TLS handshake never begins', async () => {
+    const { hostname, port } = new URL(`http://${server.grpcTarget}`);
+    const silent = await new Promise<Socket>((resolve, reject) => {
+      const socket = connect(Number(port), hostname, () => resolve(socket));
+      socket.once('error', reject);
+    });
+    silent.on('error', () => undefined).resume();
+    const signalledAt = Date.now();
+    expect(await server.stop()).toEqual({ code: 0, signal: null });
+    expect((Date.now() - signalledAt) / 1000, 'the grace period is 30 s').toBeLessThan(20);
+    silent.destroy();
   });
 });
 
