@@ -3,7 +3,7 @@ import { ServingError } from '../../shared/errors.js';
 /**
  * Whether a call's client has gone: it cancelled, reset its stream or closed its connection. Work
  * not yet started for it is not started (the batch scheduler looks when a batch forms, the
- * inference pool before it hands a run to a thread); a run under way finishes.
+ * servable before it hands a run to an inference thread); a run under way finishes.
  *
  * A plain flag that the transports set from their own events, read where work would start: an
  * AbortController per call costs ~3.4 us on this machine, this ~0.1 us. AbortSignal has the same
