@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import { ServingError } from '../../shared/errors.js';
-import { copyBytes, type HostTensor } from '../core/host-tensor.js';
+import type { HostTensor } from '../core/host-tensor.js';
 import { CLASSIFY_METHOD, DEFAULT_SIGNATURE, REGRESS_METHOD, type SignatureDef, type SignatureMap } from '../core/signature.js';
 import { newRunTiming, type RunTiming, type ServableBatching } from '../core/servable.js';
 import type { Hangup } from '../core/hangup.js';
 import { InferenceStatistics } from './inference-statistics.js';
+import { classificationsOf, classifyFetches, regressFetches, regressionValuesOf, type Classification } from './example-outputs.js';
 import type { RequestLoggingConfig } from '../config/model-config.js';
 import type { ServerMetrics } from '../metrics/server-metrics.js';
 import type { RequestLogger } from '../request-log/request-logger.js';
@@ -62,9 +63,7 @@ export type InferenceTaskResult =
   | { readonly method: typeof CLASSIFY_METHOD; readonly signatureName: string; readonly results: Classification[] }
   | { readonly method: typeof REGRESS_METHOD; readonly signatureName: string; readonly values: number[] };
 
-export interface Classification {
-  readonly classes: readonly { readonly label: string; readonly score: number }[];
-}
+export type { Classification } from './example-outputs.js';
 
 /** One Classify or Regress run of serialized tf.Examples. */
 interface ExampleRun {
@@ -233,27 +232,27 @@ export class PredictService {
   }
 
   private async runClassify(run: ExampleRun): Promise<Classification[]> {
-    return classificationsOf(await this.runExamples(run, CLASSIFY_METHOD), run.examples.length);
+    const outputs = await this.runExamples(run, CLASSIFY_METHOD, classifyFetches);
+    return classificationsOf(run.signatureName, outputs, run.examples.length);
   }
 
   private async runRegress(run: ExampleRun): Promise<number[]> {
-    const values = (await this.runExamples(run, REGRESS_METHOD)).outputs;
-    if (!values || values.dtype !== 'DT_FLOAT') {
-      throw new ServingError('FAILED_PRECONDITION', `regress signature "${run.signatureName}" must return a float "outputs" tensor`);
-    }
-    const floats = floatsOf(values);
-    if (floats.length !== run.examples.length) {
-      throw new ServingError('FAILED_PRECONDITION', `regress signature returned ${floats.length} values for ${run.examples.length} examples`);
-    }
-    return Array.from(floats);
+    const outputs = await this.runExamples(run, REGRESS_METHOD, regressFetches);
+    return regressionValuesOf(run.signatureName, outputs, run.examples.length);
   }
 
   /** Runs serialized tf.Examples through the signature's one string input; one row per example. */
-  private async runExamples(run: ExampleRun, method: string): Promise<Record<string, HostTensor>> {
+  private async runExamples(
+    run: ExampleRun,
+    method: string,
+    fetchesOf: (signatureName: string, signature: SignatureDef) => string[],
+  ): Promise<Record<string, HostTensor>> {
     const { handle, signatureName, examples, call, consumeInputs, accounting } = run;
-    const input = exampleInputOf(signatureName, signatureOf(handle.servable.signatures, signatureName), method, this.options.checkMethodNames);
+    const signature = signatureOf(handle.servable.signatures, signatureName);
+    const input = exampleInputOf(signatureName, signature, method, this.options.checkMethodNames);
+    const fetches = fetchesOf(signatureName, signature);
     const timing = newRunTiming();
-    const outputs = await handle.servable.run(signatureName, { [input]: examplesTensor(examples) }, undefined, { hangup: call.hangup, deadline: call.deadline, consumeInputs, timing });
+    const outputs = await handle.servable.run(signatureName, { [input]: examplesTensor(examples) }, fetches, { hangup: call.hangup, deadline: call.deadline, consumeInputs, timing });
     if (accounting !== undefined) {
       accounting.rows = examples.length;
       accounting.timing = timing;
@@ -382,34 +381,6 @@ export class PredictService {
       }
     })();
   }
-}
-
-function floatsOf(tensor: HostTensor): Float32Array {
-  if (tensor.dtype === 'DT_STRING') throw new ServingError('FAILED_PRECONDITION', 'expected a float tensor');
-  const bytes = tensor.bytes.byteOffset % 4 === 0 ? tensor.bytes : copyBytes(tensor.bytes);
-  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-}
-
-const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-
-function classificationsOf(outputs: Record<string, HostTensor>, count: number): Classification[] {
-  const classes = outputs.classes;
-  const scores = outputs.scores;
-  if (!classes && !scores) throw new ServingError('FAILED_PRECONDITION', 'classify signature returned neither "classes" nor "scores"');
-  const perExample = (classes ?? scores)!.shape[1] ?? 1;
-  const labelStrings = classes?.dtype === 'DT_STRING' ? classes.strings : undefined;
-  const scoreValues = scores ? floatsOf(scores) : undefined;
-  const results: Classification[] = [];
-  for (let i = 0; i < count; i++) {
-    const row = [];
-    for (let j = 0; j < perExample; j++) {
-      const index = i * perExample + j;
-      const label = labelStrings?.[index];
-      row.push({ label: label ? decoder.decode(label) : '', score: scoreValues?.[index] ?? 0 });
-    }
-    results.push({ classes: row });
-  }
-  return results;
 }
 
 /** Rows a request runs: dimension 0 of its first input, 1 for a scalar. */
