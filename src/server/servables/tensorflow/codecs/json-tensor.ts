@@ -12,7 +12,10 @@
  * exact over the whole 64-bit range (the parser keeps literals beyond 2^53 as bigint); a
  * number that is not an exact integer, or a quoted string, is refused with INVALID_ARGUMENT.
  * Leniency beyond TF Serving: DT_HALF/DT_BFLOAT16 accept numbers, integral floats like 2.0
- * are accepted for integer dtypes, and integer values are range-checked per dtype.
+ * are accepted for integer dtypes, and integer values are range-checked per dtype. As in TF
+ * Serving, a finite number beyond a floating dtype's range is refused (it would be stored as
+ * ±Infinity); unlike TF Serving, integer literals beyond 2^24 (FLOAT) or 2^53 (DOUBLE) round to
+ * the nearest value, as fractional literals do, rather than being refused.
  *
  * Responses match TF Serving's json_tensor rules: `predictions` (row: one output -> list of
  * its rows; several -> list of objects keyed by output name; all outputs must share the batch
@@ -206,6 +209,24 @@ function isNamedObject(value: unknown): value is Record<string, unknown> {
 
 const INT_RANGE = INTEGER_RANGES;
 
+/**
+ * A finite number that would be stored as ±Infinity is refused, as TF Serving refuses JSON
+ * values "without loss of precision" beyond a float's range (its IsLosslessDecimal).
+ */
+const RANGE_WORDS: Partial<Record<DType, string>> = {
+  DT_FLOAT: 'within the range of a float, ±3.4028235e38',
+  DT_DOUBLE: 'within the range of a double',
+  DT_HALF: 'within the range of a half, ±65504',
+  DT_BFLOAT16: 'within the range of a bfloat16, ±3.3895314e38',
+};
+
+/** The least magnitude a double rounds up to Infinity from, as a float32: FLT_MAX + half an ulp. */
+const FLOAT32_OVERFLOW = 2 ** 128 - 2 ** 103;
+
+function rangeWords(dtype: DType): string {
+  return RANGE_WORDS[dtype] ?? `within the range of ${dtype}`;
+}
+
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 
 /** Writes leaf values of one input, in row-major order, into its typed storage. */
@@ -243,16 +264,30 @@ class Filler {
       return;
     }
     let i = this.index;
+    let large = false;
     for (let j = 0; j < list.length; j++) {
       const item = list[j];
-      if (typeof item === 'number') floats[i++] = item;
-      else {
+      if (typeof item === 'number') {
+        floats[i++] = item;
+        // FLOAT32_OVERFLOW written out, and a flag looked at after the loop: this runs once per
+        // pixel of an image, and a constant read or a call here made the loop 1.6x slower.
+        if (item >= 3.4028235677973366e38 || item <= -3.4028235677973366e38) large = true;
+      } else {
         this.index = i;
         this.values(item, shape, shape.length);
         i = this.index;
       }
     }
     this.index = i;
+    if (large && this.dtype === 'DT_FLOAT') this.checkFloat32Range(list);
+  }
+
+  /** Refuses a finite number beyond a float's range, which would be stored as ±Infinity. */
+  private checkFloat32Range(list: ArrayLike<unknown>): void {
+    for (let j = 0; j < list.length; j++) {
+      const item = list[j];
+      if (typeof item === 'number' && Math.abs(item) >= FLOAT32_OVERFLOW && Number.isFinite(item)) this.bad(item, rangeWords(this.dtype));
+    }
   }
 
   tensor(shape: number[]): HostTensor {
@@ -295,18 +330,24 @@ class Filler {
         if (typeof value !== 'boolean') this.bad(value, 'a bool');
         view.setUint8(i, value ? 1 : 0);
         return;
-      case 'DT_FLOAT':
-        view.setFloat32(i * 4, this.number(value), true);
+      case 'DT_FLOAT': {
+        const v = this.number(value);
+        if (Math.abs(v) >= FLOAT32_OVERFLOW && Number.isFinite(v)) this.bad(value, rangeWords('DT_FLOAT'));
+        view.setFloat32(i * 4, v, true);
         return;
+      }
       case 'DT_DOUBLE':
         view.setFloat64(i * 8, this.number(value), true);
         return;
       case 'DT_HALF':
-        view.setUint16(i * 2, toHalfBits(this.number(value)), true);
+      case 'DT_BFLOAT16': {
+        const v = this.number(value);
+        const bits = this.dtype === 'DT_HALF' ? toHalfBits(v) : toBfloat16Bits(v);
+        const infinite = this.dtype === 'DT_HALF' ? (bits & 0x7fff) === 0x7c00 : (bits & 0x7fff) === 0x7f80;
+        if (infinite && Number.isFinite(v)) this.bad(value, rangeWords(this.dtype));
+        view.setUint16(i * 2, bits, true);
         return;
-      case 'DT_BFLOAT16':
-        view.setUint16(i * 2, toBfloat16Bits(this.number(value)), true);
-        return;
+      }
       case 'DT_INT64':
       case 'DT_UINT64': {
         const v = typeof value === 'bigint' ? value : typeof value === 'number' && Number.isSafeInteger(value) ? BigInt(value) : undefined;

@@ -112,6 +112,12 @@ describe('JSON request decoding', () => {
     expect(values(inputs['bf'])).toEqual([1, 0.5]);
   });
 
+  it("takes values that round to a type's largest finite value", () => {
+    const { inputs } = decode('{"inputs": {"f": [3.4028235e38, -3.4028235e38], "h": [65519, -65504]}}', { f: info('DT_FLOAT'), h: info('DT_HALF') });
+    expect(values(inputs['f'])).toEqual([3.4028234663852886e38, -3.4028234663852886e38]);
+    expect(values(inputs['h'])).toEqual([65504, -65504]);
+  });
+
   it.each<[string, string, Record<string, TensorInfo>, RegExp]>([
     ['empty body', '   ', { x: info('DT_FLOAT') }, /document is empty/],
     ['not JSON', '{"instances": [1,', { x: info('DT_FLOAT') }, /JSON Parse error/],
@@ -130,6 +136,11 @@ describe('JSON request decoding', () => {
     ['unknown named input', '{"inputs": {"a": 1, "c": 1}}', { a: info('DT_FLOAT') }, /unknown input\(s\) c/],
     ['string for a float', '{"inputs": ["1.5"]}', { x: info('DT_FLOAT') }, /JSON value "1.5" is not a number \(DT_FLOAT\)/],
     ['uint8 out of range', '{"inputs": [1, 300]}', { x: info('DT_UINT8') }, /300 is not in the range \[0, 255\]/],
+    // TF Serving refuses these ("without loss of precision"); stored, they would be ±Infinity.
+    ['a float beyond its range', '{"inputs": [1, -1e39]}', { x: info('DT_FLOAT') }, /input x: JSON value -1e\+39 is not within the range of a float, ±3.4028235e38 \(DT_FLOAT\)/],
+    ['a float just beyond its rounding range', '{"instances": [[3.4028236e38]]}', { x: info('DT_FLOAT') }, /3.4028236e\+38 is not within the range of a float/],
+    ['a half beyond its range', '{"inputs": [65520]}', { x: info('DT_HALF') }, /65520 is not within the range of a half, ±65504 \(DT_HALF\)/],
+    ['a bfloat16 beyond its range', '{"inputs": [3.4e38]}', { x: info('DT_BFLOAT16') }, /is not within the range of a bfloat16/],
     ['fraction for int32', '{"inputs": [1.5]}', { x: info('DT_INT32') }, /not an integer/],
     ['int64 as a string', '{"inputs": ["5"]}', { x: info('DT_INT64') }, /not an exact integer/],
     ['int64 beyond range', '{"inputs": [9223372036854775808]}', { x: info('DT_INT64') }, /int64 range/],
