@@ -211,6 +211,19 @@ class Checker(CheckRunner):
             value.set_data_from_numpy(np.zeros([1, 4], dtype=np.float32))
             self.expect_error(lambda: c.infer("no_such_model_v2_check", [value]), "StatusCode.NOT_FOUND" if grpc else 404, "no_such_model_v2_check")
 
+        def compressed(algorithm):
+            # Triton's clients compress requests on request; the answer must be the plain call's.
+            value = self.api.InferInput("x", [2], "FP32")
+            value.set_data_from_numpy(np.array([1.5, -2.0], dtype=np.float32))
+            if grpc:
+                result = c.infer("versioned", [value], model_version="2", compression_algorithm=algorithm)
+            else:
+                result = c.infer("versioned", [value], model_version="2", request_compression_algorithm=algorithm, response_compression_algorithm=algorithm)
+            got = result.as_numpy("y").tolist()
+            expect(got == [2.75, 1.0], f"y {got}, expected [2.75, 1.0]")
+
+        for algorithm in ("gzip", "deflate"):
+            self.check(f"infer, {algorithm} request", lambda a=algorithm: compressed(a))
         self.check("error: wrong datatype", bad_datatype)
         self.check("error: unknown model", unknown_model)
 

@@ -304,7 +304,7 @@ describe('V2 bad requests get a clear error and the server stays up', () => {
 
   test.each([
     ['a JSON length past the body', { 'inference-header-content-length': '999' }, '{}', 400, /must be a byte count within the 2-byte body/],
-    ['an unsupported Content-Encoding', { 'content-encoding': 'br' }, '{}', 400, /Content-Encoding br is not supported/],
+    ['an unsupported Content-Encoding', { 'content-encoding': 'br' }, '{}', 415, /Content-Encoding "br" is not supported \(gzip and deflate are\)/],
     ['a gzip body that is not gzip', { 'content-encoding': 'gzip' }, '{}', 400, /the gzip body does not decompress/],
   ])('refuses %s', async (_case, headers, body, status, message) => {
     const reply = await rest(server.restUrl, '/v2/models/tiny/infer', { body, headers });

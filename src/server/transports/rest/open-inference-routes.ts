@@ -1,6 +1,4 @@
 import type http from 'node:http';
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import { ServingError, invalidArgument, notFound } from '../../../shared/errors.js';
 import { noteRequestMessage } from '../../core/message-buffers.js';
 import { elementCount, type HostTensor } from '../../core/host-tensor.js';
@@ -11,7 +9,8 @@ import { parseVersionNumber } from '../model-spec-version.js';
 import { SERVER_METADATA, infer, isModelReady, modelConfigOf, modelMetadataOf, modelStatisticsOf, repositoryIndex } from '../open-inference.js';
 import { rejectedAs } from '../rejected-as.js';
 import { JsonDecodePool } from './json-decode-pool.js';
-import { PAYLOAD_TOO_LARGE, joinChunks, json, lengthOf, readBody, readBodyChunks, type Reply } from './rest-reply.js';
+import { contentEncodingOf, inflated } from './content-encoding.js';
+import { joinChunks, json, lengthOf, readBody, readBodyChunks, type Reply } from './rest-reply.js';
 import { decodePathSegment } from './rest-routes.js';
 import type { RestBackend, RestServerOptions } from './rest-server.js';
 
@@ -185,8 +184,7 @@ const JSON_LENGTH_HEADER = 'inference-header-content-length';
 
 /** A body that is all JSON, as sent: no binary tensors after it, no Content-Encoding. */
 function isPlainJson(req: http.IncomingMessage): boolean {
-  const encoding = req.headers['content-encoding'];
-  return req.headers[JSON_LENGTH_HEADER] === undefined && (encoding === undefined || encoding === 'identity');
+  return req.headers[JSON_LENGTH_HEADER] === undefined && contentEncodingOf(req) === undefined;
 }
 
 function jsonLengthOf(req: http.IncomingMessage, bodyLength: number): number {
@@ -197,24 +195,6 @@ function jsonLengthOf(req: http.IncomingMessage, bodyLength: number): number {
     throw invalidArgument(`${JSON_LENGTH_HEADER} must be a byte count within the ${bodyLength}-byte body, not ${JSON.stringify(header)}`);
   }
   return length;
-}
-
-const gunzip = promisify(zlib.gunzip);
-const inflate = promisify(zlib.inflate);
-
-/** The body without its Content-Encoding (Triton's clients can compress requests), within the same limit. */
-async function inflated(req: http.IncomingMessage, body: Buffer, limit: number): Promise<Buffer> {
-  const encoding = req.headers['content-encoding'];
-  if (encoding === undefined || encoding === 'identity') return body;
-  if (encoding !== 'gzip' && encoding !== 'deflate') throw invalidArgument(`Content-Encoding ${encoding} is not supported (gzip and deflate are)`);
-  try {
-    return await (encoding === 'gzip' ? gunzip : inflate)(body, { maxOutputLength: limit });
-  } catch (error) {
-    if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new ServingError('RESOURCE_EXHAUSTED', `the ${encoding} body decompresses to more than --max_request_bytes=${limit}`, PAYLOAD_TOO_LARGE);
-    }
-    throw invalidArgument(`the ${encoding} body does not decompress: ${(error as Error).message}`);
-  }
 }
 
 /** Elements of the outputs written as JSON (binary ones cost no formatting). */

@@ -26,6 +26,7 @@ import { JsonDecodePool } from './json-decode-pool.js';
 import { CORS_HEADERS, isPreflight, preflightHeaders } from './cors.js';
 import { openInferenceReply } from './open-inference-routes.js';
 import { rejectedAs } from '../rejected-as.js';
+import { contentEncodingOf, inflated } from './content-encoding.js';
 import { joinChunks, json, lengthOf, readBody, readBodyChunks, withoutByteOrderMark, type Reply } from './rest-reply.js';
 import { parseModelRoute, requestPath, type ModelRoute } from './rest-routes.js';
 
@@ -128,7 +129,13 @@ async function handle(req: http.IncomingMessage, backend: RestBackend, options: 
     }
     case 'predict': {
       // With a JSON thread, the body stays in Node's chunks: a large one moves there to be joined.
-      const received = withoutByteOrderMark(options.jsonDecoder ? await readBodyChunks(req, options.maxRequestBytes) : [await readBody(req, options.maxRequestBytes)]);
+      const received = withoutByteOrderMark(
+        contentEncodingOf(req) !== undefined
+          ? [await inflated(req, await readBody(req, options.maxRequestBytes), options.maxRequestBytes)]
+          : options.jsonDecoder
+            ? await readBodyChunks(req, options.maxRequestBytes)
+            : [await readBody(req, options.maxRequestBytes)],
+      );
       const length = lengthOf(received);
       if (options.jsonDecoder && length >= JsonDecodePool.MIN_BODY_BYTES) return predictInThread(received, specOf(route), call, backend, options, options.jsonDecoder);
       const bytes = joinChunks(received);
@@ -152,7 +159,8 @@ async function handle(req: http.IncomingMessage, backend: RestBackend, options: 
     }
     case 'classify':
     case 'regress': {
-      const text = joinChunks(withoutByteOrderMark([await readBody(req, options.maxRequestBytes)])).toString('utf8');
+      const body = await inflated(req, await readBody(req, options.maxRequestBytes), options.maxRequestBytes);
+      const text = joinChunks(withoutByteOrderMark([body])).toString('utf8');
       const { signatureName, examples } = rejectedAs(backend.predict, specOf(route), call, route.kind, () => {
         const parsed = parseClassifyRegressJson(text);
         return { signatureName: parsed.signatureName, examples: serializeInputExamples(parsed.input) };
