@@ -13,10 +13,12 @@ interface FlagSpec {
   readonly help: string;
   /** Smallest accepted value of an int or number flag (default 0). */
   readonly min?: number;
+  /** Largest accepted value, when there is one (a port number). */
+  readonly max?: number;
 }
 
 export const SERVE_FLAGS = {
-  port: { type: 'int', default: 8500, help: 'gRPC port (PredictionService, ModelService, health, reflection).' },
+  port: { type: 'int', default: 8500, max: 65535, help: 'gRPC port (PredictionService, ModelService, health, reflection).' },
   grpc_bind_address: { type: 'string', default: '0.0.0.0', help: 'Address the gRPC server binds to.' },
   grpc_socket_path: {
     type: 'string',
@@ -45,7 +47,7 @@ export const SERVE_FLAGS = {
     help: '[TensorFleet] With --grpc_tls_cert_file: clients must present a certificate that chains to these CAs (PEM; mutual TLS).',
   },
   grpc_tls_reload_seconds: { type: 'int', default: 60, min: 1, help: '[TensorFleet] How often the --grpc_tls_* files are read again.' },
-  rest_api_port: { type: 'int', default: 8501, help: 'HTTP port for the REST API, health and metrics; 0 disables it.' },
+  rest_api_port: { type: 'int', default: 8501, max: 65535, help: 'HTTP port for the REST API, health and metrics; 0 disables it.' },
   rest_api_bind_address: { type: 'string', default: '0.0.0.0', help: 'Address the REST server binds to.' },
   rest_api_timeout_in_ms: { type: 'int', default: 30000, help: 'Deadline of a REST call, from its arrival: one whose inference has not started by then is not run and gets 504 (gRPC calls use their own deadline); also the time allowed to receive the request.' },
   rest_api_enable_cors_support: {
@@ -195,6 +197,10 @@ function parseValue(name: string, spec: FlagSpec, raw: string | undefined, probl
       if (raw === undefined || raw.trim() === '' || !Number.isFinite(value) || (spec.type === 'int' && !Number.isInteger(value)) || value < min) {
         const kind = spec.type === 'int' ? 'integer' : 'number';
         problems.push(`--${name} takes ${min === 0 ? `a non-negative ${kind}` : `an ${kind} of at least ${min}`}, got "${raw ?? ''}"`);
+        return undefined;
+      }
+      if (spec.max !== undefined && value > spec.max) {
+        problems.push(`--${name} takes at most ${spec.max}, got "${raw}"`);
         return undefined;
       }
       return value;

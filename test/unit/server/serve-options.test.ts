@@ -39,6 +39,13 @@ describe('parseServeOptions', () => {
     );
   });
 
+  it('takes port numbers up to 65535 (Node refused larger ones only after the models had started loading)', () => {
+    expect(parseServeOptions(['--model_base_path=/m', '--port=65535', '--rest_api_port=0'])).toMatchObject({ port: 65535, rest_api_port: 0 });
+    expect(() => parseServeOptions(['--model_base_path=/m', '--port=65536', '--rest_api_port=99999'])).toThrowError(
+      /--port takes at most 65535, got "65536"\n {2}--rest_api_port takes at most 65535, got "99999"/,
+    );
+  });
+
   it('checks --grpc_channel_arguments', () => {
     expect(parseServeOptions(['--model_base_path=/m', '--grpc_channel_arguments=grpc.max_concurrent_streams=8']).grpc_channel_arguments).toBe('grpc.max_concurrent_streams=8');
     expect(() => parseServeOptions(['--model_base_path=/m', '--grpc_channel_arguments=grpc.max_concurrent_streams'])).toThrowError(
