@@ -225,7 +225,7 @@ async function startComponents(options: ServeOptions, env: ServerEnvironment, st
   const warmup = options.enable_model_warmup
     ? { options: { iterations: Math.max(1, options.num_request_iterations_for_warmup), limits, maxRecordBytes: options.max_request_bytes, checkMethodNames: options.enable_signature_method_name_check }, logger: logger.child({ component: 'warmup' }) }
     : undefined;
-  const tensorflow = new TensorflowLoader(pool, { tags: savedModelTags(options.saved_model_tags), warmup });
+  const tensorflow = new TensorflowLoader(pool, { tags: savedModelTags(options.saved_model_tags), warmup, logger });
   // Batching waits are often below a millisecond, so its clock is the monotonic one.
   const loader = batching ? batchingLoader(tensorflow, batching, options.enable_per_model_batching_parameters, metrics, { now: () => performance.now(), ...timers }) : tensorflow;
   const inferenceUtilization = new UtilizationMeter(() => pool.busyMs(), () => pool.size, () => performance.now());

@@ -5,7 +5,7 @@ import { ServingError, toServingError } from '../../shared/errors.js';
 import { copyBytes, type HostTensor, type NumericHostTensor } from '../core/host-tensor.js';
 import type { RowBlocks } from '../core/row-blocks.js';
 import { newRunTiming, type RunOptions, type RunTiming, type Servable, type ServableBatching, type ServableLoader } from '../core/servable.js';
-import type { SignatureDef, SignatureMap, TensorInfo } from '../core/signature.js';
+import type { SignatureDef, SignatureMap, TensorInfo, UnservableSignatures } from '../core/signature.js';
 import type { BatchScheduler, BatchTask, QueueParameters } from './batch-scheduler.js';
 import { parseBatchingParameters, type BatchingParameters } from './batching-parameters.js';
 import { concatRows, splitRows } from './tensor-rows.js';
@@ -63,6 +63,10 @@ export class BatchingServable implements Servable {
 
   get signatures(): SignatureMap {
     return this.inner.signatures;
+  }
+
+  get unservableSignatures(): UnservableSignatures | undefined {
+    return this.inner.unservableSignatures;
   }
 
   get batching(): ServableBatching {

@@ -1,6 +1,6 @@
 import type { HostTensor } from './host-tensor.js';
 import type { RowBlocks } from './row-blocks.js';
-import type { SignatureMap } from './signature.js';
+import type { SignatureMap, UnservableSignatures } from './signature.js';
 import type { Hangup } from './hangup.js';
 
 /**
@@ -49,6 +49,8 @@ export interface ServableBatching {
 /** One loaded model version, ready to run. Implemented by servables/tensorflow. */
 export interface Servable {
   readonly signatures: SignatureMap;
+  /** Signatures of the SavedModel that cannot be served here, with why (an unsupported dtype, a sparse input). */
+  readonly unservableSignatures?: UnservableSignatures;
   /** With server-side batching: how this version's batcher merges requests (what clients may be told). */
   readonly batching?: ServableBatching;
   /**

@@ -18,6 +18,9 @@ export interface SignatureDef {
 
 export type SignatureMap = Readonly<Record<string, SignatureDef>>;
 
+/** Signature name -> why it cannot be served (e.g. "output c has unsupported dtype DT_COMPLEX64"). */
+export type UnservableSignatures = Readonly<Record<string, string>>;
+
 export const DEFAULT_SIGNATURE = 'serving_default';
 export const PREDICT_METHOD = 'tensorflow/serving/predict';
 export const CLASSIFY_METHOD = 'tensorflow/serving/classify';

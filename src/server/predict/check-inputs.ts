@@ -1,6 +1,6 @@
 import { ServingError, invalidArgument, notFound } from '../../shared/errors.js';
 import { MAX_RANK, type HostTensor } from '../core/host-tensor.js';
-import { CLASSIFY_METHOD, DEFAULT_SIGNATURE, PREDICT_METHOD, REGRESS_METHOD, type SignatureDef, type SignatureMap } from '../core/signature.js';
+import { CLASSIFY_METHOD, DEFAULT_SIGNATURE, PREDICT_METHOD, REGRESS_METHOD, type SignatureDef, type SignatureMap, type UnservableSignatures } from '../core/signature.js';
 import { ownEntry } from '../../shared/own-entry.js';
 
 const list = (names: Iterable<string>): string => [...names].sort().join(', ');
@@ -62,13 +62,22 @@ export function selectOutputs(signatureName: string, signature: SignatureDef, fi
   return [...filter];
 }
 
-/** The named signature, or NOT_FOUND listing the ones the model has. */
-export function signatureOf(signatures: SignatureMap, name: string): SignatureDef {
-  const signature = ownEntry(signatures, name);
-  if (!signature) {
-    throw notFound(`signature "${name}" not found; the model has: ${Object.keys(signatures).sort().join(', ') || 'none'}`);
-  }
-  return signature;
+/** Where a version's signatures are looked up: a Servable, or warmup's view of one. */
+export interface SignatureSource {
+  readonly signatures: SignatureMap;
+  readonly unservableSignatures?: UnservableSignatures;
+}
+
+/**
+ * The named signature; UNIMPLEMENTED saying why for one the SavedModel has but that cannot be
+ * served here, else NOT_FOUND listing the ones the model has.
+ */
+export function signatureOf(source: SignatureSource, name: string): SignatureDef {
+  const signature = ownEntry(source.signatures, name);
+  if (signature) return signature;
+  const unservable = source.unservableSignatures === undefined ? undefined : ownEntry(source.unservableSignatures, name);
+  if (unservable !== undefined) throw new ServingError('UNIMPLEMENTED', `signature "${name}" cannot be served: ${unservable}`);
+  throw notFound(`signature "${name}" not found; the model has: ${Object.keys(source.signatures).sort().join(', ') || 'none'}`);
 }
 
 /**

@@ -114,7 +114,7 @@ export class PredictService {
     call: CallContext,
   ): Promise<PredictResult> {
     return this.withVersion(spec, call, 'predict', async (handle, served, accounting) => {
-      const signature = signatureOf(handle.servable.signatures, served.signatureName);
+      const signature = signatureOf(handle.servable, served.signatureName);
       return this.runPredict(spec, handle, served, signature, decodeInputs(signature), outputFilter, call, accounting);
     });
   }
@@ -135,7 +135,7 @@ export class PredictService {
     return this.withVersion(spec, call, 'predict', async (handle, acquired, accounting) => {
       const decoded = await decode(handle.servable.signatures);
       const served = { ...acquired, signatureName: decoded.signatureName || DEFAULT_SIGNATURE };
-      const signature = signatureOf(handle.servable.signatures, served.signatureName);
+      const signature = signatureOf(handle.servable, served.signatureName);
       return this.runPredict(spec, handle, served, signature, decoded.inputs ?? {}, decoded.outputFilter ?? [], call, accounting);
     }, checkWithoutVersion);
   }
@@ -248,7 +248,7 @@ export class PredictService {
     fetchesOf: (signatureName: string, signature: SignatureDef) => string[],
   ): Promise<Record<string, HostTensor>> {
     const { handle, signatureName, examples, call, consumeInputs, accounting } = run;
-    const signature = signatureOf(handle.servable.signatures, signatureName);
+    const signature = signatureOf(handle.servable, signatureName);
     const input = exampleInputOf(signatureName, signature, method, this.options.checkMethodNames);
     const fetches = fetchesOf(signatureName, signature);
     const timing = newRunTiming();

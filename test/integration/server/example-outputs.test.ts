@@ -3,7 +3,8 @@
  * (test/fixtures/models/odd_signatures, exported by scripts/fixtures/export_odd_signatures.py):
  * the server refuses them with a message naming the output, as TF Serving does, instead of
  * answering with empty labels, zero scores or doubles read as floats. The well-formed ones
- * (scores only, classes only) still answer, over gRPC, REST and MultiInference.
+ * (scores only, classes only) still answer, over gRPC, REST and MultiInference. A signature with
+ * a dtype the server cannot serve (COMPLEX64) is named as such, not as missing.
  */
 import * as grpc from '@grpc/grpc-js';
 import { join } from 'node:path';
@@ -83,6 +84,23 @@ test('MultiInference refuses a task whose outputs are wrong, and answers when al
     input: { example_list: { examples } },
   });
   expect(response.results.map((r) => r.classification_result.classifications.length)).toEqual([2, 2]);
+});
+
+test('a signature with a dtype the server does not serve is UNIMPLEMENTED, saying which, on every API; the load log names it', async () => {
+  const message = 'signature "complex_outputs" cannot be served: output outputs has unsupported dtype DT_COMPLEX64';
+  for (const method of ['Regress', 'Classify']) {
+    const status = await statusOf(clients.prediction.call(method, grpcRequest('complex_outputs')));
+    expect(status.code).toBe(grpc.status.UNIMPLEMENTED);
+    expect(status.details).toBe(message);
+  }
+  const predict = await statusOf(clients.prediction.call('Predict', { model_spec: { name: 'odd', signature_name: 'complex_outputs' }, inputs: {} }));
+  expect([predict.code, predict.details]).toEqual([grpc.status.UNIMPLEMENTED, message]);
+  const reply = await rest(server.restUrl, '/v1/models/odd:predict', { body: { signature_name: 'complex_outputs', instances: [''] } });
+  expect([reply.status, reply.json]).toEqual([501, { error: message }]);
+  const unknown = await rest(server.restUrl, '/v1/models/odd:predict', { body: { signature_name: 'nope', instances: [''] } });
+  expect(unknown.status).toBe(404);
+  const warning = server.logs.find((line) => line.msg === 'signature not served');
+  expect(warning).toMatchObject({ level: 40, model: 'odd', version: 1, signature: 'complex_outputs', reason: 'output outputs has unsupported dtype DT_COMPLEX64' });
 });
 
 test('the server keeps serving after every refusal', async () => {

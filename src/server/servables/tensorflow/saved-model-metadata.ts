@@ -38,6 +38,8 @@ export interface SavedModelSignatures {
   readonly skipped: ReadonlyArray<{ readonly name: string; readonly reason: string }>;
 }
 
+const INIT_OP_SIGNATURE = '__saved_model_init_op';
+
 /** Parses `<savedModelDir>/saved_model.pb`. */
 export async function readSignatures(
   savedModelDir: string,
@@ -81,6 +83,8 @@ export function parseSavedModel(bytes: Uint8Array, file: string, tags: readonly 
   const signatures: Record<string, SignatureDef> = {};
   const skipped: Array<{ name: string; reason: string }> = [];
   for (const [name, stored] of Object.entries(storedSignatures)) {
+    // TF1 exports record their init op as a signature; it is no model function (TF Serving hides it too).
+    if (name === INIT_OP_SIGNATURE) continue;
     try {
       signatures[name] = {
         methodName: stored.method_name ?? '',

@@ -5,7 +5,7 @@ import type { HostTensor } from '../../core/host-tensor.js';
 import { isPast } from '../../core/deadline.js';
 import { callerGone } from '../../core/hangup.js';
 import type { RunOptions, Servable, ServableLoader } from '../../core/servable.js';
-import type { SignatureMap } from '../../core/signature.js';
+import type { SignatureMap, UnservableSignatures } from '../../core/signature.js';
 import type { InferencePool, PooledSession, SessionRun } from './inference-pool.js';
 import type { RunInput } from './inference-protocol.js';
 import { SERVE_TAG, readSignatures } from './saved-model-metadata.js';
@@ -25,6 +25,7 @@ export class TensorflowServable implements Servable, WarmupTarget {
     private readonly pool: InferencePool,
     readonly session: PooledSession,
     readonly signatures: SignatureMap,
+    readonly unservableSignatures: UnservableSignatures = {},
   ) {}
 
   run(
@@ -49,6 +50,7 @@ export class TensorflowServable implements Servable, WarmupTarget {
   onOneSession(run: SessionRun): WarmupTarget {
     return {
       signatures: this.signatures,
+      unservableSignatures: this.unservableSignatures,
       runOnEveryThread: async (signatureName, inputs, outputNames) => {
         const feeds = this.feeds(signatureName, inputs, outputNames);
         await run(feeds.inputNames, feeds.inputs, feeds.outputNames);
@@ -101,6 +103,8 @@ export interface TensorflowLoaderOptions {
   /** The tag set of the meta graph to load (--saved_model_tags; TF Serving's default is {serve}). */
   readonly tags: readonly string[];
   readonly warmup?: LoaderWarmup;
+  /** Told which signatures of a loaded version cannot be served, and why. */
+  readonly logger?: Logger;
 }
 
 /** Loads SavedModel versions (the meta graph tagged `tags`) into an inference pool, then warms them up. */
@@ -115,10 +119,11 @@ export class TensorflowLoader implements ServableLoader {
   }
 
   async load(model: string, version: number, path: string, signal: AbortSignal): Promise<Servable> {
-    const { signatures } = await readSignatures(path, this.options.tags);
+    const { signatures, skipped } = await readSignatures(path, this.options.tags);
+    for (const { name, reason } of skipped) this.options.logger?.warn({ model, version, signature: name, reason }, 'signature not served');
     signal.throwIfAborted();
     const session = await this.pool.load(path, this.options.tags);
-    const servable = new TensorflowServable(this.pool, session, signatures);
+    const servable = new TensorflowServable(this.pool, session, signatures, Object.fromEntries(skipped.map(({ name, reason }) => [name, reason])));
     try {
       signal.throwIfAborted();
       if (this.warmup) await this.warmUp(servable, model, version, path, this.warmup, signal);

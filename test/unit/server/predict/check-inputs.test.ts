@@ -64,6 +64,15 @@ describe('selectOutputs', () => {
 
 describe('signatureOf', () => {
   it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])('answers NOT_FOUND for "%s", not an inherited member', (name) => {
-    expect(() => signatureOf({ serving_default: signature }, name)).toThrowError(`signature "${name}" not found; the model has: serving_default`);
+    const source = { signatures: { serving_default: signature }, unservableSignatures: { other: 'output c has unsupported dtype DT_COMPLEX64' } };
+    expect(() => signatureOf(source, name)).toThrowError(`signature "${name}" not found; the model has: serving_default`);
+  });
+
+  it('says why a signature the SavedModel has cannot be served (UNIMPLEMENTED)', () => {
+    const source = { signatures: { serving_default: signature }, unservableSignatures: { complex: 'output c has unsupported dtype DT_COMPLEX64' } };
+    expect(() => signatureOf(source, 'complex')).toThrowError(
+      expect.objectContaining({ code: 'UNIMPLEMENTED', message: 'signature "complex" cannot be served: output c has unsupported dtype DT_COMPLEX64' }) as Error,
+    );
+    expect(signatureOf(source, 'serving_default')).toBe(signature);
   });
 });

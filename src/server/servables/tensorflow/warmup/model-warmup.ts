@@ -2,8 +2,18 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ServingError, invalidArgument, toServingError } from '../../../../shared/errors.js';
 import type { HostTensor } from '../../../core/host-tensor.js';
-import { CLASSIFY_METHOD, DEFAULT_SIGNATURE, REGRESS_METHOD, type SignatureMap } from '../../../core/signature.js';
-import { checkInferenceTasks, checkInputs, checkPredictMethod, exampleInputOf, examplesTensor, selectOutputs, signatureOf } from '../../../predict/check-inputs.js';
+import { CLASSIFY_METHOD, DEFAULT_SIGNATURE, REGRESS_METHOD } from '../../../core/signature.js';
+import {
+  checkInferenceTasks,
+  checkInputs,
+  checkPredictMethod,
+  exampleInputOf,
+  examplesTensor,
+  selectOutputs,
+  signatureOf,
+  type SignatureSource,
+} from '../../../predict/check-inputs.js';
+import { classifyFetches, regressFetches } from '../../../predict/example-outputs.js';
 import { WireError } from '../codecs/predict-request-wire.js';
 import { decodeTensorProtoMap, type TensorLimits } from '../codecs/tensor-proto.js';
 import { examplesOfInput } from '../codecs/tf-example.js';
@@ -33,8 +43,7 @@ export interface WarmupOptions {
 }
 
 /** A loaded version as warmup sees it: its signatures, and a run on each of its inference threads. */
-export interface WarmupTarget {
-  readonly signatures: SignatureMap;
+export interface WarmupTarget extends SignatureSource {
   runOnEveryThread(signatureName: string, inputs: Readonly<Record<string, HostTensor>>, outputNames: readonly string[] | undefined): Promise<void>;
 }
 
@@ -57,7 +66,7 @@ export async function warmUpVersion(target: WarmupTarget, versionDir: string, op
     records++;
     if (records > MAX_WARMUP_RECORDS) throw invalidArgument(`${path} holds more than ${MAX_WARMUP_RECORDS} warmup records, the most TF Serving accepts`);
     try {
-      const runs = prepare(readPredictionLog(record), target.signatures, options);
+      const runs = prepare(readPredictionLog(record), target, options);
       for (let i = 0; i < options.iterations; i++) for (const run of runs) await target.runOnEveryThread(run.signatureName, run.inputs, run.outputNames);
     } catch (error) {
       const coded = error instanceof WireError ? invalidArgument(`not a PredictionLog (${error.message})`) : toServingError(error);
@@ -80,7 +89,7 @@ async function isFile(path: string): Promise<boolean> {
 }
 
 /** Checks a logged request against the version, as a live request of its kind would be; a MultiInference request is one run per task. */
-function prepare(logged: WarmupRequest, signatures: SignatureMap, options: WarmupOptions): PreparedRun[] {
+function prepare(logged: WarmupRequest, signatures: SignatureSource, options: WarmupOptions): PreparedRun[] {
   if (logged.kind === 'multi_inference') {
     const tasks = logged.request.tasks.map((task) => ({ spec: { name: task.model_spec?.name ?? '', signatureName: task.model_spec?.signature_name }, method: task.method_name }));
     checkInferenceTasks(tasks);
@@ -98,7 +107,10 @@ function prepare(logged: WarmupRequest, signatures: SignatureMap, options: Warmu
   return [examplesRun(signatureName, logged.kind === 'classify' ? CLASSIFY_METHOD : REGRESS_METHOD, examplesOfInput(logged.request.input), signatures, options)];
 }
 
-function examplesRun(signatureName: string, method: string, examples: readonly Uint8Array[], signatures: SignatureMap, options: WarmupOptions): PreparedRun {
-  const input = exampleInputOf(signatureName, signatureOf(signatures, signatureName), method, options.checkMethodNames);
-  return { signatureName, inputs: { [input]: examplesTensor(examples) }, outputNames: undefined };
+/** A classify or regress run, fetching what the live call fetches (TensorFlow keeps a compiled run per set of fetches). */
+function examplesRun(signatureName: string, method: string, examples: readonly Uint8Array[], signatures: SignatureSource, options: WarmupOptions): PreparedRun {
+  const signature = signatureOf(signatures, signatureName);
+  const input = exampleInputOf(signatureName, signature, method, options.checkMethodNames);
+  const outputNames = method === CLASSIFY_METHOD ? classifyFetches(signatureName, signature) : regressFetches(signatureName, signature);
+  return { signatureName, inputs: { [input]: examplesTensor(examples) }, outputNames };
 }

@@ -24,8 +24,15 @@ describe('readSignatures on real SavedModels', () => {
       },
       outputs: { sum: { name: 'PartitionedCall:0', dtype: 'DT_INT64', shape: [] } },
     });
-    // The init-op pseudo signature has a DT_INVALID output: not servable, but reported.
-    expect(skipped.map((s) => s.name)).toEqual(['__saved_model_init_op']);
+    // The init-op pseudo signature (DT_INVALID output) is no model function: left out, not reported.
+    expect(skipped).toEqual([]);
+    expect(Object.keys(signatures)).toEqual(['add']);
+  });
+
+  it('reports signatures with a dtype it cannot serve, with why (odd_signatures)', async () => {
+    const { signatures, skipped } = await readSignatures(join(MODELS, 'odd_signatures/1'));
+    expect(skipped).toEqual([{ name: 'complex_outputs', reason: 'output outputs has unsupported dtype DT_COMPLEX64' }]);
+    expect(signatures['complex_outputs']).toBeUndefined();
   });
 
   it('reads unknown batch dimensions as -1 (mnist)', async () => {
