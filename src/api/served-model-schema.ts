@@ -662,6 +662,28 @@ const statusSchema: Schema = {
   },
 };
 
+/** The longest ServedModel name whose headless Service name, `<name>-headless`, is still a DNS label (63). */
+export const MAX_NAME_LENGTH = 63 - '-headless'.length;
+
+/**
+ * The ServedModel's name becomes the names of its Services (DNS labels: no dots, at most 63
+ * characters) and a label value. Refused at `kubectl apply`, a name that cannot be either would
+ * otherwise leave the ServedModel half built. A digit first is left to the apiserver: Services
+ * take it once RelaxedServiceNameValidation is on (Kubernetes 1.36 here), older ones refuse it and
+ * the status says so. Root rules are checked on every write, status included, so a rule must
+ * never refuse a name that worked before (it would freeze that ServedModel's status).
+ */
+const nameRules: Schema[] = [
+  {
+    rule: `self.metadata.name.size() <= ${MAX_NAME_LENGTH}`,
+    message: `metadata.name must be at most ${MAX_NAME_LENGTH} characters: the operator names the headless Service <name>-headless, and a Service name has at most 63`,
+  },
+  {
+    rule: "self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",
+    message: "metadata.name must be a DNS label (lowercase letters, digits and '-', no dots): the operator gives its Services the same name",
+  },
+];
+
 export const servedModelOpenApiSchema: Schema = {
   type: 'object',
   description: 'A TensorFlow model served from S3 by TensorFleet model server pods.',
@@ -673,6 +695,7 @@ export const servedModelOpenApiSchema: Schema = {
     spec: specSchema,
     status: statusSchema,
   },
+  'x-kubernetes-validations': nameRules,
 };
 
 /** The CustomResourceDefinition object, ready to serialise to YAML. */

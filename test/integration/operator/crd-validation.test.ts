@@ -305,6 +305,23 @@ describe.skipIf(k8sTestsSkipped())('ServedModel CRD on a real kube-apiserver', (
     expect((JSON.parse(out) as { spec: { batching: unknown } }).spec.batching).toEqual({ maxBatchSize: 64, batchTimeout: '0s', maxEnqueuedBatches: 64 });
   });
 
+  it.each([
+    ['with a dot, which no Service name may hold', 'mnist.v2', "metadata.name must be a DNS label (lowercase letters, digits and '-', no dots)"],
+    ['of 55 characters, whose <name>-headless Service name would have 64', 'm'.repeat(55), 'metadata.name must be at most 54 characters'],
+    ['of 80 characters, too long for a label value', 'm'.repeat(80), 'metadata.name must be at most 54 characters'],
+  ])('rejects a name %s', async (_what, name, message) => {
+    const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name, namespace: 'default' }, spec: { source } });
+    const result = await kubectl(cp.adminKubeconfig, ['apply', '-f', '-'], manifest);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(message);
+  });
+
+  it.each(['m'.repeat(54), '7-days', 'a-b-c'])('accepts the name %s (server-side dry run)', async (name) => {
+    const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name, namespace: 'default' }, spec: { source } });
+    const out = await kubectlOk(cp.adminKubeconfig, ['apply', '--dry-run=server', '-f', '-'], manifest);
+    expect(out).toContain(`servedmodel.tensorfleet.dev/${name} created (server dry run)`);
+  });
+
   it.each(invalid)('rejects $name', async ({ spec, message }) => {
     const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'bad', namespace: 'default' }, spec });
     const result = await kubectl(cp.adminKubeconfig, ['apply', '-f', '-'], manifest);
