@@ -90,6 +90,17 @@ export class KubeClusterAccess implements ClusterAccess {
     }));
   }
 
+  async readLive(object: KubernetesObject): Promise<KubernetesObject | undefined> {
+    const { apiVersion, kind } = object;
+    const { name, namespace } = object.metadata ?? {};
+    try {
+      return await this.objects.read({ apiVersion, kind, metadata: { name: name ?? '', namespace: namespace ?? '' } });
+    } catch (error) {
+      if (statusCode(error) === 404) return undefined;
+      throw new Error(`read ${kind} ${name}: ${describeApiError(error)}`, { cause: error });
+    }
+  }
+
   async apply(object: KubernetesObject): Promise<KubernetesObject> {
     this.deps.metrics.inc('tensorfleet_operator_api_writes_total', { verb: 'apply', kind: object.kind ?? '' });
     try {

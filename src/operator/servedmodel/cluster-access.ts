@@ -15,6 +15,12 @@ export interface ClusterAccess {
   readClaim(namespace: string, name: string): Promise<ClaimObservation>;
   /** A ConfigMap the spec references (not one the operator owns): which keys it has. */
   readConfigMap(namespace: string, name: string): Promise<ConfigMapObservation>;
+  /**
+   * From the API, not the cache: the object of this kind, namespace and name, whoever made it.
+   * The informers see only objects with the operator's label, so one of the same name created by
+   * someone else is missing from the cache; a forced apply would take it over.
+   */
+  readLive(object: KubernetesObject): Promise<KubernetesObject | undefined>;
   /** Server-side apply under the operator's field manager; returns the stored object. */
   apply(object: KubernetesObject): Promise<KubernetesObject>;
   delete(object: KubernetesObject): Promise<void>;

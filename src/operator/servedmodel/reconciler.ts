@@ -50,6 +50,13 @@ function ownedBy(object: KubernetesObject, sm: ServedModel): boolean {
   return (object.metadata?.ownerReferences ?? []).some((r) => r.uid === sm.metadata.uid && r.controller === true);
 }
 
+/** Why an object of the name the ServedModel needs is left alone: who has it. */
+function notOwned(kind: string, name: string, object: KubernetesObject): string {
+  const owner = (object.metadata?.ownerReferences ?? []).find((r) => r.controller === true);
+  const holder = owner ? `is controlled by ${owner.kind} ${owner.name}` : 'was not created by the operator';
+  return `${kind} ${name} already exists and ${holder}: it is left alone (delete or rename it, or give the ServedModel another name)`;
+}
+
 interface Written {
   readonly hash: string;
   readonly resourceVersion: string | undefined;
@@ -107,7 +114,7 @@ export class ServedModelReconciler {
       }
       try {
         if (current && !ownedBy(current, sm)) {
-          failures.push(`${slot.kind} ${slot.name} exists and is not owned by this ServedModel`);
+          failures.push(notOwned(slot.kind, slot.name, current));
           continue;
         }
         if (!slot.object) {
@@ -133,6 +140,14 @@ export class ServedModelReconciler {
         if (upToDate) {
           if (slot.kind === 'Deployment') deployment = (current) ?? deployment;
           continue;
+        }
+        if (current === undefined) {
+          // The cache holds only labelled objects: one of this name made by someone else would be taken over.
+          const live = await cluster.readLive(slot.object);
+          if (live && !ownedBy(live, sm)) {
+            failures.push(notOwned(slot.kind, slot.name, live));
+            continue;
+          }
         }
         if (current) {
           const difference = stale ? `.${stale.join('.')}: want none` : firstDifference(current, slot.object);

@@ -438,6 +438,42 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
     await eventually(async () => expect(await sourceReady()).toBe('True/CredentialsFound'));
   });
 
+  it('leaves alone objects of the same names that someone else made, says so, and builds its own once they are gone', async () => {
+    const ns = await newNamespace();
+    await operator({ resyncMs: 500 });
+    // Made by hand before the ServedModel: no operator label, so the informers never show them.
+    await admin(['-n', ns, 'create', 'configmap', 'taken-models', '--from-literal=app.properties=x=1']);
+    await admin(['-n', ns, 'create', 'service', 'clusterip', 'taken', '--tcp=80:8080']);
+    await applyModel(ns, 'taken', { source: { uri: 's3://models/t' } });
+    const degraded = async (): Promise<string> => {
+      const c = (await get<ServedModelObj>(ns, 'sm taken')).status?.conditions?.find((x) => x.type === 'Degraded');
+      return `${c?.status}/${c?.reason}: ${c?.message}`;
+    };
+    await eventually(async () =>
+      expect(await degraded()).toBe(
+        'True/ApplyFailed: ConfigMap taken-models already exists and was not created by the operator: it is left alone (delete or rename it, or give the ServedModel another name); ' +
+          'Service taken already exists and was not created by the operator: it is left alone (delete or rename it, or give the ServedModel another name)',
+      ),
+    );
+    const theirs = { cm: await get(ns, 'cm taken-models'), svc: await get<V1Service>(ns, 'svc taken') };
+    expect(theirs.cm.metadata.ownerReferences).toBeUndefined();
+    expect(theirs.cm.data).toEqual({ 'app.properties': 'x=1' });
+    expect((theirs.cm.metadata as { labels?: unknown }).labels).toBeUndefined();
+    // Without an ownerReference, garbage collection leaves them be when the ServedModel is deleted.
+    expect(theirs.svc.metadata?.ownerReferences).toBeUndefined();
+    expect(theirs.svc.spec?.selector).toEqual({ app: 'taken' });
+    expect(theirs.svc.spec?.ports?.map((p) => p.port)).toEqual([80]);
+    // The rest is built.
+    expect((await get<V1Service>(ns, 'svc taken-headless')).spec?.clusterIP).toBe('None');
+    expect((await get<V1Deployment>(ns, 'deploy taken')).metadata?.ownerReferences?.[0]?.name).toBe('taken');
+
+    // Once they are gone, the ServedModel gets its own.
+    await admin(['-n', ns, 'delete', 'configmap', 'taken-models']);
+    await admin(['-n', ns, 'delete', 'service', 'taken']);
+    await eventually(() => converged(ns, 'taken', false));
+    await eventually(async () => expect(await degraded()).toBe('False/AsExpected: No problems found'));
+  });
+
   it('leaves garbage collection to delete what a deleted ServedModel owned', async () => {
     const ns = await newNamespace();
     await operator();

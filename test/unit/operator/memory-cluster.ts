@@ -7,6 +7,8 @@ import type { ClusterAccess } from '../../../src/operator/servedmodel/cluster-ac
 export class MemoryCluster implements ClusterAccess {
   private rv = 1;
   readonly objects = new Map<string, KubernetesObject>();
+  /** Objects in the namespace that the informers do not see (no operator label): made by someone else. */
+  readonly unlabelled = new Map<string, KubernetesObject>();
   readonly events: string[] = [];
   writes = 0;
   slices: V1EndpointSlice[] = [];
@@ -32,6 +34,10 @@ export class MemoryCluster implements ClusterAccess {
   readClaim(): Promise<ClaimObservation> {
     if (!this.claim) throw new Error('no claim referenced');
     return Promise.resolve(this.claim);
+  }
+  readLive(object: KubernetesObject): Promise<KubernetesObject | undefined> {
+    const key = `${object.kind}/${object.metadata?.namespace}/${object.metadata?.name}`;
+    return Promise.resolve(this.objects.get(key) ?? this.unlabelled.get(key));
   }
   apply(object: KubernetesObject): Promise<KubernetesObject> {
     this.writes += 1;
