@@ -10,7 +10,7 @@ import { autoscalerHealth, DEFAULT_AUTOSCALING_GRACE_MS } from './autoscaler-hea
 import { contains, firstDifference, hasPath } from './compare.js';
 import { desiredObjects } from './desired.js';
 import { readyPodTargets, startingPodTargets, type PodObservation, type PodObserver } from './pod-observation.js';
-import { computeStatus, type SecretObservation } from './status.js';
+import { computeStatus, tlsSecretProblem, type SecretObservation } from './status.js';
 import { headlessServiceName } from '../specs/owned-meta.js';
 
 export interface ReconcilerDeps {
@@ -70,7 +70,7 @@ const HELD_ON_REFUSAL: ReadonlySet<string> = new Set(['ConfigMap', 'Deployment']
 
 /** How long a write may stay invisible in the cache before we stop trusting our record of it. */
 const CACHE_LAG_GRACE_MS = 10_000;
-/** How soon to read a source's credentials Secret, CA ConfigMap or claim again while it is missing or not bound. */
+/** How soon to read a source's credentials Secret, CA ConfigMap or claim, or the TLS Secret, again while it is missing, incomplete or not bound. */
 const SOURCE_RECHECK_MS = 30_000;
 /** Pods that are not ready asked at once, when none is: one reason is enough, a few guard against one that is only starting. */
 const MAX_STARTING_PODS_ASKED = 3;
@@ -240,7 +240,8 @@ export class ServedModelReconciler {
     if (applyError) throw new ReconcileError(applyError);
     const podRecheckMs = targets.length + starting.length > 0 && this.deps.observer ? (this.deps.podStatusIntervalMs ?? 15_000) : undefined;
     // Nothing else announces a Secret or claim that appears or binds later: look again.
-    const sourceRecheckMs = status.conditions?.some((c) => c.type === 'SourceReady' && c.status !== 'True') ? SOURCE_RECHECK_MS : undefined;
+    const referenceMissing = status.conditions?.some((c) => c.type === 'SourceReady' && c.status !== 'True') || tlsSecretProblem(sm, tlsSecret) !== undefined;
+    const sourceRecheckMs = referenceMissing ? SOURCE_RECHECK_MS : undefined;
     const rechecks = [podRecheckMs, autoscaler.recheckAfterMs, sourceRecheckMs].filter((ms): ms is number => ms !== undefined);
     const requeueAfterMs = rechecks.length > 0 ? Math.min(...rechecks) : undefined;
     return { changed, statusPatched, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };

@@ -31,7 +31,7 @@ export interface Observation {
 }
 
 /** Why the gRPC TLS Secret keeps the pods from starting or serving TLS, if it does. */
-function tlsSecretProblem(sm: ServedModel, secret: SecretObservation | undefined): ConditionInput | undefined {
+export function tlsSecretProblem(sm: ServedModel, secret: SecretObservation | undefined): ConditionInput | undefined {
   if (!secret) return undefined;
   switch (secret.state) {
     case 'not-referenced':

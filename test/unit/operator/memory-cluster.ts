@@ -3,6 +3,7 @@ import type { KubernetesObject, V1EndpointSlice } from '@kubernetes/client-node'
 import type { ServedModel, ServedModelStatus } from '../../../src/api/served-model-types.js';
 import type { ClaimObservation } from '../../../src/operator/servedmodel/claim-observation.js';
 import type { ClusterAccess } from '../../../src/operator/servedmodel/cluster-access.js';
+import type { SecretObservation } from '../../../src/operator/servedmodel/status.js';
 
 export class MemoryCluster implements ClusterAccess {
   private rv = 1;
@@ -25,8 +26,11 @@ export class MemoryCluster implements ClusterAccess {
   endpointSlices(): V1EndpointSlice[] {
     return this.slices;
   }
-  readSecret(): never {
-    throw new Error('no Secret referenced');
+  /** Secrets by name; one not here is missing. */
+  readonly secrets = new Map<string, readonly string[]>();
+  readSecret(_namespace: string, name: string): Promise<SecretObservation> {
+    const keys = this.secrets.get(name);
+    return Promise.resolve(keys ? { state: 'found', name, keys } : { state: 'missing', name });
   }
   readConfigMap(): never {
     throw new Error('no ConfigMap referenced');
