@@ -8,7 +8,7 @@
  * is bounded (maxItems/maxProperties/maxLength) to keep the rules under the apiserver's cost
  * budget.
  */
-import { BATCHING_DEFAULTS, DEFAULT_CA_BUNDLE_KEY, DEFAULT_TARGET_CPU_UTILIZATION, OPERATOR_ENV_NAMES, SERVER_ARGS_ALLOWED, GROUP, KIND, PLURAL, SHORT_NAME, SINGULAR, VERSION } from './served-model-types.js';
+import { BATCHING_DEFAULTS, CONDITION_MESSAGE_MAX_LENGTH, DEFAULT_CA_BUNDLE_KEY, DEFAULT_TARGET_CPU_UTILIZATION, OPERATOR_ENV_NAMES, SERVER_ARGS_ALLOWED, GROUP, KIND, PLURAL, SHORT_NAME, SINGULAR, VERSION } from './served-model-types.js';
 
 type Schema = Record<string, unknown>;
 
@@ -616,7 +616,7 @@ const conditionSchema: Schema = {
     type: { type: 'string', maxLength: 316 },
     status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
     reason: { type: 'string', maxLength: 1024 },
-    message: { type: 'string', maxLength: 32768 },
+    message: { type: 'string', maxLength: CONDITION_MESSAGE_MAX_LENGTH },
     observedGeneration: { type: 'integer', format: 'int64', minimum: 0 },
     lastTransitionTime: { type: 'string', format: 'date-time' },
   },

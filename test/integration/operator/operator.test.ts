@@ -256,6 +256,24 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
     await admin(['-n', ns, 'delete', 'sm', 'p']);
   });
 
+  it('reports an apiserver refusal longer than a condition message may be, cut to fit', async () => {
+    const ns = await newNamespace();
+    await operator({ resyncMs: 500 });
+    // 200 bad node affinity terms: the apiserver names each, values included (about 100 kB).
+    const matchExpressions = Array.from({ length: 200 }, (_, i) => ({ key: `bad key ${i} ${'x'.repeat(200)}`, operator: 'In', values: [`v ${'y'.repeat(100)}`] }));
+    await applyModel(ns, 'long', { source: { uri: 's3://models/l' }, pod: { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions }] } } } } });
+    const sm = await eventually(async () => {
+      const got = await get<ServedModelObj>(ns, 'sm long');
+      expect(got.status?.observedGeneration).toBe(got.metadata.generation);
+      return got;
+    });
+    const degraded = sm.status?.conditions?.find((c) => c.type === 'Degraded');
+    expect(degraded).toMatchObject({ status: 'True', reason: 'ApplyFailed', message: expect.stringMatching(/^Deployment long: apply Deployment long: HTTP 422: .*bad key 0 /) as unknown });
+    expect([...(degraded?.message ?? '')]).toHaveLength(32768);
+    expect(degraded?.message).toMatch(/ … \(\d+ more characters; the operator's log has all of it\)$/);
+    await admin(['-n', ns, 'delete', 'sm', 'long']);
+  });
+
   it('does not roll out a spec the model server would refuse: the Deployment keeps the last accepted one, and status says why', async () => {
     const ns = await newNamespace();
     await operator({ resyncMs: 500 });
