@@ -11,7 +11,7 @@ import { contains, firstDifference, hasPath } from './compare.js';
 import { desiredObjects } from './desired.js';
 import { readyPodTargets, startingPodTargets, type PodObservation, type PodObserver } from './pod-observation.js';
 import { computeStatus, tlsSecretProblem, type SecretObservation } from './status.js';
-import { headlessServiceName } from '../specs/owned-meta.js';
+import { FIELD_MANAGER, headlessServiceName, MANAGED_BY_LABEL, SERVED_MODEL_LABEL } from '../specs/owned-meta.js';
 
 export interface ReconcilerDeps {
   readonly cluster: ClusterAccess;
@@ -50,10 +50,27 @@ function ownedBy(object: KubernetesObject, sm: ServedModel): boolean {
   return (object.metadata?.ownerReferences ?? []).some((r) => r.uid === sm.metadata.uid && r.controller === true);
 }
 
+/**
+ * Made by the operator for a ServedModel of this name, and controlled by none: left behind by
+ * `kubectl delete --cascade=orphan`, which keeps the pods serving while the ServedModel is
+ * recreated. Taken back, as a Deployment adopts its orphaned ReplicaSets.
+ */
+function orphanOf(object: KubernetesObject, sm: ServedModel): boolean {
+  const labels = object.metadata?.labels ?? {};
+  const controlled = (object.metadata?.ownerReferences ?? []).some((r) => r.controller === true);
+  return !controlled && labels[MANAGED_BY_LABEL] === FIELD_MANAGER && labels[SERVED_MODEL_LABEL] === sm.metadata.name;
+}
+
+/** The ServedModel may apply over this object: it controls it, or it adopts it. */
+const mayApply = (object: KubernetesObject, sm: ServedModel): boolean => ownedBy(object, sm) || orphanOf(object, sm);
+
 /** Why an object of the name the ServedModel needs is left alone: who has it. */
-function notOwned(kind: string, name: string, object: KubernetesObject): string {
+function notOwned(kind: string, name: string, object: KubernetesObject, sm: ServedModel): string {
   const owner = (object.metadata?.ownerReferences ?? []).find((r) => r.controller === true);
-  const holder = owner ? `is controlled by ${owner.kind} ${owner.name}` : 'was not created by the operator';
+  if (owner?.kind === sm.kind && owner.name === sm.metadata.name) {
+    return `${kind} ${name} still belongs to a deleted ServedModel of this name: it is replaced once garbage collection has removed it`;
+  }
+  const holder = owner ? `is controlled by ${owner.kind} ${owner.name}` : 'was not created by the operator for this ServedModel';
   return `${kind} ${name} already exists and ${holder}: it is left alone (delete or rename it, or give the ServedModel another name)`;
 }
 
@@ -109,12 +126,12 @@ export class ServedModelReconciler {
       const key = `${namespace}/${slot.kind}/${slot.name}`;
       const current = cluster.getOwned(slot.kind, namespace, slot.name);
       if (specRefusal && HELD_ON_REFUSAL.has(slot.kind)) {
-        if (slot.kind === 'Deployment' && current && ownedBy(current, sm)) deployment = current;
+        if (slot.kind === 'Deployment' && current && mayApply(current, sm)) deployment = current;
         continue;
       }
       try {
-        if (current && !ownedBy(current, sm)) {
-          failures.push(notOwned(slot.kind, slot.name, current));
+        if (current && !mayApply(current, sm)) {
+          failures.push(notOwned(slot.kind, slot.name, current, sm));
           continue;
         }
         if (!slot.object) {
@@ -144,8 +161,8 @@ export class ServedModelReconciler {
         if (current === undefined) {
           // The cache holds only labelled objects: one of this name made by someone else would be taken over.
           const live = await cluster.readLive(slot.object);
-          if (live && !ownedBy(live, sm)) {
-            failures.push(notOwned(slot.kind, slot.name, live));
+          if (live && !mayApply(live, sm)) {
+            failures.push(notOwned(slot.kind, slot.name, live, sm));
             continue;
           }
         }

@@ -469,8 +469,8 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
     };
     await eventually(async () =>
       expect(await degraded()).toBe(
-        'True/ApplyFailed: ConfigMap taken-models already exists and was not created by the operator: it is left alone (delete or rename it, or give the ServedModel another name); ' +
-          'Service taken already exists and was not created by the operator: it is left alone (delete or rename it, or give the ServedModel another name)',
+        'True/ApplyFailed: ConfigMap taken-models already exists and was not created by the operator for this ServedModel: it is left alone (delete or rename it, or give the ServedModel another name); ' +
+          'Service taken already exists and was not created by the operator for this ServedModel: it is left alone (delete or rename it, or give the ServedModel another name)',
       ),
     );
     const theirs = { cm: await get(ns, 'cm taken-models'), svc: await get<V1Service>(ns, 'svc taken') };
@@ -490,6 +490,30 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
     await admin(['-n', ns, 'delete', 'service', 'taken']);
     await eventually(() => converged(ns, 'taken', false));
     await eventually(async () => expect(await degraded()).toBe('False/AsExpected: No problems found'));
+  });
+
+  it('adopts the objects of a ServedModel deleted with --cascade=orphan when it is applied again, without new pods', async () => {
+    const ns = await newNamespace();
+    await operator({ resyncMs: 500 });
+    const spec = { source: { uri: 's3://models/o' }, replicas: 2 };
+    await applyModel(ns, 'o', spec);
+    await eventually(() => converged(ns, 'o', true));
+    const before = await get<List>(ns, `${OWNED} -l tensorfleet.dev/served-model=o`);
+    await admin(['-n', ns, 'delete', 'sm', 'o', '--cascade=orphan', '--wait=true']);
+    await eventually(async () => expect((await get<List>(ns, `${OWNED} -l tensorfleet.dev/served-model=o`)).items.flatMap((o) => o.metadata.ownerReferences ?? [])).toEqual([]));
+
+    await applyModel(ns, 'o', spec);
+    const sm = await eventually(async () => {
+      const got = await converged(ns, 'o', true);
+      expect(got.status?.conditions?.find((c) => c.type === 'Degraded')?.reason).toBe('AsExpected');
+      return got;
+    });
+    const after = await get<List>(ns, `${OWNED} -l tensorfleet.dev/served-model=o`);
+    // The same objects (uids), now controlled by the new ServedModel.
+    expect(after.items.map((o) => o.metadata.uid).sort()).toEqual(before.items.map((o) => o.metadata.uid).sort());
+    for (const o of after.items) expect(o.metadata.ownerReferences).toEqual([expect.objectContaining({ uid: sm.metadata.uid, controller: true })]);
+    // No new pods: the Deployment's template did not change, so it still has one ReplicaSet.
+    expect((await get<List>(ns, 'rs -l tensorfleet.dev/served-model=o')).items).toHaveLength(1);
   });
 
   it('leaves garbage collection to delete what a deleted ServedModel owned', async () => {

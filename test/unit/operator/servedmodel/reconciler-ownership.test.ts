@@ -4,6 +4,7 @@
  * and Degraded names it. Applying would take it over (forced server-side apply) and make garbage
  * collection delete it with the ServedModel.
  */
+import type { V1Deployment } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ServedModelReconciler } from '../../../../src/operator/servedmodel/reconciler.js';
@@ -33,7 +34,7 @@ describe('ServedModelReconciler beside objects it does not own', () => {
       status: 'True',
       reason: 'ApplyFailed',
       message:
-        'ConfigMap mnist-models already exists and was not created by the operator: it is left alone (delete or rename it, or give the ServedModel another name); ' +
+        'ConfigMap mnist-models already exists and was not created by the operator for this ServedModel: it is left alone (delete or rename it, or give the ServedModel another name); ' +
         'Service mnist already exists and is controlled by Deployment frontend: it is left alone (delete or rename it, or give the ServedModel another name)',
     });
     expect(cluster.events).toContain('Warning/ApplyFailed');
@@ -59,4 +60,34 @@ describe('ServedModelReconciler beside objects it does not own', () => {
     expect(result.changed).toEqual(['ConfigMap/mnist-models']);
     expect(cluster.getOwned('ConfigMap', 'ml', 'mnist-models')?.metadata?.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'tensorfleet-operator' });
   });
+
+  it('adopts what it made for a ServedModel of this name that was deleted with --cascade=orphan, and reports what a deleted one still controls', async () => {
+    const { cluster, reconciler } = setup();
+    await reconciler.reconcile('ml', 'mnist');
+    const orphaned = (kind: string, name: string, uid: string | undefined): void => {
+      const key = `${kind}/ml/${name}`;
+      const object = cluster.objects.get(key);
+      if (!object) throw new Error(`no ${key}`);
+      cluster.objects.set(key, { ...object, metadata: { ...object.metadata, ownerReferences: uid ? [{ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', name: 'mnist', uid, controller: true }] : [] } });
+    };
+    // The ServedModel is recreated (a new uid): the Deployment was orphaned, the ConfigMap still awaits garbage collection.
+    cluster.sm = servedModel({}, { uid: 'uid-2', resourceVersion: cluster.sm.metadata.resourceVersion });
+    orphaned('Deployment', 'mnist', undefined);
+    orphaned('ConfigMap', 'mnist-models', 'uid-1');
+    orphaned('Service', 'mnist', undefined);
+    orphaned('Service', 'mnist-headless', undefined);
+    const hash = (): string | undefined => {
+      const deployment: V1Deployment | undefined = cluster.getOwned('Deployment', 'ml', 'mnist');
+      return deployment?.spec?.template.metadata?.annotations?.['tensorfleet.dev/restart-hash'];
+    };
+    const before = hash();
+
+    await expect(reconciler.reconcile('ml', 'mnist')).rejects.toThrow(
+      'ConfigMap mnist-models still belongs to a deleted ServedModel of this name: it is replaced once garbage collection has removed it',
+    );
+    expect(cluster.getOwned('Deployment', 'ml', 'mnist')?.metadata?.ownerReferences).toEqual([expect.objectContaining({ uid: 'uid-2', controller: true })]);
+    expect(cluster.getOwned('Service', 'ml', 'mnist-headless')?.metadata?.ownerReferences).toEqual([expect.objectContaining({ uid: 'uid-2' })]);
+    expect(hash()).toBe(before);
+  });
 });
+
