@@ -110,6 +110,24 @@ export class KubeClusterAccess implements ClusterAccess {
     }
   }
 
+  async scale(deployment: KubernetesObject, replicas: number): Promise<KubernetesObject> {
+    this.deps.metrics.inc('tensorfleet_operator_api_writes_total', { verb: 'scale', kind: deployment.kind ?? '' });
+    const { apiVersion, kind } = deployment;
+    const { name, namespace } = deployment.metadata ?? {};
+    try {
+      return await this.objects.patch(
+        { apiVersion, kind, metadata: { name: name ?? '', namespace: namespace ?? '' }, spec: { replicas } } as KubernetesObject,
+        undefined,
+        undefined,
+        FIELD_MANAGER,
+        undefined,
+        PatchStrategy.MergePatch,
+      );
+    } catch (error) {
+      throw new Error(`scale ${kind} ${name}: ${describeApiError(error)}`, { cause: error });
+    }
+  }
+
   async delete(object: KubernetesObject): Promise<void> {
     this.deps.metrics.inc('tensorfleet_operator_api_writes_total', { verb: 'delete', kind: object.kind ?? '' });
     try {

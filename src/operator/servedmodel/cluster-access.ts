@@ -23,6 +23,11 @@ export interface ClusterAccess {
   readLive(object: KubernetesObject): Promise<KubernetesObject | undefined>;
   /** Server-side apply under the operator's field manager; returns the stored object. */
   apply(object: KubernetesObject): Promise<KubernetesObject>;
+  /**
+   * Sets a Deployment's spec.replicas alone (a merge patch), leaving the rest as it is; returns the
+   * stored object. The next server-side apply takes the field back.
+   */
+  scale(deployment: KubernetesObject, replicas: number): Promise<KubernetesObject>;
   delete(object: KubernetesObject): Promise<void>;
   /** Replaces the status; `previous` lets fields that disappeared be removed. Returns the new resourceVersion. */
   patchStatus(sm: ServedModel, status: ServedModelStatus): Promise<string | undefined>;

@@ -126,7 +126,16 @@ export class ServedModelReconciler {
       const key = `${namespace}/${slot.kind}/${slot.name}`;
       const current = cluster.getOwned(slot.kind, namespace, slot.name);
       if (specRefusal && HELD_ON_REFUSAL.has(slot.kind)) {
-        if (slot.kind === 'Deployment' && current && mayApply(current, sm)) deployment = current;
+        if (slot.kind === 'Deployment' && current && ownedBy(current, sm)) {
+          deployment = current;
+          // Scaling needs no new pods and nothing the server reads: kubectl scale and the autoscaler keep working.
+          try {
+            deployment = await this.scaleHeld(key, current, sm.spec.replicas ?? 1);
+            if (deployment !== current) changed.push(`Deployment/${slot.name} (replicas)`);
+          } catch (error) {
+            failures.push(`${slot.kind} ${slot.name}: ${error instanceof Error ? error.message : String(error)}`);
+          }
+        }
         continue;
       }
       try {
@@ -262,6 +271,18 @@ export class ServedModelReconciler {
     const rechecks = [podRecheckMs, autoscaler.recheckAfterMs, sourceRecheckMs].filter((ms): ms is number => ms !== undefined);
     const requeueAfterMs = rechecks.length > 0 ? Math.min(...rechecks) : undefined;
     return { changed, statusPatched, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
+  }
+
+  /** A held Deployment with spec.replicas set to `replicas` (scaled unless it has, or our last scale is not yet cached). */
+  private async scaleHeld(key: string, current: KubernetesObject, replicas: number): Promise<KubernetesObject> {
+    const scaleKey = `${key}/replicas`;
+    const last = this.written.get(scaleKey);
+    const cached = (current as V1Deployment).spec?.replicas === replicas;
+    const lagging = last?.hash === String(replicas) && olderThan(current.metadata?.resourceVersion, last.resourceVersion);
+    if (cached || lagging) return current;
+    const stored = await this.deps.cluster.scale(current, replicas);
+    this.written.set(scaleKey, { hash: String(replicas), resourceVersion: stored.metadata?.resourceVersion, at: this.deps.now().getTime(), seen: false });
+    return stored;
   }
 
   private forget(namespace: string, name: string): void {

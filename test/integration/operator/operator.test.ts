@@ -290,6 +290,12 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
     expect((await args())?.at(-1)).toBe('--max_request_bytes=1048576');
     const events = await admin(['-n', ns, 'get', 'events', '--field-selector', 'reason=InvalidSpec', '-o', 'jsonpath={.items[*].type}']);
     expect(events).toBe('Warning');
+    // Scaling (kubectl scale, an autoscaler) still reaches the held Deployment, whose pods stay as they are.
+    const template = (await get<V1Deployment>(ns, 'deploy r')).spec?.template;
+    await admin(['-n', ns, 'scale', 'sm', 'r', '--replicas=3']);
+    await eventually(async () => expect((await get<V1Deployment>(ns, 'deploy r')).spec?.replicas).toBe(3));
+    expect((await get<V1Deployment>(ns, 'deploy r')).spec?.template).toEqual(template);
+    expect((await get<ServedModelObj>(ns, 'sm r')).status?.conditions?.find((c) => c.type === 'Degraded')?.reason).toBe('InvalidSpec');
 
     await applyModel(ns, 'r', { source: { uri: 's3://models/r' }, serverArgs: ['--max_request_bytes=2097152'] });
     await eventually(async () => expect((await args())?.at(-1)).toBe('--max_request_bytes=2097152'));

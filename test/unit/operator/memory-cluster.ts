@@ -50,6 +50,16 @@ export class MemoryCluster implements ClusterAccess {
     this.objects.set(`${object.kind}/${object.metadata?.namespace}/${object.metadata?.name}`, stored);
     return Promise.resolve(stored);
   }
+  scale(deployment: KubernetesObject, replicas: number): Promise<KubernetesObject> {
+    this.writes += 1;
+    this.rv += 1;
+    const key = `${deployment.kind}/${deployment.metadata?.namespace}/${deployment.metadata?.name}`;
+    const live: (KubernetesObject & { spec?: Record<string, unknown> }) | undefined = this.objects.get(key);
+    if (!live) return Promise.reject(new Error(`scale ${key}: not found`));
+    const stored = { ...live, metadata: { ...live.metadata, resourceVersion: String(this.rv) }, spec: { ...live.spec, replicas } };
+    this.objects.set(key, stored);
+    return Promise.resolve(stored);
+  }
   delete(): Promise<void> {
     this.writes += 1;
     return Promise.resolve();

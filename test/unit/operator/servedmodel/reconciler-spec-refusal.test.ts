@@ -61,4 +61,27 @@ describe('ServedModelReconciler with a spec the model server would refuse', () =
     expect(containerArgs(cluster)?.at(-1)).toBe('--inference_threads=3');
     expect(degraded(cluster)?.status).toBe('False');
   });
+
+  it('still scales the held Deployment (kubectl scale, the autoscaler), without touching its pods', async () => {
+    const { cluster, reconciler } = setup(['--inference_threads=2']);
+    await reconciler.reconcile('ml', 'mnist');
+    const template = (): unknown => {
+      const deployment: V1Deployment | undefined = cluster.getOwned('Deployment', 'ml', 'mnist');
+      return deployment?.spec?.template;
+    };
+    const before = template();
+    cluster.sm = servedModel({ serverArgs: ['--inference_threads=two'], replicas: 4 }, { resourceVersion: cluster.sm.metadata.resourceVersion, generation: 2 });
+    const result = await reconciler.reconcile('ml', 'mnist');
+    expect(result.changed).toContain('Deployment/mnist (replicas)');
+    const deployment: V1Deployment | undefined = cluster.getOwned('Deployment', 'ml', 'mnist');
+    expect(deployment?.spec?.replicas).toBe(4);
+    expect(template()).toEqual(before);
+    expect(cluster.getOwned('PodDisruptionBudget', 'ml', 'mnist')).toBeDefined();
+    expect(degraded(cluster)?.reason).toBe('InvalidSpec');
+    // Scaled once: the next reconcile writes nothing.
+    const writes = cluster.writes;
+    await reconciler.reconcile('ml', 'mnist');
+    expect(cluster.writes).toBe(writes);
+  });
 });
+
