@@ -245,19 +245,20 @@ export class ServedModelReconciler {
       const rv = await cluster.patchStatus(sm, status);
       this.written.set(statusKey, { hash: statusHash, resourceVersion: rv, at: this.deps.now().getTime(), seen: false });
       statusPatched = true;
-      const before = new Map((sm.status?.conditions ?? []).map((c) => [c.type, c.status]));
+      const before = new Map((sm.status?.conditions ?? []).map((c) => [c.type, c]));
       // Degraded repeats a source problem: one Event for both.
       const warned = new Set<string>();
       for (const c of status.conditions ?? []) {
         const bad =
           (c.type === 'Degraded' && c.status === 'True') || ((c.type === 'SourceReady' || c.type === 'RoutingReady') && c.status === 'False');
-        const flipped = before.get(c.type) !== c.status;
-        if (bad && flipped) {
+        const flipped = before.get(c.type)?.status !== c.status;
+        // A new problem while another one stood (Degraded True before and after) is news too.
+        if (bad && (flipped || before.get(c.type)?.reason !== c.reason)) {
           if (warned.has(`${c.reason}\n${c.message}`)) continue;
           warned.add(`${c.reason}\n${c.message}`);
           if (c.type === 'RoutingReady') log.warn({ reason: c.reason, detail: c.message }, 'found route targets the pods cannot serve');
           await cluster.event(sm, 'Warning', c.reason, c.message);
-        } else if (c.type === 'RoutingReady' && c.status === 'True' && flipped && before.get(c.type) === 'False') {
+        } else if (c.type === 'RoutingReady' && c.status === 'True' && flipped && before.get(c.type)?.status === 'False') {
           log.info({ reason: c.reason }, 'found every route target available again');
           await cluster.event(sm, 'Normal', c.reason, c.message);
         }

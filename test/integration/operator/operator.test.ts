@@ -458,6 +458,12 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
     expect(caVolume?.configMap).toEqual({ name: 'internal-ca', items: [{ key: 'bundle.pem', path: 'ca.crt' }], defaultMode: 420 });
     await admin(['-n', ns, 'create', 'configmap', 'internal-ca', '--from-literal=ca.crt=x']);
     await eventually(async () => expect(await sourceReady()).toBe('False/CABundleIncomplete'));
+    // A new problem in place of another (False before and after) gets its Warning too.
+    await eventually(async () =>
+      expect((await admin(['-n', ns, 'get', 'events', '--field-selector', 'type=Warning', '-o', 'jsonpath={.items[*].reason}'])).split(' ')).toEqual(
+        expect.arrayContaining(['SecretNotFound', 'CABundleNotFound', 'CABundleIncomplete']),
+      ),
+    );
     await admin(['-n', ns, 'create', 'configmap', 'internal-ca', '--from-literal=bundle.pem=x', '--dry-run=client', '-o', 'yaml'], undefined).then((yaml) => admin(['-n', ns, 'apply', '-f', '-'], yaml));
     await eventually(async () => expect(await sourceReady()).toBe('True/CredentialsFound'));
   });

@@ -83,5 +83,22 @@ describe('ServedModelReconciler with a spec the model server would refuse', () =
     await reconciler.reconcile('ml', 'mnist');
     expect(cluster.writes).toBe(writes);
   });
+
+  it('records the InvalidSpec Warning also when Degraded already stood for another problem', async () => {
+    const cluster = new MemoryCluster(servedModel({ source: { uri: 's3://models/mnist', credentialsSecretRef: { name: 's3' } }, serverArgs: ['--inference_threads=2'] }, { resourceVersion: '1' }));
+    const reconciler = new ServedModelReconciler({ cluster, config: { image: 'tensorfleet/tensorfleet:test' }, now: () => new Date('2030-01-01T00:00:00Z'), logger: pino({ level: 'silent' }) });
+    await reconciler.reconcile('ml', 'mnist');
+    expect(degraded(cluster)?.reason).toBe('SecretNotFound');
+    expect(cluster.events).toEqual(['Normal/Applied', 'Warning/SecretNotFound']);
+
+    const { status } = cluster.sm;
+    cluster.sm = { ...servedModel({ ...cluster.sm.spec, serverArgs: ['--inference_threads=two'] }, { resourceVersion: cluster.sm.metadata.resourceVersion, generation: 2 }), ...(status ? { status } : {}) };
+    await reconciler.reconcile('ml', 'mnist');
+    expect(degraded(cluster)?.reason).toBe('InvalidSpec');
+    expect(cluster.events).toEqual(['Normal/Applied', 'Warning/SecretNotFound', 'Warning/InvalidSpec']);
+    // Unchanged: no more Events.
+    await reconciler.reconcile('ml', 'mnist');
+    expect(cluster.events).toHaveLength(3);
+  });
 });
 
