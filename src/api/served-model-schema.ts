@@ -86,7 +86,7 @@ const sourceSchema: Schema = {
       type: 'object',
       description: 'Secret in the same namespace with keys accessKeyId, secretAccessKey and optional sessionToken. Default: pod identity.',
       required: ['name'],
-      properties: { name: { type: 'string', minLength: 1, maxLength: 253 } },
+      properties: { name: { type: 'string', minLength: 1, maxLength: 253, pattern: DNS_SUBDOMAIN } },
     },
     caBundleRef: {
       type: 'object',
