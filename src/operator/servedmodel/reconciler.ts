@@ -200,7 +200,8 @@ export class ServedModelReconciler {
     const caBundle = caBundleRef ? await cluster.readConfigMap(namespace, caBundleRef.name) : undefined;
     const tlsSecret = sm.spec.tls ? await cluster.readSecret(namespace, sm.spec.tls.secretName) : undefined;
     const applyError = failures.length > 0 ? failures.join('; ') : undefined;
-    const slices = cluster.endpointSlices(namespace, headlessServiceName(sm));
+    // Only our headless Service's: a ServedModel named <name>-headless has a ClusterIP Service of that name.
+    const slices = cluster.endpointSlices(namespace, headlessServiceName(sm)).filter((s) => s.metadata?.labels?.[SERVED_MODEL_LABEL] === name);
     const targets = readyPodTargets(slices, headlessServiceName(sm));
     // With no ready pod, a few of the others are asked why (a server that cannot list its source says so).
     const starting = targets.length === 0 ? startingPodTargets(slices, headlessServiceName(sm)).slice(0, MAX_STARTING_PODS_ASKED) : [];

@@ -31,7 +31,8 @@ const observation = (versions: Record<number, number>): PodObservation => ({
 });
 
 const slice: V1EndpointSlice = {
-  metadata: { name: 'mnist-headless-x', labels: { 'kubernetes.io/service-name': 'mnist-headless' } },
+  // The endpointslice controller copies the Service's labels.
+  metadata: { name: 'mnist-headless-x', labels: { 'kubernetes.io/service-name': 'mnist-headless', 'tensorfleet.dev/served-model': 'mnist' } },
   addressType: 'IPv4',
   ports: [{ name: 'http', port: 8501 }],
   endpoints: [{ addresses: ['10.0.0.9'], conditions: { ready: true }, targetRef: { kind: 'Pod', name: 'mnist-abc' } }],
@@ -66,6 +67,14 @@ describe('ServedModelReconciler with pod observation', () => {
     const c = cluster.sm.status?.conditions?.find((x) => x.type === 'RoutingReady');
     return c && `${c.status}/${c.reason}`;
   };
+
+  it("asks no pod behind the ClusterIP Service of a ServedModel named mnist-headless, whose name is this one's headless Service's", async () => {
+    const { cluster, observer, reconciler } = setup();
+    cluster.slices = [{ ...slice, metadata: { name: 'mnist-headless-y', labels: { 'kubernetes.io/service-name': 'mnist-headless', 'tensorfleet.dev/served-model': 'mnist-headless' } } }];
+    await reconciler.reconcile('ml', 'mnist');
+    expect(observer.asked).toEqual([]);
+    expect(routingReady(cluster)).toBe('Unknown/NotObserved');
+  });
 
   it('asks no pod and does not come back while none is ready', async () => {
     const { cluster, observer, reconciler } = setup();
