@@ -19,11 +19,16 @@ const MAX_ALLOWED_BATCH_SIZES = 64;
 const MAX_TENSORFLOW_THREADS = 1024;
 const INT32_MAX = 2 ** 31 - 1;
 
+/**
+ * Versions are int64 in TF Serving, but the operator and the model server read them as JSON
+ * numbers: above 2^53 - 1 they would round to another version (the server refuses those).
+ */
 const version = (description: string): Schema => ({
   type: 'integer',
   format: 'int64',
   minimum: 0,
-  description,
+  maximum: Number.MAX_SAFE_INTEGER,
+  description: `${description} At most 9007199254740991 (2^53 - 1).`,
 });
 
 const percent = (description: string): Schema => ({

@@ -38,6 +38,13 @@ const invalid: { name: string; spec: Record<string, unknown>; message: string }[
   { name: 'latest of zero versions', spec: { source, versionPolicy: { latest: { count: 0 } } }, message: 'spec.versionPolicy.latest.count: Invalid value: 0: spec.versionPolicy.latest.count in body should be greater than or equal to 1' },
   { name: 'a label with a dash', spec: { source, versionLabels: { 'not-ok': 1 } }, message: 'versionLabels names must match [a-zA-Z0-9_]+' },
   { name: 'a negative version', spec: { source, versionLabels: { stable: -1 } }, message: 'should be greater than or equal to 0' },
+  // Read as JSON numbers by the operator and the server, 1701432000000000001 became 1701432000000000000.
+  { name: 'a version above 2^53 - 1', spec: { source, versionLabels: { stable: 2 ** 60 } }, message: 'spec.versionLabels.stable in body should be less than or equal to' },
+  {
+    name: 'a specific version above 2^53 - 1',
+    spec: { source, versionPolicy: { specific: { versions: [9007199254740992] } } },
+    message: 'spec.versionPolicy.specific.versions[0] in body should be less than or equal to',
+  },
   {
     name: 'a label on a version the policy never loads',
     spec: { source, versionPolicy: { specific: { versions: [3, 5] } }, versionLabels: { stable: 4 } },
@@ -315,6 +322,13 @@ describe.skipIf(k8sTestsSkipped())('ServedModel CRD on a real kube-apiserver', (
     const result = await kubectl(cp.adminKubeconfig, ['apply', '-f', '-'], manifest);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(message);
+  });
+
+  it('accepts versions up to 2^53 - 1 (server-side dry run)', async () => {
+    const spec = { source, versionPolicy: { specific: { versions: [1, 9007199254740991] } }, versionLabels: { stable: 9007199254740991 } };
+    const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'big-versions', namespace: 'default' }, spec });
+    const out = await kubectlOk(cp.adminKubeconfig, ['apply', '--dry-run=server', '-f', '-'], manifest);
+    expect(out).toContain('servedmodel.tensorfleet.dev/big-versions created (server dry run)');
   });
 
   it.each(['m'.repeat(54), '7-days', 'a-b-c'])('accepts the name %s (server-side dry run)', async (name) => {
