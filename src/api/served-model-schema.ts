@@ -543,7 +543,7 @@ const specSchema: Schema = {
     tensorflow: tensorflowSchema,
     replicas: { type: 'integer', format: 'int32', minimum: 0, default: 1, description: 'Model server pods; with autoscaling, the autoscaler sets it.' },
     autoscaling: autoscalingSchema,
-    image: { type: 'string', minLength: 1, maxLength: 512, description: "Model server image; default: the operator's." },
+    image: { type: 'string', minLength: 1, maxLength: 512, pattern: '^\\S+$', description: "Model server image; default: the operator's. No whitespace (the apiserver would refuse the pods)." },
     resources: {
       type: 'object',
       description: 'Model server container resources; changing them rolls the pods.',

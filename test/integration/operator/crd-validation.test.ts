@@ -31,6 +31,8 @@ const invalid: { name: string; spec: Record<string, unknown>; message: string }[
   { name: 'S3 credentials for a claim', spec: { source: { uri: 'pvc://models/mnist', credentialsSecretRef: { name: 's3' } } }, message: 'are for s3:// sources only' },
   { name: 'request logging with a claim source', spec: { source: { uri: 'pvc://models/mnist' }, requestLogging: { uri: 's3://logs/mnist', samplingRate: 0.1 } }, message: 'requestLogging needs an s3:// source' },
   { name: 'a credentials Secret name that no Secret can have', spec: { source: { ...source, credentialsSecretRef: { name: 'S3_Credentials' } } }, message: 'spec.source.credentialsSecretRef.name in body should match' },
+  // Admitted, it left the pods uncreated (ReplicaFailure: must not have leading or trailing whitespace).
+  { name: 'an image with a space', spec: { source, image: ' registry.example/tensorfleet:0.2.0' }, message: 'spec.image in body should match' },
   { name: 'an endpoint that is not a URL', spec: { source: { ...source, endpoint: 'minio:9000' } }, message: 'source.endpoint must be an http:// or https:// URL' },
   { name: 'a poll interval that is not a duration', spec: { source: { ...source, pollInterval: 'soon' } }, message: 'source.pollInterval must be a duration of at least 1s' },
   { name: 'an unknown version policy', spec: { source, versionPolicy: { newest: {} } }, message: 'unknown field "spec.versionPolicy.newest"' },
