@@ -33,6 +33,10 @@ const invalid: { name: string; spec: Record<string, unknown>; message: string }[
   { name: 'a credentials Secret name that no Secret can have', spec: { source: { ...source, credentialsSecretRef: { name: 'S3_Credentials' } } }, message: 'spec.source.credentialsSecretRef.name in body should match' },
   // Admitted, it left the pods uncreated (ReplicaFailure: must not have leading or trailing whitespace).
   { name: 'an image with a space', spec: { source, image: ' registry.example/tensorfleet:0.2.0' }, message: 'spec.image in body should match' },
+  // Admitted, these left the Deployment unapplied (ApplyFailed) with the apiserver's message.
+  { name: 'a negative CPU request', spec: { source, resources: { requests: { cpu: '-1' } } }, message: 'spec.resources.requests.cpu in body should match' },
+  { name: 'a negative model store size', spec: { source, modelStoreSizeLimit: '-1Gi' }, message: 'spec.modelStoreSizeLimit in body should match' },
+  { name: 'a negative model store size in bytes', spec: { source, modelStoreSizeLimit: -5 }, message: 'spec.modelStoreSizeLimit in body should be greater than or equal to 0' },
   { name: 'an endpoint that is not a URL', spec: { source: { ...source, endpoint: 'minio:9000' } }, message: 'source.endpoint must be an http:// or https:// URL' },
   { name: 'a poll interval that is not a duration', spec: { source: { ...source, pollInterval: 'soon' } }, message: 'source.pollInterval must be a duration of at least 1s' },
   { name: 'an unknown version policy', spec: { source, versionPolicy: { newest: {} } }, message: 'unknown field "spec.versionPolicy.newest"' },
