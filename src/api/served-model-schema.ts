@@ -8,7 +8,7 @@
  * is bounded (maxItems/maxProperties/maxLength) to keep the rules under the apiserver's cost
  * budget.
  */
-import { BATCHING_DEFAULTS, DEFAULT_CA_BUNDLE_KEY, DEFAULT_TARGET_CPU_UTILIZATION, OPERATOR_ENV_NAMES, SERVER_ARGS_ALLOWED, GROUP, KIND, PLURAL, SHORT_NAME, SINGULAR, VERSION } from './served-model-types.js';
+import { BATCHING_DEFAULTS, CONDITION_MESSAGE_MAX_LENGTH, DEFAULT_CA_BUNDLE_KEY, DEFAULT_TARGET_CPU_UTILIZATION, OPERATOR_ENV_NAMES, SERVER_ARGS_ALLOWED, GROUP, KIND, PLURAL, SHORT_NAME, SINGULAR, VERSION } from './served-model-types.js';
 
 type Schema = Record<string, unknown>;
 
@@ -19,11 +19,16 @@ const MAX_ALLOWED_BATCH_SIZES = 64;
 const MAX_TENSORFLOW_THREADS = 1024;
 const INT32_MAX = 2 ** 31 - 1;
 
+/**
+ * Versions are int64 in TF Serving, but the operator and the model server read them as JSON
+ * numbers: above 2^53 - 1 they would round to another version (the server refuses those).
+ */
 const version = (description: string): Schema => ({
   type: 'integer',
   format: 'int64',
   minimum: 0,
-  description,
+  maximum: Number.MAX_SAFE_INTEGER,
+  description: `${description} At most 9007199254740991 (2^53 - 1).`,
 });
 
 const percent = (description: string): Schema => ({
@@ -33,10 +38,12 @@ const percent = (description: string): Schema => ({
   description,
 });
 
+/** A resource.Quantity that is not negative: resource amounts and sizes (the apiserver refuses negative ones on the Deployment). */
 const quantity: Schema = {
   'x-kubernetes-int-or-string': true,
   anyOf: [{ type: 'integer' }, { type: 'string' }],
-  pattern: '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$',
+  minimum: 0,
+  pattern: '^\\+?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$',
 };
 
 const resourceList: Schema = {
@@ -86,7 +93,7 @@ const sourceSchema: Schema = {
       type: 'object',
       description: 'Secret in the same namespace with keys accessKeyId, secretAccessKey and optional sessionToken. Default: pod identity.',
       required: ['name'],
-      properties: { name: { type: 'string', minLength: 1, maxLength: 253 } },
+      properties: { name: { type: 'string', minLength: 1, maxLength: 253, pattern: DNS_SUBDOMAIN } },
     },
     caBundleRef: {
       type: 'object',
@@ -538,7 +545,7 @@ const specSchema: Schema = {
     tensorflow: tensorflowSchema,
     replicas: { type: 'integer', format: 'int32', minimum: 0, default: 1, description: 'Model server pods; with autoscaling, the autoscaler sets it.' },
     autoscaling: autoscalingSchema,
-    image: { type: 'string', minLength: 1, maxLength: 512, description: "Model server image; default: the operator's." },
+    image: { type: 'string', minLength: 1, maxLength: 512, pattern: '^\\S+$', description: "Model server image; default: the operator's. No whitespace (the apiserver would refuse the pods)." },
     resources: {
       type: 'object',
       description: 'Model server container resources; changing them rolls the pods.',
@@ -616,7 +623,7 @@ const conditionSchema: Schema = {
     type: { type: 'string', maxLength: 316 },
     status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
     reason: { type: 'string', maxLength: 1024 },
-    message: { type: 'string', maxLength: 32768 },
+    message: { type: 'string', maxLength: CONDITION_MESSAGE_MAX_LENGTH },
     observedGeneration: { type: 'integer', format: 'int64', minimum: 0 },
     lastTransitionTime: { type: 'string', format: 'date-time' },
   },
@@ -662,6 +669,28 @@ const statusSchema: Schema = {
   },
 };
 
+/** The longest ServedModel name whose headless Service name, `<name>-headless`, is still a DNS label (63). */
+export const MAX_NAME_LENGTH = 63 - '-headless'.length;
+
+/**
+ * The ServedModel's name becomes the names of its Services (DNS labels: no dots, at most 63
+ * characters) and a label value. Refused at `kubectl apply`, a name that cannot be either would
+ * otherwise leave the ServedModel half built. A digit first is left to the apiserver: Services
+ * take it once RelaxedServiceNameValidation is on (Kubernetes 1.36 here), older ones refuse it and
+ * the status says so. Root rules are checked on every write, status included, so a rule must
+ * never refuse a name that worked before (it would freeze that ServedModel's status).
+ */
+const nameRules: Schema[] = [
+  {
+    rule: `self.metadata.name.size() <= ${MAX_NAME_LENGTH}`,
+    message: `metadata.name must be at most ${MAX_NAME_LENGTH} characters: the operator names the headless Service <name>-headless, and a Service name has at most 63`,
+  },
+  {
+    rule: "self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",
+    message: "metadata.name must be a DNS label (lowercase letters, digits and '-', no dots): the operator gives its Services the same name",
+  },
+];
+
 export const servedModelOpenApiSchema: Schema = {
   type: 'object',
   description: 'A TensorFlow model served from S3 by TensorFleet model server pods.',
@@ -673,6 +702,7 @@ export const servedModelOpenApiSchema: Schema = {
     spec: specSchema,
     status: statusSchema,
   },
+  'x-kubernetes-validations': nameRules,
 };
 
 /** The CustomResourceDefinition object, ready to serialise to YAML. */

@@ -247,10 +247,14 @@ export interface ServedModelSpec {
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
+/** The longest status condition message the CRD admits (metav1.Condition's limit). */
+export const CONDITION_MESSAGE_MAX_LENGTH = 32768;
+
 export interface Condition {
   readonly type: string;
   readonly status: ConditionStatus;
   readonly reason: string;
+  /** At most CONDITION_MESSAGE_MAX_LENGTH characters. */
   readonly message: string;
   readonly observedGeneration: number;
   readonly lastTransitionTime: string;

@@ -90,12 +90,41 @@ export class KubeClusterAccess implements ClusterAccess {
     }));
   }
 
+  async readLive(object: KubernetesObject): Promise<KubernetesObject | undefined> {
+    const { apiVersion, kind } = object;
+    const { name, namespace } = object.metadata ?? {};
+    try {
+      return await this.objects.read({ apiVersion, kind, metadata: { name: name ?? '', namespace: namespace ?? '' } });
+    } catch (error) {
+      if (statusCode(error) === 404) return undefined;
+      throw new Error(`read ${kind} ${name}: ${describeApiError(error)}`, { cause: error });
+    }
+  }
+
   async apply(object: KubernetesObject): Promise<KubernetesObject> {
     this.deps.metrics.inc('tensorfleet_operator_api_writes_total', { verb: 'apply', kind: object.kind ?? '' });
     try {
       return await this.objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
     } catch (error) {
       throw new Error(`apply ${object.kind} ${object.metadata?.name}: ${describeApiError(error)}`, { cause: error });
+    }
+  }
+
+  async scale(deployment: KubernetesObject, replicas: number): Promise<KubernetesObject> {
+    this.deps.metrics.inc('tensorfleet_operator_api_writes_total', { verb: 'scale', kind: deployment.kind ?? '' });
+    const { apiVersion, kind } = deployment;
+    const { name, namespace } = deployment.metadata ?? {};
+    try {
+      return await this.objects.patch(
+        { apiVersion, kind, metadata: { name: name ?? '', namespace: namespace ?? '' }, spec: { replicas } } as KubernetesObject,
+        undefined,
+        undefined,
+        FIELD_MANAGER,
+        undefined,
+        PatchStrategy.MergePatch,
+      );
+    } catch (error) {
+      throw new Error(`scale ${kind} ${name}: ${describeApiError(error)}`, { cause: error });
     }
   }
 

@@ -15,8 +15,19 @@ export interface ClusterAccess {
   readClaim(namespace: string, name: string): Promise<ClaimObservation>;
   /** A ConfigMap the spec references (not one the operator owns): which keys it has. */
   readConfigMap(namespace: string, name: string): Promise<ConfigMapObservation>;
+  /**
+   * From the API, not the cache: the object of this kind, namespace and name, whoever made it.
+   * The informers see only objects with the operator's label, so one of the same name created by
+   * someone else is missing from the cache; a forced apply would take it over.
+   */
+  readLive(object: KubernetesObject): Promise<KubernetesObject | undefined>;
   /** Server-side apply under the operator's field manager; returns the stored object. */
   apply(object: KubernetesObject): Promise<KubernetesObject>;
+  /**
+   * Sets a Deployment's spec.replicas alone (a merge patch), leaving the rest as it is; returns the
+   * stored object. The next server-side apply takes the field back.
+   */
+  scale(deployment: KubernetesObject, replicas: number): Promise<KubernetesObject>;
   delete(object: KubernetesObject): Promise<void>;
   /** Replaces the status; `previous` lets fields that disappeared be removed. Returns the new resourceVersion. */
   patchStatus(sm: ServedModel, status: ServedModelStatus): Promise<string | undefined>;

@@ -10,8 +10,8 @@ import { autoscalerHealth, DEFAULT_AUTOSCALING_GRACE_MS } from './autoscaler-hea
 import { contains, firstDifference, hasPath } from './compare.js';
 import { desiredObjects } from './desired.js';
 import { readyPodTargets, startingPodTargets, type PodObservation, type PodObserver } from './pod-observation.js';
-import { computeStatus, type SecretObservation } from './status.js';
-import { headlessServiceName } from '../specs/owned-meta.js';
+import { computeStatus, tlsSecretProblem, type SecretObservation } from './status.js';
+import { FIELD_MANAGER, headlessServiceName, MANAGED_BY_LABEL, SERVED_MODEL_LABEL } from '../specs/owned-meta.js';
 
 export interface ReconcilerDeps {
   readonly cluster: ClusterAccess;
@@ -50,6 +50,30 @@ function ownedBy(object: KubernetesObject, sm: ServedModel): boolean {
   return (object.metadata?.ownerReferences ?? []).some((r) => r.uid === sm.metadata.uid && r.controller === true);
 }
 
+/**
+ * Made by the operator for a ServedModel of this name, and controlled by none: left behind by
+ * `kubectl delete --cascade=orphan`, which keeps the pods serving while the ServedModel is
+ * recreated. Taken back, as a Deployment adopts its orphaned ReplicaSets.
+ */
+function orphanOf(object: KubernetesObject, sm: ServedModel): boolean {
+  const labels = object.metadata?.labels ?? {};
+  const controlled = (object.metadata?.ownerReferences ?? []).some((r) => r.controller === true);
+  return !controlled && labels[MANAGED_BY_LABEL] === FIELD_MANAGER && labels[SERVED_MODEL_LABEL] === sm.metadata.name;
+}
+
+/** The ServedModel may apply over this object: it controls it, or it adopts it. */
+const mayApply = (object: KubernetesObject, sm: ServedModel): boolean => ownedBy(object, sm) || orphanOf(object, sm);
+
+/** Why an object of the name the ServedModel needs is left alone: who has it. */
+function notOwned(kind: string, name: string, object: KubernetesObject, sm: ServedModel): string {
+  const owner = (object.metadata?.ownerReferences ?? []).find((r) => r.controller === true);
+  if (owner?.kind === sm.kind && owner.name === sm.metadata.name) {
+    return `${kind} ${name} still belongs to a deleted ServedModel of this name: it is replaced once garbage collection has removed it`;
+  }
+  const holder = owner ? `is controlled by ${owner.kind} ${owner.name}` : 'was not created by the operator for this ServedModel';
+  return `${kind} ${name} already exists and ${holder}: it is left alone (delete or rename it, or give the ServedModel another name)`;
+}
+
 interface Written {
   readonly hash: string;
   readonly resourceVersion: string | undefined;
@@ -63,7 +87,7 @@ const HELD_ON_REFUSAL: ReadonlySet<string> = new Set(['ConfigMap', 'Deployment']
 
 /** How long a write may stay invisible in the cache before we stop trusting our record of it. */
 const CACHE_LAG_GRACE_MS = 10_000;
-/** How soon to read a source's credentials Secret, CA ConfigMap or claim again while it is missing or not bound. */
+/** How soon to read a source's credentials Secret, CA ConfigMap or claim, or the TLS Secret, again while it is missing, incomplete or not bound. */
 const SOURCE_RECHECK_MS = 30_000;
 /** Pods that are not ready asked at once, when none is: one reason is enough, a few guard against one that is only starting. */
 const MAX_STARTING_PODS_ASKED = 3;
@@ -102,12 +126,21 @@ export class ServedModelReconciler {
       const key = `${namespace}/${slot.kind}/${slot.name}`;
       const current = cluster.getOwned(slot.kind, namespace, slot.name);
       if (specRefusal && HELD_ON_REFUSAL.has(slot.kind)) {
-        if (slot.kind === 'Deployment' && current && ownedBy(current, sm)) deployment = current;
+        if (slot.kind === 'Deployment' && current && ownedBy(current, sm)) {
+          deployment = current;
+          // Scaling needs no new pods and nothing the server reads: kubectl scale and the autoscaler keep working.
+          try {
+            deployment = await this.scaleHeld(key, current, sm.spec.replicas ?? 1);
+            if (deployment !== current) changed.push(`Deployment/${slot.name} (replicas)`);
+          } catch (error) {
+            failures.push(`${slot.kind} ${slot.name}: ${error instanceof Error ? error.message : String(error)}`);
+          }
+        }
         continue;
       }
       try {
-        if (current && !ownedBy(current, sm)) {
-          failures.push(`${slot.kind} ${slot.name} exists and is not owned by this ServedModel`);
+        if (current && !mayApply(current, sm)) {
+          failures.push(notOwned(slot.kind, slot.name, current, sm));
           continue;
         }
         if (!slot.object) {
@@ -134,6 +167,14 @@ export class ServedModelReconciler {
           if (slot.kind === 'Deployment') deployment = (current) ?? deployment;
           continue;
         }
+        if (current === undefined) {
+          // The cache holds only labelled objects: one of this name made by someone else would be taken over.
+          const live = await cluster.readLive(slot.object);
+          if (live && !mayApply(live, sm)) {
+            failures.push(notOwned(slot.kind, slot.name, live, sm));
+            continue;
+          }
+        }
         if (current) {
           const difference = stale ? `.${stale.join('.')}: want none` : firstDifference(current, slot.object);
           log.debug({ object: `${slot.kind}/${slot.name}`, difference }, 'found drift');
@@ -159,7 +200,8 @@ export class ServedModelReconciler {
     const caBundle = caBundleRef ? await cluster.readConfigMap(namespace, caBundleRef.name) : undefined;
     const tlsSecret = sm.spec.tls ? await cluster.readSecret(namespace, sm.spec.tls.secretName) : undefined;
     const applyError = failures.length > 0 ? failures.join('; ') : undefined;
-    const slices = cluster.endpointSlices(namespace, headlessServiceName(sm));
+    // Only our headless Service's: a ServedModel named <name>-headless has a ClusterIP Service of that name.
+    const slices = cluster.endpointSlices(namespace, headlessServiceName(sm)).filter((s) => s.metadata?.labels?.[SERVED_MODEL_LABEL] === name);
     const targets = readyPodTargets(slices, headlessServiceName(sm));
     // With no ready pod, a few of the others are asked why (a server that cannot list its source says so).
     const starting = targets.length === 0 ? startingPodTargets(slices, headlessServiceName(sm)).slice(0, MAX_STARTING_PODS_ASKED) : [];
@@ -204,19 +246,20 @@ export class ServedModelReconciler {
       const rv = await cluster.patchStatus(sm, status);
       this.written.set(statusKey, { hash: statusHash, resourceVersion: rv, at: this.deps.now().getTime(), seen: false });
       statusPatched = true;
-      const before = new Map((sm.status?.conditions ?? []).map((c) => [c.type, c.status]));
+      const before = new Map((sm.status?.conditions ?? []).map((c) => [c.type, c]));
       // Degraded repeats a source problem: one Event for both.
       const warned = new Set<string>();
       for (const c of status.conditions ?? []) {
         const bad =
           (c.type === 'Degraded' && c.status === 'True') || ((c.type === 'SourceReady' || c.type === 'RoutingReady') && c.status === 'False');
-        const flipped = before.get(c.type) !== c.status;
-        if (bad && flipped) {
+        const flipped = before.get(c.type)?.status !== c.status;
+        // A new problem while another one stood (Degraded True before and after) is news too.
+        if (bad && (flipped || before.get(c.type)?.reason !== c.reason)) {
           if (warned.has(`${c.reason}\n${c.message}`)) continue;
           warned.add(`${c.reason}\n${c.message}`);
           if (c.type === 'RoutingReady') log.warn({ reason: c.reason, detail: c.message }, 'found route targets the pods cannot serve');
           await cluster.event(sm, 'Warning', c.reason, c.message);
-        } else if (c.type === 'RoutingReady' && c.status === 'True' && flipped && before.get(c.type) === 'False') {
+        } else if (c.type === 'RoutingReady' && c.status === 'True' && flipped && before.get(c.type)?.status === 'False') {
           log.info({ reason: c.reason }, 'found every route target available again');
           await cluster.event(sm, 'Normal', c.reason, c.message);
         }
@@ -225,10 +268,23 @@ export class ServedModelReconciler {
     if (applyError) throw new ReconcileError(applyError);
     const podRecheckMs = targets.length + starting.length > 0 && this.deps.observer ? (this.deps.podStatusIntervalMs ?? 15_000) : undefined;
     // Nothing else announces a Secret or claim that appears or binds later: look again.
-    const sourceRecheckMs = status.conditions?.some((c) => c.type === 'SourceReady' && c.status !== 'True') ? SOURCE_RECHECK_MS : undefined;
+    const referenceMissing = status.conditions?.some((c) => c.type === 'SourceReady' && c.status !== 'True') || tlsSecretProblem(sm, tlsSecret) !== undefined;
+    const sourceRecheckMs = referenceMissing ? SOURCE_RECHECK_MS : undefined;
     const rechecks = [podRecheckMs, autoscaler.recheckAfterMs, sourceRecheckMs].filter((ms): ms is number => ms !== undefined);
     const requeueAfterMs = rechecks.length > 0 ? Math.min(...rechecks) : undefined;
     return { changed, statusPatched, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
+  }
+
+  /** A held Deployment with spec.replicas set to `replicas` (scaled unless it has, or our last scale is not yet cached). */
+  private async scaleHeld(key: string, current: KubernetesObject, replicas: number): Promise<KubernetesObject> {
+    const scaleKey = `${key}/replicas`;
+    const last = this.written.get(scaleKey);
+    const cached = (current as V1Deployment).spec?.replicas === replicas;
+    const lagging = last?.hash === String(replicas) && olderThan(current.metadata?.resourceVersion, last.resourceVersion);
+    if (cached || lagging) return current;
+    const stored = await this.deps.cluster.scale(current, replicas);
+    this.written.set(scaleKey, { hash: String(replicas), resourceVersion: stored.metadata?.resourceVersion, at: this.deps.now().getTime(), seen: false });
+    return stored;
   }
 
   private forget(namespace: string, name: string): void {

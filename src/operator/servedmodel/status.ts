@@ -1,5 +1,5 @@
 import type { V1Deployment } from '@kubernetes/client-node';
-import type { Condition, ServedModel, ServedModelStatus } from '../../api/served-model-types.js';
+import { CONDITION_MESSAGE_MAX_LENGTH, type Condition, type ServedModel, type ServedModelStatus } from '../../api/served-model-types.js';
 import { GRPC_PORT, HTTP_PORT } from '../specs/service.js';
 import { headlessServiceName, selectorLabels } from '../specs/owned-meta.js';
 import { claimRolloutProblem, type ClaimObservation } from './claim-observation.js';
@@ -31,7 +31,7 @@ export interface Observation {
 }
 
 /** Why the gRPC TLS Secret keeps the pods from starting or serving TLS, if it does. */
-function tlsSecretProblem(sm: ServedModel, secret: SecretObservation | undefined): ConditionInput | undefined {
+export function tlsSecretProblem(sm: ServedModel, secret: SecretObservation | undefined): ConditionInput | undefined {
   if (!secret) return undefined;
   switch (secret.state) {
     case 'not-referenced':
@@ -61,6 +61,20 @@ function deploymentProgress(desired: number, d: V1Deployment | undefined): { rol
     return { rolling: true, stalled, message: `${updated} of ${desired} pods updated, ${total} running` };
   }
   return { rolling: false, stalled, message: `All ${desired} pods updated` };
+}
+
+/**
+ * A message the CRD admits. The apiserver's own (ApplyFailed) can be far longer (one line per
+ * invalid field, values included): a status with one would be refused whole, and the ServedModel
+ * would show no status at all.
+ */
+export function fitConditionMessage(message: string): string {
+  // Characters, as the apiserver counts maxLength (code points; a surrogate pair is one).
+  const chars = [...message];
+  if (chars.length <= CONDITION_MESSAGE_MAX_LENGTH) return message;
+  const note = ` … (${chars.length - CONDITION_MESSAGE_MAX_LENGTH} more characters; the operator's log has all of it)`;
+  const kept = CONDITION_MESSAGE_MAX_LENGTH - [...note].length;
+  return `${chars.slice(0, kept).join('')}${note}`;
 }
 
 /**
@@ -106,7 +120,7 @@ export function computeStatus(sm: ServedModel, observed: Observation, now: Date)
   const conditions: Condition[] = [readyCondition, progressing, degraded, source, view.routing].map((c) => {
     const before = previous.get(c.type);
     const lastTransitionTime = before && before.status === c.status ? before.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-    return { ...c, observedGeneration: generation, lastTransitionTime };
+    return { ...c, message: fitConditionMessage(c.message), observedGeneration: generation, lastTransitionTime };
   });
 
   const { versions, summary, canary } = view;

@@ -30,6 +30,13 @@ const invalid: { name: string; spec: Record<string, unknown>; message: string }[
   { name: 'an S3 CA bundle without a ConfigMap name', spec: { source: { uri: 's3://models/mnist', caBundleRef: { key: 'ca.crt' } } }, message: 'spec.source.caBundleRef.name: Required value' },
   { name: 'S3 credentials for a claim', spec: { source: { uri: 'pvc://models/mnist', credentialsSecretRef: { name: 's3' } } }, message: 'are for s3:// sources only' },
   { name: 'request logging with a claim source', spec: { source: { uri: 'pvc://models/mnist' }, requestLogging: { uri: 's3://logs/mnist', samplingRate: 0.1 } }, message: 'requestLogging needs an s3:// source' },
+  { name: 'a credentials Secret name that no Secret can have', spec: { source: { ...source, credentialsSecretRef: { name: 'S3_Credentials' } } }, message: 'spec.source.credentialsSecretRef.name in body should match' },
+  // Admitted, it left the pods uncreated (ReplicaFailure: must not have leading or trailing whitespace).
+  { name: 'an image with a space', spec: { source, image: ' registry.example/tensorfleet:0.2.0' }, message: 'spec.image in body should match' },
+  // Admitted, these left the Deployment unapplied (ApplyFailed) with the apiserver's message.
+  { name: 'a negative CPU request', spec: { source, resources: { requests: { cpu: '-1' } } }, message: 'spec.resources.requests.cpu in body should match' },
+  { name: 'a negative model store size', spec: { source, modelStoreSizeLimit: '-1Gi' }, message: 'spec.modelStoreSizeLimit in body should match' },
+  { name: 'a negative model store size in bytes', spec: { source, modelStoreSizeLimit: -5 }, message: 'spec.modelStoreSizeLimit in body should be greater than or equal to 0' },
   { name: 'an endpoint that is not a URL', spec: { source: { ...source, endpoint: 'minio:9000' } }, message: 'source.endpoint must be an http:// or https:// URL' },
   { name: 'a poll interval that is not a duration', spec: { source: { ...source, pollInterval: 'soon' } }, message: 'source.pollInterval must be a duration of at least 1s' },
   { name: 'an unknown version policy', spec: { source, versionPolicy: { newest: {} } }, message: 'unknown field "spec.versionPolicy.newest"' },
@@ -37,6 +44,13 @@ const invalid: { name: string; spec: Record<string, unknown>; message: string }[
   { name: 'latest of zero versions', spec: { source, versionPolicy: { latest: { count: 0 } } }, message: 'spec.versionPolicy.latest.count: Invalid value: 0: spec.versionPolicy.latest.count in body should be greater than or equal to 1' },
   { name: 'a label with a dash', spec: { source, versionLabels: { 'not-ok': 1 } }, message: 'versionLabels names must match [a-zA-Z0-9_]+' },
   { name: 'a negative version', spec: { source, versionLabels: { stable: -1 } }, message: 'should be greater than or equal to 0' },
+  // Read as JSON numbers by the operator and the server, 1701432000000000001 became 1701432000000000000.
+  { name: 'a version above 2^53 - 1', spec: { source, versionLabels: { stable: 2 ** 60 } }, message: 'spec.versionLabels.stable in body should be less than or equal to' },
+  {
+    name: 'a specific version above 2^53 - 1',
+    spec: { source, versionPolicy: { specific: { versions: [9007199254740992] } } },
+    message: 'spec.versionPolicy.specific.versions[0] in body should be less than or equal to',
+  },
   {
     name: 'a label on a version the policy never loads',
     spec: { source, versionPolicy: { specific: { versions: [3, 5] } }, versionLabels: { stable: 4 } },
@@ -303,6 +317,30 @@ describe.skipIf(k8sTestsSkipped())('ServedModel CRD on a real kube-apiserver', (
     const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'batched', namespace: 'default' }, spec: { source, batching: {} } });
     const out = await kubectlOk(cp.adminKubeconfig, ['apply', '--dry-run=server', '-o', 'json', '-f', '-'], manifest);
     expect((JSON.parse(out) as { spec: { batching: unknown } }).spec.batching).toEqual({ maxBatchSize: 64, batchTimeout: '0s', maxEnqueuedBatches: 64 });
+  });
+
+  it.each([
+    ['with a dot, which no Service name may hold', 'mnist.v2', "metadata.name must be a DNS label (lowercase letters, digits and '-', no dots)"],
+    ['of 55 characters, whose <name>-headless Service name would have 64', 'm'.repeat(55), 'metadata.name must be at most 54 characters'],
+    ['of 80 characters, too long for a label value', 'm'.repeat(80), 'metadata.name must be at most 54 characters'],
+  ])('rejects a name %s', async (_what, name, message) => {
+    const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name, namespace: 'default' }, spec: { source } });
+    const result = await kubectl(cp.adminKubeconfig, ['apply', '-f', '-'], manifest);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(message);
+  });
+
+  it('accepts versions up to 2^53 - 1 (server-side dry run)', async () => {
+    const spec = { source, versionPolicy: { specific: { versions: [1, 9007199254740991] } }, versionLabels: { stable: 9007199254740991 } };
+    const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name: 'big-versions', namespace: 'default' }, spec });
+    const out = await kubectlOk(cp.adminKubeconfig, ['apply', '--dry-run=server', '-f', '-'], manifest);
+    expect(out).toContain('servedmodel.tensorfleet.dev/big-versions created (server dry run)');
+  });
+
+  it.each(['m'.repeat(54), '7-days', 'a-b-c'])('accepts the name %s (server-side dry run)', async (name) => {
+    const manifest = stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name, namespace: 'default' }, spec: { source } });
+    const out = await kubectlOk(cp.adminKubeconfig, ['apply', '--dry-run=server', '-f', '-'], manifest);
+    expect(out).toContain(`servedmodel.tensorfleet.dev/${name} created (server dry run)`);
   });
 
   it.each(invalid)('rejects $name', async ({ spec, message }) => {

@@ -256,6 +256,24 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
     await admin(['-n', ns, 'delete', 'sm', 'p']);
   });
 
+  it('reports an apiserver refusal longer than a condition message may be, cut to fit', async () => {
+    const ns = await newNamespace();
+    await operator({ resyncMs: 500 });
+    // 200 bad node affinity terms: the apiserver names each, values included (about 100 kB).
+    const matchExpressions = Array.from({ length: 200 }, (_, i) => ({ key: `bad key ${i} ${'x'.repeat(200)}`, operator: 'In', values: [`v ${'y'.repeat(100)}`] }));
+    await applyModel(ns, 'long', { source: { uri: 's3://models/l' }, pod: { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions }] } } } } });
+    const sm = await eventually(async () => {
+      const got = await get<ServedModelObj>(ns, 'sm long');
+      expect(got.status?.observedGeneration).toBe(got.metadata.generation);
+      return got;
+    });
+    const degraded = sm.status?.conditions?.find((c) => c.type === 'Degraded');
+    expect(degraded).toMatchObject({ status: 'True', reason: 'ApplyFailed', message: expect.stringMatching(/^Deployment long: apply Deployment long: HTTP 422: .*bad key 0 /) as unknown });
+    expect([...(degraded?.message ?? '')]).toHaveLength(32768);
+    expect(degraded?.message).toMatch(/ … \(\d+ more characters; the operator's log has all of it\)$/);
+    await admin(['-n', ns, 'delete', 'sm', 'long']);
+  });
+
   it('does not roll out a spec the model server would refuse: the Deployment keeps the last accepted one, and status says why', async () => {
     const ns = await newNamespace();
     await operator({ resyncMs: 500 });
@@ -272,6 +290,12 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
     expect((await args())?.at(-1)).toBe('--max_request_bytes=1048576');
     const events = await admin(['-n', ns, 'get', 'events', '--field-selector', 'reason=InvalidSpec', '-o', 'jsonpath={.items[*].type}']);
     expect(events).toBe('Warning');
+    // Scaling (kubectl scale, an autoscaler) still reaches the held Deployment, whose pods stay as they are.
+    const template = (await get<V1Deployment>(ns, 'deploy r')).spec?.template;
+    await admin(['-n', ns, 'scale', 'sm', 'r', '--replicas=3']);
+    await eventually(async () => expect((await get<V1Deployment>(ns, 'deploy r')).spec?.replicas).toBe(3));
+    expect((await get<V1Deployment>(ns, 'deploy r')).spec?.template).toEqual(template);
+    expect((await get<ServedModelObj>(ns, 'sm r')).status?.conditions?.find((c) => c.type === 'Degraded')?.reason).toBe('InvalidSpec');
 
     await applyModel(ns, 'r', { source: { uri: 's3://models/r' }, serverArgs: ['--max_request_bytes=2097152'] });
     await eventually(async () => expect((await args())?.at(-1)).toBe('--max_request_bytes=2097152'));
@@ -434,8 +458,74 @@ describe.skipIf(k8sTestsSkipped())('ServedModel operator on a real control plane
     expect(caVolume?.configMap).toEqual({ name: 'internal-ca', items: [{ key: 'bundle.pem', path: 'ca.crt' }], defaultMode: 420 });
     await admin(['-n', ns, 'create', 'configmap', 'internal-ca', '--from-literal=ca.crt=x']);
     await eventually(async () => expect(await sourceReady()).toBe('False/CABundleIncomplete'));
+    // A new problem in place of another (False before and after) gets its Warning too.
+    await eventually(async () =>
+      expect((await admin(['-n', ns, 'get', 'events', '--field-selector', 'type=Warning', '-o', 'jsonpath={.items[*].reason}'])).split(' ')).toEqual(
+        expect.arrayContaining(['SecretNotFound', 'CABundleNotFound', 'CABundleIncomplete']),
+      ),
+    );
     await admin(['-n', ns, 'create', 'configmap', 'internal-ca', '--from-literal=bundle.pem=x', '--dry-run=client', '-o', 'yaml'], undefined).then((yaml) => admin(['-n', ns, 'apply', '-f', '-'], yaml));
     await eventually(async () => expect(await sourceReady()).toBe('True/CredentialsFound'));
+  });
+
+  it('leaves alone objects of the same names that someone else made, says so, and builds its own once they are gone', async () => {
+    const ns = await newNamespace();
+    await operator({ resyncMs: 500 });
+    // Made by hand before the ServedModel: no operator label, so the informers never show them.
+    await admin(['-n', ns, 'create', 'configmap', 'taken-models', '--from-literal=app.properties=x=1']);
+    await admin(['-n', ns, 'create', 'service', 'clusterip', 'taken', '--tcp=80:8080']);
+    await applyModel(ns, 'taken', { source: { uri: 's3://models/t' } });
+    const degraded = async (): Promise<string> => {
+      const c = (await get<ServedModelObj>(ns, 'sm taken')).status?.conditions?.find((x) => x.type === 'Degraded');
+      return `${c?.status}/${c?.reason}: ${c?.message}`;
+    };
+    await eventually(async () =>
+      expect(await degraded()).toBe(
+        'True/ApplyFailed: ConfigMap taken-models already exists and was not created by the operator for this ServedModel: it is left alone (delete or rename it, or give the ServedModel another name); ' +
+          'Service taken already exists and was not created by the operator for this ServedModel: it is left alone (delete or rename it, or give the ServedModel another name)',
+      ),
+    );
+    const theirs = { cm: await get(ns, 'cm taken-models'), svc: await get<V1Service>(ns, 'svc taken') };
+    expect(theirs.cm.metadata.ownerReferences).toBeUndefined();
+    expect(theirs.cm.data).toEqual({ 'app.properties': 'x=1' });
+    expect((theirs.cm.metadata as { labels?: unknown }).labels).toBeUndefined();
+    // Without an ownerReference, garbage collection leaves them be when the ServedModel is deleted.
+    expect(theirs.svc.metadata?.ownerReferences).toBeUndefined();
+    expect(theirs.svc.spec?.selector).toEqual({ app: 'taken' });
+    expect(theirs.svc.spec?.ports?.map((p) => p.port)).toEqual([80]);
+    // The rest is built.
+    expect((await get<V1Service>(ns, 'svc taken-headless')).spec?.clusterIP).toBe('None');
+    expect((await get<V1Deployment>(ns, 'deploy taken')).metadata?.ownerReferences?.[0]?.name).toBe('taken');
+
+    // Once they are gone, the ServedModel gets its own.
+    await admin(['-n', ns, 'delete', 'configmap', 'taken-models']);
+    await admin(['-n', ns, 'delete', 'service', 'taken']);
+    await eventually(() => converged(ns, 'taken', false));
+    await eventually(async () => expect(await degraded()).toBe('False/AsExpected: No problems found'));
+  });
+
+  it('adopts the objects of a ServedModel deleted with --cascade=orphan when it is applied again, without new pods', async () => {
+    const ns = await newNamespace();
+    await operator({ resyncMs: 500 });
+    const spec = { source: { uri: 's3://models/o' }, replicas: 2 };
+    await applyModel(ns, 'o', spec);
+    await eventually(() => converged(ns, 'o', true));
+    const before = await get<List>(ns, `${OWNED} -l tensorfleet.dev/served-model=o`);
+    await admin(['-n', ns, 'delete', 'sm', 'o', '--cascade=orphan', '--wait=true']);
+    await eventually(async () => expect((await get<List>(ns, `${OWNED} -l tensorfleet.dev/served-model=o`)).items.flatMap((o) => o.metadata.ownerReferences ?? [])).toEqual([]));
+
+    await applyModel(ns, 'o', spec);
+    const sm = await eventually(async () => {
+      const got = await converged(ns, 'o', true);
+      expect(got.status?.conditions?.find((c) => c.type === 'Degraded')?.reason).toBe('AsExpected');
+      return got;
+    });
+    const after = await get<List>(ns, `${OWNED} -l tensorfleet.dev/served-model=o`);
+    // The same objects (uids), now controlled by the new ServedModel.
+    expect(after.items.map((o) => o.metadata.uid).sort()).toEqual(before.items.map((o) => o.metadata.uid).sort());
+    for (const o of after.items) expect(o.metadata.ownerReferences).toEqual([expect.objectContaining({ uid: sm.metadata.uid, controller: true })]);
+    // No new pods: the Deployment's template did not change, so it still has one ReplicaSet.
+    expect((await get<List>(ns, 'rs -l tensorfleet.dev/served-model=o')).items).toHaveLength(1);
   });
 
   it('leaves garbage collection to delete what a deleted ServedModel owned', async () => {

@@ -6,6 +6,7 @@
 import type { V1EndpointSlice } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import type { ServedModelSpec } from '../../../../src/api/served-model-types.js';
 import type { PodObservation, PodObserver, PodTarget } from '../../../../src/operator/servedmodel/pod-observation.js';
 import { ServedModelReconciler } from '../../../../src/operator/servedmodel/reconciler.js';
 import { servedModel } from '../fixtures.js';
@@ -30,11 +31,23 @@ const observation = (versions: Record<number, number>): PodObservation => ({
 });
 
 const slice: V1EndpointSlice = {
-  metadata: { name: 'mnist-headless-x', labels: { 'kubernetes.io/service-name': 'mnist-headless' } },
+  // The endpointslice controller copies the Service's labels.
+  metadata: { name: 'mnist-headless-x', labels: { 'kubernetes.io/service-name': 'mnist-headless', 'tensorfleet.dev/served-model': 'mnist' } },
   addressType: 'IPv4',
   ports: [{ name: 'http', port: 8501 }],
   endpoints: [{ addresses: ['10.0.0.9'], conditions: { ready: true }, targetRef: { kind: 'Pod', name: 'mnist-abc' } }],
 };
+
+/** A reconciler that asks no pods, and a condition of its ServedModel as `status/reason`. */
+function withoutObserver(spec: Partial<ServedModelSpec>): { cluster: MemoryCluster; reconciler: ServedModelReconciler; condition: (type: string) => string | undefined } {
+  const cluster = new MemoryCluster(servedModel(spec, { resourceVersion: '1' }));
+  const reconciler = new ServedModelReconciler({ cluster, config: { image: 'tensorfleet/tensorfleet:test' }, now: () => new Date('2030-01-01T00:00:00Z'), logger: pino({ level: 'silent' }) });
+  const condition = (type: string): string | undefined => {
+    const c = cluster.sm.status?.conditions?.find((x) => x.type === type);
+    return c && `${c.status}/${c.reason}`;
+  };
+  return { cluster, reconciler, condition };
+}
 
 describe('ServedModelReconciler with pod observation', () => {
   const setup = () => {
@@ -54,6 +67,14 @@ describe('ServedModelReconciler with pod observation', () => {
     const c = cluster.sm.status?.conditions?.find((x) => x.type === 'RoutingReady');
     return c && `${c.status}/${c.reason}`;
   };
+
+  it("asks no pod behind the ClusterIP Service of a ServedModel named mnist-headless, whose name is this one's headless Service's", async () => {
+    const { cluster, observer, reconciler } = setup();
+    cluster.slices = [{ ...slice, metadata: { name: 'mnist-headless-y', labels: { 'kubernetes.io/service-name': 'mnist-headless', 'tensorfleet.dev/served-model': 'mnist-headless' } } }];
+    await reconciler.reconcile('ml', 'mnist');
+    expect(observer.asked).toEqual([]);
+    expect(routingReady(cluster)).toBe('Unknown/NotObserved');
+  });
 
   it('asks no pod and does not come back while none is ready', async () => {
     const { cluster, observer, reconciler } = setup();
@@ -99,12 +120,8 @@ describe('ServedModelReconciler with pod observation', () => {
   });
 
   it("comes back while a pvc:// source's claim is missing or unbound, and stops once it is bound", async () => {
-    const cluster = new MemoryCluster(servedModel({ source: { uri: 'pvc://models/mnist' } }, { resourceVersion: '1' }));
-    const reconciler = new ServedModelReconciler({ cluster, config: { image: 'tensorfleet/tensorfleet:test' }, now: () => new Date('2030-01-01T00:00:00Z'), logger: pino({ level: 'silent' }) });
-    const source = (): string | undefined => {
-      const c = cluster.sm.status?.conditions?.find((x) => x.type === 'SourceReady');
-      return c && `${c.status}/${c.reason}`;
-    };
+    const { cluster, reconciler, condition } = withoutObserver({ source: { uri: 'pvc://models/mnist' } });
+    const source = (): string | undefined => condition('SourceReady');
     cluster.claim = { state: 'missing', name: 'models' };
     expect((await reconciler.reconcile('ml', 'mnist')).requeueAfterMs).toBe(30_000);
     expect(source()).toBe('False/ClaimNotFound');
@@ -116,5 +133,19 @@ describe('ServedModelReconciler with pod observation', () => {
     cluster.claim = { state: 'found', name: 'models', phase: 'Bound', accessModes: ['ReadOnlyMany'] };
     expect((await reconciler.reconcile('ml', 'mnist')).requeueAfterMs).toBeUndefined();
     expect(source()).toBe('True/ClaimBound');
+  });
+
+  it('comes back while the TLS Secret is missing or incomplete, and stops once it is whole', async () => {
+    const { cluster, reconciler, condition } = withoutObserver({ tls: { secretName: 'mnist-tls' } });
+    const degraded = (): string | undefined => condition('Degraded');
+    // Nothing the operator watches announces the Secret: the 5-minute resync would be the next look.
+    expect((await reconciler.reconcile('ml', 'mnist')).requeueAfterMs).toBe(30_000);
+    expect(degraded()).toBe('True/TLSSecretNotFound');
+    cluster.secrets.set('mnist-tls', ['tls.crt']);
+    expect((await reconciler.reconcile('ml', 'mnist')).requeueAfterMs).toBe(30_000);
+    expect(degraded()).toBe('True/TLSSecretIncomplete');
+    cluster.secrets.set('mnist-tls', ['tls.crt', 'tls.key']);
+    expect((await reconciler.reconcile('ml', 'mnist')).requeueAfterMs).toBeUndefined();
+    expect(degraded()).toBe('False/AsExpected');
   });
 });

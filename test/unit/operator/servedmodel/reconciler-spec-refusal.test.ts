@@ -61,4 +61,44 @@ describe('ServedModelReconciler with a spec the model server would refuse', () =
     expect(containerArgs(cluster)?.at(-1)).toBe('--inference_threads=3');
     expect(degraded(cluster)?.status).toBe('False');
   });
+
+  it('still scales the held Deployment (kubectl scale, the autoscaler), without touching its pods', async () => {
+    const { cluster, reconciler } = setup(['--inference_threads=2']);
+    await reconciler.reconcile('ml', 'mnist');
+    const template = (): unknown => {
+      const deployment: V1Deployment | undefined = cluster.getOwned('Deployment', 'ml', 'mnist');
+      return deployment?.spec?.template;
+    };
+    const before = template();
+    cluster.sm = servedModel({ serverArgs: ['--inference_threads=two'], replicas: 4 }, { resourceVersion: cluster.sm.metadata.resourceVersion, generation: 2 });
+    const result = await reconciler.reconcile('ml', 'mnist');
+    expect(result.changed).toContain('Deployment/mnist (replicas)');
+    const deployment: V1Deployment | undefined = cluster.getOwned('Deployment', 'ml', 'mnist');
+    expect(deployment?.spec?.replicas).toBe(4);
+    expect(template()).toEqual(before);
+    expect(cluster.getOwned('PodDisruptionBudget', 'ml', 'mnist')).toBeDefined();
+    expect(degraded(cluster)?.reason).toBe('InvalidSpec');
+    // Scaled once: the next reconcile writes nothing.
+    const writes = cluster.writes;
+    await reconciler.reconcile('ml', 'mnist');
+    expect(cluster.writes).toBe(writes);
+  });
+
+  it('records the InvalidSpec Warning also when Degraded already stood for another problem', async () => {
+    const cluster = new MemoryCluster(servedModel({ source: { uri: 's3://models/mnist', credentialsSecretRef: { name: 's3' } }, serverArgs: ['--inference_threads=2'] }, { resourceVersion: '1' }));
+    const reconciler = new ServedModelReconciler({ cluster, config: { image: 'tensorfleet/tensorfleet:test' }, now: () => new Date('2030-01-01T00:00:00Z'), logger: pino({ level: 'silent' }) });
+    await reconciler.reconcile('ml', 'mnist');
+    expect(degraded(cluster)?.reason).toBe('SecretNotFound');
+    expect(cluster.events).toEqual(['Normal/Applied', 'Warning/SecretNotFound']);
+
+    const { status } = cluster.sm;
+    cluster.sm = { ...servedModel({ ...cluster.sm.spec, serverArgs: ['--inference_threads=two'] }, { resourceVersion: cluster.sm.metadata.resourceVersion, generation: 2 }), ...(status ? { status } : {}) };
+    await reconciler.reconcile('ml', 'mnist');
+    expect(degraded(cluster)?.reason).toBe('InvalidSpec');
+    expect(cluster.events).toEqual(['Normal/Applied', 'Warning/SecretNotFound', 'Warning/InvalidSpec']);
+    // Unchanged: no more Events.
+    await reconciler.reconcile('ml', 'mnist');
+    expect(cluster.events).toHaveLength(3);
+  });
 });
+

@@ -1,6 +1,6 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { computeStatus, type Observation } from '../../../../src/operator/servedmodel/status.js';
+import { computeStatus, fitConditionMessage, type Observation } from '../../../../src/operator/servedmodel/status.js';
 import { servedModel } from '../fixtures.js';
 
 const NOW = new Date('2030-01-01T00:00:00Z');
@@ -205,5 +205,30 @@ describe('computeStatus with what the pods report', () => {
     const fixed = computeStatus({ ...sm, status: failing }, observed({ 1: { available: 2, loading: 0, failed: 0 }, 2: { available: 2, loading: 0, failed: 0 } }), LATER);
     expect(fixed.conditions?.find((c) => c.type === 'RoutingReady')).toMatchObject({ status: 'True', reason: 'RouteTargetsAvailable', lastTransitionTime: '2030-01-01T01:00:00Z' });
     expect(fixed.servedVersions).toBe('1,2');
+  });
+});
+
+describe('condition messages', () => {
+  it('keep an apiserver error longer than the CRD admits to its 32768 characters, saying how much was cut', () => {
+    // One line per invalid field, values included: a Deployment with many bad affinity terms gave 100 kB.
+    const applyError = `Deployment big: apply Deployment big: HTTP 422: ${'spec.template.spec.affinity: Invalid value: "bad key". '.repeat(2000)}`;
+    const degraded = computeStatus(servedModel(), { deployment: undefined, secret: none, applyError }, NOW).conditions?.find((c) => c.type === 'Degraded');
+    expect(degraded?.reason).toBe('ApplyFailed');
+    expect([...(degraded?.message ?? '')]).toHaveLength(32768);
+    expect(degraded?.message.startsWith('Deployment big: apply Deployment big: HTTP 422: spec.template')).toBe(true);
+    expect(degraded?.message).toMatch(/ … \(\d+ more characters; the operator's log has all of it\)$/);
+  });
+
+  it.each([
+    ['short', 'boom', 'boom'],
+    ['exactly the limit', 'x'.repeat(32768), 'x'.repeat(32768)],
+  ])('leave a %s message as it is', (_what, message, expected) => {
+    expect(fitConditionMessage(message)).toBe(expected);
+  });
+
+  it('count characters as the apiserver does, not UTF-16 units', () => {
+    const fitted = fitConditionMessage('😀'.repeat(40000));
+    expect([...fitted]).toHaveLength(32768);
+    expect(fitted).toContain('(7232 more characters;');
   });
 });
