@@ -677,16 +677,18 @@ export const MAX_NAME_LENGTH = 63 - '-headless'.length;
  * characters) and a label value. Refused at `kubectl apply`, a name that cannot be either would
  * otherwise leave the ServedModel half built. A digit first is left to the apiserver: Services
  * take it once RelaxedServiceNameValidation is on (Kubernetes 1.36 here), older ones refuse it and
- * the status says so. Root rules are checked on every write, status included, so a rule must
- * never refuse a name that worked before (it would freeze that ServedModel's status).
+ * the status says so. The rules sit on metadata.name, not on the root: a root rule is checked on
+ * every write, status included, and would freeze the status of a ServedModel created with such a
+ * name before the rules existed. On the name, the apiserver ratchets them (Kubernetes 1.30 on): an
+ * unchanged name is written with the message as a warning (crd-name-upgrade.test.ts).
  */
 const nameRules: Schema[] = [
   {
-    rule: `self.metadata.name.size() <= ${MAX_NAME_LENGTH}`,
+    rule: `self.size() <= ${MAX_NAME_LENGTH}`,
     message: `metadata.name must be at most ${MAX_NAME_LENGTH} characters: the operator names the headless Service <name>-headless, and a Service name has at most 63`,
   },
   {
-    rule: "self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",
+    rule: "self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",
     message: "metadata.name must be a DNS label (lowercase letters, digits and '-', no dots): the operator gives its Services the same name",
   },
 ];
@@ -698,11 +700,10 @@ export const servedModelOpenApiSchema: Schema = {
   properties: {
     apiVersion: { type: 'string' },
     kind: { type: 'string' },
-    metadata: { type: 'object' },
+    metadata: { type: 'object', properties: { name: { type: 'string', 'x-kubernetes-validations': nameRules } } },
     spec: specSchema,
     status: statusSchema,
   },
-  'x-kubernetes-validations': nameRules,
 };
 
 /** The CustomResourceDefinition object, ready to serialise to YAML. */
