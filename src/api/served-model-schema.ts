@@ -680,7 +680,7 @@ export const MAX_NAME_LENGTH = 63 - '-headless'.length;
  * the status says so. The rules sit on metadata.name, not on the root: a root rule is checked on
  * every write, status included, and would freeze the status of a ServedModel created with such a
  * name before the rules existed. On the name, the apiserver ratchets them (Kubernetes 1.30 on): an
- * unchanged name is written with the message as a warning (crd-name-upgrade.test.ts).
+ * unchanged name is written with the message as a warning (crd-validation.test.ts).
  */
 const nameRules: Schema[] = [
   {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { k8sTestsSkipped, startControlPlane, type ControlPlane } from '../../helpers/k8s/control-plane.js';
 import { installCrdAndRbac } from '../../helpers/k8s/install-operator-rbac.js';
 import { admittedSpec } from '../../helpers/k8s/admitted-specs.js';
+import { servedModelCrd } from '../../../src/api/served-model-schema.js';
 import { kubectl, kubectlOk } from '../../helpers/k8s/kubectl.js';
 
 const examplesDir = fileURLToPath(new URL('../../../examples/', import.meta.url));
@@ -176,6 +177,21 @@ const validBatching: { name: string; batching: Record<string, unknown> }[] = [
   { name: 'an empty allowed list', batching: { allowedBatchSizes: [] } },
   { name: 'everything', batching: { maxBatchSize: 32, batchTimeout: '2ms', maxEnqueuedBatches: 8, numBatchThreads: 2, allowedBatchSizes: [1, 8, 32] } },
 ];
+
+const longName = 'm'.repeat(60);
+const longNameManifest = (name: string, replicas: number): string =>
+  stringify({ apiVersion: 'tensorfleet.dev/v1alpha1', kind: 'ServedModel', metadata: { name, namespace: 'default' }, spec: { source, replicas } });
+
+/** The CRD as it was before the name rules (for the upgrade test). */
+function crdWithoutNameRules(): string {
+  const crd = JSON.parse(JSON.stringify(servedModelCrd())) as { spec: { versions: { schema: { openAPIV3Schema: Record<string, unknown> } }[] } };
+  for (const version of crd.spec.versions) {
+    const root = version.schema.openAPIV3Schema;
+    delete root['x-kubernetes-validations'];
+    (root.properties as Record<string, unknown>).metadata = { type: 'object' };
+  }
+  return stringify(crd);
+}
 
 describe.skipIf(k8sTestsSkipped())('ServedModel CRD on a real kube-apiserver', () => {
   let cp: ControlPlane;
@@ -348,5 +364,27 @@ describe.skipIf(k8sTestsSkipped())('ServedModel CRD on a real kube-apiserver', (
     const result = await kubectl(cp.adminKubeconfig, ['apply', '-f', '-'], manifest);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(message);
+  });
+
+  // Last: it swaps the CRD for one without the name rules and back.
+  it('keeps a ServedModel named before the name rules writable after a CRD upgrade (the rules sit on metadata.name, which the apiserver ratchets)', async () => {
+    await kubectlOk(cp.adminKubeconfig, ['apply', '--server-side', '--force-conflicts', '-f', '-'], crdWithoutNameRules());
+    await kubectlOk(cp.adminKubeconfig, ['apply', '-f', '-'], longNameManifest(longName, 1));
+    await kubectlOk(cp.adminKubeconfig, ['apply', '--server-side', '--force-conflicts', '-f', '-'], stringify(servedModelCrd()));
+    await kubectlOk(cp.adminKubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/servedmodels.tensorfleet.dev']);
+
+    const status = { status: { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'False', reason: 'Probe', message: 'm', lastTransitionTime: '2026-12-07T00:00:00Z' }] } };
+    // Written, with the rule's message as a warning (the apiserver ratchets an unchanged name).
+    const statusPatch = await kubectl(cp.adminKubeconfig, ['patch', 'sm', longName, '--subresource=status', '--type=merge', '-p', JSON.stringify(status)]);
+    expect(statusPatch.code, statusPatch.stderr).toBe(0);
+    expect(statusPatch.stderr).toContain('Warning: metadata.name: Invalid value');
+    const specPatch = await kubectl(cp.adminKubeconfig, ['patch', 'sm', longName, '--type=merge', '-p', JSON.stringify({ spec: { replicas: 2 } })]);
+    expect(specPatch.code, specPatch.stderr).toBe(0);
+    const stored = JSON.parse(await kubectlOk(cp.adminKubeconfig, ['get', 'sm', longName, '-o', 'json'])) as { spec: { replicas: number }; status: { conditions: { reason: string }[] } };
+    expect([stored.spec.replicas, stored.status.conditions[0]?.reason]).toEqual([2, 'Probe']);
+
+    const created = await kubectl(cp.adminKubeconfig, ['apply', '-f', '-'], longNameManifest('n'.repeat(60), 1));
+    expect(created.code).not.toBe(0);
+    expect(created.stderr).toContain('metadata.name must be at most 54 characters');
   });
 });
