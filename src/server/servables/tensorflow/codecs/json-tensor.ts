@@ -215,7 +215,6 @@ const INT_RANGE = INTEGER_RANGES;
  */
 const RANGE_WORDS: Partial<Record<DType, string>> = {
   DT_FLOAT: 'within the range of a float, ±3.4028235e38',
-  DT_DOUBLE: 'within the range of a double',
   DT_HALF: 'within the range of a half, ±65504',
   DT_BFLOAT16: 'within the range of a bfloat16, ±3.3895314e38',
 };
