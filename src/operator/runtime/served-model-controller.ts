@@ -57,7 +57,7 @@ export class ServedModelController {
   private synced = false;
 
   constructor(private readonly deps: ControllerDeps) {
-    this.queue = new WorkQueue(deps.timers, { baseDelayMs: 200, maxDelayMs: 60_000 });
+    this.queue = new WorkQueue(deps.timers, { baseDelayMs: 200, maxDelayMs: 60_000, now: () => deps.now().getTime() });
   }
 
   get hasSynced(): boolean {

@@ -1,7 +1,8 @@
 /**
  * A de-duplicating work queue keyed by `namespace/name` (client-go's semantics): a key is queued
  * at most once; a key re-added while a worker holds it is processed again after `done`; failed
- * keys come back after a per-key exponential delay.
+ * keys come back after a per-key exponential delay; a key waiting for a delay that is asked to come
+ * back sooner comes back at the sooner time.
  */
 export interface QueueTimers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -11,6 +12,8 @@ export interface QueueTimers {
 export interface WorkQueueOptions {
   readonly baseDelayMs?: number;
   readonly maxDelayMs?: number;
+  /** Milliseconds on the timers' clock (default Date.now). */
+  readonly now?: () => number;
 }
 
 export class WorkQueue {
@@ -18,11 +21,12 @@ export class WorkQueue {
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly delayed = new Map<string, unknown>();
+  private readonly delayed = new Map<string, { readonly handle: unknown; readonly dueAt: number }>();
   private waiters: ((key: string | undefined) => void)[] = [];
   private closed = false;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
+  private readonly now: () => number;
 
   constructor(
     private readonly timers: QueueTimers,
@@ -30,6 +34,7 @@ export class WorkQueue {
   ) {
     this.baseDelayMs = options.baseDelayMs ?? 100;
     this.maxDelayMs = options.maxDelayMs ?? 60_000;
+    this.now = options.now ?? Date.now;
   }
 
   get length(): number {
@@ -59,13 +64,23 @@ export class WorkQueue {
     return delay;
   }
 
+  /**
+   * Add after `delayMs`. A key already waiting keeps the sooner of the two times: a pod-status poll
+   * asked for in 15 s must not wait out a 60 s error backoff set before the last success.
+   */
   addAfter(key: string, delayMs: number): void {
-    if (this.closed || this.delayed.has(key)) return;
+    if (this.closed) return;
+    const dueAt = this.now() + delayMs;
+    const waiting = this.delayed.get(key);
+    if (waiting !== undefined) {
+      if (waiting.dueAt <= dueAt) return;
+      this.timers.clearTimeout(waiting.handle);
+    }
     const handle = this.timers.setTimeout(() => {
       this.delayed.delete(key);
       this.add(key);
     }, delayMs);
-    this.delayed.set(key, handle);
+    this.delayed.set(key, { handle, dueAt });
   }
 
   forget(key: string): void {
@@ -94,7 +109,7 @@ export class WorkQueue {
 
   shutDown(): void {
     this.closed = true;
-    for (const handle of this.delayed.values()) this.timers.clearTimeout(handle);
+    for (const { handle } of this.delayed.values()) this.timers.clearTimeout(handle);
     this.delayed.clear();
     for (const waiter of this.waiters) waiter(undefined);
     this.waiters = [];

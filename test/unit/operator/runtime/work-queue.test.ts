@@ -71,6 +71,21 @@ describe('WorkQueue', () => {
     expect(q.length).toBe(1);
   });
 
+  it('brings a waiting key back at the sooner of two delays', () => {
+    const timers = new ManualTimers();
+    const q = new WorkQueue(timers, { baseDelayMs: 60_000, now: () => timers.now });
+    q.addRateLimited('ns/a'); // an error: back in 60 s
+    timers.advance(1_000);
+    q.addAfter('ns/a', 15_000); // then a success asks for a poll in 15 s
+    q.addAfter('ns/a', 30_000); // a later time changes nothing
+    timers.advance(14_999);
+    expect(q.length).toBe(0);
+    timers.advance(1);
+    expect(q.length).toBe(1);
+    timers.advance(60_000);
+    expect(q.length).toBe(1);
+  });
+
   it('hands a waiting worker the next key, and undefined after shutdown', async () => {
     const q = new WorkQueue(new ManualTimers());
     const waiting = q.get();
