@@ -74,6 +74,12 @@ function notOwned(kind: string, name: string, object: KubernetesObject, sm: Serv
   return `${kind} ${name} already exists and ${holder}: it is left alone (delete or rename it, or give the ServedModel another name)`;
 }
 
+/**
+ * Where a ServedModel's records in `written` start. The '|' (no name holds one) keeps `a`'s
+ * records apart from `a-b`'s and from those of another ServedModel's objects.
+ */
+const recordPrefix = (namespace: string, name: string): string => `${namespace}/${name}|`;
+
 interface Written {
   readonly hash: string;
   readonly resourceVersion: string | undefined;
@@ -123,7 +129,7 @@ export class ServedModelReconciler {
         : undefined;
 
     for (const slot of desiredObjects(sm, this.deps.config)) {
-      const key = `${namespace}/${slot.kind}/${slot.name}`;
+      const key = `${recordPrefix(namespace, name)}${slot.kind}/${slot.name}`;
       const current = cluster.getOwned(slot.kind, namespace, slot.name);
       if (specRefusal && HELD_ON_REFUSAL.has(slot.kind)) {
         if (slot.kind === 'Deployment' && current && ownedBy(current, sm)) {
@@ -235,7 +241,7 @@ export class ServedModelReconciler {
     const routing = status.conditions?.find((c) => c.type === 'RoutingReady');
     this.deps.onRouteTargets?.(namespace, name, routing?.status === 'False');
 
-    const statusKey = `${namespace}/status/${name}`;
+    const statusKey = `${recordPrefix(namespace, name)}status`;
     const statusHash = hashOf(status);
     const lastStatus = this.written.get(statusKey);
     const statusCurrent =
@@ -290,8 +296,7 @@ export class ServedModelReconciler {
   private forget(namespace: string, name: string): void {
     this.deps.observer?.forget(`${namespace}/${name}`);
     this.deps.onRouteTargets?.(namespace, name, undefined);
-    for (const key of this.written.keys()) {
-      if (key.startsWith(`${namespace}/`) && (key.endsWith(`/${name}`) || key.includes(`/${name}-`))) this.written.delete(key);
-    }
+    const prefix = recordPrefix(namespace, name);
+    for (const key of this.written.keys()) if (key.startsWith(prefix)) this.written.delete(key);
   }
 }
