@@ -4,7 +4,8 @@ import { CLASSIFY_METHOD, DEFAULT_SIGNATURE, PREDICT_METHOD, REGRESS_METHOD, typ
 import { ownEntry } from '../../shared/own-entry.js';
 
 const list = (names: Iterable<string>): string => [...names].sort().join(', ');
-const shapeText = (shape: readonly number[]): string => `[${shape.map((d) => (d < 0 ? '-1' : String(d))).join(',')}]`;
+/** A shape as messages write it: `[2,-1]`. */
+export const shapeText = (shape: readonly number[]): string => `[${shape.map((d) => (d < 0 ? '-1' : String(d))).join(',')}]`;
 
 /**
  * Checks request tensors against a signature before they reach TensorFlow, so that a bad request

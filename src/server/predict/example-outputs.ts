@@ -1,6 +1,7 @@
 import { ServingError } from '../../shared/errors.js';
 import { copyBytes, type HostTensor } from '../core/host-tensor.js';
 import type { SignatureDef } from '../core/signature.js';
+import { shapeText } from './check-inputs.js';
 
 /**
  * What Classify and Regress read from a signature's outputs, checked as TF Serving's
@@ -69,7 +70,7 @@ export function classificationsOf(signatureName: string, outputs: Readonly<Recor
 
 function checkClassifyOutput(signatureName: string, key: string, tensor: HostTensor, dtype: 'DT_STRING' | 'DT_FLOAT', examples: number): void {
   if (tensor.dtype !== dtype) throw invalid(signatureName, `"${key}" must be ${dtype}, and is ${tensor.dtype}`);
-  if (tensor.shape.length !== 2) throw invalid(signatureName, `"${key}" must have shape [batch, classes], and has ${shapeText(tensor)}`);
+  if (tensor.shape.length !== 2) throw invalid(signatureName, `"${key}" must have shape [batch, classes], and has ${shapeText(tensor.shape)}`);
   if (tensor.shape[0] !== examples) throw invalid(signatureName, `"${key}" returned ${rowsText(tensor.shape[0])} for ${examples} examples`);
 }
 
@@ -79,7 +80,7 @@ export function regressionValuesOf(signatureName: string, outputs: Readonly<Reco
   if (values === undefined) throw invalid(signatureName, 'it returned no "outputs"');
   const { shape } = values;
   if (!(shape.length === 1 || (shape.length === 2 && shape[1] === 1))) {
-    throw invalid(signatureName, `"outputs" must have shape [batch] or [batch, 1], and has ${shapeText(values)}`);
+    throw invalid(signatureName, `"outputs" must have shape [batch] or [batch, 1], and has ${shapeText(values.shape)}`);
   }
   if (shape[0] !== examples) throw invalid(signatureName, `"outputs" returned ${rowsText(shape[0])} for ${examples} examples`);
   if (values.dtype !== 'DT_FLOAT') throw invalid(signatureName, `"outputs" must be DT_FLOAT, and is ${values.dtype}`);
@@ -88,10 +89,6 @@ export function regressionValuesOf(signatureName: string, outputs: Readonly<Reco
 
 function invalid(signatureName: string, problem: string): ServingError {
   return new ServingError('INVALID_ARGUMENT', `signature "${signatureName}": ${problem}`);
-}
-
-function shapeText(tensor: HostTensor): string {
-  return `[${tensor.shape.join(',')}]`;
 }
 
 /** A DT_FLOAT tensor's values, aligned for a Float32Array view. */
